@@ -1,0 +1,278 @@
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::{Dispatcher, Job};
+use crate::TaskManager;
+
+/// How long [`EventLoop::run_until`] sleeps at most between two checks of its condition when
+/// no job arrives: conditions may turn true without any job being queued.
+const POLL_SLICE: Duration = Duration::from_millis(1);
+
+/// A queue of callbacks for one thread, usually the UI thread: workers post, the owning
+/// thread runs them with [`process_events`](EventLoop::process_events) (once per frame, say)
+/// or blocks in [`run_until`](EventLoop::run_until).
+///
+/// Tasks deliver to it through [`dispatcher`](EventLoop::dispatcher). A waker given to
+/// [`with_waker`](EventLoop::with_waker) runs whenever the queue goes from empty to
+/// non-empty, so a UI that sleeps between frames (egui, for one) can ask for a repaint.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use task_runtime::{AppError, EventLoop, TaskManager};
+///
+/// let ui = EventLoop::new();
+/// let manager = TaskManager::builder().dispatcher(ui.dispatcher()).build().unwrap();
+///
+/// let ui_thread = std::thread::current().id();
+/// manager
+///     .task(|_ctx| Ok::<_, AppError>(6 * 7))
+///     .on_complete(move |answer| {
+///         assert_eq!(answer, 42);
+///         assert_eq!(std::thread::current().id(), ui_thread);
+///     })
+///     .start();
+///
+/// assert!(ui.run_until_idle(&manager, Duration::from_secs(10)));
+/// ```
+pub struct EventLoop {
+    shared: Arc<LoopShared>,
+    rx: Receiver<Job>,
+}
+
+/// The posting side, shared by every dispatcher of one loop.
+pub(crate) struct LoopShared {
+    tx: Sender<Job>,
+    /// Set by the post that found the loop not yet woken; cleared by `process_events`.
+    /// Spurious wake-ups are possible, lost ones are not.
+    woken: AtomicBool,
+    waker: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl LoopShared {
+    pub(crate) fn post(&self, job: Job) {
+        if let Err(unsent) = self.tx.send(job) {
+            // Only happens once the EventLoop itself is gone: nobody is left to run it.
+            tracing::warn!("event loop dropped; a callback delivery was discarded");
+            drop(unsent);
+            return;
+        }
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            if let Some(waker) = &self.waker {
+                waker();
+            }
+        }
+    }
+}
+
+impl EventLoop {
+    /// Creates an empty loop without a waker.
+    pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// Creates a loop that calls `waker` whenever its queue becomes non-empty, from the thread
+    /// that posts (a worker, or a thread cancelling a task). Typical wakers:
+    /// `egui::Context::request_repaint`, `EventLoopProxy::send_event`, `Thread::unpark`.
+    ///
+    /// A panicking waker is reported to the manager's error handler; the job is still queued.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use task_runtime::EventLoop;
+    ///
+    /// let wakes = Arc::new(AtomicUsize::new(0));
+    /// let counter = wakes.clone();
+    /// let ui = EventLoop::with_waker(move || {
+    ///     counter.fetch_add(1, Ordering::SeqCst);
+    /// });
+    /// ui.dispatcher().dispatch(Box::new(|| {}));
+    /// ui.dispatcher().dispatch(Box::new(|| {}));
+    /// assert_eq!(wakes.load(Ordering::SeqCst), 1, "one wake until the queue is drained");
+    /// assert_eq!(ui.process_events(), 2);
+    /// ```
+    pub fn with_waker(waker: impl Fn() + Send + Sync + 'static) -> Self {
+        Self::build(Some(Box::new(waker)))
+    }
+
+    fn build(waker: Option<Box<dyn Fn() + Send + Sync>>) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        EventLoop {
+            shared: Arc::new(LoopShared {
+                tx,
+                woken: AtomicBool::new(false),
+                waker,
+            }),
+            rx,
+        }
+    }
+
+    /// A dispatcher that queues jobs on this loop. Pass it to
+    /// [`TaskManagerBuilder::dispatcher`](crate::TaskManagerBuilder::dispatcher) or
+    /// [`TaskBuilder::dispatcher`](crate::TaskBuilder::dispatcher).
+    pub fn dispatcher(&self) -> Dispatcher {
+        Dispatcher::event_loop(Arc::clone(&self.shared))
+    }
+
+    /// Runs, on the calling thread, the jobs queued when the call starts; returns how many
+    /// ran. Jobs queued meanwhile wait for the next call, so a callback that causes more
+    /// callbacks cannot keep a frame from ending.
+    ///
+    /// A job posted with [`Dispatcher::dispatch`] that panics propagates the panic here; the
+    /// jobs after it stay queued. (Task callbacks never panic out: their panics go to the
+    /// manager's error handler.)
+    pub fn process_events(&self) -> usize {
+        // Cleared before draining: a post from now on wakes the loop again.
+        self.shared.woken.store(false, Ordering::Release);
+        let due = self.rx.len();
+        let guard = RewakeOnUnwind(self);
+        let mut ran = 0;
+        while ran < due {
+            match self.rx.try_recv() {
+                Ok(job) => {
+                    job();
+                    ran += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        std::mem::forget(guard);
+        ran
+    }
+
+    /// Processes events until `condition` returns true or `timeout` passes; returns whether
+    /// the condition was met. Blocks between jobs, waking at least every millisecond to
+    /// re-check the condition.
+    pub fn run_until(&self, mut condition: impl FnMut() -> bool, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.process_events();
+            if condition() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            match self.rx.recv_timeout((deadline - now).min(POLL_SLICE)) {
+                Ok(job) => job(),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    unreachable!("the loop holds its own sender")
+                }
+            }
+        }
+    }
+
+    /// Processes events until `manager` has no task left whose outcome or terminal callback
+    /// is pending and this loop's queue is empty, or `timeout` passes; returns whether it
+    /// became idle. Deterministic tests and command-line programs use it to wait for all
+    /// work *and* all its callbacks.
+    pub fn run_until_idle(&self, manager: &TaskManager, timeout: Duration) -> bool {
+        self.run_until(|| manager.is_quiescent() && self.rx.is_empty(), timeout)
+    }
+
+    /// How many jobs are queued and not yet run.
+    pub fn pending(&self) -> usize {
+        self.rx.len()
+    }
+}
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("pending", &self.pending())
+            .field("has_waker", &self.shared.waker.is_some())
+            .finish()
+    }
+}
+
+/// If a user job panics in `process_events`, the jobs behind it stay queued; make sure the
+/// UI hears about them even though the wake flag was cleared.
+struct RewakeOnUnwind<'a>(&'a EventLoop);
+
+impl Drop for RewakeOnUnwind<'_> {
+    fn drop(&mut self) {
+        let shared = &self.0.shared;
+        if !self.0.rx.is_empty() && !shared.woken.swap(true, Ordering::AcqRel) {
+            if let Some(waker) = &shared.waker {
+                waker();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn jobs_queued_during_processing_wait_for_the_next_call() {
+        let ui = EventLoop::new();
+        let d = ui.dispatcher();
+        let d2 = d.clone();
+        d.dispatch(Box::new(move || d2.dispatch(Box::new(|| {}))));
+        assert_eq!(ui.process_events(), 1);
+        assert_eq!(ui.pending(), 1);
+        assert_eq!(ui.process_events(), 1);
+        assert_eq!(ui.process_events(), 0);
+    }
+
+    #[test]
+    fn waker_runs_again_after_draining() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let ui = EventLoop::with_waker(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        });
+        let d = ui.dispatcher();
+        d.dispatch(Box::new(|| {}));
+        d.dispatch(Box::new(|| {}));
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        ui.process_events();
+        d.dispatch(Box::new(|| {}));
+        assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_panicking_job_leaves_the_rest_queued() {
+        let ui = EventLoop::new();
+        let d = ui.dispatcher();
+        d.dispatch(Box::new(|| panic!("user job")));
+        d.dispatch(Box::new(|| {}));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ui.process_events()));
+        assert!(caught.is_err());
+        assert_eq!(ui.pending(), 1);
+        assert_eq!(ui.process_events(), 1);
+    }
+
+    #[test]
+    fn run_until_times_out() {
+        let ui = EventLoop::new();
+        let start = Instant::now();
+        assert!(!ui.run_until(|| false, Duration::from_millis(20)));
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        assert!(ui.run_until(|| true, Duration::ZERO));
+    }
+
+    #[test]
+    fn posts_after_the_loop_is_gone_are_discarded() {
+        let ui = EventLoop::new();
+        let d = ui.dispatcher();
+        drop(ui);
+        d.dispatch(Box::new(|| unreachable!()));
+    }
+}

@@ -1,0 +1,98 @@
+//! Run blocking work on a worker pool and deliver progress, results, errors and cancellation
+//! back to the thread you choose, usually your UI thread.
+//!
+//! This is the runtime half of the project; `task-macros` adds `#[run_in_background]` and
+//! `#[async_method]` on top of it.
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//! use task_runtime::{AppError, EventLoop, TaskManager};
+//!
+//! // The UI thread owns an event loop; callbacks are queued there.
+//! let ui = EventLoop::new();
+//! let manager = TaskManager::builder().dispatcher(ui.dispatcher()).build()?;
+//!
+//! let task = manager
+//!     .task(|ctx| {
+//!         let mut total = 0u64;
+//!         for chunk in 0..10u64 {
+//!             ctx.check_cancelled()?;            // stop early when cancelled
+//!             total += chunk;                    // ... real work ...
+//!             ctx.report_progress(chunk + 1, 10, "summing");
+//!         }
+//!         Ok::<_, AppError>(total)
+//!     })
+//!     .name("sum")
+//!     .on_progress(|p| println!("{p}"))
+//!     .on_complete(|total| println!("total = {total}"))
+//!     .on_error(|err| eprintln!("{}", err.user_message()))
+//!     .start();
+//!
+//! // A real UI calls `ui.process_events()` once per frame instead.
+//! assert!(ui.run_until_idle(&manager, Duration::from_secs(10)));
+//! assert!(task.is_finished());
+//! # Ok::<(), task_runtime::BuildError>(())
+//! ```
+//!
+//! # Concepts
+//!
+//! * [`TaskManager`]: a pool of worker threads plus a registry of active tasks, lifecycle
+//!   [`signals`](TaskManager::signals), cancellation by id, by name or all at once, and an
+//!   orderly shutdown. [`get_task_manager()`] is the global one.
+//! * [`TaskBuilder`] / [`Task`]: configure a task (name, priority, callbacks, dispatcher,
+//!   [`Exclusive`] "latest wins"), then hold its handle to cancel, poll
+//!   ([`try_take`](Task::try_take)), [`join`](Task::join) or `.await` it.
+//! * [`TaskContext`]: what the body sees: cancellation and progress reporting. Also reachable
+//!   with [`current()`] from code deep below the body.
+//! * [`Dispatcher`] / [`EventLoop`]: where callbacks run. The worker thread by default; an
+//!   [`EventLoop`] drained by your UI thread; or any toolkit's "run on the UI thread" function.
+//! * [`AppError`]: structured errors with code, user message, severity, category, context
+//!   and source; any standard error converts into it with `?`.
+//!
+//! # Guarantees
+//!
+//! 1. Every task ends exactly once: completed, failed or cancelled, also when cancelled while
+//!    queued, removed by [`cancel_all`](TaskManager::cancel_all) or shutdown, or when its body
+//!    panics.
+//! 2. A task's callbacks arrive in order: started, progress*, then one terminal callback, and
+//!    nothing after it. A task cancelled while queued never runs its body.
+//! 3. Cancelling a running task sets the flag its body sees; its outcome is *cancelled*
+//!    whatever the body returns, and no progress is delivered after cancellation.
+//! 4. Progress is coalesced: at most one delivery per task is pending on a dispatcher, the
+//!    latest value wins, and the last value reported is delivered before the terminal
+//!    callback.
+//! 5. A panic in a body or callback never shrinks the pool or poisons shared state; callback
+//!    panics go to the error handler.
+//! 6. A task leaves the registry before its terminal callback runs; waits honour their
+//!    deadlines; no worker thread outlives a dropped manager once its bodies return.
+//! 7. No `unsafe` code.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod context;
+mod delivery;
+mod dispatch;
+mod error;
+mod manager;
+mod pool;
+mod progress;
+mod signal;
+mod sync;
+mod task;
+mod unwind;
+
+pub use context::{current, TaskContext};
+pub use dispatch::{Dispatcher, EventLoop, Job};
+pub use error::codes;
+pub use error::{AppError, BuildError, Cancelled, Category, Severity, TaskError};
+pub use manager::{
+    get_task_manager, init_global, set_max_threads, TaskManager, TaskManagerBuilder, TaskSnapshot,
+};
+pub use progress::Progress;
+pub use signal::{Connection, ManagerSignals, Signal, TaskInfo};
+pub use task::builder::{Exclusive, TaskBuilder};
+pub use task::{Task, TaskId, TaskState};

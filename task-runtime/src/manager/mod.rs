@@ -1,0 +1,507 @@
+//! [`TaskManager`]: the pool, the registry of active tasks, signals, and shutdown.
+
+mod builder;
+mod global;
+mod registry;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use builder::TaskManagerBuilder;
+pub use global::{get_task_manager, init_global, set_max_threads};
+use registry::{Refusal, Registry};
+
+use crate::delivery::{Ended, Terminal};
+use crate::dispatch::Dispatcher;
+use crate::pool::Pool;
+use crate::signal::{ManagerSignals, TaskInfo};
+use crate::task::cell::{CellRef, TaskCore};
+use crate::task::run;
+use crate::unwind::{self, Panic};
+use crate::{
+    codes, AppError, Exclusive, Progress, Task, TaskBuilder, TaskContext, TaskId, TaskState,
+};
+
+/// Receives errors that no `on_error` callback took.
+pub(crate) type ErrorHandler = Arc<dyn Fn(&AppError) + Send + Sync>;
+
+/// Runs background tasks on a pool of worker threads and keeps track of them
+/// (Python: `TaskManager`).
+///
+/// A `TaskManager` is a cheap-to-clone handle; clones share one pool, one registry and one
+/// set of signals. When the last handle is dropped the manager shuts down: active tasks are
+/// cancelled, running bodies get up to the `shutdown_timeout` (5 s by default) to return,
+/// and the worker threads exit (threads still busy after that are detached, never waited on
+/// forever).
+///
+/// Most applications use the global manager, [`get_task_manager()`], which the macros use
+/// by default.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use task_runtime::{AppError, TaskManager};
+///
+/// let manager = TaskManager::new(4);
+/// let a = manager.task(|_| Ok::<_, AppError>(1)).name("one").start();
+/// let b = manager.spawn(|_| Ok::<_, AppError>(2));
+/// assert_eq!(a.join().unwrap() + b.join().unwrap(), 3);
+///
+/// assert!(manager.wait_for_all(Duration::from_secs(10)));
+/// assert_eq!(manager.active_count(), 0);
+/// ```
+#[derive(Clone)]
+pub struct TaskManager {
+    handle: Arc<Handle>,
+}
+
+/// Owned only by `TaskManager` handles: dropping the last one shuts the manager down. Tasks
+/// hold the `ManagerCore` itself, so they never keep the manager from shutting down.
+struct Handle {
+    core: Arc<ManagerCore>,
+}
+
+/// A snapshot of one active task, from [`TaskManager::tasks`].
+#[derive(Debug, Clone)]
+pub struct TaskSnapshot {
+    /// The task's id.
+    pub id: TaskId,
+    /// The task's name.
+    pub name: String,
+    /// Queued or running (snapshots only list active tasks).
+    pub state: TaskState,
+    /// The latest progress reported, if any.
+    pub progress: Option<Progress>,
+    /// When the task was submitted.
+    pub queued_at: Instant,
+    /// When its body started, if it did.
+    pub started_at: Option<Instant>,
+}
+
+pub(crate) struct ManagerCore {
+    pool: Pool<CellRef>,
+    registry: Registry,
+    dispatcher: Dispatcher,
+    error_handler: ErrorHandler,
+    signals: ManagerSignals,
+    shutdown_timeout: Duration,
+    /// Tasks submitted and not yet settled (outcome decided *and* terminal delivery done).
+    in_flight: AtomicUsize,
+    next_number: AtomicU64,
+}
+
+impl TaskManager {
+    /// Creates a manager with at most `max_threads` worker threads and default settings.
+    ///
+    /// # Panics
+    ///
+    /// If `max_threads` is 0. Use [`TaskManager::builder`] to get an error instead.
+    pub fn new(max_threads: usize) -> TaskManager {
+        match TaskManager::builder().max_threads(max_threads).build() {
+            Ok(manager) => manager,
+            Err(err) => panic!("TaskManager::new({max_threads}): {err}"),
+        }
+    }
+
+    /// Starts configuring a manager.
+    pub fn builder() -> TaskManagerBuilder {
+        TaskManagerBuilder::new()
+    }
+
+    fn core(&self) -> &Arc<ManagerCore> {
+        &self.handle.core
+    }
+
+    /// Prepares a task running `f`; configure it, then call
+    /// [`start`](TaskBuilder::start).
+    ///
+    /// `f` returns `Result<T, E>` for any `E: Into<AppError>`, so `?` works on any standard
+    /// error and on [`Cancelled`](crate::Cancelled).
+    pub fn task<T, E, F>(&self, f: F) -> TaskBuilder<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::new(Arc::clone(self.core()), f)
+    }
+
+    /// Starts a task with default options: `manager.task(f).start()`.
+    pub fn spawn<T, E, F>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        self.task(f).start()
+    }
+
+    /// Cancels every active task named `name`; returns `false` (and logs a warning) if there
+    /// was none.
+    pub fn cancel_task(&self, name: &str) -> bool {
+        let matching: Vec<CellRef> = self
+            .core()
+            .registry
+            .cells()
+            .into_iter()
+            .filter(|cell| cell.core.name.is(name))
+            .collect();
+        if matching.is_empty() {
+            tracing::warn!(name, "cancel_task: no active task with this name");
+            return false;
+        }
+        for cell in &matching {
+            run::cancel(cell);
+        }
+        self.core().pool.purge_stale();
+        true
+    }
+
+    /// Cancels the task with this id; returns `false` if it is not active (finished, or not a
+    /// task of this manager).
+    pub fn cancel(&self, id: TaskId) -> bool {
+        match self.core().registry.get(id) {
+            Some(cell) => {
+                let request = run::cancel(&cell);
+                self.core().pool.purge_stale();
+                request != crate::task::cell::CancelRequest::Finished
+            }
+            None => false,
+        }
+    }
+
+    /// Cancels every active task: running ones are flagged, queued ones are removed from the
+    /// queue. Each gets exactly one *cancelled* outcome. Returns how many were cancelled by
+    /// this call.
+    pub fn cancel_all(&self) -> usize {
+        self.core().cancel_all()
+    }
+
+    /// How many tasks are active (queued or running).
+    pub fn active_count(&self) -> usize {
+        self.core().registry.len()
+    }
+
+    /// The names of the active tasks, in submission order.
+    pub fn active_tasks(&self) -> Vec<String> {
+        self.core()
+            .registry
+            .cells()
+            .iter()
+            .map(|cell| cell.core.name.as_str().to_owned())
+            .collect()
+    }
+
+    /// Snapshots of the active tasks, in submission order.
+    pub fn tasks(&self) -> Vec<TaskSnapshot> {
+        self.core()
+            .registry
+            .cells()
+            .iter()
+            .map(|cell| {
+                let core = &cell.core;
+                TaskSnapshot {
+                    id: core.id,
+                    name: core.name.as_str().to_owned(),
+                    state: core.state(),
+                    progress: core.delivery.latest_progress(),
+                    queued_at: core.queued_at,
+                    started_at: core.started_at(),
+                }
+            })
+            .collect()
+    }
+
+    /// Blocks until no task is active or `timeout` passes; returns `true` iff the manager
+    /// became idle in time. Callbacks may still be pending on their dispatchers (see
+    /// [`EventLoop::run_until_idle`](crate::EventLoop::run_until_idle) to wait for those too).
+    pub fn wait_for_all(&self, timeout: Duration) -> bool {
+        self.core()
+            .registry
+            .wait_until_at_most(0, Instant::now() + timeout)
+    }
+
+    /// Changes the thread limit at once. Growing starts threads for queued tasks; shrinking
+    /// lets surplus threads finish their current task, then retire.
+    ///
+    /// # Panics
+    ///
+    /// If `max_threads` is 0.
+    pub fn set_max_threads(&self, max_threads: usize) {
+        assert!(
+            max_threads > 0,
+            "TaskManager::set_max_threads(0): max_threads must be at least 1"
+        );
+        self.core().pool.set_max_threads(max_threads);
+    }
+
+    /// The thread limit.
+    pub fn max_threads(&self) -> usize {
+        self.core().pool.max_threads()
+    }
+
+    /// How many worker threads exist now (busy or idle). Never more than
+    /// [`max_threads`](Self::max_threads), except right after it was lowered, while surplus
+    /// threads finish their current task.
+    pub fn worker_count(&self) -> usize {
+        self.core().pool.live_threads()
+    }
+
+    /// The manager's lifecycle signals.
+    pub fn signals(&self) -> &ManagerSignals {
+        &self.core().signals
+    }
+
+    /// Cancels all tasks, then waits up to `timeout` for running bodies to return; returns
+    /// whether they all did. From then on, every task started on this manager is cancelled at
+    /// once (with a warning naming it). The worker threads stay until the last handle is
+    /// dropped.
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        self.core().shutdown(Instant::now() + timeout)
+    }
+
+    /// No task in flight: none active and no terminal callback pending.
+    pub(crate) fn is_quiescent(&self) -> bool {
+        self.core().in_flight.load(Ordering::Acquire) == 0
+    }
+}
+
+impl fmt::Debug for TaskManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskManager")
+            .field("max_threads", &self.max_threads())
+            .field("workers", &self.worker_count())
+            .field("active", &self.active_count())
+            .finish()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + self.core.shutdown_timeout;
+        self.core.shutdown(deadline);
+        self.core.pool.terminate(deadline);
+    }
+}
+
+impl ManagerCore {
+    pub(crate) fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    pub(crate) fn next_task_number(&self) -> u64 {
+        self.next_number.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn is_worker_thread(&self) -> bool {
+        self.pool.is_worker_thread()
+    }
+
+    /// Admits and queues a new task, or cancels it at once when it may not run.
+    pub(crate) fn submit(&self, cell: CellRef) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        match self.registry.admit(&cell) {
+            Ok(superseded) => {
+                for old in &superseded {
+                    run::cancel(old);
+                }
+                if !superseded.is_empty() {
+                    self.pool.purge_stale();
+                }
+                if let Err(cell) = self.pool.submit(cell) {
+                    // Only once the last handle is gone: a builder outlived its manager.
+                    let _entered = cell.core.span.enter();
+                    tracing::warn!("task started after its manager was dropped; cancelled");
+                    self.registry.remove(cell.core.id);
+                    run::cancel(&cell);
+                }
+            }
+            Err(refusal) => {
+                let _entered = cell.core.span.enter();
+                match refusal {
+                    Refusal::ShutDown => tracing::warn!(
+                        "task '{}' started after the manager was shut down; cancelled",
+                        cell.core.name
+                    ),
+                    Refusal::NameActive => tracing::info!(
+                        "task '{}' skipped: a task of this name is active",
+                        cell.core.name
+                    ),
+                }
+                run::cancel(&cell);
+            }
+        }
+    }
+
+    pub(crate) fn unregister(&self, core: &TaskCore) {
+        self.registry.remove(core.id);
+    }
+
+    /// The task's terminal event was delivered (or there was nothing to deliver).
+    pub(crate) fn settle(&self, core: &TaskCore) {
+        if core.exclusive == Some(Exclusive::CancelPrevious) {
+            self.registry.forget_exclusive(core);
+        }
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn is_superseded(&self, core: &TaskCore) -> bool {
+        core.exclusive == Some(Exclusive::CancelPrevious) && self.registry.is_superseded(core)
+    }
+
+    fn cancel_all(&self) -> usize {
+        let cancelled = self
+            .registry
+            .cells()
+            .iter()
+            .filter(|cell| run::cancel(cell).newly_cancelled())
+            .count();
+        self.pool.purge_stale();
+        cancelled
+    }
+
+    fn shutdown(&self, deadline: Instant) -> bool {
+        self.registry.close();
+        self.cancel_all();
+        // A task of this manager shutting it down from its own body cannot wait for itself.
+        let own = crate::context::current().is_some_and(|ctx| ctx.belongs_to(self));
+        self.registry.wait_until_at_most(usize::from(own), deadline)
+    }
+
+    // ----- errors and user code -----
+
+    /// Hands an error nobody else took to the error handler.
+    pub(crate) fn handle_error(&self, error: &AppError) {
+        if let Err(panic) = unwind::catch(|| (self.error_handler)(error)) {
+            tracing::error!(
+                panic = panic.message(),
+                error = %error,
+                "the error handler panicked while handling an error"
+            );
+        }
+    }
+
+    pub(crate) fn report_user_panic(&self, what: &str, core: &TaskCore, panic: &Panic) {
+        self.handle_error(
+            &AppError::new(
+                codes::ERR_CALLBACK_PANICKED,
+                format!(
+                    "{what} of task '{}' panicked: {}",
+                    core.name,
+                    panic.message()
+                ),
+            )
+            .with_context("task", &core.name),
+        );
+    }
+
+    /// Runs a user callback; a panic goes to the error handler.
+    pub(crate) fn run_callback(&self, what: &str, core: &TaskCore, callback: impl FnOnce()) {
+        if let Err(panic) = unwind::catch(callback) {
+            self.report_user_panic(what, core, &panic);
+        }
+    }
+
+    /// Drops user data (values, closures) where a panicking `Drop` is contained.
+    pub(crate) fn drop_user_value<V>(&self, value: V, core: &TaskCore) {
+        if let Some(panic) = unwind::drop_contained(value) {
+            self.report_user_panic("dropping a value", core, &panic);
+        }
+    }
+
+    // ----- signals -----
+
+    pub(crate) fn wants_started(&self) -> bool {
+        self.signals.task_started.is_connected()
+    }
+
+    pub(crate) fn wants_terminal(&self, terminal: &Terminal) -> bool {
+        match terminal {
+            Terminal::Completed(_) => self.signals.task_completed.is_connected(),
+            Terminal::Failed(_) => self.signals.task_failed.is_connected(),
+            Terminal::Cancelled => self.signals.task_cancelled.is_connected(),
+        }
+    }
+
+    pub(crate) fn task_started(&self, cell: &CellRef) {
+        if self.signals.task_started.is_connected() {
+            let info = task_info(&cell.core);
+            self.emit(cell, move |manager| {
+                manager.signals.task_started.emit_with(&info, |panic| {
+                    manager.report_signal_panic("task_started", &info, &panic)
+                })
+            });
+        }
+    }
+
+    pub(crate) fn task_ended(&self, cell: &CellRef, ended: Ended) {
+        let info = task_info(&cell.core);
+        match ended {
+            Ended::Completed if self.signals.task_completed.is_connected() => {
+                self.emit(cell, move |manager| {
+                    manager.signals.task_completed.emit_with(&info, |panic| {
+                        manager.report_signal_panic("task_completed", &info, &panic)
+                    })
+                })
+            }
+            Ended::Cancelled if self.signals.task_cancelled.is_connected() => {
+                self.emit(cell, move |manager| {
+                    manager.signals.task_cancelled.emit_with(&info, |panic| {
+                        manager.report_signal_panic("task_cancelled", &info, &panic)
+                    })
+                })
+            }
+            Ended::Failed(error) if self.signals.task_failed.is_connected() => {
+                let arg = (info, error);
+                self.emit(cell, move |manager| {
+                    manager.signals.task_failed.emit_with(&arg, |panic| {
+                        manager.report_signal_panic("task_failed", &arg.0, &panic)
+                    })
+                })
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs an emission on the manager's dispatcher: right here if the task's callbacks
+    /// already run there (so it follows the task's own callback), else as a job of its own.
+    fn emit(&self, cell: &CellRef, emission: impl FnOnce(&ManagerCore) + Send + 'static) {
+        let core = &cell.core;
+        if core.delivery.dispatcher().same_target(&self.dispatcher) {
+            emission(self);
+            return;
+        }
+        let manager = Arc::clone(&core.manager);
+        let dispatched = unwind::catch(|| {
+            self.dispatcher
+                .dispatch(Box::new(move || emission(&manager)))
+        });
+        if let Err(panic) = dispatched {
+            self.report_user_panic("the manager's dispatcher", core, &panic);
+        }
+    }
+
+    fn report_signal_panic(&self, signal: &str, info: &TaskInfo, panic: &Panic) {
+        self.handle_error(
+            &AppError::new(
+                codes::ERR_CALLBACK_PANICKED,
+                format!(
+                    "a slot of signal {signal} panicked for task '{}': {}",
+                    info.name,
+                    panic.message()
+                ),
+            )
+            .with_context("task", &info.name),
+        );
+    }
+}
+
+fn task_info(core: &TaskCore) -> TaskInfo {
+    TaskInfo {
+        id: core.id,
+        name: core.name.as_str().to_owned(),
+    }
+}

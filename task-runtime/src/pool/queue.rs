@@ -1,0 +1,98 @@
+//! The pool's run queue: higher priority first, first-in first-out within a priority.
+//!
+//! One `VecDeque` per priority level, kept in a `BTreeMap` ordered from highest to lowest:
+//! pushing and popping cost O(log levels) (in practice one or two levels), and FIFO order
+//! within a level needs no sequence numbers.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, VecDeque};
+
+pub(crate) struct PriorityQueue<J> {
+    levels: BTreeMap<Reverse<i32>, VecDeque<J>>,
+    len: usize,
+}
+
+impl<J> PriorityQueue<J> {
+    pub(crate) fn new() -> Self {
+        PriorityQueue {
+            levels: BTreeMap::new(),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn push(&mut self, priority: i32, job: J) {
+        self.levels
+            .entry(Reverse(priority))
+            .or_default()
+            .push_back(job);
+        self.len += 1;
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<J> {
+        let mut level = self.levels.first_entry()?;
+        let job = level.get_mut().pop_front();
+        // Empty levels are removed so that many distinct priorities over time do not pile up.
+        if level.get().is_empty() {
+            level.remove();
+        }
+        self.len -= usize::from(job.is_some());
+        job
+    }
+
+    /// Keeps only the jobs for which `keep` returns true; returns the removed ones.
+    pub(crate) fn extract_if_not(&mut self, mut keep: impl FnMut(&J) -> bool) -> Vec<J> {
+        let mut removed = Vec::new();
+        for level in self.levels.values_mut() {
+            let mut kept = VecDeque::with_capacity(level.len());
+            for job in level.drain(..) {
+                if keep(&job) {
+                    kept.push_back(job);
+                } else {
+                    removed.push(job);
+                }
+            }
+            *level = kept;
+        }
+        self.levels.retain(|_, level| !level.is_empty());
+        self.len -= removed.len();
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn higher_priority_first_fifo_within_a_level() {
+        let mut q = PriorityQueue::new();
+        for (p, name) in [(0, "a"), (5, "b"), (0, "c"), (-3, "d"), (5, "e"), (0, "f")] {
+            q.push(p, name);
+        }
+        assert_eq!(q.len(), 6);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(order, ["b", "e", "a", "c", "f", "d"]);
+        assert!(q.is_empty());
+        assert!(q.levels.is_empty());
+    }
+
+    #[test]
+    fn extract_keeps_order_of_the_rest() {
+        let mut q = PriorityQueue::new();
+        for n in 0..10 {
+            q.push(n % 2, n);
+        }
+        let removed = q.extract_if_not(|n| n % 3 != 0);
+        assert_eq!(removed.len(), 4);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(order, [1, 5, 7, 2, 4, 8]);
+    }
+}

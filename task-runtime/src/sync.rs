@@ -1,0 +1,44 @@
+//! The one place the runtime takes its synchronisation primitives from.
+//!
+//! Everything that decides an outcome or hands data between threads locks and counts through
+//! this module, so that the same code can be model-checked with loom (`--cfg loom`) the way
+//! tokio and crossbeam do it. `Arc` stays std's in both builds: loom's `Arc` cannot hold the
+//! unsized task cells (`Arc<TaskCell<dyn AnySlot>>`), and loom does not need it to explore
+//! the interleavings that matter here.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::{atomic, Condvar, Mutex, MutexGuard};
+
+#[cfg(loom)]
+pub(crate) use loom::sync::{atomic, Condvar, Mutex, MutexGuard};
+
+use std::sync::PoisonError;
+
+/// Locks `mutex`, ignoring poisoning.
+///
+/// The runtime never runs user code while holding one of its locks, so a poisoned lock can
+/// only come from a bug in the runtime itself; the data behind it is still consistent
+/// because every critical section leaves it so before anything that could panic.
+pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits on `condvar` for at most `timeout`; returns the guard and whether it timed out.
+pub(crate) fn wait_timeout<'a, T>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: std::time::Duration,
+) -> (MutexGuard<'a, T>, bool) {
+    match condvar.wait_timeout(guard, timeout) {
+        Ok((guard, result)) => (guard, result.timed_out()),
+        Err(poisoned) => {
+            let (guard, result) = poisoned.into_inner();
+            (guard, result.timed_out())
+        }
+    }
+}
+
+/// Waits on `condvar` until notified (or woken spuriously).
+pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    condvar.wait(guard).unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,252 @@
+//! [`TaskBuilder`]: a task's options and callbacks, before it starts.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::cell::{Slot, TaskCell, TaskCore, TaskCoreInit, TaskName};
+use super::{Task, TaskId};
+use crate::delivery::{Callbacks, Delivery};
+use crate::dispatch::{Dispatcher, Job};
+use crate::manager::ManagerCore;
+use crate::{AppError, Progress, TaskContext};
+
+/// A body's output on its way to the handle: the value, and the deferred `on_complete` call
+/// that consumed the original value when the task has one.
+pub(crate) struct Done<T> {
+    pub(crate) value: T,
+    pub(crate) deliver: Option<Job>,
+}
+
+pub(crate) type BoxBody<T> = Box<dyn FnOnce(&TaskContext) -> Result<Done<T>, AppError> + Send>;
+
+/// What to do when a task of the same name is already active. Keyed by task name.
+///
+/// ```
+/// use task_runtime::{AppError, Exclusive, TaskManager};
+///
+/// let manager = TaskManager::new(2);
+/// // A search box: every keystroke starts a search; only the latest one reports back.
+/// for query in ["r", "ru", "rus", "rust"] {
+///     manager
+///         .task(move |_ctx| Ok::<_, AppError>(format!("results for {query}")))
+///         .name("search")
+///         .exclusive(Exclusive::CancelPrevious)
+///         .on_complete(|results| println!("{results}"))
+///         .start();
+/// }
+/// # manager.wait_for_all(std::time::Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exclusive {
+    /// "Latest wins": earlier tasks of the name are cancelled if still active, and none of
+    /// their callbacks that have not run yet will run (even if their body already finished).
+    /// Their outcome stays observable through their handles and the manager's signals.
+    CancelPrevious,
+    /// This task is cancelled at once (it never runs) if a task of the name is active.
+    SkipIfActive,
+}
+
+/// Configures a task before it starts: name, priority, callbacks, dispatcher.
+///
+/// Made by [`TaskManager::task`](crate::TaskManager::task); nothing happens until
+/// [`start`](TaskBuilder::start). Callbacks run on the task's dispatcher (the manager's by
+/// default), one at a time and in order: `on_started`, `on_progress`*, then exactly one of
+/// `on_complete`, `on_error`, `on_cancelled`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use task_runtime::{AppError, EventLoop, TaskManager};
+///
+/// let ui = EventLoop::new();
+/// let manager = TaskManager::new(2);
+/// let task = manager
+///     .task(|ctx| {
+///         for i in 1..=3 {
+///             ctx.report_progress(i, 3, "working");
+///         }
+///         Ok::<_, AppError>(42)
+///     })
+///     .name("answer")
+///     .priority(10)
+///     .dispatcher(ui.dispatcher())
+///     .on_progress(|p| println!("{p}"))
+///     .on_complete(|answer| println!("done: {answer}"))
+///     .on_error(|err| eprintln!("{}", err.user_message()))
+///     .start();
+///
+/// assert!(ui.run_until_idle(&manager, Duration::from_secs(10)));
+/// assert!(task.join().is_ok());
+/// ```
+#[must_use = "a TaskBuilder does nothing until `.start()` is called"]
+pub struct TaskBuilder<T> {
+    manager: Arc<ManagerCore>,
+    body: BoxBody<T>,
+    options: Options,
+}
+
+struct Options {
+    name: Option<String>,
+    priority: i32,
+    show_progress: bool,
+    dispatcher: Option<Dispatcher>,
+    exclusive: Option<Exclusive>,
+    callbacks: Callbacks,
+}
+
+impl<T: Send + 'static> TaskBuilder<T> {
+    pub(crate) fn new<E, F>(manager: Arc<ManagerCore>, f: F) -> Self
+    where
+        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder {
+            manager,
+            body: Box::new(move |ctx| {
+                f(ctx)
+                    .map(|value| Done {
+                        value,
+                        deliver: None,
+                    })
+                    .map_err(Into::into)
+            }),
+            options: Options {
+                name: None,
+                priority: 0,
+                show_progress: false,
+                dispatcher: None,
+                exclusive: None,
+                callbacks: Callbacks::default(),
+            },
+        }
+    }
+
+    /// Names the task (default `Task-<n>`, numbered per manager). Names need not be unique;
+    /// [`TaskManager::cancel_task`](crate::TaskManager::cancel_task) and
+    /// [`exclusive`](Self::exclusive) act on every active task of a name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.options.name = Some(name.into());
+        self
+    }
+
+    /// Sets the priority (default 0): among queued tasks, higher runs first; equal
+    /// priorities run in submission order. Running tasks are never preempted.
+    pub fn priority(mut self, priority: i32) -> Self {
+        self.options.priority = priority;
+        self
+    }
+
+    /// Called when the body starts, before any progress.
+    pub fn on_started(mut self, f: impl FnOnce() + Send + 'static) -> Self {
+        self.options.callbacks.on_started = Some(Box::new(f));
+        self
+    }
+
+    /// Called with the value when the body completes. The value then belongs to the callback:
+    /// the builder becomes a `TaskBuilder<()>` and the handle reports completion only.
+    ///
+    /// Given twice, both callbacks run, in order (the second receives `()`).
+    pub fn on_complete(self, f: impl FnOnce(T) + Send + 'static) -> TaskBuilder<()> {
+        let body = self.body;
+        TaskBuilder {
+            manager: self.manager,
+            options: self.options,
+            body: Box::new(move |ctx| {
+                let Done { value, deliver } = body(ctx)?;
+                let call: Job = match deliver {
+                    None => Box::new(move || f(value)),
+                    Some(earlier) => Box::new(move || {
+                        earlier();
+                        f(value);
+                    }),
+                };
+                Ok(Done {
+                    value: (),
+                    deliver: Some(call),
+                })
+            }),
+        }
+    }
+
+    /// Called with the error when the body fails or panics. Without it, the error goes to the
+    /// manager's error handler (by default a `tracing` error event).
+    pub fn on_error(mut self, f: impl FnOnce(AppError) + Send + 'static) -> Self {
+        self.options.callbacks.on_error = Some(Box::new(f));
+        self
+    }
+
+    /// Called with the latest progress. Coalesced: a body reporting faster than the
+    /// dispatcher delivers skips intermediate values, never the last one before completion.
+    pub fn on_progress(mut self, f: impl FnMut(Progress) + Send + 'static) -> Self {
+        self.options.callbacks.on_progress = Some(Box::new(f));
+        self
+    }
+
+    /// Called when the task is cancelled, whether it was queued or running.
+    pub fn on_cancelled(mut self, f: impl FnOnce() + Send + 'static) -> Self {
+        self.options.callbacks.on_cancelled = Some(Box::new(f));
+        self
+    }
+
+    /// Hands the task to the manager's progress display (off by default).
+    pub fn show_progress(mut self, show: bool) -> Self {
+        self.options.show_progress = show;
+        self
+    }
+
+    /// Where this task's callbacks run; by default the manager's dispatcher.
+    pub fn dispatcher(mut self, dispatcher: Dispatcher) -> Self {
+        self.options.dispatcher = Some(dispatcher);
+        self
+    }
+
+    /// What to do with other active tasks of the same name; see [`Exclusive`].
+    pub fn exclusive(mut self, exclusive: Exclusive) -> Self {
+        self.options.exclusive = Some(exclusive);
+        self
+    }
+
+    /// Queues the task and returns its handle. Returns at once.
+    ///
+    /// If the manager was shut down, or the task is [`Exclusive::SkipIfActive`] and a task of
+    /// its name is active, the task is cancelled right away (it never runs, and its
+    /// `on_cancelled` is delivered).
+    pub fn start(self) -> Task<T> {
+        let TaskBuilder {
+            manager,
+            body,
+            options,
+        } = self;
+        let dispatcher = options
+            .dispatcher
+            .unwrap_or_else(|| manager.dispatcher().clone());
+        let show_progress = options.show_progress;
+        let delivery = Delivery::new(dispatcher, options.callbacks);
+        let cell = Arc::new(TaskCell {
+            core: TaskCore::new(TaskCoreInit {
+                id: TaskId::next(),
+                name: TaskName::new(options.name, manager.next_task_number()),
+                priority: options.priority,
+                show_progress,
+                exclusive: options.exclusive,
+                manager: Arc::clone(&manager),
+                delivery,
+            }),
+            slot: Slot::new(body),
+        });
+        manager.submit(cell.clone());
+        Task::new(cell)
+    }
+}
+
+impl<T> fmt::Debug for TaskBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskBuilder")
+            .field("name", &self.options.name)
+            .field("priority", &self.options.priority)
+            .field("show_progress", &self.options.show_progress)
+            .field("exclusive", &self.options.exclusive)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,239 @@
+//! [`Task`], the handle to one piece of background work, with [`TaskId`] and [`TaskState`].
+
+pub(crate) mod builder;
+pub(crate) mod cell;
+pub(crate) mod run;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::{Progress, TaskError};
+use cell::{CellRef, Slot, TaskCell};
+
+/// Identifies a task; unique within the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    pub(crate) fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        TaskId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id as a number (ids grow in submission order).
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Waiting for a worker thread.
+    Queued,
+    /// The body is running (cancellation may have been requested; see
+    /// [`Task::is_cancelled`]).
+    Running,
+    /// The body returned a value.
+    Completed,
+    /// The body returned an error or panicked.
+    Failed,
+    /// The task was cancelled before or while it ran.
+    Cancelled,
+}
+
+impl TaskState {
+    /// Whether the outcome is decided (completed, failed or cancelled).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskState::Completed | TaskState::Failed | TaskState::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskState::Queued => "queued",
+            TaskState::Running => "running",
+            TaskState::Completed => "completed",
+            TaskState::Failed => "failed",
+            TaskState::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// A handle to a background task: cancel it, poll it, join it or `.await` it.
+///
+/// Returned by [`TaskManager::spawn`](crate::TaskManager::spawn),
+/// [`TaskBuilder::start`](crate::TaskBuilder::start) and the `#[run_in_background]` macro.
+/// The task runs whether or not the handle is kept: dropping a `Task` *detaches* it, and its
+/// callbacks still run.
+///
+/// Every task ends exactly once: completed (with the value), failed (with an
+/// [`AppError`](crate::AppError)) or cancelled. The handle sees that outcome as soon as it is
+/// decided, without waiting for callbacks: `join` on the UI thread cannot deadlock against
+/// callbacks queued for that same thread.
+///
+/// # Examples
+///
+/// ```
+/// use task_runtime::{AppError, TaskManager};
+///
+/// let manager = TaskManager::new(2);
+/// let task = manager.spawn(|ctx| {
+///     let mut sum = 0u64;
+///     for i in 0..=100 {
+///         ctx.check_cancelled()?;
+///         sum += i;
+///     }
+///     Ok::<_, AppError>(sum)
+/// });
+/// assert_eq!(task.join().unwrap(), 5050);
+/// ```
+///
+/// In a frame-based UI, poll once per frame:
+///
+/// ```
+/// # use task_runtime::{AppError, TaskManager};
+/// # let manager = TaskManager::new(1);
+/// let mut task = manager.spawn(|_| Ok::<_, AppError>("loaded"));
+/// loop {
+///     // ... draw the frame ...
+///     if let Some(result) = task.try_take() {
+///         assert_eq!(result.unwrap(), "loaded");
+///         break;
+///     }
+///     # task.wait_for(std::time::Duration::from_millis(10));
+/// }
+/// ```
+pub struct Task<T> {
+    cell: Arc<TaskCell<Slot<T>>>,
+}
+
+impl<T: Send + 'static> Task<T> {
+    pub(crate) fn new(cell: Arc<TaskCell<Slot<T>>>) -> Self {
+        Task { cell }
+    }
+
+    fn erased(&self) -> CellRef {
+        self.cell.clone()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.cell.core.id
+    }
+
+    /// The task's name (`Task-<n>` unless one was given).
+    pub fn name(&self) -> &str {
+        self.cell.core.name.as_str()
+    }
+
+    /// Requests cancellation; returns `false` if the task had already finished.
+    ///
+    /// A queued task is cancelled at once: it never starts, and its `on_cancelled` is
+    /// delivered. A running task has its flag set (the body sees it through
+    /// [`TaskContext::is_cancelled`](crate::TaskContext::is_cancelled)); its outcome is
+    /// *cancelled* whatever the body then returns, and no progress is delivered any more.
+    pub fn cancel(&self) -> bool {
+        run::cancel(&self.erased()) != cell::CancelRequest::Finished
+    }
+
+    /// Whether cancellation was requested, even if the body is still running.
+    pub fn is_cancelled(&self) -> bool {
+        self.cell.core.is_cancelled()
+    }
+
+    /// The task's state now.
+    pub fn state(&self) -> TaskState {
+        self.cell.core.state()
+    }
+
+    /// The latest progress the body reported, if any.
+    pub fn progress(&self) -> Option<Progress> {
+        self.cell.core.delivery.latest_progress()
+    }
+
+    /// Whether the outcome is decided. Once it is, [`try_take`](Self::try_take) returns it.
+    pub fn is_finished(&self) -> bool {
+        self.state().is_terminal()
+    }
+
+    /// Blocks until the outcome is decided and returns it.
+    ///
+    /// Never waits for callbacks. Called on one of the manager's own worker threads for a task
+    /// that is still queued, the task runs right there, so joining from inside a task cannot
+    /// starve a full pool.
+    ///
+    /// # Panics
+    ///
+    /// If the result was already taken with [`try_take`](Self::try_take) or by awaiting.
+    pub fn join(self) -> Result<T, TaskError> {
+        run::help_if_worker(&self.erased());
+        self.cell.slot.join()
+    }
+
+    /// Waits at most `timeout` for the outcome; returns whether it is decided.
+    pub fn wait_for(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        run::help_if_worker(&self.erased());
+        self.cell.slot.wait(Some(deadline))
+    }
+
+    /// Takes the outcome if it is decided, without blocking. Returns `Some` once; later calls
+    /// return `None`.
+    pub fn try_take(&mut self) -> Option<Result<T, TaskError>> {
+        self.cell.slot.try_take()
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.cell.core.id)
+            .field("name", &self.cell.core.name.as_str())
+            .field("state", &self.cell.core.state())
+            .finish()
+    }
+}
+
+/// Resolves to the outcome once it is decided; the waker is woken exactly then.
+///
+/// ```
+/// use task_runtime::{AppError, TaskManager};
+///
+/// let manager = TaskManager::new(1);
+/// let task = manager.spawn(|_| Ok::<_, AppError>(1 + 1));
+/// assert_eq!(futures::executor::block_on(task).unwrap(), 2);
+/// ```
+impl<T: Send + 'static> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.cell.slot.poll(cx.waker()) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        // Detach: the task keeps running; a value nobody can read any more is dropped now,
+        // on the thread that dropped the handle.
+        drop(self.cell.slot.detach());
+    }
+}

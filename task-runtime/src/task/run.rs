@@ -1,0 +1,69 @@
+//! Running a task on a worker, and cancelling one: the two places an outcome is decided.
+
+use super::cell::{CancelRequest, CellRef};
+use crate::context::CurrentTask;
+use crate::delivery::Terminal;
+use crate::pool::PoolJob;
+use crate::TaskContext;
+
+impl PoolJob for CellRef {
+    fn priority(&self) -> i32 {
+        self.core.priority
+    }
+
+    fn run(self) {
+        run(&self);
+    }
+
+    fn is_stale(&self) -> bool {
+        self.core.state() != crate::TaskState::Queued
+    }
+}
+
+/// Runs a queued task on the current thread: body, outcome, then delivery. Does nothing if
+/// the task is no longer queued (cancelled, or already run by a joining worker).
+pub(crate) fn run(cell: &CellRef) {
+    let core = &cell.core;
+    if !core.try_start() {
+        return;
+    }
+    let span = core.span.clone();
+    let _entered = span.enter();
+    tracing::info!("task started");
+    core.delivery.post_started(cell);
+
+    let ctx = TaskContext::new(cell.clone());
+    let terminal = {
+        let _current = CurrentTask::enter(&ctx);
+        cell.slot.run(core, &ctx)
+    };
+    match &terminal {
+        Terminal::Completed(_) => tracing::debug!("task completed"),
+        Terminal::Failed(error) => tracing::error!(error = %error, "task failed"),
+        Terminal::Cancelled => tracing::info!("task cancelled"),
+    }
+    core.manager.unregister(core);
+    core.delivery.post_terminal(cell, terminal);
+}
+
+/// Requests cancellation. A task that was still queued is finished here and now: it leaves
+/// the registry and its `on_cancelled` is delivered from this thread's dispatch.
+pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
+    let core = &cell.core;
+    let request = cell.slot.cancel(core);
+    if request == CancelRequest::WasQueued {
+        let _entered = core.span.enter();
+        tracing::info!("task cancelled before it started");
+        core.manager.unregister(core);
+        core.delivery.post_terminal(cell, Terminal::Cancelled);
+    }
+    request
+}
+
+/// Called before a handle blocks: on one of the task's own pool threads, run the task here if
+/// it is still queued, instead of waiting for a worker that may never come free.
+pub(crate) fn help_if_worker(cell: &CellRef) {
+    if cell.core.state() == crate::TaskState::Queued && cell.core.manager.is_worker_thread() {
+        run(cell);
+    }
+}

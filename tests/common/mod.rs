@@ -1,0 +1,134 @@
+//! Helpers shared by the integration tests: gates, deadline waits and event logs.
+//! Tests synchronise with these, never with bare sleeps.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Generous: the tests must pass on a loaded 2-core machine. Nothing waits this long unless
+/// something is broken.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A gate that bodies wait on until the test opens it.
+#[derive(Clone, Default)]
+pub struct Gate {
+    inner: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn open(&self) {
+        *self.inner.0.lock().unwrap() = true;
+        self.inner.1.notify_all();
+    }
+
+    /// Waits until opened; panics after [`PATIENCE`] so a broken test fails instead of hanging.
+    pub fn wait(&self) {
+        let (lock, cv) = &*self.inner;
+        let deadline = Instant::now() + PATIENCE;
+        let mut open = lock.lock().unwrap();
+        while !*open {
+            let now = Instant::now();
+            assert!(now < deadline, "gate never opened");
+            open = cv.wait_timeout(open, deadline - now).unwrap().0;
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.inner.0.lock().unwrap()
+    }
+}
+
+/// Polls `cond` until it holds or [`PATIENCE`] passes; panics with `what` on timeout.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// An ordered, thread-safe record of events.
+#[derive(Clone, Default)]
+pub struct Log {
+    events: Arc<Mutex<Vec<String>>>,
+}
+
+impl Log {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&self, event: impl Into<String>) {
+        self.events.lock().unwrap().push(event.into());
+    }
+
+    /// A closure that records `event` (for callbacks that take no argument).
+    pub fn recorder(&self, event: &str) -> impl FnOnce() + Send + 'static {
+        let log = self.clone();
+        let event = event.to_owned();
+        move || log.push(event)
+    }
+
+    pub fn events(&self) -> Vec<String> {
+        self.events.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, event: &str) -> usize {
+        self.events().iter().filter(|e| *e == event).count()
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.lock().unwrap().len()
+    }
+}
+
+use task_runtime::{AppError, EventLoop, Task, TaskManager, TaskState};
+
+/// Starts a task whose body waits for `gate`.
+pub fn gated(manager: &TaskManager, gate: &Gate) -> Task<()> {
+    let gate = gate.clone();
+    manager.spawn(move |_| {
+        gate.wait();
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Starts a gated task and waits until it runs, so it holds one of the manager's threads.
+pub fn occupy(manager: &TaskManager, gate: &Gate) -> Task<()> {
+    let task = gated(manager, gate);
+    eventually("the occupying task to run", || {
+        task.state() == TaskState::Running
+    });
+    task
+}
+
+/// A manager whose callbacks and signals are queued on `ui`.
+pub fn ui_manager(ui: &EventLoop, threads: usize) -> TaskManager {
+    TaskManager::builder()
+        .max_threads(threads)
+        .dispatcher(ui.dispatcher())
+        .build()
+        .unwrap()
+}
+
+/// Proves the manager can run `threads` bodies at the same time: they meet at a barrier.
+pub fn assert_parallel_capacity(manager: &TaskManager, threads: usize) {
+    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let tasks: Vec<_> = (0..threads)
+        .map(|_| {
+            let barrier = barrier.clone();
+            manager.spawn(move |_| {
+                barrier.wait();
+                Ok::<_, AppError>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.join().unwrap();
+    }
+}

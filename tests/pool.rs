@@ -1,0 +1,223 @@
+//! The worker pool as users see it: priority order, the thread bound, resizing at runtime,
+//! idle threads, and panics that never cost capacity (guarantee 5).
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{eventually, Gate, PATIENCE};
+use task_runtime::{AppError, TaskManager, TaskState};
+
+#[test]
+fn higher_priority_runs_first_fifo_within_a_level() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let _blocker = common::occupy(&manager, &gate);
+
+    let order = Arc::new(Mutex::new(Vec::new()));
+    for (priority, label) in [
+        (0, "0a"),
+        (5, "5a"),
+        (0, "0b"),
+        (10, "10"),
+        (-1, "-1"),
+        (5, "5b"),
+    ] {
+        let order = order.clone();
+        manager
+            .task(move |_| {
+                order.lock().unwrap().push(label);
+                Ok::<_, AppError>(())
+            })
+            .priority(priority)
+            .start();
+    }
+    gate.open();
+    assert!(manager.wait_for_all(PATIENCE));
+    assert_eq!(*order.lock().unwrap(), ["10", "5a", "5b", "0a", "0b", "-1"]);
+}
+
+struct Occupancy {
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+fn occupying_task(
+    manager: &TaskManager,
+    occupancy: &Arc<Occupancy>,
+    gate: &Gate,
+) -> task_runtime::Task<()> {
+    let (o, g) = (occupancy.clone(), gate.clone());
+    manager.spawn(move |_| {
+        let now = o.running.fetch_add(1, Ordering::SeqCst) + 1;
+        o.peak.fetch_max(now, Ordering::SeqCst);
+        g.wait();
+        o.running.fetch_sub(1, Ordering::SeqCst);
+        Ok::<_, AppError>(())
+    })
+}
+
+#[test]
+fn max_threads_bounds_concurrency_and_set_max_threads_raises_it() {
+    let manager = TaskManager::new(3);
+    let occupancy = Arc::new(Occupancy {
+        running: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    });
+    let gate = Gate::new();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| occupying_task(&manager, &occupancy, &gate))
+        .collect();
+    eventually("3 running", || {
+        occupancy.running.load(Ordering::SeqCst) == 3
+    });
+    assert_eq!(manager.worker_count(), 3);
+    let queued = tasks
+        .iter()
+        .filter(|t| t.state() == TaskState::Queued)
+        .count();
+    assert_eq!(queued, 7, "the other tasks wait for a thread");
+    assert_eq!(manager.active_count(), 10);
+
+    // Growing takes effect at once: queued work starts on new threads.
+    manager.set_max_threads(5);
+    assert_eq!(manager.max_threads(), 5);
+    eventually("5 running", || {
+        occupancy.running.load(Ordering::SeqCst) == 5
+    });
+    assert_eq!(occupancy.peak.load(Ordering::SeqCst), 5);
+
+    gate.open();
+    for task in tasks {
+        task.join().unwrap();
+    }
+    assert!(occupancy.peak.load(Ordering::SeqCst) <= 5);
+    assert!(manager.worker_count() <= 5);
+}
+
+#[test]
+fn lowering_max_threads_retires_threads_after_their_task() {
+    let manager = TaskManager::new(4);
+    let occupancy = Arc::new(Occupancy {
+        running: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    });
+    let gate = Gate::new();
+    let first: Vec<_> = (0..4)
+        .map(|_| occupying_task(&manager, &occupancy, &gate))
+        .collect();
+    eventually("4 running", || {
+        occupancy.running.load(Ordering::SeqCst) == 4
+    });
+    manager.set_max_threads(1);
+    assert_eq!(
+        manager.worker_count(),
+        4,
+        "running tasks are never interrupted"
+    );
+    gate.open();
+    for task in first {
+        task.join().unwrap();
+    }
+    eventually("surplus threads retired", || manager.worker_count() <= 1);
+
+    // From now on one task at a time.
+    let gate = Gate::new();
+    occupancy.peak.store(0, Ordering::SeqCst);
+    let second: Vec<_> = (0..4)
+        .map(|_| occupying_task(&manager, &occupancy, &gate))
+        .collect();
+    eventually("1 running", || {
+        occupancy.running.load(Ordering::SeqCst) == 1
+    });
+    gate.open();
+    for task in second {
+        task.join().unwrap();
+    }
+    assert_eq!(occupancy.peak.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn idle_threads_exit_and_come_back_on_demand() {
+    let manager = TaskManager::builder()
+        .max_threads(2)
+        .idle_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    manager.spawn(|_| Ok::<_, AppError>(())).join().unwrap();
+    assert!(manager.worker_count() >= 1);
+    eventually("idle threads exit", || manager.worker_count() == 0);
+    assert_eq!(manager.spawn(|_| Ok::<_, AppError>(3)).join().unwrap(), 3);
+}
+
+#[test]
+fn panicking_bodies_never_cost_capacity() {
+    let manager = TaskManager::builder()
+        .max_threads(2)
+        .error_handler(|_| {})
+        .build()
+        .unwrap();
+    let panicking: Vec<_> = (0..10)
+        .map(|i| manager.spawn(move |_| -> Result<(), AppError> { panic!("body {i} panics") }))
+        .collect();
+    let normal: Vec<_> = (0..100)
+        .map(|i| manager.spawn(move |_| Ok::<_, AppError>(i)))
+        .collect();
+    for task in panicking {
+        assert!(task.join().unwrap_err().app_error().is_some());
+    }
+    for (i, task) in normal.into_iter().enumerate() {
+        assert_eq!(task.join().unwrap(), i);
+    }
+    assert!(manager.worker_count() <= 2);
+
+    // Both threads still work in parallel after all those panics.
+    common::assert_parallel_capacity(&manager, 2);
+}
+
+#[test]
+fn thread_names_use_the_prefix() {
+    let manager = TaskManager::builder()
+        .thread_name("importer")
+        .build()
+        .unwrap();
+    let name = manager
+        .spawn(|_| Ok::<_, AppError>(std::thread::current().name().unwrap().to_owned()))
+        .join()
+        .unwrap();
+    assert!(name.starts_with("importer-"), "{name}");
+}
+
+#[test]
+#[should_panic(expected = "max_threads must be at least 1")]
+fn zero_threads_panics_with_a_clear_message() {
+    let _ = TaskManager::new(0);
+}
+
+#[test]
+fn zero_threads_from_the_builder_is_an_error() {
+    let err = TaskManager::builder().max_threads(0).build().unwrap_err();
+    assert!(err.is_zero_threads());
+    assert_eq!(err.to_string(), "max_threads must be at least 1");
+}
+
+#[test]
+#[should_panic(expected = "max_threads must be at least 1")]
+fn set_max_threads_zero_panics() {
+    TaskManager::new(1).set_max_threads(0);
+}
+
+#[test]
+fn joining_a_queued_task_from_inside_a_task_does_not_starve_the_pool() {
+    // One thread: the outer task waits for the inner one, which can only run if the joining
+    // worker runs it itself.
+    let manager = TaskManager::new(1);
+    let m = manager.clone();
+    let outer = manager.spawn(move |_| {
+        let inner = m.spawn(|_| Ok::<_, AppError>(20));
+        Ok::<_, AppError>(inner.join().unwrap() + 1)
+    });
+    assert_eq!(outer.join().unwrap(), 21);
+}

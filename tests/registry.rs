@@ -1,0 +1,200 @@
+//! The registry of active tasks: counts, names, snapshots, cancel by name / all, and waiting
+//! for all (guarantee 6: a task leaves the registry before its terminal callback runs).
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{eventually, Gate, Log, PATIENCE};
+use task_runtime::{AppError, Dispatcher, EventLoop, TaskManager, TaskState};
+
+fn gated(manager: &TaskManager, name: &str, gate: &Gate) -> task_runtime::Task<()> {
+    let g = gate.clone();
+    manager
+        .task(move |ctx| {
+            ctx.report_progress(1, 2, "halfway");
+            g.wait();
+            Ok::<_, AppError>(())
+        })
+        .name(name)
+        .start()
+}
+
+#[test]
+fn counts_names_and_snapshots_while_queued_running_and_done() {
+    let manager = TaskManager::new(1);
+    assert_eq!(manager.active_count(), 0);
+    let gate = Gate::new();
+    let before = Instant::now();
+    let first = gated(&manager, "first", &gate);
+    let second = gated(&manager, "second", &gate);
+    let third = gated(&manager, "first", &gate); // names need not be unique
+    eventually("first running", || first.state() == TaskState::Running);
+    eventually("first progress", || first.progress().is_some());
+
+    assert_eq!(manager.active_count(), 3);
+    assert_eq!(manager.active_tasks(), ["first", "second", "first"]);
+    let snapshots = manager.tasks();
+    let ids: Vec<_> = snapshots.iter().map(|s| s.id).collect();
+    assert_eq!(ids, [first.id(), second.id(), third.id()]);
+    let running = &snapshots[0];
+    assert_eq!(running.state, TaskState::Running);
+    assert_eq!(running.progress.as_ref().unwrap().message, "halfway");
+    assert!(running.queued_at >= before);
+    assert!(running.started_at.unwrap() >= running.queued_at);
+    let queued = &snapshots[1];
+    assert_eq!(
+        (queued.name.as_str(), queued.state),
+        ("second", TaskState::Queued)
+    );
+    assert!(queued.started_at.is_none() && queued.progress.is_none());
+
+    gate.open();
+    assert!(manager.wait_for_all(PATIENCE));
+    assert_eq!(manager.active_count(), 0);
+    assert!(manager.active_tasks().is_empty() && manager.tasks().is_empty());
+}
+
+#[test]
+fn cancel_task_cancels_every_active_task_of_the_name() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let a1 = gated(&manager, "a", &gate);
+    let b = gated(&manager, "b", &gate);
+    let a2 = gated(&manager, "a", &gate);
+    eventually("a1 running", || a1.state() == TaskState::Running);
+    assert!(manager.cancel_task("a"));
+    assert!(a1.is_cancelled() && a2.is_cancelled() && !b.is_cancelled());
+    // The queued one is gone at once, the running one once its body returns.
+    assert_eq!(manager.active_tasks(), ["a", "b"]);
+    assert!(
+        !manager.cancel_task("nobody"),
+        "false when no task has the name"
+    );
+    gate.open();
+    assert!(a1.join().unwrap_err().is_cancelled());
+    assert!(a2.join().unwrap_err().is_cancelled());
+    b.join().unwrap();
+    assert!(!manager.cancel_task("a"), "finished tasks are not active");
+}
+
+#[test]
+fn cancel_all_with_one_running_and_fifty_queued() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let bodies = Arc::new(AtomicUsize::new(0));
+    let cancelled = Log::new();
+    let g = gate.clone();
+    let running = manager
+        .task(move |_| {
+            g.wait();
+            Ok::<_, AppError>(())
+        })
+        .on_cancelled(cancelled.recorder("running"))
+        .start();
+    eventually("running", || running.state() == TaskState::Running);
+    let queued: Vec<_> = (0..50)
+        .map(|i| {
+            let n = bodies.clone();
+            manager
+                .task(move |_| {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, AppError>(())
+                })
+                .on_cancelled(cancelled.recorder(&format!("queued {i}")))
+                .start()
+        })
+        .collect();
+
+    assert_eq!(manager.cancel_all(), 51);
+    assert_eq!(
+        cancelled.len(),
+        50,
+        "queued tasks are cancelled on the spot"
+    );
+    assert_eq!(
+        manager.active_count(),
+        1,
+        "the running one until its body returns"
+    );
+    gate.open();
+    assert!(running.join().unwrap_err().is_cancelled());
+    for task in queued {
+        assert!(task.join().unwrap_err().is_cancelled());
+    }
+    eventually("51 cancellations", || cancelled.len() == 51);
+    assert_eq!(cancelled.count("running"), 1);
+    assert!(manager.wait_for_all(PATIENCE));
+    assert_eq!(bodies.load(Ordering::SeqCst), 0, "no queued body ran");
+    assert_eq!(manager.cancel_all(), 0);
+}
+
+#[test]
+fn wait_for_all_returns_false_within_its_timeout_then_true() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let task = gated(&manager, "slow", &gate);
+    let start = Instant::now();
+    assert!(!manager.wait_for_all(Duration::from_millis(50)));
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(50),
+        "returned early: {waited:?}"
+    );
+    assert!(waited < PATIENCE);
+    gate.open();
+    assert!(manager.wait_for_all(PATIENCE));
+    task.join().unwrap();
+    assert!(manager.wait_for_all(Duration::ZERO));
+}
+
+/// What a terminal callback saw of the registry: active count and names.
+type Observed = (usize, Vec<String>);
+
+#[test]
+fn a_task_leaves_the_registry_before_its_terminal_callback_runs() {
+    let ui = EventLoop::new();
+    // Worker-thread dispatch runs the callback right after the outcome, on the worker: the
+    // tightest case. The event loop covers deferred delivery.
+    for dispatcher in [Dispatcher::worker_thread(), ui.dispatcher()] {
+        let manager = TaskManager::builder()
+            .dispatcher(dispatcher)
+            .build()
+            .unwrap();
+        let seen: Arc<Mutex<Vec<Observed>>> = Arc::default();
+        for outcome in ["complete", "error", "cancel"] {
+            let (m, s) = (manager.clone(), seen.clone());
+            let observe = move || s.lock().unwrap().push((m.active_count(), m.active_tasks()));
+            let gate = Gate::new();
+            let g = gate.clone();
+            let (observe2, observe3) = (observe.clone(), observe.clone());
+            let task = manager
+                .task(move |_| {
+                    g.wait();
+                    if outcome == "error" {
+                        Err(AppError::new("E", "x"))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .name(outcome)
+                .on_complete(move |()| observe())
+                .on_error(move |_| observe2())
+                .on_cancelled(observe3)
+                .start();
+            eventually("running", || task.state() == TaskState::Running);
+            if outcome == "cancel" {
+                task.cancel();
+            }
+            gate.open();
+            assert!(ui.run_until_idle(&manager, PATIENCE));
+        }
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        for (count, names) in seen.iter() {
+            assert_eq!((*count, names.len()), (0, 0), "{seen:?}");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Shutdown and drop: everything active is cancelled with one outcome each, later spawns are
+//! cancelled at once, and waits are bounded by their deadlines (guarantees 1 and 6).
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{eventually, Gate, Log, PATIENCE};
+use task_runtime::{AppError, TaskManager, TaskState};
+
+#[test]
+fn shutdown_cancels_everything_then_refuses_new_work() {
+    let manager = TaskManager::new(1);
+    let log = Log::new();
+    let running = manager
+        .task(|ctx| {
+            while !ctx.is_cancelled() {
+                std::thread::yield_now();
+            }
+            Ok::<_, AppError>(())
+        })
+        .on_cancelled(log.recorder("running cancelled"))
+        .start();
+    eventually("running", || running.state() == TaskState::Running);
+    let queued = manager
+        .task(|_| Ok::<_, AppError>(()))
+        .on_cancelled(log.recorder("queued cancelled"))
+        .start();
+
+    assert!(
+        manager.shutdown(PATIENCE),
+        "bodies that honour cancellation return in time"
+    );
+    assert!(running.join().unwrap_err().is_cancelled());
+    assert!(queued.join().unwrap_err().is_cancelled());
+    eventually("both callbacks", || log.len() == 2);
+
+    // Spawning after shutdown: cancelled at once, body never runs, callback delivered.
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    let late = manager
+        .task(move |_| {
+            r.store(true, Ordering::SeqCst);
+            Ok::<_, AppError>(())
+        })
+        .name("late")
+        .on_cancelled(log.recorder("late cancelled"))
+        .start();
+    assert_eq!(late.state(), TaskState::Cancelled);
+    assert_eq!(log.count("late cancelled"), 1);
+    assert!(late.join().unwrap_err().is_cancelled());
+    assert!(!ran.load(Ordering::SeqCst));
+    assert_eq!(manager.active_count(), 0);
+}
+
+#[test]
+fn shutdown_honours_its_timeout_when_a_body_ignores_cancellation() {
+    let manager = TaskManager::new(1);
+    let release = Gate::new();
+    let r = release.clone();
+    let stubborn = manager.spawn(move |_| {
+        r.wait(); // ignores the cancel flag
+        Ok::<_, AppError>(())
+    });
+    eventually("running", || stubborn.state() == TaskState::Running);
+    let start = Instant::now();
+    assert!(!manager.shutdown(Duration::from_millis(100)));
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(100),
+        "returned early: {waited:?}"
+    );
+    assert!(waited < PATIENCE);
+    release.open();
+    assert!(stubborn.join().unwrap_err().is_cancelled());
+}
+
+#[test]
+fn dropping_the_last_handle_cancels_and_waits_for_bodies() {
+    let manager = TaskManager::new(2);
+    let outcomes = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let o = outcomes.clone();
+            manager
+                .task(|ctx| {
+                    while !ctx.is_cancelled() {
+                        std::thread::yield_now();
+                    }
+                    Ok::<_, AppError>(())
+                })
+                .on_cancelled(move || {
+                    o.fetch_add(1, Ordering::SeqCst);
+                })
+                .start()
+        })
+        .collect();
+    eventually("two running", || {
+        tasks
+            .iter()
+            .filter(|t| t.state() == TaskState::Running)
+            .count()
+            == 2
+    });
+    drop(manager);
+    // Drop returned: every body has returned and every task has its outcome.
+    for task in &tasks {
+        assert_eq!(task.state(), TaskState::Cancelled);
+    }
+    eventually("ten cancellations", || {
+        outcomes.load(Ordering::SeqCst) == 10
+    });
+}
+
+#[test]
+fn drop_detaches_a_body_that_outlives_the_shutdown_timeout() {
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .shutdown_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let release = Gate::new();
+    let r = release.clone();
+    let stuck = manager.spawn(move |_| {
+        r.wait();
+        Ok::<_, AppError>(())
+    });
+    eventually("running", || stuck.state() == TaskState::Running);
+    let start = Instant::now();
+    drop(manager);
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(100), "{waited:?}");
+    assert!(waited < PATIENCE, "drop must not wait for the stuck body");
+    assert!(stuck.is_cancelled());
+    release.open();
+    assert!(
+        stuck.join().unwrap_err().is_cancelled(),
+        "it still ends exactly once"
+    );
+}
+
+#[test]
+fn a_task_that_drops_the_last_handle_does_not_deadlock() {
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .shutdown_timeout(PATIENCE)
+        .build()
+        .unwrap();
+    let m = manager.clone();
+    let gate = Gate::new();
+    let g = gate.clone();
+    let task = manager.spawn(move |_| {
+        g.wait();
+        drop(m); // the last handle: the manager shuts down from inside its own worker
+        Ok::<_, AppError>(())
+    });
+    drop(manager);
+    let start = Instant::now();
+    gate.open();
+    assert!(task.wait_for(PATIENCE));
+    assert!(
+        start.elapsed() < PATIENCE,
+        "shutdown waited for the task running it"
+    );
+    // Shutting down cancels every active task, the one that caused it included.
+    assert!(task.join().unwrap_err().is_cancelled());
+}

@@ -1,0 +1,49 @@
+//! No worker thread outlives a dropped manager once its tasks return (guarantee 6). Counts
+//! the process's threads, so this file holds a single test: no other test may start threads
+//! meanwhile.
+
+use std::sync::{Arc, Barrier};
+
+use task_runtime::{AppError, TaskManager};
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("Linux /proc")
+        .count()
+}
+
+#[test]
+fn threads_are_released_when_the_last_handle_drops() {
+    let baseline = thread_count();
+    let manager = TaskManager::new(4);
+    let clone = manager.clone();
+    // All four workers at once: each task waits until four are running.
+    let barrier = Arc::new(Barrier::new(4));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let b = barrier.clone();
+            manager.spawn(move |_| {
+                b.wait();
+                Ok::<_, AppError>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.join().unwrap();
+    }
+    assert_eq!(thread_count(), baseline + 4);
+    assert_eq!(manager.worker_count(), 4);
+
+    drop(manager);
+    assert_eq!(
+        thread_count(),
+        baseline + 4,
+        "a clone still holds the manager"
+    );
+    drop(clone);
+    assert_eq!(
+        thread_count(),
+        baseline,
+        "dropping the last handle must end every worker thread before it returns"
+    );
+}
