@@ -41,12 +41,22 @@ fn cancel_while_queued_never_runs_the_body() {
 
     gate.open();
     blocker.join().unwrap();
-    assert!(manager.wait_for_all(PATIENCE));
+    // One more task behind it in the queue: once it ran, the worker has seen the cancelled one.
+    manager.spawn(|_| Ok::<_, AppError>(())).join().unwrap();
     assert!(
         !ran.load(Ordering::SeqCst),
         "the body of a cancelled queued task ran"
     );
     assert_eq!(log.events(), ["cancelled"]);
+    assert_eq!(
+        queued.state(),
+        TaskState::Cancelled,
+        "its outcome never changes"
+    );
+    assert!(
+        EventLoop::new().run_until_idle(&manager, PATIENCE),
+        "every task settled exactly once"
+    );
     assert!(matches!(queued.join(), Err(TaskError::Cancelled)));
 }
 

@@ -12,6 +12,20 @@ fn thread_count() -> usize {
         .count()
 }
 
+/// A value whose destructor runs when a worker thread exits, slowly: a thread that is still
+/// on its way out is then visible in the count unless dropping the manager waited for it.
+struct SlowExit;
+
+impl Drop for SlowExit {
+    fn drop(&mut self) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+thread_local! {
+    static SLOW_EXIT: std::cell::OnceCell<SlowExit> = const { std::cell::OnceCell::new() };
+}
+
 #[test]
 fn threads_are_released_when_the_last_handle_drops() {
     let baseline = thread_count();
@@ -23,6 +37,9 @@ fn threads_are_released_when_the_last_handle_drops() {
         .map(|_| {
             let b = barrier.clone();
             manager.spawn(move |_| {
+                SLOW_EXIT.with(|slow| {
+                    slow.get_or_init(|| SlowExit);
+                });
                 b.wait();
                 Ok::<_, AppError>(())
             })
