@@ -171,3 +171,48 @@ fn skip_if_active_cancels_the_newcomer() {
     );
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
+
+/// Regression: a superseded task whose terminal event arrives after the newest task of its
+/// name has fully settled must stay silent (it used to be "forgotten" and delivered).
+#[test]
+fn repro_superseded_task_stays_silent_after_the_newest_settles() {
+    let ui = EventLoop::new();
+    let manager = common::ui_manager(&ui, 2);
+    let log = Log::new();
+    let gate = Gate::new();
+    let g = gate.clone();
+    let old = manager
+        .task(move |_| {
+            g.wait();
+            Ok::<_, AppError>(())
+        })
+        .name("query")
+        .exclusive(Exclusive::CancelPrevious)
+        .on_started(log.recorder("old started"))
+        .on_cancelled(log.recorder("old cancelled"))
+        .on_complete({
+            let l = log.clone();
+            move |()| l.push("old completed")
+        })
+        .start();
+    // Its "started" is delivered before anything supersedes it.
+    assert!(ui.run_until(|| log.len() == 1, PATIENCE));
+
+    let l = log.clone();
+    let new = manager
+        .task(|_| Ok::<_, AppError>(()))
+        .name("query")
+        .exclusive(Exclusive::CancelPrevious)
+        .on_complete(move |()| l.push("new completed"))
+        .start();
+    new.join().unwrap();
+    assert!(
+        ui.run_until(|| log.len() == 2, PATIENCE),
+        "the newest settles first"
+    );
+
+    gate.open();
+    assert!(old.join().unwrap_err().is_cancelled());
+    assert!(ui.run_until_idle(&manager, PATIENCE));
+    assert_eq!(log.events(), ["old started", "new completed"]);
+}

@@ -219,7 +219,7 @@ fn deliver(cell: &CellRef, due: Due) {
     let delivery = &core.delivery;
     // A task superseded by a newer one of its name (`Exclusive::CancelPrevious`) delivers
     // none of its own callbacks any more; the manager's signals still see it end.
-    let silenced = manager.is_superseded(core);
+    let silenced = core.is_superseded();
     match due {
         Due::Started => {
             let callback = lock(&delivery.callbacks).on_started.take();

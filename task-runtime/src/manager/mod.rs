@@ -348,10 +348,6 @@ impl ManagerCore {
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
-    pub(crate) fn is_superseded(&self, core: &TaskCore) -> bool {
-        core.exclusive == Some(Exclusive::CancelPrevious) && self.registry.is_superseded(core)
-    }
-
     fn cancel_all(&self) -> usize {
         let cancelled = self
             .registry

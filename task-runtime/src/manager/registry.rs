@@ -2,9 +2,12 @@
 //!
 //! A task enters when it is submitted and leaves the moment its outcome is decided, before
 //! its terminal callback runs (guarantee 6). Every task has its own entry, keyed by id, so two
-//! tasks of one name never overwrite each other (a bug of the Python system). The registry
-//! also remembers, per name, the newest task started with `Exclusive::CancelPrevious`, which
-//! is how superseded tasks know their callbacks must be dropped.
+//! tasks of one name never overwrite each other (a bug of the Python system).
+//!
+//! For `Exclusive::CancelPrevious` the registry also tracks, per name, the tasks started that
+//! way whose callbacks are not all delivered yet (they may have left `active` already). A new
+//! task of the name marks all of them, and every active task of the name, as superseded: a
+//! flag on the task itself, so it can never be "forgotten" while a delivery is still queued.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -25,7 +28,8 @@ struct Inner {
     /// No more admissions: the manager was shut down.
     closed: bool,
     waiters: usize,
-    newest_exclusive: HashMap<String, TaskId>,
+    /// `CancelPrevious` tasks not yet settled, by name.
+    unsettled_exclusive: HashMap<String, Vec<CellRef>>,
 }
 
 /// Why a task was refused at submission.
@@ -41,7 +45,7 @@ impl Registry {
                 active: HashMap::default(),
                 closed: false,
                 waiters: 0,
-                newest_exclusive: HashMap::new(),
+                unsettled_exclusive: HashMap::new(),
             }),
             emptied: Condvar::new(),
         }
@@ -68,15 +72,25 @@ impl Registry {
                 Vec::new()
             }
             Some(Exclusive::CancelPrevious) => {
-                inner
-                    .newest_exclusive
-                    .insert(core.name.as_str().to_owned(), core.id);
-                inner
+                let name = core.name.as_str();
+                let earlier = inner
+                    .unsettled_exclusive
+                    .entry(name.to_owned())
+                    .or_default();
+                for older in earlier.iter() {
+                    older.core.mark_superseded();
+                }
+                earlier.push(cell.clone());
+                let active: Vec<CellRef> = inner
                     .active
                     .values()
-                    .filter(|c| c.core.name.is(core.name.as_str()))
+                    .filter(|c| c.core.name.is(name))
                     .cloned()
-                    .collect()
+                    .collect();
+                for older in &active {
+                    older.core.mark_superseded();
+                }
+                active
             }
         };
         inner.active.insert(core.id, cell.clone());
@@ -90,21 +104,15 @@ impl Registry {
         }
     }
 
-    /// Whether a newer `CancelPrevious` task of this one's name was started.
-    pub(crate) fn is_superseded(&self, core: &TaskCore) -> bool {
-        let inner = lock(&self.inner);
-        inner
-            .newest_exclusive
-            .get(core.name.as_str())
-            .is_some_and(|newest| *newest != core.id)
-    }
-
-    /// Forgets a settled `CancelPrevious` task if it is still the newest of its name, so the
-    /// map does not grow with every name ever used.
+    /// A `CancelPrevious` task settled: it can no longer be superseded.
     pub(crate) fn forget_exclusive(&self, core: &TaskCore) {
         let mut inner = lock(&self.inner);
-        if inner.newest_exclusive.get(core.name.as_str()) == Some(&core.id) {
-            inner.newest_exclusive.remove(core.name.as_str());
+        let name = core.name.as_str();
+        if let Some(unsettled) = inner.unsettled_exclusive.get_mut(name) {
+            unsettled.retain(|cell| cell.core.id != core.id);
+            if unsettled.is_empty() {
+                inner.unsettled_exclusive.remove(name);
+            }
         }
     }
 

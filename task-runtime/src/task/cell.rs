@@ -27,7 +27,7 @@ use std::time::Instant;
 use super::{TaskId, TaskState};
 use crate::delivery::{Delivery, Terminal};
 use crate::manager::ManagerCore;
-use crate::sync::atomic::{AtomicU8, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use crate::sync::{lock, Condvar, Mutex};
 use crate::task::builder::{BoxBody, Done};
 use crate::unwind;
@@ -79,6 +79,8 @@ pub(crate) struct TaskCore {
     pub(crate) show_progress: bool,
     pub(crate) exclusive: Option<Exclusive>,
     state: AtomicU8,
+    /// A newer `Exclusive::CancelPrevious` task of this name started: deliver nothing more.
+    superseded: AtomicBool,
     pub(crate) queued_at: Instant,
     started_at: OnceLock<Instant>,
     pub(crate) span: tracing::Span,
@@ -106,6 +108,7 @@ impl TaskCore {
             show_progress: init.show_progress,
             exclusive: init.exclusive,
             state: AtomicU8::new(QUEUED),
+            superseded: AtomicBool::new(false),
             queued_at: Instant::now(),
             started_at: OnceLock::new(),
             span,
@@ -128,6 +131,14 @@ impl TaskCore {
     pub(crate) fn is_cancelled(&self) -> bool {
         let s = self.state.load(Ordering::Acquire);
         s & CANCEL_REQUESTED != 0 || s & PHASE == CANCELLED
+    }
+
+    pub(crate) fn mark_superseded(&self) {
+        self.superseded.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_superseded(&self) -> bool {
+        self.superseded.load(Ordering::Acquire)
     }
 
     pub(crate) fn started_at(&self) -> Option<Instant> {
