@@ -99,21 +99,30 @@ impl Registry {
 
     pub(crate) fn remove(&self, id: TaskId) {
         let mut inner = lock(&self.inner);
-        if inner.active.remove(&id).is_some() && inner.active.is_empty() && inner.waiters > 0 {
+        let removed = inner.active.remove(&id);
+        if removed.is_some() && inner.active.is_empty() && inner.waiters > 0 {
             self.emptied.notify_all();
         }
+        drop(inner);
+        // Dropped after the lock: were it the last reference, user data would drop with it.
+        drop(removed);
     }
 
     /// A `CancelPrevious` task settled: it can no longer be superseded.
     pub(crate) fn forget_exclusive(&self, core: &TaskCore) {
         let mut inner = lock(&self.inner);
         let name = core.name.as_str();
+        let mut removed = None;
         if let Some(unsettled) = inner.unsettled_exclusive.get_mut(name) {
-            unsettled.retain(|cell| cell.core.id != core.id);
+            if let Some(at) = unsettled.iter().position(|cell| cell.core.id == core.id) {
+                removed = Some(unsettled.swap_remove(at));
+            }
             if unsettled.is_empty() {
                 inner.unsettled_exclusive.remove(name);
             }
         }
+        drop(inner);
+        drop(removed);
     }
 
     pub(crate) fn close(&self) {
