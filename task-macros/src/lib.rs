@@ -1,7 +1,337 @@
-//! Attribute macros for `task-runtime`: `#[run_in_background]` and `#[async_method]`.
+//! `#[run_in_background]` and `#[async_method]`: turn a function or method into one that
+//! starts a background task on a `task_runtime` manager and returns its `Task` handle at once.
 //!
-//! The macros arrive in a later release; this crate is part of the workspace already so
-//! that applications can depend on both crates from the start.
+//! ```
+//! use std::time::Duration;
+//! use task_macros::run_in_background;
+//! use task_runtime::{AppError, EventLoop, TaskContext, TaskManager};
+//!
+//! #[derive(Clone)]
+//! struct Library {
+//!     tasks: TaskManager,
+//! }
+//!
+//! impl Library {
+//!     /// Counts the words of a book, off the UI thread.
+//!     #[run_in_background(task_name = "Count", on_complete = self.show, manager = &self.tasks)]
+//!     fn count_words(&self, text: String, ctx: &TaskContext) -> Result<usize, AppError> {
+//!         ctx.check_cancelled()?;
+//!         Ok(text.split_whitespace().count())
+//!     }
+//!
+//!     fn show(&self, words: usize) {
+//!         println!("{words} words");
+//!     }
+//! }
+//!
+//! let ui = EventLoop::new();
+//! let library = Library {
+//!     tasks: TaskManager::builder().dispatcher(ui.dispatcher()).build().unwrap(),
+//! };
+//! let task = library.count_words("it was a dark and stormy night".into()); // returns at once
+//! assert!(ui.run_until_idle(&library.tasks, Duration::from_secs(10))); // "7 words"
+//! assert!(task.is_finished());
+//! ```
+//!
+//! See [`run_in_background`] for the keys, receivers, return types and callback forms, and
+//! for the same code written without the macro.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod args;
+mod expand;
+mod signature;
+mod valid;
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::quote;
+use syn::spanned::Spanned;
+
+use args::{Args, MacroKind};
+
+/// Runs the function on a worker pool and returns a `Task` handle at once.
+///
+/// ```
+/// # use task_macros::run_in_background;
+/// # use task_runtime::{AppError, TaskContext};
+/// # use std::path::PathBuf;
+/// # struct Document;
+/// # #[derive(Clone)] struct Viewer;
+/// # impl Viewer {
+/// #     fn show(&self, _: Document) {}
+/// #     fn report(&self, _: AppError) {}
+/// #     fn tick(&self, _: task_runtime::Progress) {}
+/// #[run_in_background(task_name = "Load", on_complete = self.show, on_error = self.report,
+///                     on_progress = self.tick)]
+/// fn load(&self, path: PathBuf, ctx: &TaskContext) -> Result<Document, AppError> {
+///     let bytes = std::fs::read(&path)?;
+///     ctx.report_progress(1, 1, "parsed");
+///     Ok(Document)
+/// }
+/// # }
+/// ```
+///
+/// `viewer.load(path)` now returns a `task_runtime::Task<()>` immediately (`Task<()>` because
+/// `on_complete` takes the value); the body runs on a worker, and the callbacks run on the
+/// manager's dispatcher, typically the UI thread.
+///
+/// # Keys
+///
+/// Every key is optional.
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `task_name` | string literal | the function's name |
+/// | `on_complete` | callback taking the value | none: the handle gets the value |
+/// | `on_error` | callback taking an `AppError` | the manager's error handler |
+/// | `on_progress` | callback taking a `Progress` (called repeatedly) | none |
+/// | `on_started`, `on_cancelled` | callback taking nothing | none |
+/// | `show_progress` | `true` / `false` | `false` (`true` for `#[async_method]`) |
+/// | `priority` | integer literal (`i32`), higher runs first | `0` |
+/// | `exclusive` | `"cancel_previous"` (latest wins) or `"skip_if_active"` | none |
+/// | `manager` | expression of type `&TaskManager`, e.g. `&self.tasks` | `task_runtime::get_task_manager()` |
+/// | `crate` | string literal: the path to `task_runtime` | `"::task_runtime"` |
+///
+/// A callback is a path (`show`, `Self::show`, `ui::show`), a closure (`|doc| ...`), or
+/// `self.method`, which calls the method on the receiver: on a clone for `&self` and `self`
+/// receivers, through a `Weak` for `self: Arc<Self>` and `self: &Arc<Self>` (if the object is
+/// gone when the callback is due, the callback is skipped). Callbacks must be
+/// `Send + 'static`.
+///
+/// # The function
+///
+/// * **Return type.** `Result<T, E>` (any path whose last segment is `Result`, so
+///   `io::Result<T>` and `anyhow`-style aliases too) is fallible: the task yields `T`, and
+///   `E: Into<AppError>`; `?` works as usual. Any other type `R` is the task's value; no return
+///   type means `()`. The generated function returns `Task<T>`, or `Task<()>` with
+///   `on_complete`.
+/// * **Context.** A parameter of type `&TaskContext` is removed from the generated signature
+///   and supplied by the runtime: use it to check cancellation and report progress.
+/// * **Receivers.** `&self` runs the body on a clone (`Self: Clone + Send + 'static`; share
+///   state through `Arc`). `self` and `self: Arc<Self>` move the receiver into the task;
+///   `self: &Arc<Self>` clones the `Arc`. `&mut self` is rejected: a worker thread cannot
+///   hold a unique borrow of the caller's object.
+/// * **Arguments** move into the task, so they must be owned and `Send + 'static`: `String`
+///   rather than `&str`, `Arc<T>` rather than `&T`.
+/// * Name, visibility, attributes, doc comments and generics are kept. Lifetime parameters,
+///   `async`, `const`, `unsafe`, `extern` and variadic functions are rejected.
+///
+/// # The same code without the macro
+///
+/// The example above is equivalent to writing:
+///
+/// ```
+/// # use task_runtime::{AppError, TaskContext, Task};
+/// # use std::path::PathBuf;
+/// # struct Document;
+/// # #[derive(Clone)] struct Viewer;
+/// # impl Viewer {
+/// #     fn show(&self, _: Document) {}
+/// #     fn report(&self, _: AppError) {}
+/// #     fn tick(&self, _: task_runtime::Progress) {}
+/// fn load(&self, path: PathBuf) -> Task<()> {
+///     let on_complete = { let this = self.clone(); move |doc| this.show(doc) };
+///     let on_error = { let this = self.clone(); move |err| this.report(err) };
+///     let on_progress = { let this = self.clone(); move |p| this.tick(p) };
+///     let this = self.clone();
+///     task_runtime::get_task_manager()
+///         .task(move |ctx: &TaskContext| this.load_body(path, ctx))
+///         .name("Load")
+///         .on_progress(on_progress)
+///         .on_error(on_error)
+///         .on_complete(on_complete)
+///         .start()
+/// }
+///
+/// fn load_body(&self, path: PathBuf, ctx: &TaskContext) -> Result<Document, AppError> {
+///     let bytes = std::fs::read(&path)?;
+///     ctx.report_progress(1, 1, "parsed");
+///     Ok(Document)
+/// }
+/// # }
+/// ```
+///
+/// # Cancellation
+///
+/// Cancel through the returned handle (`task.cancel()`), by name
+/// (`manager.cancel_task("Load")`), or all at once. The body sees it through
+/// `ctx.is_cancelled()` / `ctx.check_cancelled()?`; the task's outcome is then *cancelled*
+/// whatever the body returns, and `on_cancelled` runs instead of `on_complete`/`on_error`.
+/// With `exclusive = "cancel_previous"`, starting the function again cancels the previous
+/// call of the same name and drops its undelivered callbacks (a search box that only shows
+/// the latest result).
+///
+/// # Errors
+///
+/// An `Err` from the body, or a panic, fails the task with an `AppError` (with
+/// `task = <name>` in its context; a panic becomes `ERR_TASK_PANICKED`). It goes to
+/// `on_error`, or to the manager's error handler when there is none, and the handle's
+/// `join()` returns `Err(TaskError::Failed(..))`.
+///
+/// Mistakes in the attribute or the signature are compile errors at the offending token:
+///
+/// ```compile_fail
+/// # use task_macros::run_in_background;
+/// # #[derive(Clone)] struct Counter;
+/// # impl Counter {
+/// #[run_in_background]
+/// fn bump(&mut self) {} // error: `&mut self` cannot be moved to a worker thread
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// The generated function does not panic. A panic in the body is caught and fails the task
+/// (see *Errors*); a panic in a callback is reported to the manager's error handler.
+#[proc_macro_attribute]
+pub fn run_in_background(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry(MacroKind::RunInBackground, attr.into(), item.into()).into()
+}
+
+/// Runs the function in the background with progress shown, and returns a `Task<T>` to join
+/// or `.await`: [`run_in_background`] without callbacks, `show_progress = true` by default.
+///
+/// Keys: `task_name`, `show_progress`, `priority`, `manager`, `crate` (as for
+/// [`run_in_background`]). Callbacks are not accepted: the caller handles the outcome through
+/// the handle.
+///
+/// ```
+/// use task_macros::async_method;
+/// use task_runtime::{AppError, TaskContext};
+///
+/// #[async_method(task_name = "Checksum")]
+/// fn checksum(data: Vec<u8>, ctx: &TaskContext) -> Result<u32, AppError> {
+///     let mut sum = 0u32;
+///     for (i, chunk) in data.chunks(1024).enumerate() {
+///         ctx.check_cancelled()?;
+///         sum = chunk.iter().fold(sum, |s, b| s.rotate_left(5) ^ u32::from(*b));
+///         ctx.set_progress(i as u64 + 1, data.len().div_ceil(1024) as u64);
+///     }
+///     Ok(sum)
+/// }
+///
+/// let task = checksum(vec![7; 10_000]);
+/// let sum = futures::executor::block_on(task).unwrap(); // or task.join()
+/// # let _ = sum;
+/// ```
+///
+/// # The same code without the macro
+///
+/// ```
+/// # use task_runtime::{AppError, Task, TaskContext};
+/// fn checksum(data: Vec<u8>) -> Task<u32> {
+///     task_runtime::get_task_manager()
+///         .task(move |ctx: &TaskContext| -> Result<u32, AppError> {
+///             // ... the body, unchanged ...
+/// #           let _ = (ctx, data);
+/// #           Ok(0)
+///         })
+///         .name("Checksum")
+///         .show_progress(true)
+///         .start()
+/// }
+/// ```
+///
+/// # Cancellation
+///
+/// As for [`run_in_background`]: `task.cancel()`, then the body sees `ctx.is_cancelled()`;
+/// awaiting or joining yields `Err(TaskError::Cancelled)`.
+///
+/// # Errors
+///
+/// A failing or panicking body makes the handle yield `Err(TaskError::Failed(..))`; the error
+/// also goes to the manager's error handler, since there is no `on_error`.
+///
+/// # Panics
+///
+/// The generated function does not panic.
+#[proc_macro_attribute]
+pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry(MacroKind::AsyncMethod, attr.into(), item.into()).into()
+}
+
+/// Parses, validates and expands; on the first error, emits it *and* the user's item
+/// unchanged, so the rest of the crate still type-checks against it and rust-analyzer keeps
+/// working inside the body.
+fn entry(kind: MacroKind, attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    match try_expand(kind, attr, item.clone()) {
+        Ok(expanded) => expanded,
+        Err(error) => {
+            let error = error.to_compile_error();
+            let item = fallback_item(item);
+            quote!(#error #item)
+        }
+    }
+}
+
+/// The item to emit next to an error: the user's own, except for what is not valid Rust on
+/// its own (a C-variadic parameter outside `extern`), which would add a second error.
+fn fallback_item(item: TokenStream2) -> TokenStream2 {
+    match syn::parse2::<syn::ItemFn>(item.clone()) {
+        Ok(mut func) if func.sig.variadic.is_some() => {
+            func.sig.variadic = None;
+            if let Some(syn::punctuated::Pair::Punctuated(arg, _)) = func.sig.inputs.pop() {
+                func.sig.inputs.push(arg);
+            }
+            quote!(#func)
+        }
+        _ => item,
+    }
+}
+
+fn try_expand(
+    kind: MacroKind,
+    attr: TokenStream2,
+    item: TokenStream2,
+) -> syn::Result<TokenStream2> {
+    let args = Args::parse(kind, attr)?;
+    let func = parse_function(kind, item)?;
+    let shape = signature::analyse(&func.sig)?;
+    valid::check(&args, &shape, &func.sig.ident)?;
+    Ok(expand::expand(kind, &args, &func, &shape))
+}
+
+/// The annotated item must be a function with a body.
+fn parse_function(kind: MacroKind, item: TokenStream2) -> syn::Result<syn::ItemFn> {
+    if let Ok(func) = syn::parse2::<syn::ItemFn>(item.clone()) {
+        return Ok(func);
+    }
+    let attribute = kind.attribute();
+    if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        if method.default.is_none() {
+            return Err(syn::Error::new_spanned(
+                &method.sig,
+                format!(
+                    "{attribute} needs a function body; put it on the method in the `impl` block \
+                     instead of the trait declaration"
+                ),
+            ));
+        }
+    }
+    let what = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Impl(block)) => {
+            return Err(syn::Error::new(
+                block.impl_token.span,
+                format!(
+                    "{attribute} goes on a function or method, not on an `impl` block; put it on \
+                     the methods inside"
+                ),
+            ))
+        }
+        Ok(syn::Item::Struct(s)) => ("a struct", s.struct_token.span),
+        Ok(syn::Item::Enum(e)) => ("an enum", e.enum_token.span),
+        Ok(syn::Item::Trait(t)) => ("a trait", t.trait_token.span),
+        Ok(syn::Item::Mod(m)) => ("a module", m.mod_token.span),
+        Ok(other) => ("this item", other.span()),
+        Err(error) => return Err(error),
+    };
+    Err(syn::Error::new(
+        what.1,
+        format!(
+            "{attribute} goes on a function or method, not on {}",
+            what.0
+        ),
+    ))
+}

@@ -78,6 +78,7 @@ mod delivery;
 mod dispatch;
 mod error;
 mod manager;
+mod method;
 mod pool;
 mod progress;
 mod signal;
@@ -92,7 +93,12 @@ pub use error::{AppError, BuildError, Cancelled, Category, Severity, TaskError};
 pub use manager::{
     get_task_manager, init_global, set_max_threads, TaskManager, TaskManagerBuilder, TaskSnapshot,
 };
+pub use method::BackgroundMethod;
 pub use progress::Progress;
 pub use signal::{Connection, ManagerSignals, Signal, TaskInfo};
 pub use task::builder::{Exclusive, TaskBuilder};
 pub use task::{Task, TaskId, TaskState};
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -1,0 +1,454 @@
+//! Generating the wrapper.
+//!
+//! For a method with a receiver, the original function is kept, untouched, as a hidden
+//! sibling method (`__task_body_<name>`), so `self`, `Self`, macros in the body and error
+//! locations all behave as written; the wrapper moves or clones the receiver into the task and
+//! calls it. A function without a receiver may be free or associated (the macro cannot tell),
+//! so its body runs instead in a closure inside the wrapper, which inherits `Self` and the
+//! generics. Either way the wrapper keeps the name, visibility, attributes and generics, drops
+//! the `&TaskContext` parameter, and returns a `Task`.
+//!
+//! Generated locals use mixed-site hygiene, so they never collide with the user's names, and
+//! every generated check is spanned at the user's token it is about.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Attribute, FnArg, Ident, ItemFn, Path};
+
+use crate::args::{Args, Callback, ExclusiveMode, Key, MacroKind};
+use crate::signature::{self, mentions_impl_trait, Output, ReceiverKind, Shape};
+
+/// `tokens` reported at `span`: every token (inside groups too) keeps its hygiene but takes
+/// the location of `span`, so generated expressions whose type errors are about one user
+/// token are reported there, not at the attribute.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            let located = token.span().located_at(span);
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut respanned =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(group.span().located_at(span));
+                token = respanned.into();
+            } else {
+                token.set_span(located);
+            }
+            token
+        })
+        .collect()
+}
+
+/// `function(arguments)` with the call itself (path and parentheses) located at `span`.
+fn call_at(function: TokenStream, arguments: TokenStream, span: Span) -> TokenStream {
+    let mut parens = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, arguments);
+    parens.set_span(Span::call_site().located_at(span));
+    let function = respan(function, span);
+    quote!(#function #parens)
+}
+
+/// The wrapper's own locals.
+struct Names {
+    this: Ident,
+    manager: Ident,
+    builder: Ident,
+    ctx: Ident,
+    body: Ident,
+    cb_this: Ident,
+    cb_weak: Ident,
+}
+
+impl Names {
+    fn new() -> Self {
+        let local = |name: &str| Ident::new(name, Span::mixed_site());
+        Names {
+            this: local("__task_this"),
+            manager: local("__task_manager"),
+            builder: local("__task_builder"),
+            ctx: local("__task_ctx"),
+            body: local("__task_body"),
+            cb_this: local("__task_callback_this"),
+            cb_weak: local("__task_callback_weak"),
+        }
+    }
+}
+
+/// The attributes that must also apply to the hidden sibling: conditional compilation and
+/// lint levels. (Docs, `#[must_use]` and the like stay on the public wrapper.)
+fn sibling_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
+    attrs.iter().filter(|attr| {
+        [
+            "cfg", "cfg_attr", "allow", "warn", "deny", "forbid", "expect",
+        ]
+        .iter()
+        .any(|name| attr.path().is_ident(name))
+    })
+}
+
+pub(crate) fn expand(kind: MacroKind, args: &Args, func: &ItemFn, shape: &Shape) -> TokenStream {
+    let krate: Path = args
+        .krate()
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(::task_runtime));
+    let names = Names::new();
+    let sig = &func.sig;
+    let fn_name = &sig.ident;
+    let on_complete = args.callback(Key::OnComplete);
+
+    let value_type = match &shape.output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) => ty.to_token_stream(),
+        Output::Fallible { value: Some(t), .. } => t.to_token_stream(),
+        Output::Fallible { ty, value: None } => {
+            quote!(<#ty as #krate::__private::TaskReturn>::Value)
+        }
+    };
+    let task_type = if on_complete.is_some() {
+        quote!(())
+    } else {
+        value_type.clone()
+    };
+    // Named in checks only when it can be: `impl Trait` cannot appear in a turbofish.
+    let nameable_value = match &shape.output {
+        Output::Plain(ty) | Output::Fallible { ty, .. } if mentions_impl_trait(ty) => None,
+        _ => Some(value_type),
+    };
+    // The builder chain's own type errors (a value that is not `Send`...) are about the return
+    // type: report them there.
+    let output_span = match &shape.output {
+        Output::Plain(ty) | Output::Fallible { ty, .. } => ty.span(),
+        Output::Unit => Span::call_site(),
+    };
+
+    // The wrapper's signature: same name, generics and receiver; no `&TaskContext`.
+    let mut wrapper_sig = sig.clone();
+    let sibling = format_ident!("__task_body_{}", fn_name);
+    let uses_sibling = shape.receiver.is_some();
+    wrapper_sig.inputs = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Receiver(receiver) => {
+                let mut receiver = receiver.clone();
+                if receiver.reference.is_none() {
+                    // Moved into the task as is: `mut` would only draw an unused-mut warning.
+                    receiver.mutability = None;
+                }
+                Some(FnArg::Receiver(receiver))
+            }
+            FnArg::Typed(_) => None,
+        })
+        .chain(shape.args.iter().map(|arg| {
+            let ty = &arg.ty;
+            if uses_sibling {
+                let name = &arg.name;
+                syn::parse_quote!(#name: #ty)
+            } else {
+                let pat = &arg.pat;
+                syn::parse_quote!(#pat: #ty)
+            }
+        }))
+        .collect();
+    wrapper_sig.output = syn::parse_quote_spanned!(sig.output.span()=> -> #krate::Task<#task_type>);
+
+    let checks = checks(&krate, shape);
+    let callbacks = callbacks(&krate, args, shape, &names, nameable_value.as_ref());
+    let manager = manager(&krate, args, &names);
+    let receiver = receiver_capture(&krate, shape, &names);
+    let builder = builder(&krate, func, shape, &names, &sibling, output_span);
+    let options = options(&krate, kind, args, fn_name);
+    let Names {
+        builder: builder_name,
+        ..
+    } = &names;
+
+    let configure = respan(
+        quote!(let #builder_name = #builder_name #options;),
+        output_span,
+    );
+    let attach = attach_callbacks(args, builder_name);
+    let start = respan(quote!(#builder_name.start()), output_span);
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    let wrapper = quote! {
+        #(#attrs)*
+        #vis #wrapper_sig {
+            #checks
+            #callbacks
+            #manager
+            #receiver
+            #builder
+            #configure
+            #attach
+            #start
+        }
+    };
+    if !uses_sibling {
+        return wrapper;
+    }
+    let mut sibling_sig = sig.clone();
+    sibling_sig.ident = sibling;
+    let sibling_attrs = sibling_attrs(&func.attrs);
+    let block = &func.block;
+    quote! {
+        #wrapper
+
+        #[doc(hidden)]
+        #[inline]
+        // Arguments arrive owned because the task outlives the call: "take a reference
+        // instead" is advice the user cannot follow here.
+        #[allow(clippy::needless_pass_by_value)]
+        #(#sibling_attrs)*
+        #sibling_sig #block
+    }
+}
+
+/// Checks spanned at the user's tokens: arguments and the return type.
+fn checks(krate: &Path, shape: &Shape) -> TokenStream {
+    let arguments = shape.args.iter().filter(|arg| arg.named).map(|arg| {
+        let name = &arg.name;
+        quote_spanned!(arg.ty.span()=> #krate::__private::assert_task_argument(&#name);)
+    });
+    let output = match &shape.output {
+        Output::Plain(ty) if !mentions_impl_trait(ty) => {
+            Some(quote_spanned!(ty.span()=> #krate::__private::assert_task_value::<#ty>();))
+        }
+        Output::Fallible { ty, .. } if !mentions_impl_trait(ty) => {
+            Some(quote_spanned!(ty.span()=> #krate::__private::assert_task_return::<#ty>();))
+        }
+        _ => None,
+    };
+    quote!(#(#arguments)* #output)
+}
+
+fn callback_local(key: Key) -> Ident {
+    Ident::new(&format!("__task_{}", key.name()), Span::mixed_site())
+}
+
+/// Each callback bound to a local, type-checked at its own expression. They are set up before
+/// the receiver moves into the task, since `self.method` callbacks need it.
+fn callbacks(
+    krate: &Path,
+    args: &Args,
+    shape: &Shape,
+    names: &Names,
+    value_type: Option<&TokenStream>,
+) -> TokenStream {
+    args.callbacks()
+        .map(|(key, callback)| {
+            let local = callback_local(key);
+            let check = match key {
+                Key::OnComplete => match value_type {
+                    // The value type is pinned so that a callback of the wrong type is
+                    // reported at the callback, not somewhere in the builder chain.
+                    Some(value) => quote!(#krate::__private::on_complete::<#value>),
+                    None => quote!(#krate::__private::on_complete),
+                },
+                Key::OnError => quote!(#krate::__private::on_error),
+                Key::OnProgress => quote!(#krate::__private::on_progress),
+                _ => quote!(#krate::__private::on_event),
+            };
+            let value = match callback {
+                Callback::Expr(expr) => call_at(check, expr.to_token_stream(), expr.span()),
+                Callback::SelfMethod { self_token, method } => {
+                    self_method(krate, key, &check, self_token, method, shape, names)
+                }
+            };
+            quote!(let #local = #value;)
+        })
+        .collect()
+}
+
+fn self_method(
+    krate: &Path,
+    key: Key,
+    check: &TokenStream,
+    self_token: &syn::Token![self],
+    method: &Ident,
+    shape: &Shape,
+    names: &Names,
+) -> TokenStream {
+    // Hygienic, but located at the method: a type mismatch is reported at `self.method`.
+    let at_method = Span::mixed_site().located_at(method.span());
+    let param = match key {
+        Key::OnComplete => Some(Ident::new("__task_value", at_method)),
+        Key::OnError => Some(Ident::new("__task_error", at_method)),
+        Key::OnProgress => Some(Ident::new("__task_progress", at_method)),
+        _ => None,
+    };
+    let params = param.iter();
+    let arguments = param.iter();
+    let kind = shape
+        .receiver
+        .as_ref()
+        .map_or(ReceiverKind::Shared, |r| r.kind);
+    let Names {
+        cb_this, cb_weak, ..
+    } = names;
+    match kind {
+        ReceiverKind::Shared | ReceiverKind::Owned => {
+            // `self` is `&Self` for a shared receiver, `Self` for an owned one.
+            let receiver = if kind == ReceiverKind::Shared {
+                quote_spanned!(self_token.span=> #self_token)
+            } else {
+                quote_spanned!(self_token.span=> &#self_token)
+            };
+            let clone = quote_spanned!(self_token.span=>
+                #krate::__private::clone_receiver::<Self>(#receiver));
+            let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
+            quote!({
+                let #cb_this = #clone;
+                #check(move |#(#params),*| { #call; })
+            })
+        }
+        ReceiverKind::Arc | ReceiverKind::ArcRef => {
+            let arc = if kind == ReceiverKind::Arc {
+                quote_spanned!(self_token.span=> &#self_token)
+            } else {
+                quote_spanned!(self_token.span=> #self_token)
+            };
+            let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
+            // Through a `Weak`: if the object is gone by delivery time, the callback is skipped.
+            quote!({
+                let #cb_weak = #krate::__private::downgrade(#arc);
+                #check(move |#(#params),*| {
+                    if let ::core::option::Option::Some(#cb_this) = #cb_weak.upgrade() {
+                        #call;
+                    }
+                })
+            })
+        }
+    }
+}
+
+fn manager(krate: &Path, args: &Args, names: &Names) -> TokenStream {
+    let local = &names.manager;
+    match args.manager() {
+        Some(expr) => {
+            let value = quote_spanned!(expr.span()=> #krate::__private::manager(#expr));
+            quote!(let #local = #value;)
+        }
+        None => quote!(let #local = #krate::__private::manager(#krate::get_task_manager());),
+    }
+}
+
+fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
+    let Some(receiver) = &shape.receiver else {
+        return TokenStream::new();
+    };
+    let this = &names.this;
+    let self_token = &receiver.self_token;
+    let value = match receiver.kind {
+        ReceiverKind::Shared => quote_spanned!(self_token.span=>
+            #krate::__private::clone_receiver::<Self>(#self_token)),
+        ReceiverKind::Owned | ReceiverKind::Arc => quote!(#self_token),
+        ReceiverKind::ArcRef => quote!(::std::sync::Arc::clone(#self_token)),
+    };
+    quote!(let #this = #value;)
+}
+
+/// `let builder = manager.task(move |ctx| <run the body>);`
+fn builder(
+    krate: &Path,
+    func: &ItemFn,
+    shape: &Shape,
+    names: &Names,
+    sibling: &Ident,
+    output_span: Span,
+) -> TokenStream {
+    let Names {
+        this,
+        manager,
+        builder,
+        ctx,
+        body,
+        ..
+    } = names;
+    let convert = match shape.output {
+        Output::Fallible { .. } => quote!(#krate::__private::TaskReturn::into_task_result),
+        Output::Unit | Output::Plain(_) => quote!(#krate::__private::infallible),
+    };
+    if shape.receiver.is_some() {
+        let mut call_args: Vec<TokenStream> = shape
+            .args
+            .iter()
+            .map(|arg| arg.name.to_token_stream())
+            .collect();
+        if let Some((index, _, _)) = &shape.context {
+            call_args.insert(*index, ctx.to_token_stream());
+        }
+        let turbofish = signature::turbofish(&func.sig, &shape.args);
+        let run = call_at(
+            convert,
+            quote!(#this.#sibling #turbofish (#(#call_args),*)),
+            output_span,
+        );
+        let body = quote!(move |#ctx: &#krate::TaskContext| { #run });
+        respan(quote!(let #builder = #manager.task(#body);), output_span)
+    } else {
+        let ret = match &func.sig.output {
+            syn::ReturnType::Default => quote!(()),
+            syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
+        };
+        let param = match &shape.context {
+            Some((_, pat, ty)) => quote!(#pat: #ty),
+            None => quote!(_: &#krate::TaskContext),
+        };
+        let block = &func.block;
+        let run = call_at(convert, quote!(#body(#ctx)), output_span);
+        let call = quote!(move |#ctx: &#krate::TaskContext| #run);
+        let task = respan(quote!(let #builder = #manager.task(#call);), output_span);
+        quote! {
+            let #body = move |#param| -> #ret #block;
+            #task
+        }
+    }
+}
+
+/// `.name(..).priority(..).show_progress(..).exclusive(..).on_started(..)...`
+fn options(krate: &Path, kind: MacroKind, args: &Args, fn_name: &Ident) -> TokenStream {
+    let name = match args.task_name() {
+        Some(name) => name.to_token_stream(),
+        None => syn::LitStr::new(&fn_name.to_string(), fn_name.span()).to_token_stream(),
+    };
+    let show_progress = args
+        .show_progress()
+        .unwrap_or(kind == MacroKind::AsyncMethod);
+    let priority = args.priority().map(|p| quote!(.priority(#p)));
+    let exclusive = args.exclusive().map(|mode| match mode {
+        ExclusiveMode::CancelPrevious => quote!(.exclusive(#krate::Exclusive::CancelPrevious)),
+        ExclusiveMode::SkipIfActive => quote!(.exclusive(#krate::Exclusive::SkipIfActive)),
+    });
+    quote! {
+        .name(#name)
+        #priority
+        .show_progress(#show_progress)
+        #exclusive
+    }
+}
+
+/// One statement per callback, `let builder = builder.on_error(local);`, located at the
+/// callback: if the callback has the wrong type, every error about it points there.
+fn attach_callbacks(args: &Args, builder: &Ident) -> TokenStream {
+    // `on_complete` last: it changes the builder's type.
+    [
+        Key::OnStarted,
+        Key::OnProgress,
+        Key::OnError,
+        Key::OnCancelled,
+        Key::OnComplete,
+    ]
+    .into_iter()
+    .filter_map(|key| args.callback(key).map(|callback| (key, callback)))
+    .map(|(key, callback)| {
+        let method = Ident::new(key.name(), Span::call_site());
+        let local = callback_local(key);
+        let span = match callback {
+            Callback::Expr(expr) => expr.span(),
+            Callback::SelfMethod { method, .. } => method.span(),
+        };
+        respan(quote!(let #builder = #builder.#method(#local);), span)
+    })
+    .collect()
+}
