@@ -19,7 +19,7 @@ use std::sync::PoisonError;
 /// The runtime never runs user code while holding one of its locks, so a poisoned lock can
 /// only come from a bug in the runtime itself; the data behind it is still consistent
 /// because every critical section leaves it so before anything that could panic.
-pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

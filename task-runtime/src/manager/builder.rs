@@ -1,7 +1,7 @@
 //! [`TaskManagerBuilder`]: a manager's settings.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use super::{ErrorHandler, Handle, ManagerCore, TaskManager};
 use crate::dispatch::Dispatcher;
 use crate::pool::{Pool, PoolConfig};
 use crate::signal::ManagerSignals;
+use crate::sync::atomic::AtomicUsize;
 use crate::{AppError, BuildError};
 
 /// Configures a [`TaskManager`]; made by [`TaskManager::builder`].

@@ -5,7 +5,7 @@ mod global;
 mod registry;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use crate::delivery::{Ended, Terminal};
 use crate::dispatch::Dispatcher;
 use crate::pool::Pool;
 use crate::signal::{ManagerSignals, TaskInfo};
+use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::task::cell::{CellRef, TaskCore};
 use crate::task::run;
 use crate::unwind::{self, Panic};
@@ -261,6 +262,13 @@ impl TaskManager {
     /// dropped.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.core().shutdown(Instant::now() + timeout)
+    }
+
+    /// Runs the next queued task on the calling thread; loom models play the worker with it.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn run_queued_task(&self) -> bool {
+        self.core().pool.run_queued()
     }
 
     /// No task in flight: none active and no terminal callback pending.

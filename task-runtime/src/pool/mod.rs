@@ -53,6 +53,7 @@ struct Shared<J> {
     work: Condvar,
     /// `terminate` waits here for workers to exit.
     exited: Condvar,
+    #[cfg_attr(loom, allow(dead_code))]
     thread_name: String,
     idle_timeout: Duration,
     /// Identifies the pool's worker threads (see `WORKER_OF`).
@@ -67,6 +68,7 @@ struct State<J> {
     sleeping: usize,
     wakeups: usize,
     terminating: bool,
+    #[cfg_attr(loom, allow(dead_code))]
     next_index: usize,
     handles: Vec<JoinHandle<()>>,
 }
@@ -158,6 +160,19 @@ impl<J: PoolJob> Pool<J> {
         n
     }
 
+    /// Runs the next queued job on the calling thread (loom models play the worker).
+    #[cfg(loom)]
+    pub(crate) fn run_queued(&self) -> bool {
+        let job = lock(&self.shared.state).queue.pop();
+        match job {
+            Some(job) => {
+                job.run();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether the calling thread is one of this pool's workers.
     pub(crate) fn is_worker_thread(&self) -> bool {
         WORKER_OF.with(Cell::get) == self.shared.id
@@ -218,7 +233,15 @@ impl<J: PoolJob> Shared<J> {
         }
     }
 
+    /// Under loom, models run queued jobs themselves with [`Pool::run_queued`]: no OS thread
+    /// may start, so the reserved slot is given back.
+    #[cfg(loom)]
+    fn spawn_worker(self: &Arc<Self>) {
+        lock(&self.state).live -= 1;
+    }
+
     /// Starts a worker whose `live` slot the caller already reserved.
+    #[cfg(not(loom))]
     fn spawn_worker(self: &Arc<Self>) {
         let index = {
             let mut state = lock(&self.state);
@@ -285,6 +308,7 @@ impl<J: PoolJob> Shared<J> {
     }
 }
 
+#[cfg_attr(loom, allow(dead_code))]
 fn worker_main<J: PoolJob>(shared: Arc<Shared<J>>) {
     WORKER_OF.with(|w| w.set(shared.id));
     let mut sentinel = Sentinel {
@@ -323,7 +347,7 @@ impl<J: PoolJob> Drop for Sentinel<'_, J> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;

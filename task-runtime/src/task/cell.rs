@@ -159,8 +159,12 @@ impl TaskCore {
     }
 
     /// Must be called with the slot locked (see the module docs).
+    ///
+    /// Transitions are compare-and-swap first, guessing the common current state, rather than
+    /// load-then-CAS: one atomic operation less on the usual path, and loom's DPOR only sees
+    /// the race with a concurrent reader when the writer's first access is the write.
     fn request_cancel(&self) -> CancelRequest {
-        let mut s = self.state.load(Ordering::Acquire);
+        let mut s = QUEUED;
         loop {
             let (next, result) = match s & PHASE {
                 QUEUED => (CANCELLED | CANCEL_REQUESTED, CancelRequest::WasQueued),
@@ -170,7 +174,7 @@ impl TaskCore {
             };
             match self
                 .state
-                .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(s, next, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => return result,
                 Err(actual) => s = actual,
@@ -180,7 +184,7 @@ impl TaskCore {
 
     /// running -> terminal, once the body returned. Must be called with the slot locked.
     fn decide(&self, succeeded: bool) -> TaskState {
-        let mut s = self.state.load(Ordering::Acquire);
+        let mut s = RUNNING; // the usual case: nobody asked to cancel
         loop {
             debug_assert_eq!(
                 s & PHASE,
@@ -194,7 +198,7 @@ impl TaskCore {
             } else {
                 FAILED
             };
-            match self.state.compare_exchange_weak(
+            match self.state.compare_exchange(
                 s,
                 phase | (s & CANCEL_REQUESTED),
                 Ordering::AcqRel,

@@ -1,0 +1,396 @@
+//! loom models of the races the guarantees depend on. They drive the real runtime: under
+//! `--cfg loom` its locks, condition variables and atomics are loom's, the pool starts no
+//! OS thread, and each model plays the worker itself with `run_queued_task`.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" cargo test -p task-runtime --release --test loom
+//! ```
+//!
+//! The search is exhaustive (no preemption bound: the suite still runs in well under a
+//! second; `LOOM_MAX_PREEMPTIONS` bounds it if a future model grows).
+//!
+//! One limitation shaped the runtime: loom 0.7's DPOR misses a race between a reader in one
+//! thread and a read-modify-write in another when the writing thread *loaded* the same atomic
+//! just before (its own load hides the reader). The task state machine therefore makes its
+//! transitions compare-and-swap first; each model was checked against deliberately broken
+//! runtimes (a non-atomic start, a missing notify, a lost waker, a second pending delivery,
+//! an unsynchronised cancel...) and fails on every one.
+
+#![cfg(loom)]
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+
+use loom::sync::Mutex;
+use loom::thread;
+use task_runtime::{AppError, Dispatcher, EventLoop, Exclusive, Job, TaskError, TaskManager};
+
+/// Every task of `manager` settled exactly once: none active, no terminal delivery pending.
+/// (Never blocks: the event loop is empty and the deadline is now.)
+fn assert_settled(manager: &TaskManager) {
+    assert_eq!(manager.active_count(), 0);
+    assert!(
+        EventLoop::new().run_until_idle(manager, std::time::Duration::ZERO),
+        "a task was settled twice or never"
+    );
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let builder = loom::model::Builder::new();
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r = runs.clone();
+    builder.check(move || {
+        r.fetch_add(1, Ordering::Relaxed);
+        f()
+    });
+    eprintln!("explored {} interleavings", runs.load(Ordering::Relaxed));
+}
+
+/// Records callback events. A std mutex is fine: it is never held across a loom operation.
+#[derive(Clone, Default)]
+struct Log(Arc<StdMutex<Vec<String>>>);
+
+impl Log {
+    fn push(&self, event: impl Into<String>) {
+        self.0.lock().unwrap().push(event.into());
+    }
+    fn events(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    fn recorder(&self, event: &'static str) -> impl FnOnce() + Send + 'static {
+        let log = self.clone();
+        move || log.push(event)
+    }
+}
+
+/// A UI queue built from loom primitives: `Dispatcher::from_fn` posts, `run_one` drains. It
+/// remembers the longest it ever was.
+#[derive(Clone, Default)]
+struct Queue(Arc<Mutex<(VecDeque<Job>, usize)>>);
+
+impl Queue {
+    fn dispatcher(&self) -> Dispatcher {
+        let queue = self.clone();
+        Dispatcher::from_fn(move |job| {
+            let mut queue = queue.0.lock().unwrap();
+            queue.0.push_back(job);
+            queue.1 = queue.1.max(queue.0.len());
+        })
+    }
+
+    fn peak(&self) -> usize {
+        self.0.lock().unwrap().1
+    }
+
+    /// Runs one queued job if there is one.
+    fn run_one(&self) -> bool {
+        let job = self.0.lock().unwrap().0.pop_front();
+        match job {
+            Some(job) => {
+                job();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn run_all(&self) {
+        while self.run_one() {}
+    }
+}
+
+/// Cancel (from another thread) vs the worker starting and completing the task: exactly one
+/// outcome, seen alike by the handle and the callbacks; a body cancelled before it started
+/// never runs.
+#[test]
+fn cancel_races_start_and_completion() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let ran = Arc::new(AtomicBool::new(false));
+        let log = Log::default();
+        let r = ran.clone();
+        let task = manager
+            .task(move |_| {
+                r.store(true, Ordering::SeqCst);
+                Ok::<_, AppError>(7)
+            })
+            .on_complete({
+                let log = log.clone();
+                move |_| log.push("completed")
+            })
+            .on_cancelled(log.recorder("cancelled"))
+            .start();
+        let canceller = {
+            let manager = manager.clone();
+            let id = task.id();
+            thread::spawn(move || manager.cancel(id))
+        };
+        manager.run_queued_task();
+        let cancel_returned = canceller.join().unwrap();
+        assert!(task.is_finished(), "state: {:?}", task.state());
+        let outcome = task.join();
+        let events = log.events();
+        match outcome {
+            Ok(()) => assert_eq!(events, ["completed"]),
+            Err(TaskError::Cancelled) => {
+                assert_eq!(events, ["cancelled"]);
+                assert!(cancel_returned, "the cancel that won must say so");
+            }
+            Err(other) => panic!("unexpected outcome {other:?}"),
+        }
+        if !ran.load(Ordering::SeqCst) {
+            assert_eq!(events, ["cancelled"], "a task that never ran was cancelled");
+        }
+        assert_settled(&manager);
+    });
+}
+
+/// Progress reported by the body vs a UI thread draining deliveries vs the terminal event:
+/// the last value arrives before the terminal callback, nothing arrives after it, and no
+/// value arrives twice.
+#[test]
+fn progress_coalescing_races_the_terminal_event() {
+    model(|| {
+        let ui = Queue::default();
+        let manager = TaskManager::builder()
+            .max_threads(1)
+            .dispatcher(ui.dispatcher())
+            .build()
+            .unwrap();
+        let log = Log::default();
+        let task = manager
+            .task(|ctx| {
+                ctx.set_progress(1, 2);
+                ctx.set_progress(2, 2);
+                Ok::<_, AppError>(())
+            })
+            .on_progress({
+                let log = log.clone();
+                move |p| log.push(format!("progress {}", p.current))
+            })
+            .on_complete({
+                let log = log.clone();
+                move |()| log.push("completed")
+            })
+            .start();
+        let ui_thread = {
+            let ui = ui.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    if !ui.run_one() {
+                        thread::yield_now();
+                    }
+                }
+            })
+        };
+        manager.run_queued_task();
+        ui_thread.join().unwrap();
+        ui.run_all();
+        task.join().unwrap();
+
+        let events = log.events();
+        assert_eq!(
+            events.last().map(String::as_str),
+            Some("completed"),
+            "{events:?}"
+        );
+        let progress = &events[..events.len() - 1];
+        assert_eq!(
+            progress.last().map(String::as_str),
+            Some("progress 2"),
+            "{events:?}"
+        );
+        assert!(progress.len() <= 2, "{events:?}");
+        assert!(progress.windows(2).all(|w| w[0] < w[1]), "{events:?}");
+        assert!(!ui.run_one(), "nothing after the terminal callback");
+        assert_eq!(ui.peak(), 1, "at most one delivery pending for the task");
+        assert_settled(&manager);
+    });
+}
+
+/// Awaiting the handle vs the worker completing it: the waker is never lost (a lost wake-up
+/// is a deadlock, which loom reports).
+#[test]
+fn future_waker_races_completion() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let task = manager.spawn(|_| Ok::<_, AppError>(5));
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        assert_eq!(loom::future::block_on(task).unwrap(), 5);
+        worker.join().unwrap();
+    });
+}
+
+/// `join` blocking vs the worker completing: no lost notification.
+#[test]
+fn join_races_completion() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let task = manager.spawn(|_| Ok::<_, AppError>("done"));
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        assert_eq!(task.join().unwrap(), "done");
+        worker.join().unwrap();
+    });
+}
+
+/// Polling with `try_take` vs completion: the outcome is handed out exactly once, and
+/// `is_finished` implies it is there.
+#[test]
+fn try_take_races_completion() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let mut task = manager.spawn(|_| Ok::<_, AppError>(3));
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        let finished_before = task.is_finished();
+        let first = task.try_take();
+        if finished_before {
+            assert!(first.is_some(), "finished but no outcome");
+        }
+        worker.join().unwrap();
+        let taken = match first {
+            Some(outcome) => outcome,
+            None => task.try_take().expect("outcome after completion"),
+        };
+        assert_eq!(taken.unwrap(), 3);
+        assert!(task.try_take().is_none(), "handed out once");
+    });
+}
+
+/// Cancelling a queued task vs a frame loop polling it: once `is_finished` says so, the
+/// outcome is there to take.
+#[test]
+fn queued_cancel_races_polling() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let mut task = manager.spawn(|_| Ok::<_, AppError>(1));
+        let canceller = {
+            let manager = manager.clone();
+            let id = task.id();
+            thread::spawn(move || manager.cancel(id))
+        };
+        if task.is_finished() {
+            assert!(task.try_take().is_some(), "finished but no outcome");
+        }
+        assert!(canceller.join().unwrap());
+        while manager.run_queued_task() {}
+        assert!(task.is_finished());
+        assert_settled(&manager);
+    });
+}
+
+/// `cancel_all` vs the worker finishing one task with another still queued: each ends
+/// exactly once, the registry ends empty, and `cancel_all` counts exactly the tasks it
+/// cancelled.
+#[test]
+fn registry_removal_races_cancel_all() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let log = Log::default();
+        let tasks: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                manager
+                    .task(|_| Ok::<_, AppError>(()))
+                    .name(name)
+                    .on_complete({
+                        let log = log.clone();
+                        move |()| log.push(format!("{name} completed"))
+                    })
+                    .on_cancelled({
+                        let log = log.clone();
+                        move || log.push(format!("{name} cancelled"))
+                    })
+                    .start()
+            })
+            .collect();
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        let cancelled = manager.cancel_all();
+        worker.join().unwrap();
+        while manager.run_queued_task() {}
+
+        let outcomes: Vec<_> = tasks.into_iter().map(|t| t.join()).collect();
+        let cancelled_outcomes = outcomes.iter().filter(|o| o.is_err()).count();
+        assert_eq!(cancelled, cancelled_outcomes, "{outcomes:?}");
+        let events = log.events();
+        assert_eq!(events.len(), 2, "{events:?}");
+        for name in ["a", "b"] {
+            assert_eq!(
+                events.iter().filter(|e| e.starts_with(name)).count(),
+                1,
+                "{events:?}"
+            );
+        }
+        assert_settled(&manager);
+    });
+}
+
+/// A `CancelPrevious` task completing vs a newer task of its name being admitted: the
+/// superseded task ends exactly once (completed or cancelled) and none of its callbacks run
+/// once superseded.
+#[test]
+fn cancel_previous_races_completion_of_the_superseded_task() {
+    model(|| {
+        let ui = Queue::default();
+        let manager = TaskManager::builder()
+            .max_threads(1)
+            .dispatcher(ui.dispatcher())
+            .build()
+            .unwrap();
+        let log = Log::default();
+        let search = |query: &'static str| {
+            manager
+                .task(move |_| Ok::<_, AppError>(query))
+                .name("search")
+                .exclusive(Exclusive::CancelPrevious)
+                .on_complete({
+                    let log = log.clone();
+                    move |result| log.push(format!("{result} completed"))
+                })
+                .on_cancelled({
+                    let log = log.clone();
+                    move || log.push(format!("{query} cancelled"))
+                })
+                .start()
+        };
+        let first = search("first");
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        let second = search("second");
+        worker.join().unwrap();
+        while manager.run_queued_task() {}
+        ui.run_all();
+
+        match first.join() {
+            Ok(()) | Err(TaskError::Cancelled) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+        second.join().unwrap();
+        assert_eq!(log.events(), ["second completed"]);
+        assert_settled(&manager);
+    });
+}
