@@ -74,6 +74,8 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod context;
+#[cfg(feature = "debug-counters")]
+pub mod debug;
 mod delivery;
 mod dispatch;
 mod error;

@@ -70,7 +70,12 @@ struct State<J> {
     terminating: bool,
     #[cfg_attr(loom, allow(dead_code))]
     next_index: usize,
-    handles: Vec<JoinHandle<()>>,
+    /// Threads by index. `retired` lists those past their last job but maybe not yet gone:
+    /// they are joined before a new thread starts, so the OS never sees more than
+    /// `max_threads` workers, even while the limit flaps.
+    #[cfg_attr(loom, allow(dead_code))]
+    handles: Vec<(usize, JoinHandle<()>)>,
+    retired: Vec<usize>,
 }
 
 static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(1);
@@ -94,6 +99,7 @@ impl<J: PoolJob> Pool<J> {
                     terminating: false,
                     next_index: 0,
                     handles: Vec::new(),
+                    retired: Vec::new(),
                 }),
                 work: Condvar::new(),
                 exited: Condvar::new(),
@@ -199,7 +205,7 @@ impl<J: PoolJob> Pool<J> {
         drop(state);
 
         let me = thread::current().id();
-        for handle in handles {
+        for (_, handle) in handles {
             // A thread still running a body after the deadline is detached, never waited on.
             if handle.thread().id() != me && (all_exited || handle.is_finished()) {
                 let _ = handle.join();
@@ -240,25 +246,34 @@ impl<J: PoolJob> Shared<J> {
         lock(&self.state).live -= 1;
     }
 
-    /// Starts a worker whose `live` slot the caller already reserved.
+    /// Starts a worker whose `live` slot the caller already reserved, after joining the
+    /// workers that retired since the last start.
     #[cfg(not(loom))]
     fn spawn_worker(self: &Arc<Self>) {
-        let index = {
+        let (index, retired) = {
             let mut state = lock(&self.state);
             state.next_index += 1;
-            state.next_index
+            let retired = std::mem::take(&mut state.retired);
+            let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.handles)
+                .into_iter()
+                .partition(|(i, handle)| retired.contains(i) || handle.is_finished());
+            state.handles = kept;
+            (state.next_index, gone)
         };
+        let me = thread::current().id();
+        for (_, handle) in retired {
+            // Past their last job: this waits microseconds at most.
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
         let shared = Arc::clone(self);
         let spawned = thread::Builder::new()
             .name(format!("{}-{index}", self.thread_name))
-            .spawn(move || worker_main(shared));
+            .spawn(move || worker_main(shared, index));
         let mut state = lock(&self.state);
         match spawned {
-            Ok(handle) => {
-                // Threads that retired on their own are reaped here, so handles do not pile up.
-                state.handles.retain(|h| !h.is_finished());
-                state.handles.push(handle);
-            }
+            Ok(handle) => state.handles.push((index, handle)),
             Err(err) => {
                 state.live -= 1;
                 self.exited.notify_all();
@@ -275,17 +290,17 @@ impl<J: PoolJob> Shared<J> {
 
     /// Takes the next job, or returns `None` when this worker should exit (after doing the
     /// exit bookkeeping).
-    fn next_job(&self) -> Option<J> {
+    fn next_job(&self, index: usize) -> Option<J> {
         let mut state = lock(&self.state);
         loop {
             if state.live > state.max_threads {
-                return self.retire(state);
+                return self.retire(state, index);
             }
             if let Some(job) = state.queue.pop() {
                 return Some(job);
             }
             if state.terminating {
-                return self.retire(state);
+                return self.retire(state, index);
             }
             state.sleeping += 1;
             let (guard, timed_out) = wait_timeout(&self.work, state, self.idle_timeout);
@@ -296,26 +311,27 @@ impl<J: PoolJob> Shared<J> {
                 continue;
             }
             if timed_out && state.queue.is_empty() {
-                return self.retire(state);
+                return self.retire(state, index);
             }
         }
     }
 
-    fn retire(&self, mut state: MutexGuard<'_, State<J>>) -> Option<J> {
+    fn retire(&self, mut state: MutexGuard<'_, State<J>>, index: usize) -> Option<J> {
         state.live -= 1;
+        state.retired.push(index);
         self.exited.notify_all();
         None
     }
 }
 
 #[cfg_attr(loom, allow(dead_code))]
-fn worker_main<J: PoolJob>(shared: Arc<Shared<J>>) {
+fn worker_main<J: PoolJob>(shared: Arc<Shared<J>>, index: usize) {
     WORKER_OF.with(|w| w.set(shared.id));
     let mut sentinel = Sentinel {
         shared: &shared,
         active: true,
     };
-    while let Some(job) = shared.next_job() {
+    while let Some(job) = shared.next_job(index) {
         job.run();
     }
     sentinel.active = false;

@@ -86,6 +86,8 @@ pub(crate) struct TaskCore {
     pub(crate) span: tracing::Span,
     pub(crate) manager: Arc<ManagerCore>,
     pub(crate) delivery: Delivery,
+    #[cfg(feature = "debug-counters")]
+    _live: crate::debug::LiveTask,
 }
 
 pub(crate) struct TaskCoreInit {
@@ -114,6 +116,8 @@ impl TaskCore {
             span,
             manager: init.manager,
             delivery: init.delivery,
+            #[cfg(feature = "debug-counters")]
+            _live: crate::debug::LiveTask::new(),
         }
     }
 

@@ -1,0 +1,365 @@
+//! Soak test: a million tasks with random outcomes while other threads cancel at random,
+//! call `cancel_all`, flap `set_max_threads` between 1 and 8, and an event-loop thread
+//! delivers every callback. Checks that every task ends exactly once, that the registry
+//! empties, that the worker threads never exceed the limit, and that no task state leaks.
+//!
+//! ```text
+//! cargo run --release --example soak --features debug-counters                 # 1,000,000
+//! cargo run --release --example soak --features debug-counters -- --tasks 50000 # CI size
+//! ```
+
+use std::collections::VecDeque;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use task_runtime::{debug, AppError, EventLoop, TaskId, TaskManager};
+
+const MAX_THREADS: usize = 8;
+const MAX_ACTIVE: usize = 20_000;
+
+/// A small xorshift generator: reproducible runs without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Ok,
+    Fail,
+    Panic,
+    ProgressFlood,
+    Busy,
+    WaitForCancel,
+}
+
+fn kind(rng: &mut Rng) -> Kind {
+    match rng.below(100) {
+        0..40 => Kind::Ok,
+        40..55 => Kind::Fail,
+        55..65 => Kind::Panic,
+        65..80 => Kind::ProgressFlood,
+        80..90 => Kind::Busy,
+        _ => Kind::WaitForCancel,
+    }
+}
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+/// A field of `/proc/self/status` in kB (VmRSS, VmHWM).
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `f` every `period` until `stop`.
+fn every(
+    name: &str,
+    period: Duration,
+    stop: &Arc<AtomicBool>,
+    mut f: impl FnMut() + Send + 'static,
+) -> JoinHandle<()> {
+    let stop = stop.clone();
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                f();
+                thread::sleep(period);
+            }
+        })
+        .expect("helper thread")
+}
+
+fn main() -> ExitCode {
+    let tasks: usize = std::env::args()
+        .skip_while(|a| a != "--tasks")
+        .nth(1)
+        .map(|n| n.replace('_', "").parse().expect("--tasks N"))
+        .unwrap_or(1_000_000);
+
+    // Planned panics would print a million messages; keep the others.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let planned = info
+            .payload()
+            .downcast_ref::<&str>()
+            .is_some_and(|m| m.starts_with("planned"));
+        if !planned {
+            default_hook(info);
+        }
+    }));
+
+    let threads_at_start = thread_count();
+    let live_at_start = debug::live_tasks();
+    let rss_at_start = status_kb("VmRSS:");
+    let started = Instant::now();
+
+    let ui = EventLoop::new();
+    let unhandled = Arc::new(AtomicUsize::new(0));
+    let manager = {
+        let unhandled = unhandled.clone();
+        TaskManager::builder()
+            .max_threads(4)
+            .dispatcher(ui.dispatcher())
+            .error_handler(move |_| {
+                unhandled.fetch_add(1, Ordering::Relaxed);
+            })
+            .build()
+            .expect("valid settings")
+    };
+
+    // The UI thread: delivers callbacks until told to stop, then until all is delivered.
+    let stop = Arc::new(AtomicBool::new(false));
+    let ui_thread = {
+        let (stop, manager) = (stop.clone(), manager.clone());
+        thread::Builder::new()
+            .name("ui".into())
+            .spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    ui.run_until(|| stop.load(Ordering::SeqCst), Duration::from_millis(50));
+                }
+                ui.run_until_idle(&manager, Duration::from_secs(120))
+            })
+            .expect("ui thread")
+    };
+
+    // Recently submitted tasks, for the canceller to pick from.
+    let recent: Arc<Mutex<VecDeque<TaskId>>> = Arc::default();
+    let cancels = Arc::new(AtomicUsize::new(0));
+    let peak_threads = Arc::new(AtomicUsize::new(0));
+    let mut helpers = Vec::new();
+    {
+        let (manager, recent, cancels) = (manager.clone(), recent.clone(), cancels.clone());
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        helpers.push(every(
+            "canceller",
+            Duration::from_micros(20),
+            &stop,
+            move || {
+                let victim = {
+                    let recent = recent.lock().unwrap();
+                    (!recent.is_empty()).then(|| recent[rng.below(recent.len() as u64) as usize])
+                };
+                if let Some(id) = victim {
+                    if manager.cancel(id) {
+                        cancels.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            },
+        ));
+    }
+    {
+        let manager = manager.clone();
+        helpers.push(every(
+            "cancel-all",
+            Duration::from_millis(40),
+            &stop,
+            move || {
+                manager.cancel_all();
+            },
+        ));
+    }
+    {
+        let manager = manager.clone();
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        helpers.push(every(
+            "flapper",
+            Duration::from_millis(3),
+            &stop,
+            move || {
+                manager.set_max_threads(1 + rng.below(MAX_THREADS as u64) as usize);
+            },
+        ));
+    }
+    // Helper threads are up and no worker exists yet: this is the fixed part.
+    let fixed_threads = thread_count() + 1; // + the monitor
+    {
+        let peak = peak_threads.clone();
+        helpers.push(every(
+            "monitor",
+            Duration::from_micros(500),
+            &stop,
+            move || {
+                peak.fetch_max(thread_count(), Ordering::Relaxed);
+            },
+        ));
+    }
+
+    let endings: Arc<Vec<AtomicU8>> = Arc::new((0..tasks).map(|_| AtomicU8::new(0)).collect());
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    for i in 0..tasks {
+        if i % 1000 == 0 {
+            while manager.active_count() > MAX_ACTIVE {
+                thread::sleep(Duration::from_micros(200));
+            }
+        }
+        let kind = kind(&mut rng);
+        let end = |endings: &Arc<Vec<AtomicU8>>| {
+            let endings = endings.clone();
+            move || {
+                endings[i].fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        let (completed, failed, cancelled) = (end(&endings), end(&endings), end(&endings));
+        let task = manager
+            .task(move |ctx| -> Result<u64, AppError> {
+                match kind {
+                    Kind::Ok => Ok(i as u64),
+                    Kind::Fail => Err(AppError::new("ERR_SOAK", "planned failure")),
+                    Kind::Panic => panic!("planned panic"),
+                    Kind::ProgressFlood => {
+                        for n in 0..1000 {
+                            ctx.set_progress(n, 1000);
+                        }
+                        Ok(0)
+                    }
+                    Kind::Busy => {
+                        let until = Instant::now() + Duration::from_micros(20);
+                        while Instant::now() < until {
+                            ctx.check_cancelled()?;
+                        }
+                        Ok(1)
+                    }
+                    Kind::WaitForCancel => {
+                        let until = Instant::now() + Duration::from_micros(300);
+                        while Instant::now() < until && !ctx.is_cancelled() {
+                            thread::yield_now();
+                        }
+                        Ok(2)
+                    }
+                }
+            })
+            .on_progress(|_| {})
+            .on_complete(move |_| completed())
+            .on_error(move |_| failed())
+            .on_cancelled(cancelled)
+            .start();
+        {
+            let mut recent = recent.lock().unwrap();
+            if recent.len() == 4096 {
+                recent.pop_front();
+            }
+            recent.push_back(task.id());
+        }
+        // Detached: callbacks report the outcome.
+    }
+    let submitted = started.elapsed();
+
+    let mut failures = Vec::new();
+    if !manager.wait_for_all(Duration::from_secs(120)) {
+        failures.push("the manager did not become idle".to_owned());
+    }
+    stop.store(true, Ordering::SeqCst);
+    for helper in helpers {
+        helper.join().expect("helper");
+    }
+    let peak_workers = peak_threads
+        .load(Ordering::SeqCst)
+        .saturating_sub(fixed_threads);
+    if !ui_thread.join().expect("ui thread") {
+        failures.push("callbacks were still pending after 120 s".to_owned());
+    }
+    let elapsed = started.elapsed();
+    let active_after = manager.active_count();
+    drop(manager);
+
+    let mut counts = [0usize; 3];
+    for (i, ending) in endings.iter().enumerate() {
+        match ending.load(Ordering::SeqCst) {
+            1 => counts[0] += 1,
+            0 => {
+                counts[1] += 1;
+                if counts[1] <= 3 {
+                    failures.push(format!("task {i} never ended"));
+                }
+            }
+            n => {
+                counts[2] += 1;
+                if counts[2] <= 3 {
+                    failures.push(format!("task {i} ended {n} times"));
+                }
+            }
+        }
+    }
+    if active_after != 0 {
+        failures.push(format!("{active_after} tasks still active"));
+    }
+    if peak_workers > MAX_THREADS {
+        failures.push(format!(
+            "{peak_workers} worker threads at once (limit {MAX_THREADS})"
+        ));
+    }
+    let leaked = debug::live_tasks().saturating_sub(live_at_start);
+    if leaked != 0 {
+        failures.push(format!("{leaked} task states leaked"));
+    }
+    let threads_after = thread_count();
+    if threads_after > threads_at_start {
+        failures.push(format!(
+            "{} threads left behind",
+            threads_after - threads_at_start
+        ));
+    }
+
+    println!("soak: {tasks} tasks");
+    println!(
+        "  time             {:.2} s ({:.2} s submitting), {:.0} tasks/s",
+        elapsed.as_secs_f64(),
+        submitted.as_secs_f64(),
+        tasks as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  outcomes         {} exactly once, {} never, {} more than once",
+        counts[0], counts[1], counts[2]
+    );
+    println!(
+        "  cancels          {} by id from another thread, plus cancel_all every 40 ms; {} \
+         errors reached the handler",
+        cancels.load(Ordering::Relaxed),
+        unhandled.load(Ordering::Relaxed)
+    );
+    println!(
+        "  peak threads     {peak_workers} workers (limit {MAX_THREADS}) + {fixed_threads} fixed"
+    );
+    println!(
+        "  task states      peak {} live, {} leaked",
+        debug::peak_live_tasks(),
+        leaked
+    );
+    println!(
+        "  memory           RSS {} MB at start, {} MB at end, peak {} MB",
+        rss_at_start / 1024,
+        status_kb("VmRSS:") / 1024,
+        status_kb("VmHWM:") / 1024
+    );
+    if failures.is_empty() {
+        println!("soak passed");
+        ExitCode::SUCCESS
+    } else {
+        for failure in &failures {
+            eprintln!("FAILED: {failure}");
+        }
+        ExitCode::FAILURE
+    }
+}
