@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::task::cell::CellRef;
-use crate::{Cancelled, Progress, TaskId};
+use crate::{Cancelled, TaskId};
 
 /// Handed to every task body: the task's identity, its cancellation flag, and progress
 /// reporting.
@@ -85,8 +85,7 @@ impl TaskContext {
     }
 
     fn update_progress(&self, current: u64, total: u64, message: Option<String>) {
-        self.cell.core.delivery.report(&self.cell, |slot| {
-            let progress = slot.get_or_insert_with(Progress::default);
+        self.cell.core.delivery.report(&self.cell, |progress| {
             progress.current = current;
             progress.total = total;
             if let Some(message) = message {

@@ -2,9 +2,9 @@
 //!
 //! Each task has a mailbox of pending events: "started", the latest progress, and the
 //! terminal outcome. Posting an event sets it in the mailbox and, if no delivery is already
-//! scheduled, hands the task's dispatcher one *drain* job. The drain delivers whatever is due
-//! in the fixed order started -> progress -> terminal and unschedules itself when the mailbox
-//! is empty. Hence:
+//! scheduled, hands the task's dispatcher one *drain* job (or, for worker-thread dispatch,
+//! drains right away). The drain delivers whatever is due in the fixed order started ->
+//! progress -> terminal and unschedules itself when the mailbox is empty. Hence:
 //!
 //! * at most one job per task is ever pending on a dispatcher, however often the body reports
 //!   progress (guarantee 4), and it delivers the latest value;
@@ -18,12 +18,13 @@
 //! that is gone) *abandons* the mailbox: its outcome is still settled and an error is still
 //! reported, so the manager's bookkeeping never waits for a delivery that cannot come.
 
-use crate::dispatch::{Dispatcher, Job};
 use crate::sync::{lock, Mutex};
+use crate::task::body::Completion;
 use crate::task::cell::CellRef;
 use crate::{unwind, AppError, Progress};
 
 /// The user's callbacks for one task, taken out one by one as they are delivered.
+/// (`on_complete` lives with the body, which keeps the value for it.)
 #[derive(Default)]
 pub(crate) struct Callbacks {
     pub(crate) on_started: Option<Box<dyn FnOnce() + Send>>,
@@ -34,8 +35,8 @@ pub(crate) struct Callbacks {
 
 /// How a task ended, as delivered to its callbacks.
 pub(crate) enum Terminal {
-    /// Carries the deferred `on_complete` call, if the task has one.
-    Completed(Option<Job>),
+    /// With the `on_complete` callback(s) and the value, if the task has any.
+    Completed(Option<Box<dyn Completion>>),
     Failed(AppError),
     Cancelled,
 }
@@ -49,26 +50,25 @@ pub(crate) enum Ended {
 }
 
 pub(crate) struct Delivery {
-    dispatcher: Dispatcher,
     mailbox: Mutex<Mailbox>,
-    callbacks: Mutex<Callbacks>,
     has_on_started: bool,
     has_on_cancelled: bool,
     wants_progress: bool,
 }
 
-#[derive(Default)]
 struct Mailbox {
+    /// Boxed: only tasks with callbacks other than `on_complete` pay for them.
+    callbacks: Option<Box<Callbacks>>,
+    /// Boxed on the first report; later reports update it in place.
+    progress: Option<Box<Progress>>,
+    terminal: Option<Terminal>,
+    /// A report came since the last progress delivery.
+    progress_due: bool,
     /// A drain job is pending or running; it alone may take events out.
     scheduled: bool,
     /// No more deliveries: the terminal event was taken, or the drain job was lost.
     closed: bool,
     started: bool,
-    progress: Option<Progress>,
-    /// Bumped on every report; progress is due when it differs from `delivered`.
-    reported: u64,
-    delivered: u64,
-    terminal: Option<Terminal>,
 }
 
 enum Due {
@@ -78,23 +78,26 @@ enum Due {
 }
 
 impl Delivery {
-    pub(crate) fn new(dispatcher: Dispatcher, callbacks: Callbacks) -> Self {
+    pub(crate) fn new(callbacks: Option<Box<Callbacks>>) -> Self {
+        let has = |pick: fn(&Callbacks) -> bool| callbacks.as_deref().is_some_and(pick);
         Delivery {
-            dispatcher,
-            has_on_started: callbacks.on_started.is_some(),
-            has_on_cancelled: callbacks.on_cancelled.is_some(),
-            wants_progress: callbacks.on_progress.is_some(),
-            callbacks: Mutex::new(callbacks),
-            mailbox: Mutex::new(Mailbox::default()),
+            has_on_started: has(|c| c.on_started.is_some()),
+            has_on_cancelled: has(|c| c.on_cancelled.is_some()),
+            wants_progress: has(|c| c.on_progress.is_some()),
+            mailbox: Mutex::new(Mailbox {
+                callbacks,
+                progress: None,
+                terminal: None,
+                progress_due: false,
+                scheduled: false,
+                closed: false,
+                started: false,
+            }),
         }
     }
 
-    pub(crate) fn dispatcher(&self) -> &Dispatcher {
-        &self.dispatcher
-    }
-
     pub(crate) fn latest_progress(&self) -> Option<Progress> {
-        lock(&self.mailbox).progress.clone()
+        lock(&self.mailbox).progress.as_deref().cloned()
     }
 
     /// The body started.
@@ -105,12 +108,13 @@ impl Delivery {
         }
     }
 
-    /// The body reported progress: update the latest value, schedule a delivery if nobody
-    /// listens yet. This is the hot path of a chatty body: one uncontended lock.
-    pub(crate) fn report(&self, cell: &CellRef, update: impl FnOnce(&mut Option<Progress>)) {
+    /// The body reported progress: update the latest value, schedule a delivery if somebody
+    /// listens and none is pending. This is the hot path of a chatty body: one uncontended
+    /// lock, no allocation after the first report.
+    pub(crate) fn report(&self, cell: &CellRef, update: impl FnOnce(&mut Progress)) {
         let mut mailbox = lock(&self.mailbox);
-        update(&mut mailbox.progress);
-        mailbox.reported = mailbox.reported.wrapping_add(1);
+        update(mailbox.progress.get_or_insert_with(Box::default));
+        mailbox.progress_due = true;
         let schedule = self.wants_progress
             && !mailbox.scheduled
             && !mailbox.closed
@@ -118,7 +122,7 @@ impl Delivery {
         mailbox.scheduled |= schedule;
         drop(mailbox);
         if schedule {
-            self.schedule(cell);
+            schedule_drain(cell);
         }
     }
 
@@ -127,7 +131,7 @@ impl Delivery {
     pub(crate) fn post_terminal(&self, cell: &CellRef, terminal: Terminal) {
         let core = &cell.core;
         let wanted = match &terminal {
-            Terminal::Completed(on_complete) => on_complete.is_some(),
+            Terminal::Completed(completion) => completion.is_some(),
             Terminal::Failed(_) => true, // on_error or the manager's error handler
             Terminal::Cancelled => self.has_on_cancelled,
         } || core.manager.wants_terminal(&terminal);
@@ -137,20 +141,30 @@ impl Delivery {
             settle_undeliverable(cell, terminal);
             return;
         }
-        if !wanted && !mailbox.scheduled {
-            // Nobody listens and no delivery is under way: settle without a dispatch. (With a
-            // delivery under way, the terminal event rides along so that the callbacks it
-            // still needs are released only after it.)
+        if !mailbox.scheduled && (!wanted || core.dispatcher().is_worker_thread()) {
+            // Nothing is being delivered for this task: either nobody listens, or the delivery
+            // happens right here on the worker. One lock, no drain loop.
+            mailbox.closed = true;
+            let callbacks = mailbox.callbacks.take();
             drop(mailbox);
-            self.release_callbacks(cell);
-            core.manager.settle(core);
+            if wanted {
+                let _span = core.enter_span();
+                deliver_terminal(cell, terminal, callbacks);
+            } else {
+                if let Some(callbacks) = callbacks {
+                    core.manager.drop_user_value(callbacks, core);
+                }
+                core.manager.settle(core);
+            }
             return;
         }
+        // A delivery is under way (or must be queued): the terminal event joins it, even an
+        // unwanted one, so that the callbacks it still needs are released only after it.
         mailbox.terminal = Some(terminal);
         let schedule = !std::mem::replace(&mut mailbox.scheduled, true);
         drop(mailbox);
         if schedule {
-            self.schedule(cell);
+            schedule_drain(cell);
         }
     }
 
@@ -163,25 +177,37 @@ impl Delivery {
         let schedule = !std::mem::replace(&mut mailbox.scheduled, true);
         drop(mailbox);
         if schedule {
-            self.schedule(cell);
+            schedule_drain(cell);
         }
     }
 
-    fn schedule(&self, cell: &CellRef) {
-        let job = DrainJob(Some(cell.clone()));
-        let dispatched = unwind::catch(|| self.dispatcher.dispatch(Box::new(move || job.run())));
-        if let Err(panic) = dispatched {
-            // If the dispatcher dropped the job while panicking, the job abandoned the mailbox.
-            cell.core
-                .manager
-                .report_user_panic("the dispatcher", &cell.core, &panic);
-        }
+    fn take_callback<C>(&self, take: impl FnOnce(&mut Callbacks) -> Option<C>) -> Option<C> {
+        lock(&self.mailbox).callbacks.as_deref_mut().and_then(take)
     }
 
     /// Drops the callbacks that were never called, where a panic in their `Drop` is contained.
     fn release_callbacks(&self, cell: &CellRef) {
-        let callbacks = std::mem::take(&mut *lock(&self.callbacks));
-        cell.core.manager.drop_user_value(callbacks, &cell.core);
+        let callbacks = lock(&self.mailbox).callbacks.take();
+        if let Some(callbacks) = callbacks {
+            cell.core.manager.drop_user_value(callbacks, &cell.core);
+        }
+    }
+}
+
+/// Hands the task's dispatcher a drain job; on the worker thread, drains right away (no job
+/// to allocate).
+fn schedule_drain(cell: &CellRef) {
+    let dispatcher = cell.core.dispatcher();
+    if dispatcher.is_worker_thread() {
+        drain(cell);
+        return;
+    }
+    let job = DrainJob(Some(cell.clone()));
+    if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.run()))) {
+        // If the dispatcher dropped the job while panicking, the job abandoned the mailbox.
+        cell.core
+            .manager
+            .report_user_panic("the dispatcher", &cell.core, &panic);
     }
 }
 
@@ -189,15 +215,15 @@ impl Delivery {
 fn drain(cell: &CellRef) {
     let core = &cell.core;
     let delivery = &core.delivery;
-    let _span = core.span.enter();
+    let _span = core.enter_span();
     loop {
         let due = {
             let mut mailbox = lock(&delivery.mailbox);
             if std::mem::take(&mut mailbox.started) {
                 Due::Started
-            } else if mailbox.reported != mailbox.delivered && !core.is_cancelled() {
-                mailbox.delivered = mailbox.reported;
-                match &mailbox.progress {
+            } else if mailbox.progress_due && !core.is_cancelled() {
+                mailbox.progress_due = false;
+                match mailbox.progress.as_deref() {
                     Some(progress) => Due::Progress(progress.clone()),
                     None => continue,
                 }
@@ -222,56 +248,70 @@ fn deliver(cell: &CellRef, due: Due) {
     let silenced = core.is_superseded();
     match due {
         Due::Started => {
-            let callback = lock(&delivery.callbacks).on_started.take();
+            let callback = delivery.take_callback(|c| c.on_started.take());
             if let Some(callback) = callback.filter(|_| !silenced) {
                 manager.run_callback("on_started", core, callback);
             }
             manager.task_started(cell);
         }
         Due::Progress(progress) => {
-            let callback = lock(&delivery.callbacks).on_progress.take();
-            if let Some(mut callback) = callback {
+            if let Some(mut callback) = delivery.take_callback(|c| c.on_progress.take()) {
                 if !silenced {
-                    let shown = progress.clone();
-                    manager.run_callback("on_progress", core, || callback(shown));
+                    manager.run_callback("on_progress", core, || callback(progress));
                 }
-                lock(&delivery.callbacks).on_progress = Some(callback);
+                if let Some(callbacks) = lock(&delivery.mailbox).callbacks.as_deref_mut() {
+                    callbacks.on_progress = Some(callback);
+                }
             }
         }
         Due::Terminal(terminal) => {
-            let ended = match terminal {
-                Terminal::Completed(on_complete) => {
-                    match on_complete {
-                        Some(job) if !silenced => manager.run_callback("on_complete", core, job),
-                        Some(job) => manager.drop_user_value(job, core),
-                        None => {}
-                    }
-                    Ended::Completed
-                }
-                Terminal::Failed(error) => {
-                    let callback = lock(&delivery.callbacks).on_error.take();
-                    match callback.filter(|_| !silenced) {
-                        Some(callback) => {
-                            let err = error.clone();
-                            manager.run_callback("on_error", core, move || callback(err));
-                        }
-                        None => manager.handle_error(&error),
-                    }
-                    Ended::Failed(error)
-                }
-                Terminal::Cancelled => {
-                    let callback = lock(&delivery.callbacks).on_cancelled.take();
-                    if let Some(callback) = callback.filter(|_| !silenced) {
-                        manager.run_callback("on_cancelled", core, callback);
-                    }
-                    Ended::Cancelled
-                }
-            };
-            delivery.release_callbacks(cell);
-            manager.task_ended(cell, ended);
-            manager.settle(core);
+            let callbacks = lock(&delivery.mailbox).callbacks.take();
+            deliver_terminal(cell, terminal, callbacks);
         }
     }
+}
+
+/// Delivers the terminal event (the mailbox is closed, `callbacks` taken out of it), then
+/// releases what was not called and settles the task.
+fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Box<Callbacks>>) {
+    let core = &cell.core;
+    let manager = &core.manager;
+    let silenced = core.is_superseded();
+    let ended = match terminal {
+        Terminal::Completed(completion) => {
+            match completion {
+                Some(completion) if !silenced => {
+                    manager.run_callback("on_complete", core, || completion.complete())
+                }
+                Some(completion) => manager.drop_user_value(completion, core),
+                None => {}
+            }
+            Ended::Completed
+        }
+        Terminal::Failed(error) => {
+            let callback = callbacks.as_mut().and_then(|c| c.on_error.take());
+            match callback.filter(|_| !silenced) {
+                Some(callback) => {
+                    let err = error.clone();
+                    manager.run_callback("on_error", core, move || callback(err));
+                }
+                None => manager.handle_error(&error),
+            }
+            Ended::Failed(error)
+        }
+        Terminal::Cancelled => {
+            let callback = callbacks.as_mut().and_then(|c| c.on_cancelled.take());
+            if let Some(callback) = callback.filter(|_| !silenced) {
+                manager.run_callback("on_cancelled", core, callback);
+            }
+            Ended::Cancelled
+        }
+    };
+    if let Some(callbacks) = callbacks {
+        manager.drop_user_value(callbacks, core);
+    }
+    manager.task_ended(cell, ended);
+    manager.settle(core);
 }
 
 /// The mailbox was abandoned before the terminal event arrived: nothing can be delivered,
@@ -280,7 +320,7 @@ fn settle_undeliverable(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     match terminal {
         Terminal::Failed(error) => core.manager.handle_error(&error),
-        Terminal::Completed(Some(job)) => core.manager.drop_user_value(job, core),
+        Terminal::Completed(Some(completion)) => core.manager.drop_user_value(completion, core),
         Terminal::Completed(None) | Terminal::Cancelled => {}
     }
     core.delivery.release_callbacks(cell);

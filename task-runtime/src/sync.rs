@@ -42,3 +42,9 @@ pub(crate) fn wait_timeout<'a, T>(
 pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
     condvar.wait(guard).unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Keeps a value on cache lines of its own, so that writes to it do not slow down readers of
+/// its neighbours (and the other way round).
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct CachePadded<T>(pub(crate) T);

@@ -294,6 +294,38 @@ fn queued_cancel_races_polling() {
     });
 }
 
+/// Dropping the handle (detaching) vs the worker publishing the value: the value is dropped
+/// exactly once, by whichever side ends up with it, and never left behind.
+#[test]
+fn detach_races_publish() {
+    struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    model(|| {
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let manager = TaskManager::new(1);
+        let d = drops.clone();
+        let task = manager.spawn(move |_| Ok::<_, AppError>(Counted(d)));
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        drop(task);
+        worker.join().unwrap();
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the value was dropped once"
+        );
+        assert_settled(&manager);
+    });
+}
+
 /// `cancel_all` vs the worker finishing one task with another still queued: each ends
 /// exactly once, the registry ends empty, and `cancel_all` counts exactly the tasks it
 /// cancelled.

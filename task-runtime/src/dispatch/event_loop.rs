@@ -170,10 +170,14 @@ impl EventLoop {
         }
     }
 
-    /// Processes events until `manager` has no task left whose outcome or terminal callback
-    /// is pending and this loop's queue is empty, or `timeout` passes; returns whether it
-    /// became idle. Deterministic tests and command-line programs use it to wait for all
-    /// work *and* all its callbacks.
+    /// Processes events until `manager` has no active task, no terminal callback is still
+    /// queued on a dispatcher, and this loop's queue is empty, or `timeout` passes; returns
+    /// whether it became idle. Deterministic tests and command-line programs use it to wait
+    /// for all work *and* the callbacks delivered through event loops.
+    ///
+    /// Callbacks that run inline on worker threads ([`Dispatcher::worker_thread`]) are not
+    /// waited for: they run right after their task leaves the registry and may still be
+    /// running when this returns.
     pub fn run_until_idle(&self, manager: &TaskManager, timeout: Duration) -> bool {
         self.run_until(|| manager.is_quiescent() && self.rx.is_empty(), timeout)
     }

@@ -114,8 +114,9 @@ impl TaskManagerBuilder {
             error_handler: self.error_handler.unwrap_or_else(default_error_handler),
             signals: ManagerSignals::default(),
             shutdown_timeout: self.shutdown_timeout,
-            in_flight: AtomicUsize::new(0),
-            next_number: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            undelivered: AtomicUsize::new(0),
+            next_number: crate::sync::CachePadded(AtomicU64::new(0)),
         };
         Ok(TaskManager {
             handle: Arc::new(Handle {

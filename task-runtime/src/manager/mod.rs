@@ -18,6 +18,7 @@ use crate::dispatch::Dispatcher;
 use crate::pool::Pool;
 use crate::signal::{ManagerSignals, TaskInfo};
 use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::CachePadded;
 use crate::task::cell::{CellRef, TaskCore};
 use crate::task::run;
 use crate::unwind::{self, Panic};
@@ -89,9 +90,17 @@ pub(crate) struct ManagerCore {
     error_handler: ErrorHandler,
     signals: ManagerSignals,
     shutdown_timeout: Duration,
-    /// Tasks submitted and not yet settled (outcome decided *and* terminal delivery done).
-    in_flight: AtomicUsize,
-    next_number: AtomicU64,
+    /// Task instants are stored as offsets from this one (8 bytes instead of 16).
+    epoch: Instant,
+    /// Tasks with a queued dispatcher (an event loop, `from_fn`) whose terminal delivery is
+    /// not done yet, counted from submission: such a task is always active or undelivered,
+    /// so "registry empty, then nothing undelivered" is a reliable idle check. Deliveries on
+    /// the worker thread happen inline and need no count, which keeps a shared counter off
+    /// the common path.
+    undelivered: AtomicUsize,
+    /// Written by every submission: padded, so workers reading the fields around it do not
+    /// lose their cached copies each time.
+    next_number: CachePadded<AtomicU64>,
 }
 
 impl TaskManager {
@@ -143,13 +152,7 @@ impl TaskManager {
     /// Cancels every active task named `name`; returns `false` (and logs a warning) if there
     /// was none.
     pub fn cancel_task(&self, name: &str) -> bool {
-        let matching: Vec<CellRef> = self
-            .core()
-            .registry
-            .cells()
-            .into_iter()
-            .filter(|cell| cell.core.name.is(name))
-            .collect();
+        let matching = self.core().registry.named(name);
         if matching.is_empty() {
             tracing::warn!(name, "cancel_task: no active task with this name");
             return false;
@@ -209,7 +212,7 @@ impl TaskManager {
                     name: core.name.as_str().to_owned(),
                     state: core.state(),
                     progress: core.delivery.latest_progress(),
-                    queued_at: core.queued_at,
+                    queued_at: core.queued_at(),
                     started_at: core.started_at(),
                 }
             })
@@ -271,9 +274,11 @@ impl TaskManager {
         self.core().pool.run_queued()
     }
 
-    /// No task in flight: none active and no terminal callback pending.
+    /// No task active and no terminal callback queued (checked in that order: a task is
+    /// counted as undelivered before it leaves the registry).
     pub(crate) fn is_quiescent(&self) -> bool {
-        self.core().in_flight.load(Ordering::Acquire) == 0
+        let core = self.core();
+        core.registry.is_empty() && core.undelivered.load(Ordering::SeqCst) == 0
     }
 }
 
@@ -300,8 +305,18 @@ impl ManagerCore {
         &self.dispatcher
     }
 
+    /// Nanoseconds since the manager was built.
+    pub(crate) fn since_epoch(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant `nanos` after the manager was built.
+    pub(crate) fn instant_at(&self, nanos: u64) -> Instant {
+        self.epoch + Duration::from_nanos(nanos)
+    }
+
     pub(crate) fn next_task_number(&self) -> u64 {
-        self.next_number.fetch_add(1, Ordering::Relaxed) + 1
+        self.next_number.0.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub(crate) fn is_worker_thread(&self) -> bool {
@@ -310,7 +325,9 @@ impl ManagerCore {
 
     /// Admits and queues a new task, or cancels it at once when it may not run.
     pub(crate) fn submit(&self, cell: CellRef) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if !cell.core.dispatcher().is_worker_thread() {
+            self.undelivered.fetch_add(1, Ordering::SeqCst);
+        }
         match self.registry.admit(&cell) {
             Ok(superseded) => {
                 for old in &superseded {
@@ -321,14 +338,13 @@ impl ManagerCore {
                 }
                 if let Err(cell) = self.pool.submit(cell) {
                     // Only once the last handle is gone: a builder outlived its manager.
-                    let _entered = cell.core.span.enter();
+                    let _entered = cell.core.enter_span();
                     tracing::warn!("task started after its manager was dropped; cancelled");
-                    self.registry.remove(cell.core.id);
                     run::cancel(&cell);
                 }
             }
             Err(refusal) => {
-                let _entered = cell.core.span.enter();
+                let _entered = cell.core.enter_span();
                 match refusal {
                     Refusal::ShutDown => tracing::warn!(
                         "task '{}' started after the manager was shut down; cancelled",
@@ -344,8 +360,9 @@ impl ManagerCore {
         }
     }
 
-    pub(crate) fn unregister(&self, core: &TaskCore) {
-        self.registry.remove(core.id);
+    /// The task's outcome was just decided, so it left the registry (its state says so).
+    pub(crate) fn unregister(&self, _core: &TaskCore) {
+        self.registry.left();
     }
 
     /// The task's terminal event was delivered (or there was nothing to deliver).
@@ -353,7 +370,9 @@ impl ManagerCore {
         if core.exclusive == Some(Exclusive::CancelPrevious) {
             self.registry.forget_exclusive(core);
         }
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if !core.dispatcher().is_worker_thread() {
+            self.undelivered.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     fn cancel_all(&self) -> usize {
@@ -442,9 +461,10 @@ impl ManagerCore {
     }
 
     pub(crate) fn task_ended(&self, cell: &CellRef, ended: Ended) {
-        let info = task_info(&cell.core);
+        // `TaskInfo` holds an owned name: built only when a slot will receive it.
         match ended {
             Ended::Completed if self.signals.task_completed.is_connected() => {
+                let info = task_info(&cell.core);
                 self.emit(cell, move |manager| {
                     manager.signals.task_completed.emit_with(&info, |panic| {
                         manager.report_signal_panic("task_completed", &info, &panic)
@@ -452,6 +472,7 @@ impl ManagerCore {
                 })
             }
             Ended::Cancelled if self.signals.task_cancelled.is_connected() => {
+                let info = task_info(&cell.core);
                 self.emit(cell, move |manager| {
                     manager.signals.task_cancelled.emit_with(&info, |panic| {
                         manager.report_signal_panic("task_cancelled", &info, &panic)
@@ -459,7 +480,7 @@ impl ManagerCore {
                 })
             }
             Ended::Failed(error) if self.signals.task_failed.is_connected() => {
-                let arg = (info, error);
+                let arg = (task_info(&cell.core), error);
                 self.emit(cell, move |manager| {
                     manager.signals.task_failed.emit_with(&arg, |panic| {
                         manager.report_signal_panic("task_failed", &arg.0, &panic)
@@ -474,7 +495,7 @@ impl ManagerCore {
     /// already run there (so it follows the task's own callback), else as a job of its own.
     fn emit(&self, cell: &CellRef, emission: impl FnOnce(&ManagerCore) + Send + 'static) {
         let core = &cell.core;
-        if core.delivery.dispatcher().same_target(&self.dispatcher) {
+        if core.dispatcher().same_target(&self.dispatcher) {
             emission(self);
             return;
         }

@@ -1,28 +1,40 @@
 //! The worker pool: threads started on demand up to a maximum, reused, retired after an idle
-//! timeout, fed from one priority queue.
+//! timeout.
 //!
 //! # Design
 //!
-//! One mutex guards the queue and the thread counts; workers hold it only to take a job,
-//! never while a job runs (threadpool's rule). A job never unwinds into the worker (it
-//! contains its own panics), and if one ever did, the worker's [`Sentinel`] replaces the
-//! thread, so capacity is never lost.
+//! Jobs travel on one unbounded crossbeam channel, the same mechanism as the simplest
+//! possible pool: sending and receiving are lock-free, and an idle worker blocked in `recv`
+//! spins briefly before parking (crossbeam's backoff), so a job that arrives soon after the
+//! previous one starts without a system call, while an idle pool sleeps and costs no CPU.
 //!
-//! Wake-ups are counted: `sleeping` workers wait on `work`, and `wakeups` counts the
-//! notifications sent but not yet consumed. A new job wakes a sleeper only when more workers
-//! sleep than wake-ups are in flight, and starts a thread only when none can be woken. So a
-//! burst of submissions costs one notification per job at most, and none while all workers
-//! are busy.
+//! Priorities other than the default 0 are rare; such jobs go to a small mutex-guarded
+//! [`PriorityQueue`] (with a wake-up message on the channel). Workers take, in order: queued
+//! jobs with a priority above 0, then the channel (priority 0, first in first out), then jobs
+//! below 0. That is "higher priority first, FIFO within a level" without making the common
+//! case pay for a lock.
+//!
+//! Thread bookkeeping is atomic: `live` threads (reserved before a thread starts, released as
+//! it retires), `idle` ones (blocked in `recv`), and the `max_threads` limit. A submission
+//! starts a thread only when no worker is idle and the limit allows. A worker retires when
+//! `live` exceeds the limit (after its current job), after an idle timeout with nothing
+//! queued, or when the pool terminates. Retired threads are joined before a new one starts,
+//! so the OS never sees more than `max_threads` workers.
+//!
+//! A job never unwinds into the worker (it contains its own panics); if one ever did, the
+//! worker's [`Sentinel`] replaces the thread, so capacity is never lost.
 
 mod queue;
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::sync::{lock, wait_timeout, Condvar, Mutex, MutexGuard};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use crate::sync::{lock, wait_timeout, Condvar, Mutex};
 use queue::PriorityQueue;
 
 /// A unit of work the pool can run.
@@ -32,7 +44,6 @@ pub(crate) trait PoolJob: Send + 'static {
     /// Runs the job. Jobs contain their own panics.
     fn run(self);
     /// Whether the job no longer needs to run (its task was cancelled while queued).
-    /// Stale jobs are removed by [`Pool::purge_stale`].
     fn is_stale(&self) -> bool;
 }
 
@@ -47,33 +58,40 @@ pub(crate) struct Pool<J: PoolJob> {
     shared: Arc<Shared<J>>,
 }
 
+enum Message<J> {
+    Job(J),
+    /// Look at the ranked queue, the limit, or the terminating flag.
+    Wake,
+}
+
 struct Shared<J> {
-    state: Mutex<State<J>>,
-    /// Idle workers wait here for work.
-    work: Condvar,
+    sender: Sender<Message<J>>,
+    receiver: Receiver<Message<J>>,
+    /// Jobs with a priority other than 0.
+    ranked: Mutex<PriorityQueue<J>>,
+    ranked_above: AtomicUsize,
+    ranked_below: AtomicUsize,
+    live: AtomicUsize,
+    idle: AtomicUsize,
+    max_threads: AtomicUsize,
+    terminating: AtomicBool,
+    threads: Mutex<Threads>,
     /// `terminate` waits here for workers to exit.
     exited: Condvar,
     #[cfg_attr(loom, allow(dead_code))]
     thread_name: String,
+    #[cfg_attr(loom, allow(dead_code))]
     idle_timeout: Duration,
     /// Identifies the pool's worker threads (see `WORKER_OF`).
     id: usize,
 }
 
-struct State<J> {
-    queue: PriorityQueue<J>,
-    max_threads: usize,
-    /// Threads started and not yet past their last job.
-    live: usize,
-    sleeping: usize,
-    wakeups: usize,
-    terminating: bool,
+/// Handles of the threads started, by index. `retired` lists those past their last job but
+/// maybe not yet gone: they are joined before a new thread starts.
+#[derive(Default)]
+struct Threads {
     #[cfg_attr(loom, allow(dead_code))]
     next_index: usize,
-    /// Threads by index. `retired` lists those past their last job but maybe not yet gone:
-    /// they are joined before a new thread starts, so the OS never sees more than
-    /// `max_threads` workers, even while the limit flaps.
-    #[cfg_attr(loom, allow(dead_code))]
     handles: Vec<(usize, JoinHandle<()>)>,
     retired: Vec<usize>,
 }
@@ -88,20 +106,19 @@ thread_local! {
 impl<J: PoolJob> Pool<J> {
     pub(crate) fn new(config: PoolConfig) -> Self {
         assert!(config.max_threads > 0, "a pool needs at least one thread");
+        let (sender, receiver) = crossbeam_channel::unbounded();
         Pool {
             shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    queue: PriorityQueue::new(),
-                    max_threads: config.max_threads,
-                    live: 0,
-                    sleeping: 0,
-                    wakeups: 0,
-                    terminating: false,
-                    next_index: 0,
-                    handles: Vec::new(),
-                    retired: Vec::new(),
-                }),
-                work: Condvar::new(),
+                sender,
+                receiver,
+                ranked: Mutex::new(PriorityQueue::new()),
+                ranked_above: AtomicUsize::new(0),
+                ranked_below: AtomicUsize::new(0),
+                live: AtomicUsize::new(0),
+                idle: AtomicUsize::new(0),
+                max_threads: AtomicUsize::new(config.max_threads),
+                terminating: AtomicBool::new(false),
+                threads: Mutex::new(Threads::default()),
                 exited: Condvar::new(),
                 thread_name: config.thread_name,
                 idle_timeout: config.idle_timeout,
@@ -110,72 +127,95 @@ impl<J: PoolJob> Pool<J> {
         }
     }
 
-    /// Queues `job`, waking or starting a worker if one is needed.
+    /// Queues `job`, starting a worker if none is idle and the limit allows.
     /// Gives the job back if the pool is terminating.
     pub(crate) fn submit(&self, job: J) -> Result<(), J> {
-        let mut state = lock(&self.shared.state);
-        if state.terminating {
+        let shared = &self.shared;
+        if shared.terminating.load(Ordering::Acquire) {
             return Err(job);
         }
-        state.queue.push(job.priority(), job);
-        let spawn = self.shared.wake_or_grow(&mut state);
-        drop(state);
-        if spawn {
-            self.shared.spawn_worker();
+        let priority = job.priority();
+        if priority == 0 {
+            shared.send(Message::Job(job));
+        } else {
+            lock(&shared.ranked).push(priority, job);
+            let counter = if priority > 0 {
+                &shared.ranked_above
+            } else {
+                &shared.ranked_below
+            };
+            counter.fetch_add(1, Ordering::Release);
+            shared.send(Message::Wake);
+        }
+        // Sending, then reading `idle`, pairs with a worker leaving `idle`, then checking the
+        // queue (SeqCst both sides): either it sees this job or this sees it gone.
+        if shared.idle.load(Ordering::SeqCst) == 0 && shared.reserve_thread() {
+            shared.spawn_worker();
         }
         Ok(())
     }
 
     pub(crate) fn max_threads(&self) -> usize {
-        lock(&self.shared.state).max_threads
+        self.shared.max_threads.load(Ordering::Acquire)
     }
 
     /// Changes the thread limit at once: growing starts threads for queued jobs, shrinking
     /// retires threads as they finish their current job.
     pub(crate) fn set_max_threads(&self, max_threads: usize) {
         assert!(max_threads > 0, "a pool needs at least one thread");
-        let mut state = lock(&self.shared.state);
-        state.max_threads = max_threads;
-        let idle = state.sleeping.saturating_sub(state.wakeups);
-        let wanted = state.queue.len().saturating_sub(idle);
-        let spawn = max_threads.saturating_sub(state.live).min(wanted);
-        state.live += spawn;
-        if state.live > max_threads {
-            // Sleeping workers re-check the limit when woken and retire.
-            self.shared.work.notify_all();
+        let shared = &self.shared;
+        shared.max_threads.store(max_threads, Ordering::Release);
+        let live = shared.live.load(Ordering::Acquire);
+        if live > max_threads {
+            // Idle workers are blocked in `recv`: wake them so they see the new limit.
+            for _ in max_threads..live {
+                shared.send(Message::Wake);
+            }
+            return;
         }
-        drop(state);
-        for _ in 0..spawn {
-            self.shared.spawn_worker();
+        let queued = shared.queued();
+        for _ in 0..queued.min(max_threads - live) {
+            if !shared.reserve_thread() {
+                break;
+            }
+            shared.spawn_worker();
         }
     }
 
     /// Threads currently alive (busy or idle).
     pub(crate) fn live_threads(&self) -> usize {
-        lock(&self.shared.state).live
+        self.shared.live.load(Ordering::Acquire)
     }
 
-    /// Removes stale jobs from the queue. They are dropped after the lock is released,
-    /// because dropping a job may drop user data.
-    pub(crate) fn purge_stale(&self) -> usize {
-        let removed = lock(&self.shared.state)
-            .queue
-            .extract_if_not(|job| !job.is_stale());
-        let n = removed.len();
+    /// Removes stale jobs from the ranked queue (dropped after the lock is released: dropping
+    /// a job may drop user data). Stale jobs on the channel are skipped by the workers that
+    /// receive them.
+    pub(crate) fn purge_stale(&self) {
+        let shared = &self.shared;
+        let removed = lock(&shared.ranked).extract_if_not(|job| !job.is_stale());
+        for job in &removed {
+            let counter = if job.priority() > 0 {
+                &shared.ranked_above
+            } else {
+                &shared.ranked_below
+            };
+            counter.fetch_sub(1, Ordering::AcqRel);
+        }
         drop(removed);
-        n
     }
 
     /// Runs the next queued job on the calling thread (loom models play the worker).
     #[cfg(loom)]
     pub(crate) fn run_queued(&self) -> bool {
-        let job = lock(&self.shared.state).queue.pop();
-        match job {
-            Some(job) => {
-                job.run();
-                true
+        loop {
+            match self.shared.next_queued() {
+                Some(Message::Job(job)) => {
+                    job.run();
+                    return true;
+                }
+                Some(Message::Wake) => continue,
+                None => return false,
             }
-            None => false,
         }
     }
 
@@ -188,21 +228,23 @@ impl<J: PoolJob> Pool<J> {
     /// `deadline` for them to do so and joins those that did. Returns whether all exited
     /// (the calling thread does not count if it is a worker of this pool).
     pub(crate) fn terminate(&self, deadline: Instant) -> bool {
-        let on_worker = self.is_worker_thread();
-        let allowed = usize::from(on_worker);
-        let mut state = lock(&self.shared.state);
-        state.terminating = true;
-        self.shared.work.notify_all();
-        while state.live > allowed {
+        let shared = &self.shared;
+        let allowed = usize::from(self.is_worker_thread());
+        shared.terminating.store(true, Ordering::Release);
+        for _ in 0..shared.live.load(Ordering::Acquire) {
+            shared.send(Message::Wake);
+        }
+        let mut threads = lock(&shared.threads);
+        while shared.live.load(Ordering::Acquire) > allowed {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            state = wait_timeout(&self.shared.exited, state, deadline - now).0;
+            threads = wait_timeout(&shared.exited, threads, deadline - now).0;
         }
-        let all_exited = state.live <= allowed;
-        let handles = std::mem::take(&mut state.handles);
-        drop(state);
+        let all_exited = shared.live.load(Ordering::Acquire) <= allowed;
+        let handles = std::mem::take(&mut threads.handles);
+        drop(threads);
 
         let me = thread::current().id();
         for (_, handle) in handles {
@@ -218,32 +260,131 @@ impl<J: PoolJob> Pool<J> {
 impl<J: PoolJob> Drop for Pool<J> {
     fn drop(&mut self) {
         // Without an explicit `terminate`, idle workers would linger until their idle timeout.
-        lock(&self.shared.state).terminating = true;
-        self.shared.work.notify_all();
+        let shared = &self.shared;
+        shared.terminating.store(true, Ordering::Release);
+        for _ in 0..shared.live.load(Ordering::Acquire) {
+            shared.send(Message::Wake);
+        }
     }
 }
 
 impl<J: PoolJob> Shared<J> {
-    /// After a push: wake a sleeper if one is not already being woken, else reserve a new
-    /// thread if under the limit. Returns whether the caller must spawn that thread.
-    fn wake_or_grow(&self, state: &mut State<J>) -> bool {
-        if state.sleeping > state.wakeups {
-            state.wakeups += 1;
-            self.work.notify_one();
-            false
-        } else if state.live < state.max_threads {
-            state.live += 1;
-            true
-        } else {
-            false
+    fn send(&self, message: Message<J>) {
+        // The pool holds a receiver for as long as it holds the sender: this cannot fail.
+        let _ = self.sender.send(message);
+    }
+
+    /// Jobs waiting (wake-up messages included: an estimate, for growing the pool).
+    fn queued(&self) -> usize {
+        self.receiver.len()
+            + self.ranked_above.load(Ordering::Acquire)
+            + self.ranked_below.load(Ordering::Acquire)
+    }
+
+    /// Reserves a `live` slot for a new thread, if the limit allows.
+    fn reserve_thread(&self) -> bool {
+        let mut live = self.live.load(Ordering::Acquire);
+        loop {
+            if live >= self.max_threads.load(Ordering::Acquire) {
+                return false;
+            }
+            match self.live.compare_exchange_weak(
+                live,
+                live + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => live = actual,
+            }
         }
+    }
+
+    /// Wakes one more worker if others must still retire. A worker may swallow several
+    /// wake-ups meant for others while looping, so each retiring one passes the baton on.
+    fn pass_the_baton(&self) {
+        let live = self.live.load(Ordering::Acquire);
+        if live > 0
+            && (self.terminating.load(Ordering::Acquire)
+                || live > self.max_threads.load(Ordering::Acquire))
+        {
+            self.send(Message::Wake);
+        }
+    }
+
+    /// Gives up this thread's `live` slot if there are more threads than the limit allows.
+    fn retire_if_surplus(&self, index: usize) -> bool {
+        let mut live = self.live.load(Ordering::Acquire);
+        loop {
+            if live <= self.max_threads.load(Ordering::Acquire) {
+                return false;
+            }
+            match self.live.compare_exchange_weak(
+                live,
+                live - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.note_retired(index);
+                    self.pass_the_baton();
+                    return true;
+                }
+                Err(actual) => live = actual,
+            }
+        }
+    }
+
+    /// Gives up this thread's `live` slot unconditionally.
+    fn retire(&self, index: usize) {
+        self.live.fetch_sub(1, Ordering::AcqRel);
+        self.note_retired(index);
+    }
+
+    fn note_retired(&self, index: usize) {
+        lock(&self.threads).retired.push(index);
+        self.exited.notify_all();
+    }
+
+    fn pop_ranked(&self, above: bool) -> Option<J> {
+        let counter = if above {
+            &self.ranked_above
+        } else {
+            &self.ranked_below
+        };
+        if counter.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut ranked = lock(&self.ranked);
+        // The queue's own order decides: above-zero jobs come out before below-zero ones.
+        let job = ranked.pop_if(|priority| (priority > 0) == above)?;
+        counter.fetch_sub(1, Ordering::AcqRel);
+        Some(job)
+    }
+
+    /// The next job without blocking, in priority order.
+    fn next_queued(&self) -> Option<Message<J>> {
+        if let Some(job) = self.pop_ranked(true) {
+            return Some(Message::Job(job));
+        }
+        match self.receiver.try_recv() {
+            Ok(message) => return Some(message),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+        }
+        self.pop_ranked(false).map(Message::Job)
+    }
+
+    fn nothing_queued(&self) -> bool {
+        self.receiver.is_empty()
+            && self.ranked_above.load(Ordering::Acquire) == 0
+            && self.ranked_below.load(Ordering::Acquire) == 0
     }
 
     /// Under loom, models run queued jobs themselves with [`Pool::run_queued`]: no OS thread
     /// may start, so the reserved slot is given back.
     #[cfg(loom)]
     fn spawn_worker(self: &Arc<Self>) {
-        lock(&self.state).live -= 1;
+        self.live.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Starts a worker whose `live` slot the caller already reserved, after joining the
@@ -251,14 +392,14 @@ impl<J: PoolJob> Shared<J> {
     #[cfg(not(loom))]
     fn spawn_worker(self: &Arc<Self>) {
         let (index, retired) = {
-            let mut state = lock(&self.state);
-            state.next_index += 1;
-            let retired = std::mem::take(&mut state.retired);
-            let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.handles)
+            let mut threads = lock(&self.threads);
+            threads.next_index += 1;
+            let retired = std::mem::take(&mut threads.retired);
+            let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut threads.handles)
                 .into_iter()
                 .partition(|(i, handle)| retired.contains(i) || handle.is_finished());
-            state.handles = kept;
-            (state.next_index, gone)
+            threads.handles = kept;
+            (threads.next_index, gone)
         };
         let me = thread::current().id();
         for (_, handle) in retired {
@@ -271,16 +412,15 @@ impl<J: PoolJob> Shared<J> {
         let spawned = thread::Builder::new()
             .name(format!("{}-{index}", self.thread_name))
             .spawn(move || worker_main(shared, index));
-        let mut state = lock(&self.state);
         match spawned {
-            Ok(handle) => state.handles.push((index, handle)),
+            Ok(handle) => lock(&self.threads).handles.push((index, handle)),
             Err(err) => {
-                state.live -= 1;
+                self.live.fetch_sub(1, Ordering::AcqRel);
                 self.exited.notify_all();
                 tracing::error!(
                     error = %err,
-                    live = state.live,
-                    queued = state.queue.len(),
+                    live = self.live.load(Ordering::Relaxed),
+                    queued = self.queued(),
                     "could not start a worker thread; queued tasks wait for a running worker \
                      or the next submission"
                 );
@@ -288,39 +428,52 @@ impl<J: PoolJob> Shared<J> {
         }
     }
 
-    /// Takes the next job, or returns `None` when this worker should exit (after doing the
-    /// exit bookkeeping).
-    fn next_job(&self, index: usize) -> Option<J> {
-        let mut state = lock(&self.state);
+    /// Takes the next job, or returns `None` when this worker should exit (after giving up
+    /// its `live` slot).
+    fn next_job(&self, index: usize, deferred: &mut Option<J>) -> Option<J> {
         loop {
-            if state.live > state.max_threads {
-                return self.retire(state, index);
-            }
-            if let Some(job) = state.queue.pop() {
+            if let Some(job) = deferred.take() {
+                // Still behind any job ranked above 0 that arrived since.
+                if let Some(urgent) = self.pop_ranked(true) {
+                    *deferred = Some(job);
+                    return Some(urgent);
+                }
                 return Some(job);
             }
-            if state.terminating {
-                return self.retire(state, index);
+            if self.retire_if_surplus(index) {
+                return None;
             }
-            state.sleeping += 1;
-            let (guard, timed_out) = wait_timeout(&self.work, state, self.idle_timeout);
-            state = guard;
-            state.sleeping -= 1;
-            if state.wakeups > 0 {
-                state.wakeups -= 1;
-                continue;
+            match self.next_queued() {
+                Some(Message::Job(job)) => return Some(job),
+                Some(Message::Wake) => continue,
+                None => {}
             }
-            if timed_out && state.queue.is_empty() {
-                return self.retire(state, index);
+            if self.terminating.load(Ordering::Acquire) {
+                self.retire(index);
+                self.pass_the_baton();
+                return None;
+            }
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            let received = self.receiver.recv_timeout(self.idle_timeout);
+            self.idle.fetch_sub(1, Ordering::SeqCst);
+            match received {
+                Ok(Message::Job(job)) => {
+                    // A job ranked above 0 may have arrived meanwhile: it goes first, and this
+                    // one waits in the worker's hand (re-sending it would break FIFO order).
+                    if let Some(urgent) = self.pop_ranked(true) {
+                        *deferred = Some(job);
+                        return Some(urgent);
+                    }
+                    return Some(job);
+                }
+                Ok(Message::Wake) => continue,
+                Err(RecvTimeoutError::Timeout) if self.nothing_queued() => {
+                    self.retire(index);
+                    return None;
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => continue,
             }
         }
-    }
-
-    fn retire(&self, mut state: MutexGuard<'_, State<J>>, index: usize) -> Option<J> {
-        state.live -= 1;
-        state.retired.push(index);
-        self.exited.notify_all();
-        None
     }
 }
 
@@ -331,7 +484,8 @@ fn worker_main<J: PoolJob>(shared: Arc<Shared<J>>, index: usize) {
         shared: &shared,
         active: true,
     };
-    while let Some(job) = shared.next_job(index) {
+    let mut deferred = None;
+    while let Some(job) = shared.next_job(index, &mut deferred) {
         job.run();
     }
     sentinel.active = false;
@@ -349,16 +503,14 @@ impl<J: PoolJob> Drop for Sentinel<'_, J> {
         if !self.active {
             return;
         }
-        let mut state = lock(&self.shared.state);
-        let replace = !state.terminating && !state.queue.is_empty();
-        if !replace {
-            state.live -= 1;
-            self.shared.exited.notify_all();
-        }
-        drop(state);
+        let shared = self.shared;
+        let replace = !shared.terminating.load(Ordering::Acquire) && !shared.nothing_queued();
         if replace {
             // The dying thread's `live` slot passes to its replacement.
-            self.shared.spawn_worker();
+            shared.spawn_worker();
+        } else {
+            shared.live.fetch_sub(1, Ordering::AcqRel);
+            shared.exited.notify_all();
         }
     }
 }

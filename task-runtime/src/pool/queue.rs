@@ -20,10 +20,12 @@ impl<J> PriorityQueue<J> {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -45,6 +47,16 @@ impl<J> PriorityQueue<J> {
         }
         self.len -= usize::from(job.is_some());
         job
+    }
+
+    /// Pops the next job if `wanted` accepts its priority.
+    pub(crate) fn pop_if(&mut self, wanted: impl FnOnce(i32) -> bool) -> Option<J> {
+        let (Reverse(priority), _) = self.levels.first_key_value()?;
+        if wanted(*priority) {
+            self.pop()
+        } else {
+            None
+        }
     }
 
     /// Keeps only the jobs for which `keep` returns true; returns the removed ones.

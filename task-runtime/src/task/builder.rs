@@ -3,21 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::cell::{Slot, TaskCell, TaskCore, TaskCoreInit, TaskName};
+use super::body::{BoxBody, Plain, WithCompletion};
+use super::cell::{TaskCell, TaskCore, TaskCoreInit};
+use super::name::TaskName;
+use super::slot::Slot;
 use super::{Task, TaskId};
 use crate::delivery::{Callbacks, Delivery};
-use crate::dispatch::{Dispatcher, Job};
+use crate::dispatch::Dispatcher;
 use crate::manager::ManagerCore;
 use crate::{AppError, Progress, TaskContext};
-
-/// A body's output on its way to the handle: the value, and the deferred `on_complete` call
-/// that consumed the original value when the task has one.
-pub(crate) struct Done<T> {
-    pub(crate) value: T,
-    pub(crate) deliver: Option<Job>,
-}
-
-pub(crate) type BoxBody<T> = Box<dyn FnOnce(&TaskContext) -> Result<Done<T>, AppError> + Send>;
 
 /// What to do when a task of the same name is already active. Keyed by task name.
 ///
@@ -92,7 +86,8 @@ struct Options {
     show_progress: bool,
     dispatcher: Option<Dispatcher>,
     exclusive: Option<Exclusive>,
-    callbacks: Callbacks,
+    /// Boxed: the builder is moved through every chained call, and most tasks set none.
+    callbacks: Option<Box<Callbacks>>,
 }
 
 impl<T: Send + 'static> TaskBuilder<T> {
@@ -103,23 +98,20 @@ impl<T: Send + 'static> TaskBuilder<T> {
     {
         TaskBuilder {
             manager,
-            body: Box::new(move |ctx| {
-                f(ctx)
-                    .map(|value| Done {
-                        value,
-                        deliver: None,
-                    })
-                    .map_err(Into::into)
-            }),
+            body: Box::new(Plain::new(f)),
             options: Options {
                 name: None,
                 priority: 0,
                 show_progress: false,
                 dispatcher: None,
                 exclusive: None,
-                callbacks: Callbacks::default(),
+                callbacks: None,
             },
         }
+    }
+
+    fn callbacks(&mut self) -> &mut Callbacks {
+        self.options.callbacks.get_or_insert_with(Box::default)
     }
 
     /// Names the task (default `Task-<n>`, numbered per manager). Names need not be unique;
@@ -139,7 +131,7 @@ impl<T: Send + 'static> TaskBuilder<T> {
 
     /// Called when the body starts, before any progress.
     pub fn on_started(mut self, f: impl FnOnce() + Send + 'static) -> Self {
-        self.options.callbacks.on_started = Some(Box::new(f));
+        self.callbacks().on_started = Some(Box::new(f));
         self
     }
 
@@ -148,44 +140,30 @@ impl<T: Send + 'static> TaskBuilder<T> {
     ///
     /// Given twice, both callbacks run, in order (the second receives `()`).
     pub fn on_complete(self, f: impl FnOnce(T) + Send + 'static) -> TaskBuilder<()> {
-        let body = self.body;
         TaskBuilder {
             manager: self.manager,
             options: self.options,
-            body: Box::new(move |ctx| {
-                let Done { value, deliver } = body(ctx)?;
-                let call: Job = match deliver {
-                    None => Box::new(move || f(value)),
-                    Some(earlier) => Box::new(move || {
-                        earlier();
-                        f(value);
-                    }),
-                };
-                Ok(Done {
-                    value: (),
-                    deliver: Some(call),
-                })
-            }),
+            body: Box::new(WithCompletion::new(self.body, f)),
         }
     }
 
     /// Called with the error when the body fails or panics. Without it, the error goes to the
     /// manager's error handler (by default a `tracing` error event).
     pub fn on_error(mut self, f: impl FnOnce(AppError) + Send + 'static) -> Self {
-        self.options.callbacks.on_error = Some(Box::new(f));
+        self.callbacks().on_error = Some(Box::new(f));
         self
     }
 
     /// Called with the latest progress. Coalesced: a body reporting faster than the
     /// dispatcher delivers skips intermediate values, never the last one before completion.
     pub fn on_progress(mut self, f: impl FnMut(Progress) + Send + 'static) -> Self {
-        self.options.callbacks.on_progress = Some(Box::new(f));
+        self.callbacks().on_progress = Some(Box::new(f));
         self
     }
 
     /// Called when the task is cancelled, whether it was queued or running.
     pub fn on_cancelled(mut self, f: impl FnOnce() + Send + 'static) -> Self {
-        self.options.callbacks.on_cancelled = Some(Box::new(f));
+        self.callbacks().on_cancelled = Some(Box::new(f));
         self
     }
 
@@ -218,11 +196,8 @@ impl<T: Send + 'static> TaskBuilder<T> {
             body,
             options,
         } = self;
-        let dispatcher = options
-            .dispatcher
-            .unwrap_or_else(|| manager.dispatcher().clone());
         let show_progress = options.show_progress;
-        let delivery = Delivery::new(dispatcher, options.callbacks);
+        let delivery = Delivery::new(options.callbacks);
         let cell = Arc::new(TaskCell {
             core: TaskCore::new(TaskCoreInit {
                 id: TaskId::next(),
@@ -230,6 +205,7 @@ impl<T: Send + 'static> TaskBuilder<T> {
                 priority: options.priority,
                 show_progress,
                 exclusive: options.exclusive,
+                dispatcher: options.dispatcher,
                 manager: Arc::clone(&manager),
                 delivery,
             }),

@@ -1,8 +1,11 @@
 //! [`Task`], the handle to one piece of background work, with [`TaskId`] and [`TaskState`].
 
+pub(crate) mod body;
 pub(crate) mod builder;
 pub(crate) mod cell;
+mod name;
 pub(crate) mod run;
+pub(crate) mod slot;
 
 use std::fmt;
 use std::future::Future;
@@ -13,16 +16,25 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::{Progress, TaskError};
-use cell::{CellRef, Slot, TaskCell};
+use cell::{CellRef, TaskCell};
+use slot::Slot;
 
 /// Identifies a task; unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskId(u64);
 
+#[cfg(not(loom))]
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+// Ids pick registry shards, so a loom model must see the same ids in every execution.
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref NEXT_ID: loom::sync::atomic::AtomicU64 = loom::sync::atomic::AtomicU64::new(1);
+}
+
 impl TaskId {
     pub(crate) fn next() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        TaskId(NEXT.fetch_add(1, Ordering::Relaxed))
+        TaskId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The id as a number (ids grow in submission order).
@@ -234,6 +246,6 @@ impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         // Detach: the task keeps running; a value nobody can read any more is dropped now,
         // on the thread that dropped the handle.
-        drop(self.cell.slot.detach());
+        drop(self.cell.slot.detach(&self.cell.core));
     }
 }

@@ -27,8 +27,7 @@ pub(crate) fn run(cell: &CellRef) {
     if !core.try_start() {
         return;
     }
-    let span = core.span.clone();
-    let _entered = span.enter();
+    let _entered = core.enter_span();
     tracing::info!("task started");
     core.delivery.post_started(cell);
 
@@ -52,7 +51,7 @@ pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
     let core = &cell.core;
     let request = cell.slot.cancel(core);
     if request == CancelRequest::WasQueued {
-        let _entered = core.span.enter();
+        let _entered = core.enter_span();
         tracing::info!("task cancelled before it started");
         core.manager.unregister(core);
         core.delivery.post_terminal(cell, Terminal::Cancelled);

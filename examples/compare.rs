@@ -1,0 +1,472 @@
+//! Measures this library against what Rust users would otherwise pick, in one process and in
+//! interleaved rounds (so a noisy machine slows every contender alike): `threadpool`,
+//! `rayon::ThreadPool::spawn`, tokio's `spawn_blocking`, `std::thread::spawn`, and the floor,
+//! a minimal 4-thread pool over one crossbeam channel. Four worker threads everywhere.
+//!
+//! ```text
+//! cargo run --release --example compare            # full run
+//! cargo run --release --example compare -- --quick # under 20 s
+//! ```
+//!
+//! Workloads: N tasks that each signal completion to the main thread over a channel
+//! (throughput, ns per task), and one task at a time (submit -> completion seen on the main
+//! thread: latency p50/p99). Then the library's own figures: bytes per queued task (counted by
+//! the global allocator below), `set_progress` cost, and how many UI deliveries 10 million
+//! progress reports cause. See BENCHMARKS.md for a run and what the figures mean.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use task_runtime::{EventLoop, TaskManager};
+
+// ----- a counting allocator, for bytes per queued task -----
+
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: same layout, same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const THREADS: usize = 4;
+
+// ----- the contenders -----
+
+trait Pool {
+    fn name(&self) -> &'static str;
+    fn run(&self, job: impl FnOnce() + Send + 'static);
+}
+
+struct Spawn(TaskManager);
+impl Pool for Spawn {
+    fn name(&self) -> &'static str {
+        "task-runtime spawn"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0.spawn(move |_| {
+            job();
+            Ok::<_, Infallible>(())
+        });
+    }
+}
+
+/// The signal is sent from `on_complete`: the full path, callback delivery included.
+struct OnComplete(TaskManager);
+impl Pool for OnComplete {
+    fn name(&self) -> &'static str {
+        "task-runtime task().on_complete()"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0
+            .task(|_| Ok::<_, Infallible>(()))
+            .on_complete(move |()| job())
+            .start();
+    }
+}
+
+struct ThreadPool(threadpool::ThreadPool);
+impl Pool for ThreadPool {
+    fn name(&self) -> &'static str {
+        "threadpool"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0.execute(job);
+    }
+}
+
+struct Rayon(rayon::ThreadPool);
+impl Pool for Rayon {
+    fn name(&self) -> &'static str {
+        "rayon ThreadPool::spawn"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0.spawn(job);
+    }
+}
+
+struct Tokio(tokio::runtime::Runtime);
+impl Pool for Tokio {
+    fn name(&self) -> &'static str {
+        "tokio spawn_blocking"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        drop(self.0.spawn_blocking(job));
+    }
+}
+
+/// The floor: four threads over one crossbeam channel of boxed jobs, nothing else.
+struct Floor(Sender<Box<dyn FnOnce() + Send>>);
+impl Floor {
+    fn new() -> Self {
+        let (tx, rx): (Sender<Box<dyn FnOnce() + Send>>, Receiver<_>) = unbounded();
+        for _ in 0..THREADS {
+            let rx = rx.clone();
+            thread::spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            });
+        }
+        Floor(tx)
+    }
+}
+impl Pool for Floor {
+    fn name(&self) -> &'static str {
+        "floor: crossbeam channel pool"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0.send(Box::new(job)).unwrap();
+    }
+}
+
+struct StdThread;
+impl Pool for StdThread {
+    fn name(&self) -> &'static str {
+        "std::thread::spawn"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        thread::spawn(job);
+    }
+}
+
+// ----- workloads -----
+
+/// N tasks, each signalling the main thread; returns ns per task.
+fn throughput(pool: &impl Pool, n: usize) -> f64 {
+    let (done, finished) = unbounded::<()>();
+    let start = Instant::now();
+    for _ in 0..n {
+        let done = done.clone();
+        pool.run(move || done.send(()).unwrap());
+    }
+    for _ in 0..n {
+        finished.recv().unwrap();
+    }
+    start.elapsed().as_nanos() as f64 / n as f64
+}
+
+/// One task at a time: time from submission to the main thread seeing it done.
+fn latencies(pool: &impl Pool, rounds: usize, into: &mut Vec<u64>) {
+    let (done, finished) = unbounded::<()>();
+    for _ in 0..rounds {
+        let done = done.clone();
+        let start = Instant::now();
+        pool.run(move || done.send(()).unwrap());
+        finished.recv().unwrap();
+        into.push(start.elapsed().as_nanos() as u64);
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+struct Row {
+    name: &'static str,
+    ns_per_task: Vec<f64>,
+    latencies: Vec<u64>,
+}
+
+fn measure(rows: &mut [Row], pools: &[&dyn Fn(&mut Row)], rounds: usize) {
+    for _ in 0..rounds {
+        for (row, measure) in rows.iter_mut().zip(pools) {
+            measure(row);
+        }
+    }
+}
+
+// ----- the library's own figures -----
+
+/// Bytes allocated per queued task (the queue is held up by a gate task). The closure itself
+/// captures nothing, so this is all the runtime's own bookkeeping.
+fn bytes_per_queued_task(queued: usize) -> (f64, f64) {
+    let manager = TaskManager::new(1);
+    let gate = Arc::new(Barrier::new(2));
+    let g = gate.clone();
+    let blocker = manager.spawn(move |_| {
+        g.wait();
+        Ok::<_, Infallible>(())
+    });
+    while blocker.state() != task_runtime::TaskState::Running {
+        thread::yield_now();
+    }
+    let measure = |make: &dyn Fn() -> Box<dyn std::any::Any>| {
+        let before = ALLOCATED.load(Ordering::SeqCst);
+        let handles: Vec<_> = (0..queued).map(|_| make()).collect();
+        let bytes = ALLOCATED.load(Ordering::SeqCst) - before;
+        let handle_vec = queued * std::mem::size_of::<Box<dyn std::any::Any>>();
+        drop(handles);
+        (bytes - handle_vec) as f64 / queued as f64
+    };
+    let spawn = measure(&|| Box::new(manager.spawn(|_| Ok::<_, Infallible>(()))));
+    let on_complete = measure(&|| {
+        Box::new(
+            manager
+                .task(|_| Ok::<_, Infallible>(()))
+                .on_complete(|()| {})
+                .start(),
+        )
+    });
+    manager.cancel_all(); // the blocker too: its outcome is *cancelled* once it returns
+    gate.wait();
+    assert!(blocker.join().unwrap_err().is_cancelled());
+    (spawn, on_complete)
+}
+
+/// ns per `set_progress` call inside a body: nobody listening, and with an `on_progress`
+/// callback on an event loop whose thread drains as fast as it can.
+fn set_progress_cost(calls: u64) -> (f64, f64, f64) {
+    let manager = TaskManager::new(1);
+    let quiet = manager
+        .spawn(move |ctx| {
+            let start = Instant::now();
+            for i in 0..calls {
+                ctx.set_progress(i, calls);
+            }
+            Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / calls as f64)
+        })
+        .join()
+        .unwrap();
+
+    let ui = EventLoop::new();
+    let drained = manager.clone();
+    let task = manager
+        .task(move |ctx| {
+            let start = Instant::now();
+            for i in 0..calls {
+                ctx.set_progress(i, calls);
+            }
+            Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / calls as f64)
+        })
+        .dispatcher(ui.dispatcher())
+        .on_progress(|_| {})
+        .start();
+    let ui_thread = thread::spawn(move || ui.run_until_idle(&drained, Duration::from_secs(60)));
+    let draining = task.join().unwrap();
+    ui_thread.join().unwrap();
+
+    let messages = manager
+        .spawn(move |ctx| {
+            let start = Instant::now();
+            for i in 0..calls / 10 {
+                ctx.report_progress(i, calls, "working");
+            }
+            Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / (calls / 10) as f64)
+        })
+        .join()
+        .unwrap();
+    (quiet, draining, messages)
+}
+
+/// UI deliveries caused by `reports` progress reports, with the UI thread running a 60 Hz
+/// frame loop (`process_events` once per frame), and with one blocking in `run_until`.
+fn deliveries_per_reports(reports: u64) -> (usize, usize) {
+    let count = |frame_loop: bool| {
+        let ui = EventLoop::new();
+        let manager = TaskManager::builder()
+            .max_threads(1)
+            .dispatcher(ui.dispatcher())
+            .build()
+            .unwrap();
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let d = delivered.clone();
+        let task = manager
+            .task(move |ctx| {
+                for i in 0..reports {
+                    ctx.set_progress(i + 1, reports);
+                }
+                Ok::<_, Infallible>(())
+            })
+            .on_progress(move |_| {
+                d.fetch_add(1, Ordering::Relaxed);
+            })
+            .start();
+        if frame_loop {
+            while !task.is_finished() || ui.pending() > 0 {
+                ui.process_events();
+                thread::sleep(Duration::from_millis(16));
+            }
+        } else {
+            ui.run_until_idle(&manager, Duration::from_secs(60));
+        }
+        ui.run_until_idle(&manager, Duration::from_secs(60));
+        delivered.load(Ordering::Relaxed)
+    };
+    (count(true), count(false))
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (n, rounds, latency_rounds, thread_n) = if quick {
+        (20_000, 5, 500, 2_000)
+    } else {
+        (100_000, 9, 2_000, 10_000)
+    };
+
+    let spawn = Spawn(TaskManager::new(THREADS));
+    let on_complete = OnComplete(TaskManager::new(THREADS));
+    let threadpool = ThreadPool(threadpool::ThreadPool::new(THREADS));
+    let rayon = Rayon(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(THREADS)
+            .build()
+            .unwrap(),
+    );
+    let tokio = Tokio(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(THREADS)
+            .build()
+            .unwrap(),
+    );
+    let floor = Floor::new();
+    let std_thread = StdThread;
+
+    let names = [
+        floor.name(),
+        spawn.name(),
+        on_complete.name(),
+        threadpool.name(),
+        rayon.name(),
+        tokio.name(),
+        std_thread.name(),
+    ];
+    let mut rows: Vec<Row> = names
+        .iter()
+        .map(|name| Row {
+            name,
+            ns_per_task: Vec::new(),
+            latencies: Vec::new(),
+        })
+        .collect();
+    let per_round = latency_rounds / rounds;
+    let workloads: [&dyn Fn(&mut Row); 7] = [
+        &|r| {
+            r.ns_per_task.push(throughput(&floor, n));
+            latencies(&floor, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&spawn, n));
+            latencies(&spawn, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&on_complete, n));
+            latencies(&on_complete, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&threadpool, n));
+            latencies(&threadpool, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&rayon, n));
+            latencies(&rayon, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&tokio, n));
+            latencies(&tokio, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&std_thread, thread_n));
+            latencies(&std_thread, per_round, &mut r.latencies);
+        },
+    ];
+    // Warm-up: threads started, caches and allocator arenas primed.
+    measure(&mut rows, &workloads, 1);
+    for row in &mut rows {
+        row.ns_per_task.clear();
+        row.latencies.clear();
+    }
+    let started = Instant::now();
+    measure(&mut rows, &workloads, rounds);
+
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "{} rounds, interleaved; {n} tasks per throughput round ({thread_n} for std::thread); \
+         {THREADS} worker threads; {cores} cores",
+        rounds
+    );
+    println!();
+    println!(
+        "| {:<34} | {:>10} | {:>8} | {:>11} | {:>8} | {:>11} | {:>8} |",
+        "contender", "ns/task", "x floor", "latency p50", "x floor", "latency p99", "x floor"
+    );
+    println!(
+        "|{:-<36}|{:->12}|{:->10}|{:->13}|{:->10}|{:->13}|{:->10}|",
+        "", "", "", "", "", "", ""
+    );
+    let figures: Vec<(f64, f64, f64)> = rows
+        .iter_mut()
+        .map(|row| {
+            row.latencies.sort_unstable();
+            (
+                median(&mut row.ns_per_task),
+                percentile(&row.latencies, 0.50),
+                percentile(&row.latencies, 0.99),
+            )
+        })
+        .collect();
+    let floor_figures = figures[0];
+    for (row, (ns, p50, p99)) in rows.iter().zip(&figures) {
+        println!(
+            "| {:<34} | {:>10.0} | {:>8.2} | {:>8.1} µs | {:>8.2} | {:>8.1} µs | {:>8.2} |",
+            row.name,
+            ns,
+            ns / floor_figures.0,
+            p50 / 1000.0,
+            p50 / floor_figures.1,
+            p99 / 1000.0,
+            p99 / floor_figures.2
+        );
+    }
+    println!(
+        "\n(contenders measured in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let (spawn_bytes, on_complete_bytes) = bytes_per_queued_task(10_000);
+    let calls = if quick { 2_000_000 } else { 10_000_000 };
+    let (quiet, draining, messages) = set_progress_cost(calls);
+    let (frame_loop, busy_loop) = deliveries_per_reports(10_000_000);
+    println!();
+    println!("task-runtime figures:");
+    println!("  bytes per queued task       {spawn_bytes:.0} (spawn), {on_complete_bytes:.0} (task().on_complete())");
+    println!("  set_progress                {quiet:.1} ns/call (no listener), {draining:.1} ns/call (UI thread draining)");
+    println!("  report_progress             {messages:.1} ns/call (with a message)");
+    println!(
+        "  10,000,000 progress reports {frame_loop} UI deliveries (60 Hz frame loop), \
+         {busy_loop} (UI thread blocked in run_until_idle)"
+    );
+}

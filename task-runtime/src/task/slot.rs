@@ -1,0 +1,220 @@
+//! [`Slot`]: the typed half of a task: its body, then its result, and who waits for it.
+//!
+//! Every terminal transition of the state machine (`TaskCore::decide`, `request_cancel`)
+//! happens while this slot is locked, and the result is published in the same critical
+//! section (see `cell`'s module docs).
+
+use std::task::Waker;
+use std::time::Instant;
+
+use super::body::BoxBody;
+use super::cell::{CancelRequest, TaskCore};
+use crate::delivery::Terminal;
+use crate::sync::atomic::{fence, AtomicBool, Ordering};
+use crate::sync::{lock, Condvar, Mutex, MutexGuard};
+use crate::{unwind, AppError, TaskContext, TaskError, TaskState};
+
+/// The typed half of a task, reached through the type-erased `CellRef`.
+pub(crate) trait AnySlot: Send + Sync {
+    /// Runs the body (the task is already `Running`), decides the outcome and publishes it.
+    fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal;
+    /// Requests cancellation. For a queued task this decides `Cancelled`, publishes it and
+    /// drops the body; the caller then delivers the outcome.
+    fn cancel(&self, core: &TaskCore) -> CancelRequest;
+}
+
+pub(crate) struct Slot<T> {
+    inner: Mutex<SlotInner<T>>,
+    joined: Condvar,
+    /// The handle is gone: nobody will read a value, so it is dropped at once. An atomic,
+    /// so that dropping the handle of an undecided task (the common fire-and-forget case)
+    /// takes no lock the worker is about to take.
+    detached: AtomicBool,
+}
+
+struct SlotInner<T> {
+    /// The body, until it runs (or the task is cancelled while queued).
+    body: Option<BoxBody<T>>,
+    result: Option<Result<T, TaskError>>,
+    /// Boxed: only tasks that are awaited pay for it.
+    waker: Option<Box<Waker>>,
+    joiners: u32,
+    /// The handle took the result (or was dropped): `result` stays empty for good.
+    taken: bool,
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn new(body: BoxBody<T>) -> Self {
+        Slot {
+            inner: Mutex::new(SlotInner {
+                body: Some(body),
+                result: None,
+                waker: None,
+                joiners: 0,
+                taken: false,
+            }),
+            joined: Condvar::new(),
+            detached: AtomicBool::new(false),
+        }
+    }
+
+    /// Stores the outcome and wakes whoever waits for it. Returns a value nobody will read,
+    /// for the caller to drop outside the lock.
+    fn publish(
+        &self,
+        mut inner: MutexGuard<'_, SlotInner<T>>,
+        result: Result<T, TaskError>,
+    ) -> Option<T> {
+        let unread = match result {
+            // Ordered after the decision by `decided_fence`.
+            Ok(value) if self.detached.load(Ordering::Relaxed) => Some(value),
+            result => {
+                inner.result = Some(result);
+                None
+            }
+        };
+        let waker = inner.waker.take();
+        let notify = inner.joiners > 0;
+        drop(inner);
+        if notify {
+            self.joined.notify_all();
+        }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        unread
+    }
+
+    /// The handle's view: take the result if it is there.
+    pub(crate) fn try_take(&self) -> Option<Result<T, TaskError>> {
+        let mut inner = lock(&self.inner);
+        let result = inner.result.take();
+        inner.taken |= result.is_some();
+        result
+    }
+
+    /// Blocks until the result is published (or `deadline` passes); returns whether it was.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut inner = lock(&self.inner);
+        while inner.result.is_none() && !inner.taken {
+            inner.joiners += 1;
+            inner = match deadline {
+                None => crate::sync::wait(&self.joined, inner),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        inner.joiners -= 1;
+                        return false;
+                    }
+                    crate::sync::wait_timeout(&self.joined, inner, deadline - now).0
+                }
+            };
+            inner.joiners -= 1;
+        }
+        true
+    }
+
+    /// Takes the result for `join`: blocks until published.
+    pub(crate) fn join(&self) -> Result<T, TaskError> {
+        self.wait(None);
+        let mut inner = lock(&self.inner);
+        match inner.result.take() {
+            Some(result) => {
+                inner.taken = true;
+                result
+            }
+            None => panic!("Task::join called after the result was taken with try_take or .await"),
+        }
+    }
+
+    /// The `Future` view: the result, or register `waker` for when it is published.
+    pub(crate) fn poll(&self, waker: &Waker) -> Option<Result<T, TaskError>> {
+        let mut inner = lock(&self.inner);
+        if let Some(result) = inner.result.take() {
+            inner.taken = true;
+            return Some(result);
+        }
+        assert!(!inner.taken, "Task polled after its result was taken");
+        match &mut inner.waker {
+            Some(existing) if existing.will_wake(waker) => {}
+            Some(existing) => (**existing).clone_from(waker),
+            none => *none = Some(Box::new(waker.clone())),
+        }
+        None
+    }
+
+    /// The handle was dropped: an unread value is returned for the caller to drop.
+    ///
+    /// Pairs with the worker's "decide, then is it detached?" in [`publish`](Self::publish):
+    /// if the task is not decided yet, the worker will see the flag and drop the value itself.
+    pub(crate) fn detach(&self, core: &TaskCore) -> Option<Result<T, TaskError>> {
+        self.detached.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst); // pairs with `decided_fence`
+        if !core.state().is_terminal() {
+            return None;
+        }
+        let mut inner = lock(&self.inner);
+        inner.taken = true;
+        inner.result.take()
+    }
+}
+
+impl<T: Send + 'static> AnySlot for Slot<T> {
+    fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal {
+        let body = lock(&self.inner).body.take();
+        let Some(body) = body else {
+            // Unreachable: a task starts once and its body is only taken here or by a
+            // cancellation of a queued task, which forbids the start.
+            return Terminal::Cancelled;
+        };
+        let output = unwind::catch(|| body.run(ctx));
+        let inner = lock(&self.inner);
+        let succeeded = matches!(output, Ok(Ok(_)));
+        match (core.decide(succeeded), output) {
+            (TaskState::Completed, Ok(Ok((value, completion)))) => {
+                if let Some(unread) = self.publish(inner, Ok(value)) {
+                    core.manager.drop_user_value(unread, core);
+                }
+                Terminal::Completed(completion)
+            }
+            (TaskState::Failed, Ok(Err(error))) => {
+                let error = error.with_context("task", &core.name);
+                self.publish(inner, Err(TaskError::Failed(error.clone())));
+                Terminal::Failed(error)
+            }
+            (TaskState::Failed, Err(panic)) => {
+                let error = AppError::panicked(core.name.as_str(), panic.message())
+                    .with_context("task", &core.name);
+                self.publish(inner, Err(TaskError::Failed(error.clone())));
+                Terminal::Failed(error)
+            }
+            (_, output) => {
+                // Cancelled: whatever the body produced is dropped unread.
+                self.publish(inner, Err(TaskError::Cancelled));
+                match output {
+                    Ok(Ok(produced)) => core.manager.drop_user_value(produced, core),
+                    Ok(Err(_)) => {}
+                    Err(panic) => tracing::warn!(
+                        panic = panic.message(),
+                        "cancelled task panicked; its outcome stays cancelled"
+                    ),
+                }
+                Terminal::Cancelled
+            }
+        }
+    }
+
+    fn cancel(&self, core: &TaskCore) -> CancelRequest {
+        let inner = lock(&self.inner);
+        let request = core.request_cancel();
+        if request == CancelRequest::WasQueued {
+            let mut inner = inner;
+            let body = inner.body.take();
+            self.publish(inner, Err(TaskError::Cancelled));
+            if let Some(body) = body {
+                core.manager.drop_user_value(body, core);
+            }
+        }
+        request
+    }
+}
