@@ -22,6 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use task_macros::run_in_background;
 use task_runtime::{EventLoop, TaskManager};
 
 // ----- a counting allocator, for bytes per queued task -----
@@ -86,6 +87,26 @@ impl Pool for OnComplete {
             .task(|_| Ok::<_, Infallible>(()))
             .on_complete(move |()| job())
             .start();
+    }
+}
+
+/// The same through `#[run_in_background]`: the body hands the job back, `on_complete` runs it.
+#[derive(Clone)]
+struct Macro {
+    tasks: TaskManager,
+}
+impl Macro {
+    #[run_in_background(task_name = "job", manager = &self.tasks, on_complete = |job: J| job())]
+    fn pass_back<J: FnOnce() + Send + 'static>(&self, job: J) -> J {
+        job
+    }
+}
+impl Pool for Macro {
+    fn name(&self) -> &'static str {
+        "task-runtime #[run_in_background]"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.pass_back(job);
     }
 }
 
@@ -212,6 +233,19 @@ fn measure(rows: &mut [Row], pools: &[&dyn Fn(&mut Row)], rounds: usize) {
 
 /// Bytes allocated per queued task (the queue is held up by a gate task). The closure itself
 /// captures nothing, so this is all the runtime's own bookkeeping.
+/// Bytes allocated per call of `make`, while everything it made is still alive (the vector
+/// that keeps the results is not counted).
+fn allocated_per_item<H>(count: usize, make: impl Fn() -> H) -> f64 {
+    let mut kept = Vec::with_capacity(count);
+    let before = ALLOCATED.load(Ordering::SeqCst);
+    for _ in 0..count {
+        kept.push(make());
+    }
+    let bytes = ALLOCATED.load(Ordering::SeqCst) - before;
+    drop(kept);
+    bytes as f64 / count as f64
+}
+
 fn bytes_per_queued_task(queued: usize) -> (f64, f64) {
     let manager = TaskManager::new(1);
     let gate = Arc::new(Barrier::new(2));
@@ -223,22 +257,12 @@ fn bytes_per_queued_task(queued: usize) -> (f64, f64) {
     while blocker.state() != task_runtime::TaskState::Running {
         thread::yield_now();
     }
-    let measure = |make: &dyn Fn() -> Box<dyn std::any::Any>| {
-        let before = ALLOCATED.load(Ordering::SeqCst);
-        let handles: Vec<_> = (0..queued).map(|_| make()).collect();
-        let bytes = ALLOCATED.load(Ordering::SeqCst) - before;
-        let handle_vec = queued * std::mem::size_of::<Box<dyn std::any::Any>>();
-        drop(handles);
-        (bytes - handle_vec) as f64 / queued as f64
-    };
-    let spawn = measure(&|| Box::new(manager.spawn(|_| Ok::<_, Infallible>(()))));
-    let on_complete = measure(&|| {
-        Box::new(
-            manager
-                .task(|_| Ok::<_, Infallible>(()))
-                .on_complete(|()| {})
-                .start(),
-        )
+    let spawn = allocated_per_item(queued, || manager.spawn(|_| Ok::<_, Infallible>(())));
+    let on_complete = allocated_per_item(queued, || {
+        manager
+            .task(|_| Ok::<_, Infallible>(()))
+            .on_complete(|()| {})
+            .start()
     });
     manager.cancel_all(); // the blocker too: its outcome is *cancelled* once it returns
     gate.wait();
@@ -338,6 +362,9 @@ fn main() {
 
     let spawn = Spawn(TaskManager::new(THREADS));
     let on_complete = OnComplete(TaskManager::new(THREADS));
+    let with_macro = Macro {
+        tasks: TaskManager::new(THREADS),
+    };
     let threadpool = ThreadPool(threadpool::ThreadPool::new(THREADS));
     let rayon = Rayon(
         rayon::ThreadPoolBuilder::new()
@@ -359,6 +386,7 @@ fn main() {
         floor.name(),
         spawn.name(),
         on_complete.name(),
+        with_macro.name(),
         threadpool.name(),
         rayon.name(),
         tokio.name(),
@@ -373,7 +401,7 @@ fn main() {
         })
         .collect();
     let per_round = latency_rounds / rounds;
-    let workloads: [&dyn Fn(&mut Row); 7] = [
+    let workloads: [&dyn Fn(&mut Row); 8] = [
         &|r| {
             r.ns_per_task.push(throughput(&floor, n));
             latencies(&floor, per_round, &mut r.latencies);
@@ -385,6 +413,10 @@ fn main() {
         &|r| {
             r.ns_per_task.push(throughput(&on_complete, n));
             latencies(&on_complete, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&with_macro, n));
+            latencies(&with_macro, per_round, &mut r.latencies);
         },
         &|r| {
             r.ns_per_task.push(throughput(&threadpool, n));

@@ -51,9 +51,60 @@ pub(crate) enum Ended {
 
 pub(crate) struct Delivery {
     mailbox: Mutex<Mailbox>,
-    has_on_started: bool,
-    has_on_cancelled: bool,
-    wants_progress: bool,
+}
+
+/// Who listens to a task's events, fixed when it starts. One byte, kept in the task's core
+/// (next to its other small fields, where it costs no room) and read without a lock.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Listeners(u8);
+
+impl Listeners {
+    const ON_STARTED: u8 = 1;
+    const ON_PROGRESS: u8 = 1 << 1;
+    const ON_CANCELLED: u8 = 1 << 2;
+    /// `show_progress(true)`: the manager's progress display follows the task.
+    const DISPLAY: u8 = 1 << 3;
+
+    pub(crate) fn new(callbacks: Option<&Callbacks>, show_progress: bool) -> Self {
+        let mut bits = 0;
+        if let Some(callbacks) = callbacks {
+            for (present, bit) in [
+                (callbacks.on_started.is_some(), Self::ON_STARTED),
+                (callbacks.on_progress.is_some(), Self::ON_PROGRESS),
+                (callbacks.on_cancelled.is_some(), Self::ON_CANCELLED),
+            ] {
+                if present {
+                    bits |= bit;
+                }
+            }
+        }
+        if show_progress {
+            bits |= Self::DISPLAY;
+        }
+        Listeners(bits)
+    }
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    pub(crate) fn on_started(self) -> bool {
+        self.has(Self::ON_STARTED)
+    }
+
+    pub(crate) fn on_progress(self) -> bool {
+        self.has(Self::ON_PROGRESS)
+    }
+
+    pub(crate) fn on_cancelled(self) -> bool {
+        self.has(Self::ON_CANCELLED)
+    }
+
+    /// Whether the task asked for `show_progress`.
+    #[allow(dead_code)] // read once progress displays exist
+    pub(crate) fn display(self) -> bool {
+        self.has(Self::DISPLAY)
+    }
 }
 
 struct Mailbox {
@@ -79,11 +130,7 @@ enum Due {
 
 impl Delivery {
     pub(crate) fn new(callbacks: Option<Box<Callbacks>>) -> Self {
-        let has = |pick: fn(&Callbacks) -> bool| callbacks.as_deref().is_some_and(pick);
         Delivery {
-            has_on_started: has(|c| c.on_started.is_some()),
-            has_on_cancelled: has(|c| c.on_cancelled.is_some()),
-            wants_progress: has(|c| c.on_progress.is_some()),
             mailbox: Mutex::new(Mailbox {
                 callbacks,
                 progress: None,
@@ -103,7 +150,7 @@ impl Delivery {
     /// The body started.
     pub(crate) fn post_started(&self, cell: &CellRef) {
         let core = &cell.core;
-        if self.has_on_started || core.manager.wants_started() {
+        if core.listeners.on_started() || core.manager.wants_started() {
             self.post(cell, |mailbox| mailbox.started = true);
         }
     }
@@ -115,7 +162,7 @@ impl Delivery {
         let mut mailbox = lock(&self.mailbox);
         update(mailbox.progress.get_or_insert_with(Box::default));
         mailbox.progress_due = true;
-        let schedule = self.wants_progress
+        let schedule = cell.core.listeners.on_progress()
             && !mailbox.scheduled
             && !mailbox.closed
             && !cell.core.is_cancelled();
@@ -133,7 +180,7 @@ impl Delivery {
         let wanted = match &terminal {
             Terminal::Completed(completion) => completion.is_some(),
             Terminal::Failed(_) => true, // on_error or the manager's error handler
-            Terminal::Cancelled => self.has_on_cancelled,
+            Terminal::Cancelled => core.listeners.on_cancelled(),
         } || core.manager.wants_terminal(&terminal);
         let mut mailbox = lock(&self.mailbox);
         if mailbox.closed {

@@ -48,3 +48,32 @@ pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexG
 #[repr(align(128))]
 #[derive(Default)]
 pub(crate) struct CachePadded<T>(pub(crate) T);
+
+/// Polls `done` for a few microseconds before the caller blocks: a task that is about to
+/// finish is then joined without two thread wake-ups (one to park, one to unpark). Spins with
+/// growing pauses, then yields a few times, as crossbeam's `Backoff` does; bounded, so a
+/// waiter for a long task falls through to blocking almost at once.
+///
+/// Under loom, spinning would only multiply the explored interleavings: it is skipped.
+pub(crate) fn spin_briefly(done: impl Fn() -> bool) -> bool {
+    #[cfg(not(loom))]
+    {
+        const SPIN_ROUNDS: u32 = 7; // 1 + 2 + ... + 64 pause instructions
+        const YIELD_ROUNDS: u32 = 4;
+        for round in 0..SPIN_ROUNDS {
+            for _ in 0..1u32 << round {
+                std::hint::spin_loop();
+            }
+            if done() {
+                return true;
+            }
+        }
+        for _ in 0..YIELD_ROUNDS {
+            std::thread::yield_now();
+            if done() {
+                return true;
+            }
+        }
+    }
+    done()
+}

@@ -45,6 +45,9 @@ struct Shard {
 impl Shard {
     fn push(&mut self, cell: CellRef, swept: &mut Vec<CellRef>) {
         if self.tasks.len() >= 2 * self.kept + 64 {
+            // One allocation per sweep rather than a chain of reallocations, sized for the
+            // usual case (most entries finished).
+            swept.reserve(self.tasks.len() / 2);
             // Order within a shard does not matter (listings sort by id): swap_remove.
             let mut at = 0;
             while at < self.tasks.len() {

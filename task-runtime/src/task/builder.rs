@@ -8,7 +8,7 @@ use super::cell::{TaskCell, TaskCore, TaskCoreInit};
 use super::name::TaskName;
 use super::slot::Slot;
 use super::{Task, TaskId};
-use crate::delivery::{Callbacks, Delivery};
+use crate::delivery::{Callbacks, Delivery, Listeners};
 use crate::dispatch::Dispatcher;
 use crate::manager::ManagerCore;
 use crate::{AppError, Progress, TaskContext};
@@ -196,14 +196,14 @@ impl<T: Send + 'static> TaskBuilder<T> {
             body,
             options,
         } = self;
-        let show_progress = options.show_progress;
+        let listeners = Listeners::new(options.callbacks.as_deref(), options.show_progress);
         let delivery = Delivery::new(options.callbacks);
         let cell = Arc::new(TaskCell {
             core: TaskCore::new(TaskCoreInit {
                 id: TaskId::next(),
                 name: TaskName::new(options.name, manager.next_task_number()),
                 priority: options.priority,
-                show_progress,
+                listeners,
                 exclusive: options.exclusive,
                 dispatcher: options.dispatcher,
                 manager: Arc::clone(&manager),

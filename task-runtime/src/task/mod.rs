@@ -195,6 +195,7 @@ impl<T: Send + 'static> Task<T> {
     /// If the result was already taken with [`try_take`](Self::try_take) or by awaiting.
     pub fn join(self) -> Result<T, TaskError> {
         run::help_if_worker(&self.erased());
+        crate::sync::spin_briefly(|| self.is_finished());
         self.cell.slot.join()
     }
 
@@ -202,6 +203,7 @@ impl<T: Send + 'static> Task<T> {
     pub fn wait_for(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         run::help_if_worker(&self.erased());
+        crate::sync::spin_briefly(|| self.is_finished());
         self.cell.slot.wait(Some(deadline))
     }
 

@@ -33,25 +33,57 @@ pub(crate) struct Slot<T> {
 }
 
 struct SlotInner<T> {
-    /// The body, until it runs (or the task is cancelled while queued).
-    body: Option<BoxBody<T>>,
-    result: Option<Result<T, TaskError>>,
+    stage: Stage<T>,
     /// Boxed: only tasks that are awaited pay for it.
     waker: Option<Box<Waker>>,
     joiners: u32,
-    /// The handle took the result (or was dropped): `result` stays empty for good.
-    taken: bool,
+}
+
+/// The body and the result are never there at once: one field holds either.
+enum Stage<T> {
+    /// Queued: the body waits for a worker.
+    Waiting(BoxBody<T>),
+    /// The body was taken to run (or to be dropped by a cancellation); no outcome yet.
+    Running,
+    /// The outcome, until the handle takes it.
+    Ready(Result<T, TaskError>),
+    /// The handle took the outcome, or was dropped: nothing more to read, ever.
+    Taken,
+}
+
+impl<T> Stage<T> {
+    fn is_published(&self) -> bool {
+        matches!(self, Stage::Ready(_) | Stage::Taken)
+    }
+
+    fn take_body(&mut self) -> Option<BoxBody<T>> {
+        match std::mem::replace(self, Stage::Running) {
+            Stage::Waiting(body) => Some(body),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    fn take_result(&mut self) -> Option<Result<T, TaskError>> {
+        match std::mem::replace(self, Stage::Taken) {
+            Stage::Ready(result) => Some(result),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
 }
 
 impl<T> Slot<T> {
     pub(crate) fn new(body: BoxBody<T>) -> Self {
         Slot {
             inner: Mutex::new(SlotInner {
-                body: Some(body),
-                result: None,
+                stage: Stage::Waiting(body),
                 waker: None,
                 joiners: 0,
-                taken: false,
             }),
             joined: Condvar::new(),
             detached: AtomicBool::new(false),
@@ -67,9 +99,12 @@ impl<T> Slot<T> {
     ) -> Option<T> {
         let unread = match result {
             // Ordered after the decision by `decided_fence`.
-            Ok(value) if self.detached.load(Ordering::Relaxed) => Some(value),
+            Ok(value) if self.detached.load(Ordering::Relaxed) => {
+                inner.stage = Stage::Taken;
+                Some(value)
+            }
             result => {
-                inner.result = Some(result);
+                inner.stage = Stage::Ready(result);
                 None
             }
         };
@@ -87,16 +122,13 @@ impl<T> Slot<T> {
 
     /// The handle's view: take the result if it is there.
     pub(crate) fn try_take(&self) -> Option<Result<T, TaskError>> {
-        let mut inner = lock(&self.inner);
-        let result = inner.result.take();
-        inner.taken |= result.is_some();
-        result
+        lock(&self.inner).stage.take_result()
     }
 
     /// Blocks until the result is published (or `deadline` passes); returns whether it was.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
         let mut inner = lock(&self.inner);
-        while inner.result.is_none() && !inner.taken {
+        while !inner.stage.is_published() {
             inner.joiners += 1;
             inner = match deadline {
                 None => crate::sync::wait(&self.joined, inner),
@@ -117,12 +149,8 @@ impl<T> Slot<T> {
     /// Takes the result for `join`: blocks until published.
     pub(crate) fn join(&self) -> Result<T, TaskError> {
         self.wait(None);
-        let mut inner = lock(&self.inner);
-        match inner.result.take() {
-            Some(result) => {
-                inner.taken = true;
-                result
-            }
+        match lock(&self.inner).stage.take_result() {
+            Some(result) => result,
             None => panic!("Task::join called after the result was taken with try_take or .await"),
         }
     }
@@ -130,11 +158,13 @@ impl<T> Slot<T> {
     /// The `Future` view: the result, or register `waker` for when it is published.
     pub(crate) fn poll(&self, waker: &Waker) -> Option<Result<T, TaskError>> {
         let mut inner = lock(&self.inner);
-        if let Some(result) = inner.result.take() {
-            inner.taken = true;
+        if let Some(result) = inner.stage.take_result() {
             return Some(result);
         }
-        assert!(!inner.taken, "Task polled after its result was taken");
+        assert!(
+            !matches!(inner.stage, Stage::Taken),
+            "Task polled after its result was taken"
+        );
         match &mut inner.waker {
             Some(existing) if existing.will_wake(waker) => {}
             Some(existing) => (**existing).clone_from(waker),
@@ -154,14 +184,15 @@ impl<T> Slot<T> {
             return None;
         }
         let mut inner = lock(&self.inner);
-        inner.taken = true;
-        inner.result.take()
+        let result = inner.stage.take_result();
+        inner.stage = Stage::Taken;
+        result
     }
 }
 
 impl<T: Send + 'static> AnySlot for Slot<T> {
     fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal {
-        let body = lock(&self.inner).body.take();
+        let body = lock(&self.inner).stage.take_body();
         let Some(body) = body else {
             // Unreachable: a task starts once and its body is only taken here or by a
             // cancellation of a queued task, which forbids the start.
@@ -209,7 +240,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         let request = core.request_cancel();
         if request == CancelRequest::WasQueued {
             let mut inner = inner;
-            let body = inner.body.take();
+            let body = inner.stage.take_body();
             self.publish(inner, Err(TaskError::Cancelled));
             if let Some(body) = body {
                 core.manager.drop_user_value(body, core);

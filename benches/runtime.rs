@@ -1,0 +1,289 @@
+//! Criterion benchmarks of what one task costs and how fast its result reaches the UI.
+//!
+//! ```text
+//! cargo bench --bench runtime                 # everything
+//! cargo bench --bench runtime -- latency      # one group
+//! ```
+//!
+//! The comparison against other pools is `examples/compare.rs`; BENCHMARKS.md has figures
+//! from both and explains what they mean.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use crossbeam_channel::{unbounded, Sender};
+use task_macros::run_in_background;
+use task_runtime::{Dispatcher, EventLoop, Task, TaskContext, TaskManager};
+
+const THREADS: usize = 4;
+const BATCH: usize = 100_000;
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An `EventLoop` drained by a thread of its own, as a UI thread would.
+struct UiThread {
+    dispatcher: Dispatcher,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl UiThread {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = unbounded();
+        let thread = thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                let ui = EventLoop::new();
+                tx.send(ui.dispatcher()).unwrap();
+                while !stop.load(Ordering::Acquire) {
+                    ui.run_until(|| stop.load(Ordering::Acquire), Duration::from_millis(50));
+                }
+                ui.process_events();
+            }
+        });
+        UiThread {
+            dispatcher: rx.recv().unwrap(),
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for UiThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // Wakes the loop if it is blocked waiting for events.
+        self.dispatcher.dispatch(Box::new(|| {}));
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+fn spawn_join(c: &mut Criterion) {
+    let manager = TaskManager::new(THREADS);
+    c.bench_function("spawn_join", |b| {
+        b.iter(|| {
+            manager
+                .spawn(|_| Ok::<_, Infallible>(black_box(1)))
+                .join()
+                .unwrap()
+        })
+    });
+}
+
+/// 100,000 no-op tasks whose `on_complete` counts them, on the worker and on a UI thread.
+fn on_complete_batch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("on_complete_100k");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(BATCH as u64));
+
+    let manager = TaskManager::new(THREADS);
+    group.bench_function("worker_thread", |b| {
+        b.iter(|| {
+            let (tx, rx) = unbounded::<()>();
+            for _ in 0..BATCH {
+                let tx = tx.clone();
+                manager
+                    .task(|_| Ok::<_, Infallible>(()))
+                    .on_complete(move |()| tx.send(()).unwrap())
+                    .start();
+            }
+            for _ in 0..BATCH {
+                rx.recv_timeout(TIMEOUT).unwrap();
+            }
+        })
+    });
+
+    // The benchmark thread is the UI thread: submit everything, then drain the deliveries.
+    let ui = EventLoop::new();
+    let manager = TaskManager::builder()
+        .max_threads(THREADS)
+        .dispatcher(ui.dispatcher())
+        .build()
+        .unwrap();
+    group.bench_function("event_loop", |b| {
+        b.iter(|| {
+            let delivered = Arc::new(AtomicUsize::new(0));
+            for _ in 0..BATCH {
+                let delivered = Arc::clone(&delivered);
+                manager
+                    .task(|_| Ok::<_, Infallible>(()))
+                    .on_complete(move |()| {
+                        delivered.fetch_add(1, Ordering::Relaxed);
+                    })
+                    .start();
+            }
+            let done = ui.run_until(|| delivered.load(Ordering::Relaxed) == BATCH, TIMEOUT);
+            assert!(done, "deliveries did not arrive in time");
+        })
+    });
+    group.finish();
+}
+
+/// Submit on this thread -> `on_complete` running on a UI thread that drains an EventLoop.
+/// Criterion reports the mean and median; p50/p99 over every measured task are printed.
+fn latency(c: &mut Criterion) {
+    let ui = UiThread::start();
+    let manager = TaskManager::builder()
+        .max_threads(THREADS)
+        .dispatcher(ui.dispatcher.clone())
+        .build()
+        .unwrap();
+    let mut samples = Vec::new();
+    c.bench_function("latency/submit_to_on_complete", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (tx, rx) = crossbeam_channel::bounded::<Instant>(1);
+                let start = Instant::now();
+                manager
+                    .task(|_| Ok::<_, Infallible>(()))
+                    .on_complete(move |()| tx.send(Instant::now()).unwrap())
+                    .start();
+                let seen = rx.recv_timeout(TIMEOUT).unwrap();
+                let elapsed = seen - start;
+                samples.push(elapsed);
+                total += elapsed;
+            }
+            total
+        })
+    });
+    samples.sort();
+    if !samples.is_empty() {
+        let at = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
+        println!(
+            "latency/submit_to_on_complete over {} tasks: p50 {:?}, p99 {:?}",
+            samples.len(),
+            at(0.50),
+            at(0.99)
+        );
+    }
+}
+
+/// One way of reporting progress: `(ctx, current, total)`.
+type Update = fn(&TaskContext, u64, u64);
+
+/// Runs `calls` progress updates inside one task body and returns how long they took.
+fn time_in_body(
+    manager: &TaskManager,
+    listener: Option<&Dispatcher>,
+    calls: u64,
+    update: Update,
+) -> Duration {
+    let mut builder = manager.task(move |ctx| {
+        let start = Instant::now();
+        for i in 0..calls {
+            update(ctx, black_box(i), calls);
+        }
+        Ok::<_, Infallible>(start.elapsed())
+    });
+    if let Some(dispatcher) = listener {
+        builder = builder.dispatcher(dispatcher.clone()).on_progress(|p| {
+            black_box(p);
+        });
+    }
+    builder.start().join().unwrap()
+}
+
+fn progress(c: &mut Criterion) {
+    let mut group = c.benchmark_group("progress");
+    let manager = TaskManager::new(THREADS);
+    let ui = UiThread::start();
+    let updates: [(&str, Update); 2] = [
+        ("set_progress", |ctx, i, n| ctx.set_progress(i, n)),
+        ("report_progress", |ctx, i, n| {
+            ctx.report_progress(i, n, "working")
+        }),
+    ];
+    for (name, update) in updates {
+        group.bench_function(BenchmarkId::new(name, "uncontended"), |b| {
+            b.iter_custom(|iters| time_in_body(&manager, None, iters, update))
+        });
+        group.bench_function(BenchmarkId::new(name, "ui_draining"), |b| {
+            b.iter_custom(|iters| time_in_body(&manager, Some(&ui.dispatcher), iters, update))
+        });
+    }
+    group.finish();
+}
+
+/// The same service method written with `#[run_in_background]` and with the builder.
+#[derive(Clone)]
+struct Service {
+    tasks: TaskManager,
+    done: Sender<u64>,
+}
+
+impl Service {
+    #[run_in_background(task_name = "double", manager = &self.tasks, on_complete = self.finished)]
+    fn double_with_macro(&self, x: u64) -> u64 {
+        x * 2
+    }
+
+    /// What the macro expands to, written by hand: the body and the callback each get a
+    /// clone of the service.
+    fn double_with_builder(&self, x: u64) -> Task<()> {
+        let this = self.clone();
+        let callback_this = self.clone();
+        self.tasks
+            .task(move |_| Ok::<_, Infallible>(this.double(x)))
+            .name("double")
+            .show_progress(false)
+            .on_complete(move |value| callback_this.finished(value))
+            .start()
+    }
+
+    fn double(&self, x: u64) -> u64 {
+        x * 2
+    }
+
+    fn finished(&self, value: u64) {
+        self.done.send(value).unwrap();
+    }
+}
+
+type Method = fn(&Service, u64) -> Task<()>;
+
+fn macro_vs_builder(c: &mut Criterion) {
+    const TASKS: u64 = 1_000;
+    let mut group = c.benchmark_group("macro_vs_builder");
+    group.throughput(Throughput::Elements(TASKS));
+    let (done, results) = unbounded();
+    let service = Service {
+        tasks: TaskManager::new(THREADS),
+        done,
+    };
+    let methods: [(&str, Method); 2] = [
+        ("builder", Service::double_with_builder),
+        ("macro", Service::double_with_macro),
+    ];
+    for (name, method) in methods {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for x in 0..TASKS {
+                    drop(method(&service, x));
+                }
+                let sum: u64 = (0..TASKS)
+                    .map(|_| results.recv_timeout(TIMEOUT).unwrap())
+                    .sum();
+                assert_eq!(sum, TASKS * (TASKS - 1));
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    spawn_join,
+    on_complete_batch,
+    latency,
+    progress,
+    macro_vs_builder
+);
+criterion_main!(benches);
