@@ -157,14 +157,18 @@ pub(crate) fn expand(kind: MacroKind, args: &Args, func: &ItemFn, shape: &Shape)
     let manager = manager(&krate, args, &names);
     let receiver = receiver_capture(&krate, shape, &names);
     let builder = builder(&krate, func, shape, &names, &sibling, output_span);
-    let options = options(&krate, kind, args, fn_name);
+    let task_name = match args.task_name() {
+        Some(name) => name.clone(),
+        None => syn::LitStr::new(&fn_name.to_string(), fn_name.span()),
+    };
+    let options = options(&krate, kind, args);
     let Names {
         builder: builder_name,
         ..
     } = &names;
 
     let configure = respan(
-        quote!(let #builder_name = #builder_name #options;),
+        quote!(let #builder_name = #krate::__private::static_name(#builder_name, #task_name) #options;),
         output_span,
     );
     let attach = attach_callbacks(args, builder_name);
@@ -406,12 +410,8 @@ fn builder(
     }
 }
 
-/// `.name(..).priority(..).show_progress(..).exclusive(..).on_started(..)...`
-fn options(krate: &Path, kind: MacroKind, args: &Args, fn_name: &Ident) -> TokenStream {
-    let name = match args.task_name() {
-        Some(name) => name.to_token_stream(),
-        None => syn::LitStr::new(&fn_name.to_string(), fn_name.span()).to_token_stream(),
-    };
+/// `.priority(..).show_progress(..).exclusive(..)` (the name is set before, without a copy).
+fn options(krate: &Path, kind: MacroKind, args: &Args) -> TokenStream {
     let show_progress = args
         .show_progress()
         .unwrap_or(kind == MacroKind::AsyncMethod);
@@ -421,7 +421,6 @@ fn options(krate: &Path, kind: MacroKind, args: &Args, fn_name: &Ident) -> Token
         ExclusiveMode::SkipIfActive => quote!(.exclusive(#krate::Exclusive::SkipIfActive)),
     });
     quote! {
-        .name(#name)
         #priority
         .show_progress(#show_progress)
         #exclusive

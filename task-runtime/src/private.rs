@@ -36,6 +36,11 @@ where
     }
 }
 
+/// `builder.name(name)` for the macros' `task_name`: a literal, kept without a copy.
+pub fn static_name<T>(builder: crate::TaskBuilder<T>, name: &'static str) -> crate::TaskBuilder<T> {
+    builder.static_name(name)
+}
+
 /// Wraps the value of an infallible task function.
 pub fn infallible<T>(value: T) -> Result<T, AppError> {
     Ok(value)

@@ -148,7 +148,8 @@ impl<J: PoolJob> Pool<J> {
             shared.send(Message::Wake);
         }
         // Sending, then reading `idle`, pairs with a worker leaving `idle`, then checking the
-        // queue (SeqCst both sides): either it sees this job or this sees it gone.
+        // queue (`Shared::cover_for_woken_idle`): either that worker sees this job still
+        // queued, or this sees no idle worker left.
         if shared.idle.load(Ordering::SeqCst) == 0 && shared.reserve_thread() {
             shared.spawn_worker();
         }
@@ -428,9 +429,24 @@ impl<J: PoolJob> Shared<J> {
         }
     }
 
+    /// This worker was idle and just received a message. Until now it counted as idle, so a
+    /// submission made meanwhile may have started no thread, counting on it; but it takes one
+    /// job only. If work is still queued and no other worker is idle, start one.
+    ///
+    /// The pairing with [`Pool::submit`] ("send, then read `idle`" there; "leave `idle`, then
+    /// look at the queue" here) holds because all four are `SeqCst`: the channel's send and
+    /// length use `SeqCst` on its tail index. One of the two sides sees the other, so a queued
+    /// job never waits for a worker that took a different one.
+    fn cover_for_woken_idle(self: &Arc<Self>) {
+        if !self.nothing_queued() && self.idle.load(Ordering::SeqCst) == 0 && self.reserve_thread()
+        {
+            self.spawn_worker();
+        }
+    }
+
     /// Takes the next job, or returns `None` when this worker should exit (after giving up
     /// its `live` slot).
-    fn next_job(&self, index: usize, deferred: &mut Option<J>) -> Option<J> {
+    fn next_job(self: &Arc<Self>, index: usize, deferred: &mut Option<J>) -> Option<J> {
         loop {
             if let Some(job) = deferred.take() {
                 // Still behind any job ranked above 0 that arrived since.
@@ -456,6 +472,9 @@ impl<J: PoolJob> Shared<J> {
             self.idle.fetch_add(1, Ordering::SeqCst);
             let received = self.receiver.recv_timeout(self.idle_timeout);
             self.idle.fetch_sub(1, Ordering::SeqCst);
+            if received.is_ok() {
+                self.cover_for_woken_idle();
+            }
             match received {
                 Ok(Message::Job(job)) => {
                     // A job ranked above 0 may have arrived meanwhile: it goes first, and this

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::body::{BoxBody, Plain, WithCompletion};
 use super::cell::{TaskCell, TaskCore, TaskCoreInit};
-use super::name::TaskName;
+use super::name::{GivenName, TaskName};
 use super::slot::Slot;
 use super::{Task, TaskId};
 use crate::delivery::{Callbacks, Delivery, Listeners};
@@ -81,7 +81,7 @@ pub struct TaskBuilder<T> {
 }
 
 struct Options {
-    name: Option<String>,
+    name: Option<GivenName>,
     priority: i32,
     show_progress: bool,
     dispatcher: Option<Dispatcher>,
@@ -118,7 +118,7 @@ impl<T: Send + 'static> TaskBuilder<T> {
     /// [`TaskManager::cancel_task`](crate::TaskManager::cancel_task) and
     /// [`exclusive`](Self::exclusive) act on every active task of a name.
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.options.name = Some(name.into());
+        self.options.name = Some(GivenName::Owned(name.into()));
         self
     }
 
@@ -216,10 +216,20 @@ impl<T: Send + 'static> TaskBuilder<T> {
     }
 }
 
+impl<T> TaskBuilder<T> {
+    /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`): kept
+    /// as a reference, never copied. (No bounds: a value type that is not `Send` is reported
+    /// once, by the builder's other methods.)
+    pub(crate) fn static_name(mut self, name: &'static str) -> Self {
+        self.options.name = Some(GivenName::Static(name));
+        self
+    }
+}
+
 impl<T> fmt::Debug for TaskBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskBuilder")
-            .field("name", &self.options.name)
+            .field("name", &self.options.name.as_ref().map(GivenName::as_str))
             .field("priority", &self.options.priority)
             .field("show_progress", &self.options.show_progress)
             .field("exclusive", &self.options.exclusive)

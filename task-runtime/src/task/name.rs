@@ -2,19 +2,45 @@
 
 use std::fmt;
 
-/// Room for "Task-" and 17 digits: `Task-<n>` names never need an allocation.
+/// Room for "Task-" and 17 digits, and for most names people give: those never need an
+/// allocation of their own.
 const INLINE: usize = 22;
 
-/// A task's name: given by the user, or `Task-<n>` (numbered per manager) kept inline.
+/// A task's name, as kept for the task's whole life.
+///
+/// Short names (`Task-<n>` and most given ones) live inline, and names from the macros are
+/// `&'static str`: the common task carries its name without an allocation that another thread
+/// would have to free.
 pub(crate) enum TaskName {
+    Static(&'static str),
+    Inline { len: u8, bytes: [u8; INLINE] },
     Given(Box<str>),
-    Numbered { len: u8, bytes: [u8; INLINE] },
+}
+
+/// A name as the builder received it.
+pub(crate) enum GivenName {
+    Static(&'static str),
+    Owned(String),
+}
+
+impl GivenName {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            GivenName::Static(name) => name,
+            GivenName::Owned(name) => name,
+        }
+    }
 }
 
 impl TaskName {
-    pub(crate) fn new(given: Option<String>, number: u64) -> Self {
-        if let Some(name) = given {
-            return TaskName::Given(name.into_boxed_str());
+    pub(crate) fn new(given: Option<GivenName>, number: u64) -> Self {
+        match given {
+            Some(GivenName::Static(name)) => return TaskName::Static(name),
+            Some(GivenName::Owned(name)) => {
+                return Self::inline(name.as_bytes())
+                    .unwrap_or_else(|| TaskName::Given(name.into_boxed_str()))
+            }
+            None => {}
         }
         // Two digits per division: names are made for every task, so this is a hot path.
         const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
@@ -40,23 +66,34 @@ impl TaskName {
             digits[at] = b'0' + n as u8;
         }
         let digits = &digits[at..];
-        if 5 + digits.len() > INLINE {
-            return TaskName::Given(format!("Task-{number}").into_boxed_str());
+        let mut name = [0u8; 5 + 20];
+        name[..5].copy_from_slice(b"Task-");
+        name[5..5 + digits.len()].copy_from_slice(digits);
+        let name = &name[..5 + digits.len()];
+        Self::inline(name).unwrap_or_else(|| {
+            TaskName::Given(String::from_utf8_lossy(name).into_owned().into_boxed_str())
+        })
+    }
+
+    /// `name` kept inline, if it fits. (It is UTF-8: it comes from a `str`.)
+    fn inline(name: &[u8]) -> Option<Self> {
+        if name.len() > INLINE {
+            return None;
         }
         let mut bytes = [0u8; INLINE];
-        bytes[..5].copy_from_slice(b"Task-");
-        bytes[5..5 + digits.len()].copy_from_slice(digits);
-        TaskName::Numbered {
-            len: (5 + digits.len()) as u8,
+        bytes[..name.len()].copy_from_slice(name);
+        Some(TaskName::Inline {
+            len: name.len() as u8,
             bytes,
-        }
+        })
     }
 
     pub(crate) fn as_str(&self) -> &str {
         match self {
+            TaskName::Static(name) => name,
             TaskName::Given(name) => name,
-            // Built from ASCII above, so this never falls back.
-            TaskName::Numbered { len, bytes } => {
+            // Copied whole from a `str`, so this never falls back.
+            TaskName::Inline { len, bytes } => {
                 std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("Task")
             }
         }
@@ -84,10 +121,25 @@ mod tests {
         for n in [9, 10, 99, 100, 101, 12345, 1_000_000] {
             assert_eq!(TaskName::new(None, n).as_str(), format!("Task-{n}"));
         }
-        assert!(matches!(TaskName::new(None, 7), TaskName::Numbered { .. }));
+        assert!(matches!(TaskName::new(None, 7), TaskName::Inline { .. }));
         let huge = TaskName::new(None, u64::MAX);
         assert_eq!(huge.as_str(), format!("Task-{}", u64::MAX));
-        assert_eq!(TaskName::new(Some("Load".into()), 9).as_str(), "Load");
         assert_eq!(std::mem::size_of::<TaskName>(), 24);
+    }
+
+    #[test]
+    fn given_names_are_kept_as_given() {
+        let owned = |name: &str| TaskName::new(Some(GivenName::Owned(name.into())), 9);
+        assert_eq!(owned("Load").as_str(), "Load");
+        assert!(matches!(owned("Load"), TaskName::Inline { .. }));
+        let fits = "é".repeat(INLINE / 2); // multi-byte characters, exactly full
+        assert_eq!(owned(&fits).as_str(), fits);
+        assert!(matches!(owned(&fits), TaskName::Inline { .. }));
+        let long = "a name longer than the inline room";
+        assert_eq!(owned(long).as_str(), long);
+        assert!(matches!(owned(long), TaskName::Given(_)));
+        assert_eq!(owned("").as_str(), "");
+        let fixed = TaskName::new(Some(GivenName::Static("search")), 9);
+        assert!(matches!(fixed, TaskName::Static("search")));
     }
 }
