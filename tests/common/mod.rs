@@ -129,6 +129,11 @@ pub fn assert_parallel_capacity(manager: &TaskManager, threads: usize) {
         })
         .collect();
     for task in tasks {
+        assert!(
+            task.wait_for(PATIENCE),
+            "{threads} tasks that meet at a barrier did not all run: the pool cannot run \
+             {threads} bodies at once"
+        );
         task.join().unwrap();
     }
 }
