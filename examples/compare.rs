@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use task_macros::run_in_background;
-use task_runtime::{EventLoop, TaskManager};
+use task_runtime::{EventLoop, Task, TaskManager};
 
 // ----- a counting allocator, for bytes per queued task -----
 
@@ -110,6 +110,34 @@ impl Pool for Macro {
     }
 }
 
+/// What the macro expands to, written with the builder: the same cost is the point.
+struct ByHand(Macro);
+impl ByHand {
+    fn pass_back<J: FnOnce() + Send + 'static>(&self, job: J) -> Task<()> {
+        let this = self.0.clone(); // `&self` methods run on a clone
+        self.0
+            .tasks
+            .task(move |_| Ok::<_, Infallible>(this.identity(job)))
+            .name("job")
+            .show_progress(false)
+            .on_complete(|job: J| job())
+            .start()
+    }
+}
+impl Macro {
+    fn identity<J>(&self, job: J) -> J {
+        job
+    }
+}
+impl Pool for ByHand {
+    fn name(&self) -> &'static str {
+        "  same task via the builder"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.pass_back(job);
+    }
+}
+
 struct ThreadPool(threadpool::ThreadPool);
 impl Pool for ThreadPool {
     fn name(&self) -> &'static str {
@@ -162,6 +190,23 @@ impl Pool for Floor {
     }
     fn run(&self, job: impl FnOnce() + Send + 'static) {
         self.0.send(Box::new(job)).unwrap();
+    }
+}
+
+/// Not a contender: the floor, with each job carrying as many bytes as a task cell, so the job
+/// box lands in the same allocator size class. Shows what that allocation alone costs (see
+/// BENCHMARKS.md).
+struct FloorWithCellSizedJob(Floor);
+impl Pool for FloorWithCellSizedJob {
+    fn name(&self) -> &'static str {
+        "probe: floor, 200-byte job box"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        let payload = std::hint::black_box([0u8; 184]);
+        self.0.run(move || {
+            std::hint::black_box(&payload);
+            job();
+        });
     }
 }
 
@@ -365,6 +410,9 @@ fn main() {
     let with_macro = Macro {
         tasks: TaskManager::new(THREADS),
     };
+    let by_hand = ByHand(Macro {
+        tasks: TaskManager::new(THREADS),
+    });
     let threadpool = ThreadPool(threadpool::ThreadPool::new(THREADS));
     let rayon = Rayon(
         rayon::ThreadPoolBuilder::new()
@@ -380,6 +428,7 @@ fn main() {
             .unwrap(),
     );
     let floor = Floor::new();
+    let probe = FloorWithCellSizedJob(Floor::new());
     let std_thread = StdThread;
 
     let names = [
@@ -387,10 +436,12 @@ fn main() {
         spawn.name(),
         on_complete.name(),
         with_macro.name(),
+        by_hand.name(),
         threadpool.name(),
         rayon.name(),
         tokio.name(),
         std_thread.name(),
+        probe.name(),
     ];
     let mut rows: Vec<Row> = names
         .iter()
@@ -401,7 +452,7 @@ fn main() {
         })
         .collect();
     let per_round = latency_rounds / rounds;
-    let workloads: [&dyn Fn(&mut Row); 8] = [
+    let workloads: [&dyn Fn(&mut Row); 10] = [
         &|r| {
             r.ns_per_task.push(throughput(&floor, n));
             latencies(&floor, per_round, &mut r.latencies);
@@ -419,6 +470,10 @@ fn main() {
             latencies(&with_macro, per_round, &mut r.latencies);
         },
         &|r| {
+            r.ns_per_task.push(throughput(&by_hand, n));
+            latencies(&by_hand, per_round, &mut r.latencies);
+        },
+        &|r| {
             r.ns_per_task.push(throughput(&threadpool, n));
             latencies(&threadpool, per_round, &mut r.latencies);
         },
@@ -433,6 +488,10 @@ fn main() {
         &|r| {
             r.ns_per_task.push(throughput(&std_thread, thread_n));
             latencies(&std_thread, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&probe, n));
+            latencies(&probe, per_round, &mut r.latencies);
         },
     ];
     // Warm-up: threads started, caches and allocator arenas primed.

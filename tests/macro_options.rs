@@ -122,23 +122,18 @@ fn generated_functions_use_the_global_manager_by_default() {
     assert!(name.starts_with("task-worker-"), "{name}");
 }
 
-/// A crate that wraps the runtime and re-exports it, with one helper replaced by a counting
+/// A crate that wraps the runtime and re-exports it, with one function replaced by a counting
 /// version: the generated code must reach the runtime through the `crate` path.
 mod counting_runtime {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     pub use task_runtime::*;
 
-    #[doc(hidden)]
-    pub mod __private {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+    pub static MANAGER_LOOKUPS: AtomicUsize = AtomicUsize::new(0);
 
-        pub use task_runtime::__private::*;
-
-        pub static MANAGER_LOOKUPS: AtomicUsize = AtomicUsize::new(0);
-
-        pub fn manager(manager: &task_runtime::TaskManager) -> task_runtime::TaskManager {
-            MANAGER_LOOKUPS.fetch_add(1, Ordering::SeqCst);
-            task_runtime::__private::manager(manager)
-        }
+    pub fn get_task_manager() -> &'static task_runtime::TaskManager {
+        MANAGER_LOOKUPS.fetch_add(1, Ordering::SeqCst);
+        task_runtime::get_task_manager()
     }
 }
 
@@ -150,8 +145,8 @@ fn through_the_crate_path(n: u32) -> u32 {
 #[test]
 fn the_crate_key_routes_generated_code_through_its_path() {
     use std::sync::atomic::Ordering;
-    let before = counting_runtime::__private::MANAGER_LOOKUPS.load(Ordering::SeqCst);
+    let before = counting_runtime::MANAGER_LOOKUPS.load(Ordering::SeqCst);
     assert_eq!(through_the_crate_path(1).join().unwrap(), 2);
-    let after = counting_runtime::__private::MANAGER_LOOKUPS.load(Ordering::SeqCst);
+    let after = counting_runtime::MANAGER_LOOKUPS.load(Ordering::SeqCst);
     assert_eq!(after, before + 1);
 }

@@ -154,7 +154,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Args, func: &ItemFn, shape: &Shape)
 
     let checks = checks(&krate, shape);
     let callbacks = callbacks(&krate, args, shape, &names, nameable_value.as_ref());
-    let manager = manager(&krate, args, &names);
+    let manager = manager(&krate, args, shape, &names);
     let receiver = receiver_capture(&krate, shape, &names);
     let builder = builder(&krate, func, shape, &names, &sibling, output_span);
     let task_name = match args.task_name() {
@@ -326,14 +326,26 @@ fn self_method(
     }
 }
 
-fn manager(krate: &Path, args: &Args, names: &Names) -> TokenStream {
+/// The manager the task is spawned on. A reference where it can be: only a receiver that
+/// moves into the task (`self`, `self: Arc<Self>`) needs its own handle, since `manager =
+/// &self.tasks` would otherwise borrow what moves. (A clone is an atomic increment on a line
+/// that workers also write; per task, it shows in the benchmarks.)
+fn manager(krate: &Path, args: &Args, shape: &Shape, names: &Names) -> TokenStream {
     let local = &names.manager;
+    let receiver_moves = shape
+        .receiver
+        .as_ref()
+        .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc));
     match args.manager() {
-        Some(expr) => {
+        Some(expr) if receiver_moves => {
             let value = quote_spanned!(expr.span()=> #krate::__private::manager(#expr));
             quote!(let #local = #value;)
         }
-        None => quote!(let #local = #krate::__private::manager(#krate::get_task_manager());),
+        Some(expr) => {
+            let value = quote_spanned!(expr.span()=> #krate::__private::manager_ref(#expr));
+            quote!(let #local = #value;)
+        }
+        None => quote!(let #local = #krate::get_task_manager();),
     }
 }
 

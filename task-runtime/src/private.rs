@@ -91,9 +91,15 @@ pub fn clone_receiver<S: SharedReceiver>(receiver: &S) -> S {
     receiver.clone()
 }
 
-/// Takes the manager a task is spawned on (cloning the handle lets the receiver move).
+/// Takes the manager a task is spawned on, for a receiver that moves into the task (cloning
+/// the handle lets the receiver move).
 pub fn manager(manager: &TaskManager) -> TaskManager {
     manager.clone()
+}
+
+/// Checks the `manager = ..` expression's type, at the expression, without a clone.
+pub fn manager_ref(manager: &TaskManager) -> &TaskManager {
+    manager
 }
 
 /// The object an `Arc<Self>` method's callbacks reach, without keeping it alive.
