@@ -1,5 +1,5 @@
 //! Fault injection: user code that panics where the runtime calls it (callbacks, signal
-//! slots, dispatchers, wakers, a value's `Drop`), callbacks that spawn and cancel, and a
+//! slots, dispatchers, wakers, progress displays, a value's `Drop`), callbacks that spawn and cancel, and a
 //! callback that drops the manager. Each time: the error handler hears of the fault, every
 //! other task still ends exactly once, the pool keeps its capacity, nothing deadlocks.
 
@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{eventually, PATIENCE};
-use task_runtime::{codes, AppError, Dispatcher, EventLoop, Task, TaskManager, TaskManagerBuilder};
+use task_runtime::{
+    codes, AppError, Dispatcher, EventLoop, Outcome, Progress, ProgressDisplay, Task, TaskInfo,
+    TaskManager, TaskManagerBuilder,
+};
 
 /// Errors the handler heard of.
 #[derive(Clone, Default)]
@@ -54,6 +57,11 @@ struct Bystanders {
 
 impl Bystanders {
     fn start(manager: &TaskManager, n: usize) -> Self {
+        Self::start_shown(manager, n, false)
+    }
+
+    /// With `show_progress`: the manager's progress display follows them.
+    fn start_shown(manager: &TaskManager, n: usize, show_progress: bool) -> Self {
         let ended = Arc::new(AtomicUsize::new(0));
         let tasks = (0..n)
             .map(|i| {
@@ -63,6 +71,7 @@ impl Bystanders {
                         ctx.set_progress(1, 1);
                         Ok::<_, AppError>(i)
                     })
+                    .show_progress(show_progress)
                     .on_complete(move |_| {
                         a.fetch_add(1, Ordering::SeqCst);
                     })
@@ -114,6 +123,46 @@ fn panicking_callbacks_of_every_kind() {
     }
     bystanders.check(|| {});
     common::assert_parallel_capacity(&manager, 2);
+}
+
+/// A progress display that panics on its tenth call, with tasks in flight.
+#[test]
+fn panicking_progress_display() {
+    struct Faulty(AtomicUsize);
+    impl Faulty {
+        fn call(&self) {
+            if self.0.fetch_add(1, Ordering::SeqCst) == 9 {
+                panic!("display fault");
+            }
+        }
+    }
+    impl ProgressDisplay for Faulty {
+        fn task_started(&self, _: &TaskInfo) {
+            self.call();
+        }
+        fn task_progress(&self, _: &TaskInfo, _: &Progress) {
+            self.call();
+        }
+        fn task_finished(&self, _: &TaskInfo, _: &Outcome) {
+            self.call();
+        }
+    }
+    let heard = Heard::default();
+    let manager = heard
+        .builder(2)
+        .progress_display(Faulty(AtomicUsize::new(0)))
+        .build()
+        .unwrap();
+    let bystanders = Bystanders::start_shown(&manager, 50, true);
+    heard.wait_for(codes::ERR_CALLBACK_PANICKED, "display fault");
+    bystanders.check(|| {});
+    common::assert_parallel_capacity(&manager, 2);
+    drop(manager); // the display thread exits after what was queued
+    assert_eq!(
+        heard.codes(),
+        [codes::ERR_CALLBACK_PANICKED],
+        "reported once"
+    );
 }
 
 #[test]

@@ -4,24 +4,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use common::{eventually, Gate, PATIENCE};
+use common::{eventually, Captured, Gate, PATIENCE};
 use task_runtime::{AppError, EventLoop, TaskManager, TaskState};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn captured() -> &'static Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
@@ -40,11 +26,10 @@ fn captured() -> &'static Captured {
 
 /// Lines mentioning `needle`, as captured so far.
 fn lines_with(needle: &str) -> Vec<String> {
-    let bytes = captured().0.lock().unwrap().clone();
-    String::from_utf8_lossy(&bytes)
+    captured()
         .lines()
+        .into_iter()
         .filter(|line| line.contains(needle))
-        .map(str::to_owned)
         .collect()
 }
 

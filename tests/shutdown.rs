@@ -167,3 +167,35 @@ fn a_task_that_drops_the_last_handle_does_not_deadlock() {
     // Shutting down cancels every active task, the one that caused it included.
     assert!(task.join().unwrap_err().is_cancelled());
 }
+
+/// Dropping the last handle frees the manager itself, and with it everything it owns (here:
+/// the error handler's captures), even though finished tasks were still listed in its
+/// registry: each of those refers back to the manager.
+#[test]
+fn dropping_the_manager_frees_it_and_its_finished_tasks() {
+    let marker = Arc::new(());
+    let captured = marker.clone();
+    let manager = TaskManager::builder()
+        .max_threads(2)
+        .error_handler(move |_| {
+            let _ = &captured;
+        })
+        .build()
+        .unwrap();
+    for n in 0..100 {
+        assert_eq!(
+            manager.spawn(move |_| Ok::<_, AppError>(n)).join().unwrap(),
+            n
+        );
+    }
+    // A handle that outlives the manager keeps the manager only as long as it lives itself.
+    let task = manager.spawn(|_| Ok::<_, AppError>(()));
+    drop(manager);
+    match task.join() {
+        Ok(()) => {}
+        Err(err) => assert!(err.is_cancelled(), "{err}"), // shut down before it ran
+    }
+    eventually("the manager to be freed", || {
+        Arc::strong_count(&marker) == 1
+    });
+}

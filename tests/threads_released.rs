@@ -1,10 +1,11 @@
-//! No worker thread outlives a dropped manager once its tasks return (guarantee 6). Counts
+//! No worker thread (nor the progress display's) outlives a dropped manager once its tasks
+//! return (guarantee 6). Counts
 //! the process's threads, so this file holds a single test: no other test may start threads
 //! meanwhile.
 
 use std::sync::{Arc, Barrier};
 
-use task_runtime::{AppError, TaskManager};
+use task_runtime::{AppError, LogProgress, TaskManager};
 
 fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -29,32 +30,44 @@ thread_local! {
 #[test]
 fn threads_are_released_when_the_last_handle_drops() {
     let baseline = thread_count();
-    let manager = TaskManager::new(4);
+    let manager = TaskManager::builder()
+        .max_threads(4)
+        .progress_display(LogProgress::new())
+        .build()
+        .unwrap();
     let clone = manager.clone();
-    // All four workers at once: each task waits until four are running.
+    // All four workers at once: each task waits until four are running. One shows its
+    // progress, which starts the display thread.
     let barrier = Arc::new(Barrier::new(4));
     let tasks: Vec<_> = (0..4)
-        .map(|_| {
+        .map(|i| {
             let b = barrier.clone();
-            manager.spawn(move |_| {
-                SLOW_EXIT.with(|slow| {
-                    slow.get_or_init(|| SlowExit);
-                });
-                b.wait();
-                Ok::<_, AppError>(())
-            })
+            manager
+                .task(move |_| {
+                    SLOW_EXIT.with(|slow| {
+                        slow.get_or_init(|| SlowExit);
+                    });
+                    b.wait();
+                    Ok::<_, AppError>(())
+                })
+                .show_progress(i == 0)
+                .start()
         })
         .collect();
     for task in tasks {
         task.join().unwrap();
     }
-    assert_eq!(thread_count(), baseline + 4);
+    assert_eq!(
+        thread_count(),
+        baseline + 4 + 1,
+        "four workers and the display"
+    );
     assert_eq!(manager.worker_count(), 4);
 
     drop(manager);
     assert_eq!(
         thread_count(),
-        baseline + 4,
+        baseline + 4 + 1,
         "a clone still holds the manager"
     );
     drop(clone);

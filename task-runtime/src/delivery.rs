@@ -21,7 +21,7 @@
 use crate::sync::{lock, Mutex};
 use crate::task::body::Completion;
 use crate::task::cell::CellRef;
-use crate::{unwind, AppError, Progress};
+use crate::{unwind, AppError, Outcome, Progress};
 
 /// The user's callbacks for one task, taken out one by one as they are delivered.
 /// (`on_complete` lives with the body, which keeps the value for it.)
@@ -41,12 +41,15 @@ pub(crate) enum Terminal {
     Cancelled,
 }
 
-/// What a terminal event was, for signals and displays once the callback consumed it.
-#[derive(Clone)]
-pub(crate) enum Ended {
-    Completed,
-    Failed(AppError),
-    Cancelled,
+impl Terminal {
+    /// The outcome without the callbacks' payload: for displays and signals.
+    pub(crate) fn outcome(&self) -> Outcome {
+        match self {
+            Terminal::Completed(_) => Outcome::Completed,
+            Terminal::Failed(error) => Outcome::Failed(error.clone()),
+            Terminal::Cancelled => Outcome::Cancelled,
+        }
+    }
 }
 
 pub(crate) struct Delivery {
@@ -101,7 +104,6 @@ impl Listeners {
     }
 
     /// Whether the task asked for `show_progress`.
-    #[allow(dead_code)] // read once progress displays exist
     pub(crate) fn display(self) -> bool {
         self.has(Self::DISPLAY)
     }
@@ -115,6 +117,8 @@ struct Mailbox {
     terminal: Option<Terminal>,
     /// A report came since the last progress delivery.
     progress_due: bool,
+    /// A report came since the progress display last showed this task's progress.
+    display_due: bool,
     /// A drain job is pending or running; it alone may take events out.
     scheduled: bool,
     /// No more deliveries: the terminal event was taken, or the drain job was lost.
@@ -136,6 +140,7 @@ impl Delivery {
                 progress: None,
                 terminal: None,
                 progress_due: false,
+                display_due: false,
                 scheduled: false,
                 closed: false,
                 started: false,
@@ -159,18 +164,29 @@ impl Delivery {
     /// listens and none is pending. This is the hot path of a chatty body: one uncontended
     /// lock, no allocation after the first report.
     pub(crate) fn report(&self, cell: &CellRef, update: impl FnOnce(&mut Progress)) {
+        let core = &cell.core;
         let mut mailbox = lock(&self.mailbox);
         update(mailbox.progress.get_or_insert_with(Box::default));
         mailbox.progress_due = true;
-        let schedule = cell.core.listeners.on_progress()
-            && !mailbox.scheduled
-            && !mailbox.closed
-            && !cell.core.is_cancelled();
+        let open = !mailbox.closed && !core.is_cancelled();
+        let schedule = open && core.listeners.on_progress() && !mailbox.scheduled;
         mailbox.scheduled |= schedule;
+        let display = open && core.listeners.display() && !mailbox.display_due;
+        mailbox.display_due |= display;
         drop(mailbox);
         if schedule {
             schedule_drain(cell);
         }
+        if display {
+            core.manager.display().progress(cell);
+        }
+    }
+
+    /// The progress display takes the latest value; the next report posts again.
+    pub(crate) fn take_display_progress(&self) -> Option<Progress> {
+        let mut mailbox = lock(&self.mailbox);
+        mailbox.display_due = false;
+        mailbox.progress.as_deref().cloned()
     }
 
     /// The outcome is decided and published; deliver it (or settle it at once when nobody
@@ -333,7 +349,7 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
                 Some(completion) => manager.drop_user_value(completion, core),
                 None => {}
             }
-            Ended::Completed
+            Outcome::Completed
         }
         Terminal::Failed(error) => {
             let callback = callbacks.as_mut().and_then(|c| c.on_error.take());
@@ -344,14 +360,14 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
                 }
                 None => manager.handle_error(&error),
             }
-            Ended::Failed(error)
+            Outcome::Failed(error)
         }
         Terminal::Cancelled => {
             let callback = callbacks.as_mut().and_then(|c| c.on_cancelled.take());
             if let Some(callback) = callback.filter(|_| !silenced) {
                 manager.run_callback("on_cancelled", core, callback);
             }
-            Ended::Cancelled
+            Outcome::Cancelled
         }
     };
     if let Some(callbacks) = callbacks {

@@ -78,6 +78,7 @@ mod context;
 pub mod debug;
 mod delivery;
 mod dispatch;
+mod display;
 mod error;
 mod manager;
 mod method;
@@ -90,6 +91,9 @@ mod unwind;
 
 pub use context::{current, TaskContext};
 pub use dispatch::{Dispatcher, EventLoop, Job};
+#[cfg(feature = "terminal")]
+pub use display::TerminalProgress;
+pub use display::{LogProgress, Outcome, ProgressDisplay};
 pub use error::codes;
 pub use error::{AppError, BuildError, Cancelled, Category, Severity, TaskError};
 pub use manager::{
@@ -100,6 +104,11 @@ pub use progress::Progress;
 pub use signal::{Connection, ManagerSignals, Signal, TaskInfo};
 pub use task::builder::{Exclusive, TaskBuilder};
 pub use task::{Task, TaskId, TaskState};
+
+/// The indicatif version [`TerminalProgress`] draws with (feature `terminal`), for
+/// [`TerminalProgress::with_draw_target`].
+#[cfg(feature = "terminal")]
+pub use indicatif;
 
 #[doc(hidden)]
 #[path = "private.rs"]

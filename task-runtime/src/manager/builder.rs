@@ -8,10 +8,11 @@ use std::time::Duration;
 use super::registry::Registry;
 use super::{ErrorHandler, Handle, ManagerCore, TaskManager};
 use crate::dispatch::Dispatcher;
+use crate::display::{default_display, DisplayPump};
 use crate::pool::{Pool, PoolConfig};
 use crate::signal::ManagerSignals;
 use crate::sync::atomic::AtomicUsize;
-use crate::{AppError, BuildError};
+use crate::{AppError, BuildError, ProgressDisplay};
 
 /// Configures a [`TaskManager`]; made by [`TaskManager::builder`].
 ///
@@ -41,6 +42,7 @@ pub struct TaskManagerBuilder {
     dispatcher: Dispatcher,
     error_handler: Option<ErrorHandler>,
     shutdown_timeout: Duration,
+    progress_display: Option<Arc<dyn ProgressDisplay>>,
 }
 
 impl TaskManagerBuilder {
@@ -52,6 +54,7 @@ impl TaskManagerBuilder {
             dispatcher: Dispatcher::worker_thread(),
             error_handler: None,
             shutdown_timeout: Duration::from_secs(5),
+            progress_display: None,
         }
     }
 
@@ -94,6 +97,14 @@ impl TaskManagerBuilder {
         self
     }
 
+    /// Shows the progress of tasks started with `show_progress(true)`. The default is
+    /// `TerminalProgress` when stderr is a terminal (feature
+    /// `terminal`), [`LogProgress`](crate::LogProgress) otherwise. See [`ProgressDisplay`].
+    pub fn progress_display(mut self, display: impl ProgressDisplay) -> Self {
+        self.progress_display = Some(Arc::new(display));
+        self
+    }
+
     /// Creates the manager. No thread starts until the first task does.
     ///
     /// # Errors
@@ -103,6 +114,10 @@ impl TaskManagerBuilder {
         if self.max_threads == 0 {
             return Err(BuildError::zero_threads());
         }
+        let display = DisplayPump::new(
+            self.progress_display.unwrap_or_else(default_display),
+            format!("{}-display", self.thread_name),
+        );
         let core = ManagerCore {
             pool: Pool::new(PoolConfig {
                 max_threads: self.max_threads,
@@ -113,6 +128,7 @@ impl TaskManagerBuilder {
             dispatcher: self.dispatcher,
             error_handler: self.error_handler.unwrap_or_else(default_error_handler),
             signals: ManagerSignals::default(),
+            display,
             shutdown_timeout: self.shutdown_timeout,
             epoch: std::time::Instant::now(),
             undelivered: AtomicUsize::new(0),
@@ -141,6 +157,7 @@ impl fmt::Debug for TaskManagerBuilder {
             .field("dispatcher", &self.dispatcher)
             .field("custom_error_handler", &self.error_handler.is_some())
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("custom_progress_display", &self.progress_display.is_some())
             .finish()
     }
 }

@@ -13,8 +13,9 @@ pub use builder::TaskManagerBuilder;
 pub use global::{get_task_manager, init_global, set_max_threads};
 use registry::{Refusal, Registry};
 
-use crate::delivery::{Ended, Terminal};
+use crate::delivery::Terminal;
 use crate::dispatch::Dispatcher;
+use crate::display::DisplayPump;
 use crate::pool::Pool;
 use crate::signal::{ManagerSignals, TaskInfo};
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +24,8 @@ use crate::task::cell::{CellRef, TaskCore};
 use crate::task::run;
 use crate::unwind::{self, Panic};
 use crate::{
-    codes, AppError, Exclusive, Progress, Task, TaskBuilder, TaskContext, TaskId, TaskState,
+    codes, AppError, Exclusive, Outcome, Progress, Task, TaskBuilder, TaskContext, TaskId,
+    TaskState,
 };
 
 /// Receives errors that no `on_error` callback took.
@@ -89,6 +91,8 @@ pub(crate) struct ManagerCore {
     dispatcher: Dispatcher,
     error_handler: ErrorHandler,
     signals: ManagerSignals,
+    /// Calls the progress display for tasks with `show_progress`, on a thread of its own.
+    display: DisplayPump,
     shutdown_timeout: Duration,
     /// Task instants are stored as offsets from this one (8 bytes instead of 16).
     epoch: Instant,
@@ -297,12 +301,27 @@ impl Drop for Handle {
         let deadline = Instant::now() + self.core.shutdown_timeout;
         self.core.shutdown(deadline);
         self.core.pool.terminate(deadline);
+        // After the workers: the cancellations above still show.
+        self.core.display.stop(deadline);
+        // Last: breaks the cycle between the core and the finished tasks it still lists.
+        for cell in self.core.registry.drain() {
+            if let Some(panic) = unwind::drop_contained(cell) {
+                tracing::error!(
+                    panic = panic.message(),
+                    "dropping a finished task's value panicked"
+                );
+            }
+        }
     }
 }
 
 impl ManagerCore {
     pub(crate) fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
+    }
+
+    pub(crate) fn display(&self) -> &DisplayPump {
+        &self.display
     }
 
     /// Nanoseconds since the manager was built.
@@ -460,10 +479,10 @@ impl ManagerCore {
         }
     }
 
-    pub(crate) fn task_ended(&self, cell: &CellRef, ended: Ended) {
+    pub(crate) fn task_ended(&self, cell: &CellRef, ended: Outcome) {
         // `TaskInfo` holds an owned name: built only when a slot will receive it.
         match ended {
-            Ended::Completed if self.signals.task_completed.is_connected() => {
+            Outcome::Completed if self.signals.task_completed.is_connected() => {
                 let info = task_info(&cell.core);
                 self.emit(cell, move |manager| {
                     manager.signals.task_completed.emit_with(&info, |panic| {
@@ -471,7 +490,7 @@ impl ManagerCore {
                     })
                 })
             }
-            Ended::Cancelled if self.signals.task_cancelled.is_connected() => {
+            Outcome::Cancelled if self.signals.task_cancelled.is_connected() => {
                 let info = task_info(&cell.core);
                 self.emit(cell, move |manager| {
                     manager.signals.task_cancelled.emit_with(&info, |panic| {
@@ -479,7 +498,7 @@ impl ManagerCore {
                     })
                 })
             }
-            Ended::Failed(error) if self.signals.task_failed.is_connected() => {
+            Outcome::Failed(error) if self.signals.task_failed.is_connected() => {
                 let arg = (task_info(&cell.core), error);
                 self.emit(cell, move |manager| {
                     manager.signals.task_failed.emit_with(&arg, |panic| {

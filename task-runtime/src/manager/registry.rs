@@ -199,6 +199,20 @@ impl Registry {
         }
     }
 
+    /// Empties the registry for good, returning what it held for the caller to drop outside
+    /// the locks. Called when the manager goes away: entries of finished tasks wait here for
+    /// the next sweep, and each holds the manager's core, which holds the registry; left in
+    /// place, the core and those tasks would keep each other alive.
+    pub(crate) fn drain(&self) -> Vec<CellRef> {
+        let mut drained = Vec::new();
+        for shard in &self.shards {
+            let mut shard = lock(&shard.0);
+            drained.append(&mut shard.tasks);
+            shard.kept = 0;
+        }
+        drained
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()

@@ -30,6 +30,9 @@ pub(crate) fn run(cell: &CellRef) {
     let _entered = core.enter_span();
     tracing::info!("task started");
     core.delivery.post_started(cell);
+    if core.listeners.display() {
+        core.manager.display().started(cell);
+    }
 
     let ctx = TaskContext::new(cell.clone());
     let terminal = {
@@ -42,6 +45,9 @@ pub(crate) fn run(cell: &CellRef) {
         Terminal::Cancelled => tracing::info!("task cancelled"),
     }
     core.manager.unregister(core);
+    if core.listeners.display() {
+        core.manager.display().finished(cell, terminal.outcome());
+    }
     core.delivery.post_terminal(cell, terminal);
 }
 
@@ -54,6 +60,11 @@ pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
         let _entered = core.enter_span();
         tracing::info!("task cancelled before it started");
         core.manager.unregister(core);
+        if core.listeners.display() {
+            core.manager
+                .display()
+                .finished(cell, crate::Outcome::Cancelled);
+        }
         core.delivery.post_terminal(cell, Terminal::Cancelled);
     }
     request
