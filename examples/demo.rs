@@ -1,0 +1,517 @@
+//! The demo: the main thread runs an event loop the way a UI thread does (a frame every
+//! 16 ms) while real work runs on the pool, with progress bars.
+//!
+//! ```text
+//! cargo run --release --example demo                 # defaults: 4 files, 512 MB
+//! cargo run --release --example demo -- --tasks 8 --size 512
+//! cargo run --release --example demo -- --quiet     # no bars, only the summary
+//! ```
+//!
+//! What runs: files of generated data written to a temporary directory, read back and
+//! hashed (one task per file); a prime sieve; a scan that the demo cancels after a second; a
+//! settings load that fails with a structured `AppError`; and a search box that fires one
+//! task per keystroke with `exclusive = "cancel_previous"`, so only the last query's result
+//! is shown. The frame counter under the bars keeps ticking: the UI thread never waits for
+//! the work. At the end: a summary table and the longest gap between two frames.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use task_macros::run_in_background;
+use task_runtime::indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use task_runtime::{
+    codes, AppError, Category, EventLoop, Outcome, TaskContext, TaskId, TaskInfo, TaskManager,
+    TerminalProgress,
+};
+
+const FRAME: Duration = Duration::from_millis(16);
+const MB: usize = 1 << 20;
+const PRIMES_BELOW: usize = 500_000_000;
+
+struct Options {
+    files: usize,
+    size_mb: usize,
+    quiet: bool,
+}
+
+impl Options {
+    fn parse() -> Result<Options, String> {
+        let mut options = Options {
+            files: 4,
+            size_mb: 512,
+            quiet: false,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let mut number = |name: &str| -> Result<usize, String> {
+                let value = args.next().ok_or(format!("{name} needs a number"))?;
+                value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("{name}: expected a positive number, got {value:?}"))
+            };
+            match arg.as_str() {
+                "--tasks" => options.files = number("--tasks")?,
+                "--size" => options.size_mb = number("--size")?,
+                "--quiet" => options.quiet = true,
+                "--help" | "-h" => {
+                    println!("usage: demo [--tasks N] [--size MB] [--quiet]");
+                    println!("  --tasks N   files to write and hash (default 4)");
+                    println!("  --size MB   data across all files (default 512)");
+                    println!("  --quiet     no progress bars, only the summary");
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument {other:?} (try --help)")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A file's name, FNV-1a and CRC-32.
+type Checksums = (String, u64, u32);
+
+/// What the UI shows, updated by callbacks on the UI thread only.
+#[derive(Default)]
+struct Screen {
+    hashes: Vec<Checksums>,
+    primes: Option<usize>,
+    search_result: Option<String>,
+    errors: Vec<String>,
+}
+
+/// The application's service object: its methods run in the background.
+#[derive(Clone)]
+struct Service {
+    batch: TaskManager,
+    interactive: TaskManager,
+    screen: Arc<Mutex<Screen>>,
+    dir: Arc<PathBuf>,
+}
+
+impl Service {
+    /// Writes `mb` megabytes of generated data to a file, then reads it back and checksums it.
+    #[run_in_background(task_name = "hash", manager = &self.batch, on_complete = self.show_hash,
+                        on_error = self.show_error, show_progress = true)]
+    fn hash_file(&self, index: usize, mb: usize, ctx: &TaskContext) -> Result<Checksums, AppError> {
+        let path = self.dir.join(format!("data-{index}.bin"));
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ index as u64;
+        let mut chunk = vec![0u8; MB];
+        let mut out = BufWriter::new(File::create(&path)?);
+        for done in 0..mb {
+            ctx.check_cancelled()?;
+            fill(&mut chunk, &mut seed);
+            out.write_all(&chunk)?;
+            ctx.report_progress(
+                done as u64 + 1,
+                2 * mb as u64,
+                format!("writing {}", name_of(&path)),
+            );
+        }
+        out.flush()?;
+        drop(out);
+        let mut hash = Fnv::default();
+        let mut crc = Crc32::new();
+        let mut file = File::open(&path)?;
+        for done in 0..mb {
+            ctx.check_cancelled()?;
+            file.read_exact(&mut chunk)?;
+            hash.write(&chunk);
+            crc.write(&chunk);
+            ctx.report_progress(
+                (mb + done) as u64 + 1,
+                2 * mb as u64,
+                format!("hashing {}", name_of(&path)),
+            );
+        }
+        Ok((name_of(&path), hash.0, crc.finish()))
+    }
+
+    /// Counts the primes below `limit` with a sieve, a segment at a time.
+    #[run_in_background(task_name = "primes", manager = &self.batch,
+                        on_complete = self.show_primes, show_progress = true)]
+    fn count_primes(&self, limit: usize, ctx: &TaskContext) -> Result<usize, AppError> {
+        const SEGMENT: usize = 1 << 20;
+        let root = (limit as f64).sqrt() as usize + 1;
+        let small = sieve(root);
+        let base: Vec<usize> = (2..root).filter(|&n| small[n]).collect();
+        let mut count = 0;
+        let segments = limit.div_ceil(SEGMENT);
+        let mut composite = vec![false; SEGMENT];
+        for segment in 0..segments {
+            ctx.check_cancelled()?;
+            let low = segment * SEGMENT;
+            let high = (low + SEGMENT).min(limit);
+            composite.iter_mut().for_each(|c| *c = false);
+            for &p in &base {
+                let start = (low.div_ceil(p) * p).max(p * p);
+                for multiple in (start..high).step_by(p) {
+                    composite[multiple - low] = true;
+                }
+            }
+            count += (low.max(2)..high).filter(|&n| !composite[n - low]).count();
+            ctx.report_progress(
+                segment as u64 + 1,
+                segments as u64,
+                format!("{count} primes so far"),
+            );
+        }
+        Ok(count)
+    }
+
+    /// A long scan with no end in sight (total unknown: a spinner). The demo cancels it.
+    #[run_in_background(task_name = "scan", manager = &self.interactive, show_progress = true)]
+    fn slow_scan(&self, ctx: &TaskContext) -> Result<(), AppError> {
+        let mut entries = 0u64;
+        loop {
+            ctx.check_cancelled()?;
+            thread::sleep(Duration::from_millis(20)); // waiting on a slow disk, say
+            entries += 37;
+            ctx.report_progress(entries, 0, format!("{entries} entries"));
+        }
+    }
+
+    /// Loads settings that are not there: fails with a structured error.
+    #[run_in_background(task_name = "settings", manager = &self.interactive,
+                        on_error = self.show_error, show_progress = true)]
+    fn load_settings(&self) -> Result<String, AppError> {
+        let path = self.dir.join("settings.toml");
+        std::fs::read_to_string(&path).map_err(|err| {
+            AppError::new(codes::ERR_FILE_NOT_FOUND, "settings file missing")
+                .with_user_message("Settings could not be loaded; using the defaults")
+                .with_category(Category::FileNotFound)
+                .with_details(format!("{} does not exist", path.display()))
+                .with_context("path", path.display())
+                .recoverable(true)
+                .with_source(err)
+        })
+    }
+
+    /// One task per keystroke: each new one supersedes the previous ones of the name.
+    #[run_in_background(task_name = "search", manager = &self.interactive,
+                        exclusive = "cancel_previous", on_complete = self.show_search,
+                        show_progress = true)]
+    fn search(&self, query: String, ctx: &TaskContext) -> Result<String, AppError> {
+        for step in 1..=10 {
+            ctx.check_cancelled()?;
+            thread::sleep(Duration::from_millis(25)); // an index lookup
+            ctx.report_progress(step, 10, format!("searching {query:?}"));
+        }
+        Ok(format!("{} results for {query:?}", query.len() * 7))
+    }
+
+    // Callbacks: on the UI thread.
+    fn show_hash(&self, checksums: Checksums) {
+        self.screen.lock().unwrap().hashes.push(checksums);
+    }
+    fn show_primes(&self, count: usize) {
+        self.screen.lock().unwrap().primes = Some(count);
+    }
+    fn show_search(&self, result: String) {
+        self.screen.lock().unwrap().search_result = Some(result);
+    }
+    fn show_error(&self, err: AppError) {
+        self.screen
+            .lock()
+            .unwrap()
+            .errors
+            .push(err.user_message().to_owned());
+    }
+}
+
+/// One line of the summary, filled in by the managers' signals (on the UI thread).
+struct Row {
+    id: TaskId,
+    name: String,
+    started: Option<Instant>,
+    ended: Option<(Instant, Outcome)>,
+}
+
+fn main() {
+    let options = match Options::parse() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            std::process::exit(2);
+        }
+    };
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("task-runtime-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+
+    // The UI: an event loop drained once per frame, and the bars on stderr.
+    let ui = EventLoop::new();
+    let display = Arc::new(if options.quiet {
+        TerminalProgress::with_draw_target(ProgressDrawTarget::hidden())
+    } else {
+        TerminalProgress::new()
+    });
+    let frames_line = display.multi().add(ProgressBar::new_spinner());
+    frames_line.set_style(ProgressStyle::with_template("{msg}").expect("a valid template"));
+
+    // Two managers, as an application would have: batch work gets a thread per core, and
+    // what the user waits for (the search box, loading settings) has threads of its own, so
+    // it never queues behind the batch. Both deliver to the UI thread and show their bars in
+    // the same display.
+    let manager = |name: &str, threads: usize| {
+        TaskManager::builder()
+            .max_threads(threads)
+            .thread_name(name)
+            .dispatcher(ui.dispatcher())
+            .progress_display(display.clone())
+            .build()
+            .expect("valid settings")
+    };
+    let cores = thread::available_parallelism().map_or(2, |n| n.get());
+    let batch = manager("batch", cores.max(2));
+    let interactive = manager("interactive", 2);
+    let rows: Arc<Mutex<Vec<Row>>> = Arc::default();
+    record_summary(&batch, &rows);
+    record_summary(&interactive, &rows);
+    let service = Service {
+        batch: batch.clone(),
+        interactive: interactive.clone(),
+        screen: Arc::default(),
+        dir: Arc::new(dir.clone()),
+    };
+
+    // Start the work; the handles let the UI cancel.
+    let per_file = (options.size_mb / options.files).max(1);
+    for index in 1..=options.files {
+        service.hash_file(index, per_file);
+    }
+    service.count_primes(PRIMES_BELOW);
+    let scan = service.slow_scan();
+    service.load_settings();
+    let mut keystrokes = ["r", "ru", "rus", "rust"].into_iter();
+    let mut next_keystroke = started + Duration::from_millis(300);
+
+    // The frame loop.
+    let mut frames = 0u64;
+    let mut longest_gap = Duration::ZERO;
+    let mut last_frame = Instant::now();
+    let mut cancelled_scan = false;
+    let expected = options.files + 3 + 4; // files, primes, scan, settings, four searches
+    loop {
+        let now = Instant::now();
+        longest_gap = longest_gap.max(now - last_frame);
+        last_frame = now;
+        frames += 1;
+
+        ui.process_events(); // callbacks and signals run here
+        if now >= next_keystroke {
+            if let Some(query) = keystrokes.next() {
+                service.search(query.to_owned());
+                next_keystroke = now + Duration::from_millis(120);
+            }
+        }
+        if !cancelled_scan && now - started >= Duration::from_secs(1) {
+            scan.cancel();
+            cancelled_scan = true;
+        }
+        frames_line.set_message(format!(
+            "UI thread: frame {frames}, longest gap {} ms, {} tasks active",
+            longest_gap.as_millis(),
+            batch.active_count() + interactive.active_count()
+        ));
+        frames_line.tick();
+
+        let ended = rows
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.ended.is_some())
+            .count();
+        if ended == expected && ui.pending() == 0 {
+            break;
+        }
+        assert!(
+            now - started < Duration::from_secs(120),
+            "the demo took too long"
+        );
+        // Sleep to the next frame, as a UI waits for vsync.
+        thread::sleep(FRAME.saturating_sub(now.elapsed()));
+    }
+    frames_line.finish_and_clear();
+    let screen = Arc::clone(&service.screen);
+    drop(service);
+    drop((batch, interactive)); // the last handles: the threads exit
+    let _ = std::fs::remove_dir_all(&dir);
+
+    print_summary(&rows.lock().unwrap(), &screen.lock().unwrap());
+    println!(
+        "\n{frames} frames in {:.1} s; longest gap between two frames: {} ms",
+        started.elapsed().as_secs_f64(),
+        longest_gap.as_millis()
+    );
+}
+
+/// Records every task's start and end through the manager's signals.
+fn record_summary(manager: &TaskManager, rows: &Arc<Mutex<Vec<Row>>>) {
+    let signals = manager.signals();
+    let row = |rows: &Arc<Mutex<Vec<Row>>>, info: &TaskInfo, update: &dyn Fn(&mut Row)| {
+        let mut rows = rows.lock().unwrap();
+        let index = match rows.iter().position(|r| r.id == info.id) {
+            Some(index) => index,
+            None => {
+                rows.push(Row {
+                    id: info.id,
+                    name: info.name.clone(),
+                    started: None,
+                    ended: None,
+                });
+                rows.len() - 1
+            }
+        };
+        update(&mut rows[index]);
+    };
+    let r = rows.clone();
+    signals
+        .task_started
+        .connect(move |info| row(&r, info, &|row| row.started = Some(Instant::now())));
+    let r = rows.clone();
+    signals.task_completed.connect(move |info| {
+        row(&r, info, &|row| {
+            row.ended = Some((Instant::now(), Outcome::Completed))
+        })
+    });
+    let r = rows.clone();
+    signals.task_cancelled.connect(move |info| {
+        row(&r, info, &|row| {
+            row.ended = Some((Instant::now(), Outcome::Cancelled))
+        })
+    });
+    let r = rows.clone();
+    signals.task_failed.connect(move |(info, err)| {
+        row(&r, info, &|row| {
+            row.ended = Some((Instant::now(), Outcome::Failed(err.clone())))
+        })
+    });
+}
+
+fn print_summary(rows: &[Row], screen: &Screen) {
+    let mut table = String::new();
+    let _ = writeln!(table, "{:<10} {:<58} {:>8}", "task", "outcome", "time");
+    let _ = writeln!(table, "{:-<10} {:-<58} {:->8}", "", "", "");
+    let mut rows: Vec<&Row> = rows.iter().collect();
+    rows.sort_by_key(|row| row.id);
+    for row in rows {
+        let (outcome, time) = match (&row.ended, row.started) {
+            (Some((ended, outcome)), Some(started)) => (
+                outcome.to_string(),
+                format!("{:.2} s", (*ended - started).as_secs_f64()),
+            ),
+            (Some((_, outcome)), None) => (format!("{outcome} before it started"), "-".into()),
+            (None, _) => ("(no outcome)".to_owned(), String::new()),
+        };
+        let _ = writeln!(table, "{:<10} {:<58} {:>8}", row.name, outcome, time);
+    }
+    println!("{table}");
+    let mut hashes: Vec<&Checksums> = screen.hashes.iter().collect();
+    hashes.sort();
+    for (file, fnv, crc) in hashes {
+        println!("{file}: fnv-1a {fnv:016x}, crc-32 {crc:08x}");
+    }
+    if let Some(primes) = screen.primes {
+        println!("primes below {PRIMES_BELOW}: {primes}");
+    }
+    if let Some(result) = &screen.search_result {
+        println!("search box shows: {result} (earlier keystrokes' results never arrived)");
+    }
+    for error in &screen.errors {
+        println!("error panel: {error}");
+    }
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// Fills `chunk` with xorshift output: generated data, the same on every run.
+fn fill(chunk: &mut [u8], state: &mut u64) {
+    for word in chunk.chunks_exact_mut(8) {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        word.copy_from_slice(&state.to_le_bytes());
+    }
+}
+
+/// FNV-1a, 64 bits.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// CRC-32 (IEEE), a table-driven byte at a time.
+struct Crc32 {
+    table: [u32; 256],
+    value: u32,
+}
+
+impl Crc32 {
+    fn new() -> Self {
+        let mut table = [0u32; 256];
+        for (n, entry) in table.iter_mut().enumerate() {
+            let mut c = n as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *entry = c;
+        }
+        Crc32 {
+            table,
+            value: 0xFFFF_FFFF,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.value =
+                self.table[((self.value ^ u32::from(byte)) & 0xFF) as usize] ^ (self.value >> 8);
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        !self.value
+    }
+}
+
+/// `sieve(n)[k]` tells whether `k < n` is prime.
+fn sieve(n: usize) -> Vec<bool> {
+    let mut prime = vec![true; n.max(2)];
+    prime[0] = false;
+    prime[1] = false;
+    let mut p = 2;
+    while p * p < n {
+        if prime[p] {
+            for multiple in (p * p..n).step_by(p) {
+                prime[multiple] = false;
+            }
+        }
+        p += 1;
+    }
+    prime
+}
