@@ -22,11 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod work;
+
 use task_macros::run_in_background;
 use task_runtime::indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use task_runtime::{
-    codes, AppError, Category, EventLoop, Outcome, TaskContext, TaskId, TaskInfo, TaskManager,
-    TerminalProgress,
+    AppError, EventLoop, Outcome, TaskContext, TaskId, TaskInfo, TaskManager, TerminalProgress,
 };
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -101,12 +102,12 @@ impl Service {
                         on_error = self.show_error, show_progress = true)]
     fn hash_file(&self, index: usize, mb: usize, ctx: &TaskContext) -> Result<Checksums, AppError> {
         let path = self.dir.join(format!("data-{index}.bin"));
-        let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ index as u64;
+        let mut seed = work::seed(index);
         let mut chunk = vec![0u8; MB];
         let mut out = BufWriter::new(File::create(&path)?);
         for done in 0..mb {
             ctx.check_cancelled()?;
-            fill(&mut chunk, &mut seed);
+            work::fill(&mut chunk, &mut seed);
             out.write_all(&chunk)?;
             ctx.report_progress(
                 done as u64 + 1,
@@ -116,8 +117,8 @@ impl Service {
         }
         out.flush()?;
         drop(out);
-        let mut hash = Fnv::default();
-        let mut crc = Crc32::new();
+        let mut hash = work::Fnv::default();
+        let mut crc = work::Crc32::new();
         let mut file = File::open(&path)?;
         for done in 0..mb {
             ctx.check_cancelled()?;
@@ -137,60 +138,27 @@ impl Service {
     #[run_in_background(task_name = "primes", manager = &self.batch,
                         on_complete = self.show_primes, show_progress = true)]
     fn count_primes(&self, limit: usize, ctx: &TaskContext) -> Result<usize, AppError> {
-        const SEGMENT: usize = 1 << 20;
-        let root = (limit as f64).sqrt() as usize + 1;
-        let small = sieve(root);
-        let base: Vec<usize> = (2..root).filter(|&n| small[n]).collect();
-        let mut count = 0;
-        let segments = limit.div_ceil(SEGMENT);
-        let mut composite = vec![false; SEGMENT];
-        for segment in 0..segments {
-            ctx.check_cancelled()?;
-            let low = segment * SEGMENT;
-            let high = (low + SEGMENT).min(limit);
-            composite.iter_mut().for_each(|c| *c = false);
-            for &p in &base {
-                let start = (low.div_ceil(p) * p).max(p * p);
-                for multiple in (start..high).step_by(p) {
-                    composite[multiple - low] = true;
-                }
-            }
-            count += (low.max(2)..high).filter(|&n| !composite[n - low]).count();
-            ctx.report_progress(
-                segment as u64 + 1,
-                segments as u64,
-                format!("{count} primes so far"),
-            );
-        }
+        let count = work::count_primes(limit, |done, segments, count| {
+            ctx.report_progress(done, segments, format!("{count} primes so far"));
+            ctx.check_cancelled()
+        })?;
         Ok(count)
     }
 
     /// A long scan with no end in sight (total unknown: a spinner). The demo cancels it.
     #[run_in_background(task_name = "scan", manager = &self.interactive, show_progress = true)]
     fn slow_scan(&self, ctx: &TaskContext) -> Result<(), AppError> {
-        let mut entries = 0u64;
-        loop {
-            ctx.check_cancelled()?;
-            thread::sleep(Duration::from_millis(20)); // waiting on a slow disk, say
-            entries += 37;
+        Ok(work::scan(|entries| {
             ctx.report_progress(entries, 0, format!("{entries} entries"));
-        }
+            ctx.check_cancelled()
+        })?)
     }
 
     /// Loads settings that are not there: fails with a structured error.
     #[run_in_background(task_name = "settings", manager = &self.interactive,
                         on_error = self.show_error, show_progress = true)]
     fn load_settings(&self) -> Result<String, AppError> {
-        let path = self.dir.join("settings.toml");
-        std::fs::read_to_string(&path).map_err(|err| {
-            AppError::new(codes::ERR_FILE_NOT_FOUND, "settings file missing")
-                .with_user_message("Settings could not be loaded; using the defaults")
-                .with_category(Category::FileNotFound)
-                .with_details(format!("{} does not exist", path.display()))
-                .with_context("path", path.display())
-                .recoverable(true)
-                .with_source(err)
-        })
+        work::read_settings(&self.dir.join("settings.toml"))
     }
 
     /// One task per keystroke: each new one supersedes the previous ones of the name.
@@ -198,12 +166,10 @@ impl Service {
                         exclusive = "cancel_previous", on_complete = self.show_search,
                         show_progress = true)]
     fn search(&self, query: String, ctx: &TaskContext) -> Result<String, AppError> {
-        for step in 1..=10 {
-            ctx.check_cancelled()?;
-            thread::sleep(Duration::from_millis(25)); // an index lookup
-            ctx.report_progress(step, 10, format!("searching {query:?}"));
-        }
-        Ok(format!("{} results for {query:?}", query.len() * 7))
+        Ok(work::search(&query, |step, steps| {
+            ctx.report_progress(step, steps, format!("searching {query:?}"));
+            ctx.check_cancelled()
+        })?)
     }
 
     // Callbacks: on the UI thread.
@@ -432,86 +398,4 @@ fn print_summary(rows: &[Row], screen: &Screen) {
 fn name_of(path: &Path) -> String {
     path.file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-}
-
-/// Fills `chunk` with xorshift output: generated data, the same on every run.
-fn fill(chunk: &mut [u8], state: &mut u64) {
-    for word in chunk.chunks_exact_mut(8) {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        word.copy_from_slice(&state.to_le_bytes());
-    }
-}
-
-/// FNV-1a, 64 bits.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// CRC-32 (IEEE), a table-driven byte at a time.
-struct Crc32 {
-    table: [u32; 256],
-    value: u32,
-}
-
-impl Crc32 {
-    fn new() -> Self {
-        let mut table = [0u32; 256];
-        for (n, entry) in table.iter_mut().enumerate() {
-            let mut c = n as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *entry = c;
-        }
-        Crc32 {
-            table,
-            value: 0xFFFF_FFFF,
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.value =
-                self.table[((self.value ^ u32::from(byte)) & 0xFF) as usize] ^ (self.value >> 8);
-        }
-    }
-
-    fn finish(&self) -> u32 {
-        !self.value
-    }
-}
-
-/// `sieve(n)[k]` tells whether `k < n` is prime.
-fn sieve(n: usize) -> Vec<bool> {
-    let mut prime = vec![true; n.max(2)];
-    prime[0] = false;
-    prime[1] = false;
-    let mut p = 2;
-    while p * p < n {
-        if prime[p] {
-            for multiple in (p * p..n).step_by(p) {
-                prime[multiple] = false;
-            }
-        }
-        p += 1;
-    }
-    prime
 }

@@ -1,0 +1,253 @@
+//! The window's state and its frame loop: deliver callbacks, poll, run the script, draw.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use task_runtime::{EventLoop, Task, TaskManager, TaskSnapshot};
+
+use crate::clock::FrameClock;
+use crate::history::History;
+use crate::script::{Script, Step};
+use crate::service::AppService;
+use crate::summary::Summary;
+
+/// About 60 frames a second while tasks run, so the bars move; none while idle.
+const FRAME: Duration = Duration::from_millis(16);
+/// What the Hash button generates and checksums: streams of this many megabytes.
+pub const STREAMS: usize = 4;
+pub const STREAM_MB: usize = 128;
+pub const PRIMES_BELOW: usize = 300_000_000;
+
+/// A row of the task table: which manager runs the task, and its snapshot.
+pub struct Row {
+    pub batch: bool,
+    pub task: TaskSnapshot,
+}
+
+pub struct DemoApp {
+    pub(crate) service: AppService,
+    /// Where the managers deliver callbacks and signals; drained once per frame.
+    events: EventLoop,
+    pub(crate) history: History,
+    pub(crate) clock: FrameClock,
+    pub(crate) query: String,
+    /// The `async_method` handle, polled once per frame.
+    primes: Option<Task<usize>>,
+    script: Option<Script>,
+    /// Characters the script types, fed to egui as keyboard input once the box has focus.
+    typing: VecDeque<char>,
+    pub(crate) focus_search: bool,
+    pub(crate) search_has_focus: bool,
+    closing: bool,
+    summary: Arc<Mutex<Option<Summary>>>,
+}
+
+impl DemoApp {
+    /// Builds the app inside eframe's creator: that is where the `egui::Context` exists.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        script: Option<Script>,
+        summary: Arc<Mutex<Option<Summary>>>,
+    ) -> Self {
+        // egui draws only when asked: a delivery waiting in the loop asks for a frame.
+        let ctx = cc.egui_ctx.clone();
+        let events = EventLoop::with_waker(move || ctx.request_repaint());
+        let manager = |name: &str, threads: usize| {
+            TaskManager::builder()
+                .max_threads(threads)
+                .thread_name(name)
+                .dispatcher(events.dispatcher())
+                .build()
+                .expect("valid manager settings")
+        };
+        // Batch work gets every core but one: the UI thread and the renderer (Mesa's
+        // software GL draws on the CPU) keep one to themselves. On a 2-core machine the
+        // longest frame gap drops from 39-52 ms to 30-38 ms with it.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let service = AppService {
+            batch: manager("batch", cores.saturating_sub(1).max(1)),
+            interactive: manager("interactive", 2),
+            results: Arc::default(),
+        };
+        let history = History::default();
+        history.follow(&service.batch);
+        history.follow(&service.interactive);
+        DemoApp {
+            service,
+            events,
+            history,
+            clock: FrameClock::default(),
+            query: String::new(),
+            primes: None,
+            script,
+            typing: VecDeque::new(),
+            focus_search: false,
+            search_has_focus: false,
+            closing: false,
+            summary,
+        }
+    }
+
+    /// Tasks queued or running, on both managers.
+    pub(crate) fn active(&self) -> usize {
+        self.service.batch.active_count() + self.service.interactive.active_count()
+    }
+
+    pub(crate) fn rows(&self) -> Vec<Row> {
+        let batch = self.service.batch.tasks().into_iter();
+        let interactive = self.service.interactive.tasks().into_iter();
+        batch
+            .map(|task| Row { batch: true, task })
+            .chain(interactive.map(|task| Row { batch: false, task }))
+            .collect()
+    }
+
+    /// Notes a task just started; the handle itself may be dropped (the task detaches).
+    fn track<T: Send + 'static>(&self, task: &Task<T>) {
+        self.history.submitted(task.id(), task.name());
+    }
+
+    // The buttons. The script presses them too.
+
+    pub(crate) fn hash(&mut self) {
+        for stream in 1..=STREAMS {
+            self.track(&self.service.hash_data(stream, STREAM_MB));
+        }
+    }
+
+    pub(crate) fn count_primes(&mut self) {
+        if self.primes.is_none() {
+            let task = self.service.count_primes(PRIMES_BELOW);
+            self.track(&task);
+            self.primes = Some(task);
+        }
+    }
+
+    pub(crate) fn primes_running(&self) -> bool {
+        self.primes.is_some()
+    }
+
+    pub(crate) fn scan(&mut self) {
+        self.track(&self.service.scan());
+    }
+
+    pub(crate) fn load_settings(&mut self) {
+        self.track(&self.service.load_settings());
+    }
+
+    pub(crate) fn run_plugin(&mut self) {
+        self.track(&self.service.run_plugin());
+    }
+
+    pub(crate) fn search(&mut self) {
+        if !self.query.is_empty() {
+            self.track(&self.service.search(self.query.clone()));
+        }
+    }
+
+    pub(crate) fn cancel(&self, row: &Row) {
+        let manager = if row.batch {
+            &self.service.batch
+        } else {
+            &self.service.interactive
+        };
+        manager.cancel(row.task.id);
+    }
+
+    pub(crate) fn cancel_all(&self) {
+        self.service.batch.cancel_all();
+        self.service.interactive.cancel_all();
+    }
+
+    /// The `async_method` way: poll the handle; the result is taken exactly once.
+    fn poll_primes(&mut self) {
+        let Some(task) = self.primes.as_mut() else {
+            return;
+        };
+        if let Some(result) = task.try_take() {
+            if let Ok(count) = result {
+                self.service.show_primes(count);
+            }
+            // A failure or cancellation is in the history, from the manager's signals.
+            self.primes = None;
+        }
+    }
+
+    fn run_script(&mut self, ctx: &egui::Context, now: Instant) {
+        let Some(script) = self.script.as_mut() else {
+            return;
+        };
+        let gave_up = script.gave_up(now);
+        for step in script.due(now) {
+            match step {
+                Step::StartAll => {
+                    self.hash();
+                    self.count_primes();
+                    self.scan();
+                    self.load_settings();
+                    self.run_plugin();
+                    self.focus_search = true;
+                }
+                Step::Type(c) => self.typing.push_back(c),
+                Step::Screenshot => println!("egui-demo: screenshot now"),
+                Step::CancelScan => {
+                    if let Some(row) = self.rows().iter().find(|r| r.task.name == "scan") {
+                        self.cancel(row);
+                    }
+                }
+                Step::Finish => {
+                    self.cancel_all();
+                    self.closing = true;
+                }
+            }
+        }
+        let settled = self.history.open_count() == 0 && self.events.pending() == 0;
+        if (self.closing && settled) || gave_up {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    fn write_summary(&mut self) {
+        *self.summary.lock().unwrap() = Some(Summary::new(&self.clock, &self.history));
+    }
+}
+
+impl eframe::App for DemoApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let now = Instant::now();
+        self.clock.tick(now, self.active() > 0);
+        self.events.process_events(); // callbacks and signals run here, on the UI thread
+        self.poll_primes();
+        self.run_script(ui.ctx(), now);
+        self.draw(ui, now);
+        if self.active() > 0 || self.script.is_some() {
+            ui.ctx().request_repaint_after(FRAME);
+        }
+    }
+
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        // One key per frame, as a person types: the text box sees ordinary text events.
+        if self.script.is_some() {
+            // Xvfb has no window manager to give the window keyboard focus; a person's
+            // click on the window would.
+            raw_input.focused = true;
+        }
+        if self.search_has_focus {
+            if let Some(c) = self.typing.pop_front() {
+                raw_input.events.push(egui::Event::Text(c.to_string()));
+            }
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // A window closed by a person may leave work running: cancel it and collect the
+        // outcomes, so the summary has one for every task.
+        self.cancel_all();
+        let history = self.history.clone();
+        self.events
+            .run_until(|| history.open_count() == 0, Duration::from_secs(10));
+        self.write_summary();
+    }
+}

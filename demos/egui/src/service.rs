@@ -1,0 +1,133 @@
+//! The application's service object: the work that runs in the background, written with the
+//! attributes, and the callbacks that bring its results back to the UI thread.
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use task_macros::{async_method, run_in_background};
+use task_runtime::{AppError, TaskContext, TaskManager};
+
+use crate::work;
+
+const MB: usize = 1 << 20;
+
+/// A stream's label, FNV-1a and CRC-32.
+pub type Checksums = (String, u64, u32);
+
+/// What the callbacks have delivered. Written only on the UI thread (the managers dispatch
+/// there), so the mutex is never contended; it is there because the service is `Send`.
+#[derive(Default)]
+pub struct Results {
+    pub hashes: Vec<Checksums>,
+    pub primes: Option<usize>,
+    pub search: Option<String>,
+    pub errors: Vec<AppError>,
+}
+
+/// The service the window drives. Cloning it is cheap: the attributes clone `self` into
+/// each task.
+#[derive(Clone)]
+pub struct AppService {
+    /// CPU-heavy work: a thread per core but one.
+    pub batch: TaskManager,
+    /// What the user waits for (search, settings): threads of its own, so it never queues
+    /// behind the batch.
+    pub interactive: TaskManager,
+    pub results: Arc<Mutex<Results>>,
+}
+
+impl AppService {
+    /// Generates `mb` megabytes of data a megabyte at a time and checksums it.
+    #[run_in_background(task_name = "hash", manager = &self.batch, on_complete = self.show_hash,
+                        on_error = self.show_error, show_progress = false)]
+    pub fn hash_data(
+        &self,
+        stream: usize,
+        mb: usize,
+        ctx: &TaskContext,
+    ) -> Result<Checksums, AppError> {
+        let mut seed = work::seed(stream);
+        let mut chunk = vec![0u8; MB];
+        let mut fnv = work::Fnv::default();
+        let mut crc = work::Crc32::new();
+        for done in 1..=mb {
+            ctx.check_cancelled()?;
+            work::fill(&mut chunk, &mut seed);
+            fnv.write(&chunk);
+            crc.write(&chunk);
+            ctx.report_progress(done as u64, mb as u64, format!("{done} of {mb} MB"));
+        }
+        Ok((format!("stream {stream} ({mb} MB)"), fnv.0, crc.finish()))
+    }
+
+    /// Counts the primes below `limit`. An `async_method`: the window keeps the returned
+    /// `Task` and polls it once per frame, the poll-promise way.
+    #[async_method(task_name = "primes", manager = &self.batch, show_progress = false)]
+    pub fn count_primes(&self, limit: usize, ctx: &TaskContext) -> Result<usize, AppError> {
+        let count = work::count_primes(limit, |done, segments, count| {
+            ctx.report_progress(done, segments, format!("{count} primes so far"));
+            ctx.check_cancelled()
+        })?;
+        Ok(count)
+    }
+
+    /// A scan with no end in sight (no total: the bar shows a count). Runs until cancelled.
+    #[run_in_background(task_name = "scan", manager = &self.interactive, show_progress = false)]
+    pub fn scan(&self, ctx: &TaskContext) -> Result<(), AppError> {
+        Ok(work::scan(|entries| {
+            ctx.report_progress(entries, 0, format!("{entries} entries"));
+            ctx.check_cancelled()
+        })?)
+    }
+
+    /// Loads settings that are not there: fails with a structured error for the error panel.
+    #[run_in_background(task_name = "settings", manager = &self.interactive,
+                        on_error = self.show_error, show_progress = false)]
+    pub fn load_settings(&self) -> Result<String, AppError> {
+        work::read_settings(&std::env::temp_dir().join("egui-demo-does-not-exist/settings.toml"))
+    }
+
+    /// A plugin with a bug: its body panics. The panic becomes an `ERR_TASK_PANICKED` error
+    /// and the worker thread lives on.
+    #[run_in_background(task_name = "plugin", manager = &self.batch,
+                        on_error = self.show_error, show_progress = false)]
+    pub fn run_plugin(&self, ctx: &TaskContext) -> Result<u32, AppError> {
+        ctx.report_progress(1, 2, "loading the plugin");
+        thread::sleep(Duration::from_millis(150));
+        let table: Vec<u32> = vec![1, 2, 3];
+        let index = table.len() + usize::from(!ctx.is_cancelled());
+        Ok(table[index]) // out of bounds: the plugin's bug
+    }
+
+    /// One task per keystroke; a new one cancels the running one of the same name, so only
+    /// the latest query's result ever reaches the screen.
+    #[run_in_background(task_name = "search", manager = &self.interactive,
+                        exclusive = "cancel_previous", on_complete = self.show_search,
+                        show_progress = false)]
+    pub fn search(&self, query: String, ctx: &TaskContext) -> Result<String, AppError> {
+        Ok(work::search(&query, |step, steps| {
+            ctx.report_progress(step, steps, format!("searching {query:?}"));
+            ctx.check_cancelled()
+        })?)
+    }
+
+    // The callbacks: they run on the UI thread, in `EventLoop::process_events`.
+
+    fn show_hash(&self, checksums: Checksums) {
+        self.results.lock().unwrap().hashes.push(checksums);
+    }
+
+    fn show_search(&self, result: String) {
+        self.results.lock().unwrap().search = Some(result);
+    }
+
+    fn show_error(&self, error: AppError) {
+        self.results.lock().unwrap().errors.push(error);
+    }
+
+    /// Records the primes count the window polled from its `Task`.
+    pub fn show_primes(&self, count: usize) {
+        self.results.lock().unwrap().primes = Some(count);
+    }
+}

@@ -1,0 +1,192 @@
+//! Drawing: controls on top, the task table in the middle, results and errors on the right,
+//! frame timing at the bottom. Reads state; the only changes it makes are button presses.
+
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Color32, RichText};
+use task_runtime::{Outcome, TaskState};
+
+use crate::app::{DemoApp, PRIMES_BELOW, STREAMS, STREAM_MB};
+
+const DONE: Color32 = Color32::from_rgb(90, 180, 90);
+const FAILED: Color32 = Color32::from_rgb(230, 90, 80);
+const MUTED: Color32 = Color32::from_gray(140);
+/// Finished tasks listed under the running ones.
+const FINISHED_SHOWN: usize = 12;
+
+impl DemoApp {
+    pub(crate) fn draw(&mut self, ui: &mut egui::Ui, now: Instant) {
+        egui::Panel::top("controls").show(ui, |ui| self.controls(ui));
+        egui::Panel::bottom("frames").show(ui, |ui| self.frame_readout(ui));
+        egui::Panel::right("results")
+            .exact_size(390.0)
+            .show(ui, |ui| self.results(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.task_table(ui, now));
+        });
+    }
+
+    fn controls(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        ui.heading("task-runtime in an egui window");
+        ui.horizontal(|ui| {
+            let total = STREAMS * STREAM_MB;
+            if ui.button(format!("Hash {total} MB")).clicked() {
+                self.hash();
+            }
+            let primes = format!("Count primes below {}M", PRIMES_BELOW / 1_000_000);
+            if ui
+                .add_enabled(!self.primes_running(), egui::Button::new(primes))
+                .clicked()
+            {
+                self.count_primes();
+            }
+            if ui.button("Scan (until cancelled)").clicked() {
+                self.scan();
+            }
+            if ui.button("Load settings (fails)").clicked() {
+                self.load_settings();
+            }
+            if ui.button("Run plugin (panics)").clicked() {
+                self.run_plugin();
+            }
+            ui.separator();
+            if ui.button("Cancel all").clicked() {
+                self.cancel_all();
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("Search:");
+            let search = egui::TextEdit::singleline(&mut self.query)
+                .hint_text("one task per keystroke")
+                .desired_width(220.0);
+            let response = ui.add(search);
+            if self.focus_search {
+                response.request_focus();
+                self.focus_search = false;
+            }
+            self.search_has_focus = response.has_focus();
+            if response.changed() {
+                self.search();
+            }
+            let results = self.service.results.lock().unwrap();
+            match &results.search {
+                Some(result) => ui.label(result),
+                None => ui.label(RichText::new("no results yet").color(MUTED)),
+            };
+        });
+        ui.add_space(4.0);
+    }
+
+    fn task_table(&mut self, ui: &mut egui::Ui, now: Instant) {
+        let rows = self.rows();
+        ui.strong(format!("Running ({})", rows.len()));
+        egui::Grid::new("running")
+            .num_columns(5)
+            .striped(true)
+            .spacing([12.0, 6.0])
+            .show(ui, |ui| {
+                for row in &rows {
+                    let task = &row.task;
+                    ui.label(&task.name);
+                    ui.add(progress_bar(task));
+                    ui.label(task.state.to_string());
+                    let since = task.started_at.unwrap_or(task.queued_at);
+                    ui.label(seconds(now - since));
+                    if ui.small_button("Cancel").clicked() {
+                        self.cancel(row);
+                    }
+                    ui.end_row();
+                }
+            });
+        ui.add_space(12.0);
+        ui.strong("Finished");
+        let history = self.history.entries();
+        let finished = history.iter().rev().filter(|e| e.ended.is_some());
+        egui::Grid::new("finished")
+            .num_columns(3)
+            .striped(true)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                for entry in finished.take(FINISHED_SHOWN) {
+                    let Some((_, outcome)) = &entry.ended else {
+                        continue;
+                    };
+                    ui.label(&entry.name);
+                    let color = match outcome {
+                        Outcome::Completed => DONE,
+                        Outcome::Failed(_) => FAILED,
+                        Outcome::Cancelled => MUTED,
+                    };
+                    ui.label(RichText::new(outcome.to_string()).color(color));
+                    ui.label(entry.duration().map(seconds).unwrap_or_default());
+                    ui.end_row();
+                }
+            });
+    }
+
+    fn results(&self, ui: &mut egui::Ui) {
+        let results = self.service.results.lock().unwrap();
+        ui.add_space(4.0);
+        ui.strong("Results");
+        for (label, fnv, crc) in &results.hashes {
+            ui.label(label);
+            ui.monospace(format!("  fnv-1a {fnv:016x}  crc-32 {crc:08x}"));
+        }
+        if let Some(count) = results.primes {
+            ui.monospace(format!("primes below {PRIMES_BELOW}: {count}"));
+        }
+        ui.add_space(12.0);
+        ui.strong("Errors");
+        if results.errors.is_empty() {
+            ui.label(RichText::new("none").color(MUTED));
+        }
+        for error in results.errors.iter().rev() {
+            ui.label(RichText::new(error.user_message()).color(FAILED));
+            let details = error.details().unwrap_or(error.message());
+            ui.label(
+                RichText::new(format!(
+                    "{} · {} · {details}",
+                    error.code(),
+                    error.severity()
+                ))
+                .small()
+                .color(MUTED),
+            );
+            ui.add_space(4.0);
+        }
+    }
+
+    fn frame_readout(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let clock = &self.clock;
+            ui.label(format!("frames drawn: {}", clock.frames));
+            ui.separator();
+            ui.label(format!("last gap: {} ms", clock.last_gap.as_millis()));
+            ui.separator();
+            ui.label(format!(
+                "longest gap while tasks ran: {} ms",
+                clock.longest_busy_gap.as_millis()
+            ));
+            ui.separator();
+            ui.label(format!("{} tasks active", self.active()));
+        });
+    }
+}
+
+/// A bar with the task's message; a moving one when the total is unknown.
+fn progress_bar(task: &task_runtime::TaskSnapshot) -> egui::ProgressBar {
+    let bar = |fraction: f32| egui::ProgressBar::new(fraction).desired_width(320.0);
+    match (&task.progress, task.state) {
+        (Some(progress), _) => match progress.fraction() {
+            Some(fraction) => bar(fraction as f32).text(&progress.message),
+            None => bar(0.0).animate(true).text(&progress.message),
+        },
+        (None, TaskState::Queued) => bar(0.0).text("queued"),
+        (None, _) => bar(0.0).animate(true).text("starting"),
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}
