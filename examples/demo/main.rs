@@ -22,13 +22,13 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod history;
 mod work;
 
+use history::History;
 use task_macros::run_in_background;
 use task_runtime::indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use task_runtime::{
-    AppError, EventLoop, Outcome, TaskContext, TaskId, TaskInfo, TaskManager, TerminalProgress,
-};
+use task_runtime::{AppError, EventLoop, TaskContext, TaskManager, TerminalProgress};
 
 const FRAME: Duration = Duration::from_millis(16);
 const MB: usize = 1 << 20;
@@ -191,14 +191,6 @@ impl Service {
     }
 }
 
-/// One line of the summary, filled in by the managers' signals (on the UI thread).
-struct Row {
-    id: TaskId,
-    name: String,
-    started: Option<Instant>,
-    ended: Option<(Instant, Outcome)>,
-}
-
 fn main() {
     let options = match Options::parse() {
         Ok(options) => options,
@@ -237,9 +229,9 @@ fn main() {
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
     let batch = manager("batch", cores.max(2));
     let interactive = manager("interactive", 2);
-    let rows: Arc<Mutex<Vec<Row>>> = Arc::default();
-    record_summary(&batch, &rows);
-    record_summary(&interactive, &rows);
+    let history = History::default();
+    history.follow(&batch);
+    history.follow(&interactive);
     let service = Service {
         batch: batch.clone(),
         interactive: interactive.clone(),
@@ -250,11 +242,12 @@ fn main() {
     // Start the work; the handles let the UI cancel.
     let per_file = (options.size_mb / options.files).max(1);
     for index in 1..=options.files {
-        service.hash_file(index, per_file);
+        history.track(&service.hash_file(index, per_file));
     }
-    service.count_primes(PRIMES_BELOW);
+    history.track(&service.count_primes(PRIMES_BELOW));
     let scan = service.slow_scan();
-    service.load_settings();
+    history.track(&scan);
+    history.track(&service.load_settings());
     let mut keystrokes = ["r", "ru", "rus", "rust"].into_iter();
     let mut next_keystroke = started + Duration::from_millis(300);
 
@@ -263,7 +256,6 @@ fn main() {
     let mut longest_gap = Duration::ZERO;
     let mut last_frame = Instant::now();
     let mut cancelled_scan = false;
-    let expected = options.files + 3 + 4; // files, primes, scan, settings, four searches
     loop {
         let now = Instant::now();
         longest_gap = longest_gap.max(now - last_frame);
@@ -273,7 +265,7 @@ fn main() {
         ui.process_events(); // callbacks and signals run here
         if now >= next_keystroke {
             if let Some(query) = keystrokes.next() {
-                service.search(query.to_owned());
+                history.track(&service.search(query.to_owned()));
                 next_keystroke = now + Duration::from_millis(120);
             }
         }
@@ -288,13 +280,7 @@ fn main() {
         ));
         frames_line.tick();
 
-        let ended = rows
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.ended.is_some())
-            .count();
-        if ended == expected && ui.pending() == 0 {
+        if keystrokes.len() == 0 && history.open_count() == 0 && ui.pending() == 0 {
             break;
         }
         assert!(
@@ -310,7 +296,7 @@ fn main() {
     drop((batch, interactive)); // the last handles: the threads exit
     let _ = std::fs::remove_dir_all(&dir);
 
-    print_summary(&rows.lock().unwrap(), &screen.lock().unwrap());
+    print_summary(&history, &screen.lock().unwrap());
     println!(
         "\n{frames} frames in {:.1} s; longest gap between two frames: {} ms",
         started.elapsed().as_secs_f64(),
@@ -318,65 +304,24 @@ fn main() {
     );
 }
 
-/// Records every task's start and end through the manager's signals.
-fn record_summary(manager: &TaskManager, rows: &Arc<Mutex<Vec<Row>>>) {
-    let signals = manager.signals();
-    let row = |rows: &Arc<Mutex<Vec<Row>>>, info: &TaskInfo, update: &dyn Fn(&mut Row)| {
-        let mut rows = rows.lock().unwrap();
-        let index = match rows.iter().position(|r| r.id == info.id) {
-            Some(index) => index,
-            None => {
-                rows.push(Row {
-                    id: info.id,
-                    name: info.name.clone(),
-                    started: None,
-                    ended: None,
-                });
-                rows.len() - 1
-            }
-        };
-        update(&mut rows[index]);
-    };
-    let r = rows.clone();
-    signals
-        .task_started
-        .connect(move |info| row(&r, info, &|row| row.started = Some(Instant::now())));
-    let r = rows.clone();
-    signals.task_completed.connect(move |info| {
-        row(&r, info, &|row| {
-            row.ended = Some((Instant::now(), Outcome::Completed))
-        })
-    });
-    let r = rows.clone();
-    signals.task_cancelled.connect(move |info| {
-        row(&r, info, &|row| {
-            row.ended = Some((Instant::now(), Outcome::Cancelled))
-        })
-    });
-    let r = rows.clone();
-    signals.task_failed.connect(move |(info, err)| {
-        row(&r, info, &|row| {
-            row.ended = Some((Instant::now(), Outcome::Failed(err.clone())))
-        })
-    });
-}
-
-fn print_summary(rows: &[Row], screen: &Screen) {
+fn print_summary(history: &History, screen: &Screen) {
     let mut table = String::new();
     let _ = writeln!(table, "{:<10} {:<58} {:>8}", "task", "outcome", "time");
     let _ = writeln!(table, "{:-<10} {:-<58} {:->8}", "", "", "");
-    let mut rows: Vec<&Row> = rows.iter().collect();
-    rows.sort_by_key(|row| row.id);
-    for row in rows {
-        let (outcome, time) = match (&row.ended, row.started) {
-            (Some((ended, outcome)), Some(started)) => (
-                outcome.to_string(),
-                format!("{:.2} s", (*ended - started).as_secs_f64()),
-            ),
-            (Some((_, outcome)), None) => (format!("{outcome} before it started"), "-".into()),
-            (None, _) => ("(no outcome)".to_owned(), String::new()),
+    for entry in history.entries().iter() {
+        let (outcome, time) = match (&entry.ended, entry.duration()) {
+            (Some((_, outcome)), _) if entry.started.is_none() => {
+                (format!("{outcome} before it started"), "-".into())
+            }
+            (Some((_, outcome)), Some(took)) => {
+                (outcome.to_string(), format!("{:.2} s", took.as_secs_f64()))
+            }
+            _ => ("(no outcome)".to_owned(), String::new()),
         };
-        let _ = writeln!(table, "{:<10} {:<58} {:>8}", row.name, outcome, time);
+        let _ = writeln!(table, "{:<10} {:<58} {:>8}", entry.name, outcome, time);
+        if entry.extra_outcomes > 0 {
+            let _ = writeln!(table, "  ... and {} more outcomes!", entry.extra_outcomes);
+        }
     }
     println!("{table}");
     let mut hashes: Vec<&Checksums> = screen.hashes.iter().collect();

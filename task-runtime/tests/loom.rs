@@ -79,6 +79,15 @@ impl Queue {
         })
     }
 
+    /// A one-thread manager that delivers to this queue.
+    fn manager(&self) -> TaskManager {
+        TaskManager::builder()
+            .max_threads(1)
+            .dispatcher(self.dispatcher())
+            .build()
+            .unwrap()
+    }
+
     fn peak(&self) -> usize {
         self.0.lock().unwrap().1
     }
@@ -153,11 +162,7 @@ fn cancel_races_start_and_completion() {
 fn progress_coalescing_races_the_terminal_event() {
     model(|| {
         let ui = Queue::default();
-        let manager = TaskManager::builder()
-            .max_threads(1)
-            .dispatcher(ui.dispatcher())
-            .build()
-            .unwrap();
+        let manager = ui.manager();
         let log = Log::default();
         let task = manager
             .task(|ctx| {
@@ -384,11 +389,7 @@ fn registry_removal_races_cancel_all() {
 fn cancel_previous_races_completion_of_the_superseded_task() {
     model(|| {
         let ui = Queue::default();
-        let manager = TaskManager::builder()
-            .max_threads(1)
-            .dispatcher(ui.dispatcher())
-            .build()
-            .unwrap();
+        let manager = ui.manager();
         let log = Log::default();
         let search = |query: &'static str| {
             manager

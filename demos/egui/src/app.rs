@@ -104,23 +104,19 @@ impl DemoApp {
             .collect()
     }
 
-    /// Notes a task just started; the handle itself may be dropped (the task detaches).
-    fn track<T: Send + 'static>(&self, task: &Task<T>) {
-        self.history.submitted(task.id(), task.name());
-    }
-
     // The buttons. The script presses them too.
 
     pub(crate) fn hash(&mut self) {
         for stream in 1..=STREAMS {
-            self.track(&self.service.hash_data(stream, STREAM_MB));
+            self.history
+                .track(&self.service.hash_data(stream, STREAM_MB));
         }
     }
 
     pub(crate) fn count_primes(&mut self) {
         if self.primes.is_none() {
             let task = self.service.count_primes(PRIMES_BELOW);
-            self.track(&task);
+            self.history.track(&task);
             self.primes = Some(task);
         }
     }
@@ -130,20 +126,20 @@ impl DemoApp {
     }
 
     pub(crate) fn scan(&mut self) {
-        self.track(&self.service.scan());
+        self.history.track(&self.service.scan());
     }
 
     pub(crate) fn load_settings(&mut self) {
-        self.track(&self.service.load_settings());
+        self.history.track(&self.service.load_settings());
     }
 
     pub(crate) fn run_plugin(&mut self) {
-        self.track(&self.service.run_plugin());
+        self.history.track(&self.service.run_plugin());
     }
 
     pub(crate) fn search(&mut self) {
         if !self.query.is_empty() {
-            self.track(&self.service.search(self.query.clone()));
+            self.history.track(&self.service.search(self.query.clone()));
         }
     }
 

@@ -11,13 +11,15 @@
 
 mod app;
 mod clock;
-mod history;
 mod script;
 mod service;
 mod summary;
 mod view;
 
-/// The same work as the terminal demo (`cargo run --example demo` at the repository root).
+// The same work and task record as the terminal demo (`cargo run --example demo` at the
+// repository root).
+#[path = "../../../examples/demo/history.rs"]
+mod history;
 #[path = "../../../examples/demo/work.rs"]
 mod work;
 

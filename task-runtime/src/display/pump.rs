@@ -180,25 +180,23 @@ impl Shared {
             return;
         }
         let (Event::Started(cell) | Event::Progress(cell) | Event::Finished(cell, _)) = &event;
-        let progress = match &event {
-            Event::Progress(_) => match cell.core.delivery.take_display_progress() {
-                // As for `on_progress`: nothing more once cancellation was requested.
-                Some(progress) if !cell.core.is_cancelled() => Some(progress),
-                _ => return,
-            },
-            _ => None,
-        };
         let core = &cell.core;
         let info = TaskInfo {
             id: core.id,
             name: core.name.as_str().to_owned(),
         };
         let display = &*self.display;
-        let shown = unwind::catch(|| match (&event, &progress) {
-            (Event::Started(_), _) => display.task_started(&info),
-            (Event::Progress(_), Some(progress)) => display.task_progress(&info, progress),
-            (Event::Progress(_), None) => {}
-            (Event::Finished(_, outcome), _) => display.task_finished(&info, outcome),
+        let shown = unwind::catch(|| match &event {
+            Event::Started(_) => display.task_started(&info),
+            Event::Progress(_) => {
+                // As for `on_progress`: nothing more once cancellation was requested.
+                if let Some(progress) = core.delivery.take_display_progress() {
+                    if !core.is_cancelled() {
+                        display.task_progress(&info, &progress);
+                    }
+                }
+            }
+            Event::Finished(_, outcome) => display.task_finished(&info, outcome),
         });
         if let Err(panic) = shown {
             self.switched_off.store(true, Ordering::Relaxed);
