@@ -78,7 +78,7 @@ impl DemoApp {
         ui.add_space(4.0);
     }
 
-    fn task_table(&mut self, ui: &mut egui::Ui, now: Instant) {
+    fn task_table(&self, ui: &mut egui::Ui, now: Instant) {
         let rows = self.rows();
         ui.strong(format!("Running ({})", rows.len()));
         egui::Grid::new("running")

@@ -17,7 +17,7 @@ use crate::delivery::Terminal;
 use crate::dispatch::Dispatcher;
 use crate::display::DisplayPump;
 use crate::pool::Pool;
-use crate::signal::{ManagerSignals, TaskInfo};
+use crate::signal::{ManagerSignals, Signal, TaskInfo};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::CachePadded;
 use crate::task::cell::{CellRef, TaskCore};
@@ -469,34 +469,16 @@ impl ManagerCore {
     }
 
     pub(crate) fn task_started(&self, cell: &CellRef) {
-        if self.signals.task_started.is_connected() {
-            let info = task_info(&cell.core);
-            self.emit(cell, move |manager| {
-                manager.signals.task_started.emit_with(&info, |panic| {
-                    manager.report_signal_panic("task_started", &info, &panic)
-                })
-            });
-        }
+        self.emit_info(cell, "task_started", |signals| &signals.task_started);
     }
 
     pub(crate) fn task_ended(&self, cell: &CellRef, ended: Outcome) {
-        // `TaskInfo` holds an owned name: built only when a slot will receive it.
         match ended {
-            Outcome::Completed if self.signals.task_completed.is_connected() => {
-                let info = task_info(&cell.core);
-                self.emit(cell, move |manager| {
-                    manager.signals.task_completed.emit_with(&info, |panic| {
-                        manager.report_signal_panic("task_completed", &info, &panic)
-                    })
-                })
+            Outcome::Completed => {
+                self.emit_info(cell, "task_completed", |signals| &signals.task_completed)
             }
-            Outcome::Cancelled if self.signals.task_cancelled.is_connected() => {
-                let info = task_info(&cell.core);
-                self.emit(cell, move |manager| {
-                    manager.signals.task_cancelled.emit_with(&info, |panic| {
-                        manager.report_signal_panic("task_cancelled", &info, &panic)
-                    })
-                })
+            Outcome::Cancelled => {
+                self.emit_info(cell, "task_cancelled", |signals| &signals.task_cancelled)
             }
             Outcome::Failed(error) if self.signals.task_failed.is_connected() => {
                 let arg = (task_info(&cell.core), error);
@@ -506,7 +488,25 @@ impl ManagerCore {
                     })
                 })
             }
-            _ => {}
+            Outcome::Failed(_) => {}
+        }
+    }
+
+    /// Emits one of the signals that carry a `TaskInfo`. The info holds an owned name: it
+    /// is built only when a slot will receive it.
+    fn emit_info(
+        &self,
+        cell: &CellRef,
+        name: &'static str,
+        signal: fn(&ManagerSignals) -> &Signal<TaskInfo>,
+    ) {
+        if signal(&self.signals).is_connected() {
+            let info = task_info(&cell.core);
+            self.emit(cell, move |manager| {
+                signal(&manager.signals).emit_with(&info, |panic| {
+                    manager.report_signal_panic(name, &info, &panic)
+                })
+            });
         }
     }
 
