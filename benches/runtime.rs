@@ -41,7 +41,9 @@ impl UiThread {
                 let ui = EventLoop::new();
                 tx.send(ui.dispatcher()).unwrap();
                 while !stop.load(Ordering::Acquire) {
-                    ui.run_until(|| stop.load(Ordering::Acquire), Duration::from_millis(50));
+                    let _ =
+                        ui.run_until(|| stop.load(Ordering::Acquire), Duration::from_millis(50));
+                    // a frame
                 }
                 ui.process_events();
             }
@@ -99,6 +101,42 @@ fn on_complete_batch(c: &mut Criterion) {
             }
         })
     });
+
+    // The same batch while another thread sits in `wait_for_all` (held busy by a gated task
+    // so that it keeps waiting): waiting must cost the workers a counter per task, no more.
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let g = gate.clone();
+    let blocker = manager.spawn(move |_| {
+        let (open, cv) = &*g;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = cv.wait(open).unwrap();
+        }
+        Ok::<_, Infallible>(())
+    });
+    let waiter = {
+        let m = manager.clone();
+        std::thread::spawn(move || m.wait_for_all(Duration::MAX))
+    };
+    group.bench_function("worker_thread_with_a_waiter", |b| {
+        b.iter(|| {
+            let (tx, rx) = unbounded::<()>();
+            for _ in 0..BATCH {
+                let tx = tx.clone();
+                manager
+                    .task(|_| Ok::<_, Infallible>(()))
+                    .on_complete(move |()| tx.send(()).unwrap())
+                    .start();
+            }
+            for _ in 0..BATCH {
+                rx.recv_timeout(TIMEOUT).unwrap();
+            }
+        })
+    });
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    blocker.join().unwrap();
+    assert!(waiter.join().unwrap());
 
     // The benchmark thread is the UI thread: submit everything, then drain the deliveries.
     let ui = EventLoop::new();

@@ -389,9 +389,9 @@ fn deliveries_per_reports(reports: u64) -> (usize, usize) {
                 thread::sleep(Duration::from_millis(16));
             }
         } else {
-            ui.run_until_idle(&manager, Duration::from_secs(60));
+            assert!(ui.run_until_idle(&manager, Duration::from_secs(60)));
         }
-        ui.run_until_idle(&manager, Duration::from_secs(60));
+        assert!(ui.run_until_idle(&manager, Duration::from_secs(60)));
         delivered.load(Ordering::Relaxed)
     };
     (count(true), count(false))

@@ -147,13 +147,14 @@ fn main() {
 
     // Cancel a second scan half way through.
     let rescan = library.scan("archive".to_owned());
-    ui.run_until(
+    let halfway = ui.run_until(
         || rescan.progress().is_some_and(|p| p.current >= 10),
         Duration::from_secs(10),
     );
+    assert!(halfway, "the rescan reported no progress");
     rescan.cancel();
-    ui.run_until_idle(&library.tasks, Duration::from_secs(30));
+    assert!(ui.run_until_idle(&library.tasks, Duration::from_secs(30)));
 
     Arc::new(library.clone()).summarize();
-    ui.run_until_idle(&library.tasks, Duration::from_secs(30));
+    assert!(ui.run_until_idle(&library.tasks, Duration::from_secs(30)));
 }

@@ -79,11 +79,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .start();
 
     // Let the slow task get going, keep the "UI" responsive, then cancel it.
-    ui.run_until(
+    let running = ui.run_until(
         || slow.state() == task_runtime::TaskState::Running,
         Duration::from_secs(10),
     );
-    ui.run_until(|| false, Duration::from_millis(100));
+    assert!(running, "the slow task never started");
+    // Nothing to wait for: keep the "UI" going for 100 ms.
+    let _ = ui.run_until(|| false, Duration::from_millis(100));
     println!("[main] cancelling slow-export: {}", slow.cancel());
 
     if !ui.run_until_idle(&manager, Duration::from_secs(30)) {

@@ -137,7 +137,8 @@ fn main() -> ExitCode {
             .name("ui".into())
             .spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
-                    ui.run_until(|| stop.load(Ordering::SeqCst), Duration::from_millis(50));
+                    let _ = ui.run_until(|| stop.load(Ordering::SeqCst), Duration::from_millis(50));
+                    // a frame
                 }
                 ui.run_until_idle(&manager, Duration::from_secs(120))
             })

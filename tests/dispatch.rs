@@ -108,7 +108,7 @@ fn from_fn_dispatcher_receives_every_delivery() {
         .on_started(log.recorder("started"))
         .on_complete(move |v| l.push(format!("completed {v}")))
         .start();
-    task.wait_for(PATIENCE);
+    assert!(task.wait_for(PATIENCE));
     // Run the handed-over jobs on this thread, as a toolkit's main loop would.
     while log.len() < 2 {
         let job = rx.recv_timeout(PATIENCE).expect("a delivery");
@@ -202,7 +202,7 @@ fn a_task_can_override_the_manager_dispatcher() {
         .dispatcher(ui.dispatcher())
         .on_complete(move |()| d.store(true, Ordering::SeqCst))
         .start();
-    task.wait_for(PATIENCE);
+    assert!(task.wait_for(PATIENCE));
     assert!(!done.load(Ordering::SeqCst), "waits for the UI loop");
     assert!(ui.run_until(|| done.load(Ordering::SeqCst), PATIENCE));
 }
@@ -262,4 +262,43 @@ fn dropping_a_task_detaches_it() {
     );
     gate.open();
     assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), 42);
+}
+
+#[test]
+fn run_until_accepts_duration_max() {
+    let ui = EventLoop::new();
+    let manager = common::ui_manager(&ui, 1);
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    manager
+        .task(|_| Ok::<_, AppError>(()))
+        .on_complete(move |()| d.store(true, Ordering::SeqCst))
+        .start();
+    assert!(ui.run_until(|| done.load(Ordering::SeqCst), Duration::MAX));
+    assert!(ui.run_until_idle(&manager, Duration::MAX));
+}
+
+/// `run_until_idle` called from inside a callback does not count that callback: it returns
+/// `true` as soon as everything else is done, instead of burning its whole timeout.
+#[test]
+fn run_until_idle_from_inside_a_callback_does_not_wait_for_itself() {
+    let ui = Arc::new(EventLoop::new());
+    let manager = common::ui_manager(&ui, 2);
+    let answer = Arc::new(Mutex::new(None));
+    let (u, m, a) = (ui.clone(), manager.clone(), answer.clone());
+    manager
+        .task(|_| Ok::<_, AppError>(()))
+        .on_complete(move |()| {
+            // Another task whose delivery this nested loop must run.
+            let other = Arc::new(AtomicBool::new(false));
+            let o = other.clone();
+            m.task(|_| Ok::<_, AppError>(()))
+                .on_complete(move |()| o.store(true, Ordering::SeqCst))
+                .start();
+            let idle = u.run_until_idle(&m, PATIENCE);
+            *a.lock().unwrap() = Some((idle, other.load(Ordering::SeqCst)));
+        })
+        .start();
+    assert!(ui.run_until_idle(&manager, PATIENCE));
+    assert_eq!(*answer.lock().unwrap(), Some((true, true)));
 }

@@ -111,13 +111,13 @@ fn cancel_previous_only_affects_tasks_of_the_same_name() {
     let log = Log::new();
     for name in ["a", "b", "a"] {
         let l = log.clone();
-        manager
+        let task = manager
             .task(move |_| Ok::<_, AppError>(name))
             .name(name)
             .exclusive(Exclusive::CancelPrevious)
             .on_complete(move |v| l.push(v))
-            .start()
-            .wait_for(PATIENCE);
+            .start();
+        assert!(task.wait_for(PATIENCE));
     }
     assert!(ui.run_until_idle(&manager, PATIENCE));
     let mut events = log.events();

@@ -327,7 +327,8 @@ fn a_callback_that_drops_the_manager() {
         let started = std::time::Instant::now();
         // Bystanders end exactly once: completed, or cancelled by the shutdown.
         bystanders.check(|| {
-            ui.run_until(|| last_handle.lock().unwrap().is_none(), PATIENCE);
+            // Checked right below, with a message.
+            let _ = ui.run_until(|| last_handle.lock().unwrap().is_none(), PATIENCE);
         });
         assert!(
             last_handle.lock().unwrap().is_none(),
@@ -343,4 +344,64 @@ fn a_callback_that_drops_the_manager() {
             heard.codes()
         );
     }
+}
+
+/// An executor whose waker panics (the common `tx.send(..).unwrap()` after the executor is
+/// gone): the panic is contained like any user panic, and the task still gets its
+/// callbacks, signals and registry update; the pool keeps its threads (guarantees 1, 2, 5).
+#[test]
+fn a_panicking_waker_is_contained() {
+    use std::future::Future;
+    use std::task::{Context, Wake, Waker};
+
+    struct Bomb;
+    impl Wake for Bomb {
+        fn wake(self: Arc<Self>) {
+            panic!("the executor is gone");
+        }
+    }
+
+    let reported = Arc::new(Mutex::new(Vec::new()));
+    let r = reported.clone();
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .error_handler(move |err| r.lock().unwrap().push(err.code().to_owned()))
+        .build()
+        .unwrap();
+    let completed_signals = Arc::new(AtomicUsize::new(0));
+    let c = completed_signals.clone();
+    manager.signals().task_completed.connect(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+    });
+    let on_complete = Arc::new(AtomicUsize::new(0));
+    let o = on_complete.clone();
+    let gate = common::Gate::new();
+    let g = gate.clone();
+    let mut task = Box::pin(
+        manager
+            .task(move |_| {
+                g.wait();
+                Ok::<_, AppError>(1)
+            })
+            .on_complete(move |_| {
+                o.fetch_add(1, Ordering::SeqCst);
+            })
+            .start(),
+    );
+    let waker = Waker::from(Arc::new(Bomb));
+    assert!(task
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    gate.open();
+    assert!(manager.wait_for_all(PATIENCE));
+    eventually("on_complete", || on_complete.load(Ordering::SeqCst) == 1);
+    eventually("the completed signal", || {
+        completed_signals.load(Ordering::SeqCst) == 1
+    });
+    eventually("the report", || !reported.lock().unwrap().is_empty());
+    assert_eq!(*reported.lock().unwrap(), [codes::ERR_CALLBACK_PANICKED]);
+    // The worker survived: the one thread still runs tasks.
+    assert_eq!(manager.spawn(|_| Ok::<_, AppError>(2)).join().unwrap(), 2);
+    assert_eq!(manager.worker_count(), 1);
 }

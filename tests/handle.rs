@@ -186,3 +186,46 @@ fn default_names_are_unique_per_manager() {
     let other = TaskManager::new(1);
     assert_eq!(other.spawn(|_| Ok::<_, AppError>(())).name(), "Task-1");
 }
+
+/// Every `Duration` is accepted (guarantee 12): `Duration::MAX` waits for as long as it takes
+/// instead of panicking on `Instant + Duration`.
+#[test]
+fn wait_for_accepts_duration_max() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let task = common::gated(&manager, &gate);
+    let opener = {
+        let gate = gate.clone();
+        std::thread::spawn(move || gate.open())
+    };
+    assert!(task.wait_for(Duration::MAX));
+    opener.join().unwrap();
+}
+
+/// On a worker, `wait_for` honours its timeout: it does not run a long queued child inline
+/// (only `join`, which has no deadline, helps that way).
+#[test]
+fn wait_for_on_a_worker_honours_its_timeout() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let m = manager.clone();
+    let g = gate.clone();
+    let parent = manager.spawn(move |_| {
+        let child = common::gated(&m, &g);
+        let started = Instant::now();
+        let finished = child.wait_for(Duration::from_millis(50));
+        let waited = started.elapsed();
+        g.open();
+        Ok::<_, AppError>((finished, waited, child.join().is_ok()))
+    });
+    let (finished, waited, child_ok) = parent.join().unwrap();
+    assert!(
+        !finished,
+        "the child cannot have finished: its gate was closed"
+    );
+    assert!(
+        waited < PATIENCE,
+        "wait_for(50 ms) ran the child inline for {waited:?}"
+    );
+    assert!(child_ok);
+}

@@ -52,7 +52,8 @@ fn io_result_is_fallible_and_its_error_converts() {
     let task: Task<String> = read_config("/no/such/file.toml".to_owned());
     match task.join() {
         Err(TaskError::Failed(err)) => {
-            assert_eq!(err.code(), codes::ERR_SYS_UNKNOWN);
+            // A missing file keeps its kind through `?` (DESIGN.md, version 2 "Errors").
+            assert_eq!(err.code(), codes::ERR_FILE_NOT_FOUND);
             assert!(err.message().starts_with("Background task failed:"));
             assert_eq!(err.context()["task"], "read_config");
         }

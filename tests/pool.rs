@@ -236,3 +236,134 @@ fn a_burst_while_one_worker_is_idle_starts_another_thread() {
         common::assert_parallel_capacity(&manager, 2);
     }
 }
+
+/// Idle workers do not hide the limit: after growing, a burst of n tasks that wait for each
+/// other all run at once, however many workers were idle when it came.
+#[test]
+fn a_burst_after_growing_gets_every_allowed_thread() {
+    let manager = TaskManager::new(2);
+    let warmup: Vec<_> = (0..12)
+        .map(|_| manager.spawn(|_| Ok::<_, AppError>(())))
+        .collect();
+    warmup.into_iter().for_each(|t| t.join().unwrap());
+    assert!(manager.wait_for_all(PATIENCE));
+
+    manager.set_max_threads(4);
+    common::assert_parallel_capacity(&manager, 4);
+    manager.set_max_threads(8);
+    common::assert_parallel_capacity(&manager, 8);
+}
+
+#[test]
+fn a_burst_with_one_idle_worker_gets_every_allowed_thread() {
+    for _ in 0..20 {
+        let manager = TaskManager::new(4);
+        manager.spawn(|_| Ok::<_, AppError>(())).join().unwrap();
+        common::assert_parallel_capacity(&manager, 4);
+    }
+}
+
+/// A port of tokio's issue-8056 test: a quick task submitted right after two long ones, while
+/// one worker is idle, runs at once on a thread of its own (the pool is far below its limit).
+#[test]
+fn a_quick_task_behind_two_long_ones_is_never_stranded() {
+    for round in 0..300 {
+        let manager = TaskManager::new(8);
+        manager.spawn(|_| Ok::<_, AppError>(())).join().unwrap();
+        let gate = Gate::new();
+        let long = [
+            common::gated(&manager, &gate),
+            common::gated(&manager, &gate),
+        ];
+        let quick = manager.spawn(|_| Ok::<_, AppError>(()));
+        let ran = quick.wait_for(Duration::from_secs(10));
+        gate.open();
+        assert!(
+            ran,
+            "round {round}: the quick task waited with the pool below its limit"
+        );
+        long.into_iter().for_each(|t| t.join().unwrap());
+    }
+}
+
+/// A worker that retires after its idle timeout while a task is submitted: the task still
+/// runs (with one thread allowed, a submission that saw the retiring worker's slot taken
+/// started nothing).
+#[test]
+fn a_task_submitted_while_the_only_worker_retires_still_runs() {
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .idle_timeout(Duration::from_micros(200))
+        .build()
+        .unwrap();
+    for round in 0..2000u32 {
+        let task = manager.spawn(|_| Ok::<_, AppError>(()));
+        assert!(
+            task.wait_for(Duration::from_secs(10)),
+            "round {round}: a task waited for the next submission"
+        );
+        // Land the next submission near the worker's idle expiry.
+        let pause = Duration::from_micros(u64::from(round % 7) * 60);
+        std::thread::sleep(pause);
+    }
+}
+
+#[test]
+fn a_thread_name_with_a_nul_byte_is_a_build_error() {
+    let err = TaskManager::builder()
+        .thread_name("bad\0name")
+        .build()
+        .unwrap_err();
+    assert!(err.is_invalid_thread_name(), "{err}");
+    assert!(err.to_string().contains("NUL"), "{err}");
+}
+
+/// When no thread can be started at all, every task that would have run fails with
+/// `ERR_THREAD_SPAWN` (nothing waits forever), and the manager still drops promptly.
+#[test]
+fn tasks_fail_with_err_thread_spawn_when_no_thread_can_start() {
+    let manager = TaskManager::builder()
+        .max_threads(2)
+        .stack_size(1 << 60) // no address space has room for this stack
+        .shutdown_timeout(Duration::from_secs(60))
+        .error_handler(|_| {})
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let task = manager.spawn(|_| Ok::<_, AppError>(1));
+        assert!(
+            task.wait_for(PATIENCE),
+            "a task waited for a thread that cannot start"
+        );
+        let err = task.join().unwrap_err();
+        let err = err.app_error().expect("failed, not cancelled");
+        assert_eq!(err.code(), task_runtime::codes::ERR_THREAD_SPAWN, "{err}");
+        assert!(err.context().contains_key("task"), "{err}");
+    }
+    assert_eq!(manager.worker_count(), 0);
+    assert_eq!(manager.active_count(), 0);
+    let dropped = std::time::Instant::now();
+    drop(manager);
+    assert!(
+        dropped.elapsed() < Duration::from_secs(30),
+        "drop waited for a task that had no thread"
+    );
+}
+
+/// `stack_size` gives the workers a stack of that size: a task can recurse as deep as it
+/// allows.
+#[test]
+fn stack_size_sets_the_workers_stack() {
+    fn depth(n: u64) -> u64 {
+        let pad = std::hint::black_box([0u8; 1024]);
+        if n == 0 {
+            u64::from(pad[0])
+        } else {
+            depth(n - 1) + u64::from(pad[1])
+        }
+    }
+    let manager = TaskManager::builder().stack_size(64 << 20).build().unwrap();
+    // 12,000 frames of more than 1 KiB each: past the default 8 MiB stack, within 64 MiB.
+    let task = manager.spawn(|_| Ok::<_, AppError>(depth(12_000)));
+    assert_eq!(task.join().unwrap(), 0);
+}

@@ -99,7 +99,7 @@ fn the_last_progress_arrives_before_the_terminal_callback() {
         .start();
     assert!(ui.run_until(|| log.len() == 1, PATIENCE));
     step.open();
-    task.wait_for(PATIENCE);
+    assert!(task.wait_for(PATIENCE));
     assert!(ui.run_until_idle(&manager, PATIENCE));
     assert_eq!(log.events(), ["progress 1", "progress 3", "completed"]);
 }

@@ -198,3 +198,79 @@ fn a_task_leaves_the_registry_before_its_terminal_callback_runs() {
         }
     }
 }
+
+#[test]
+fn wait_for_all_accepts_duration_max() {
+    let manager = TaskManager::new(1);
+    manager.spawn(|_| Ok::<_, AppError>(()));
+    assert!(manager.wait_for_all(Duration::MAX));
+}
+
+/// "True iff idle before the deadline": waiters that wake up late, when new work was already
+/// submitted after an idle moment, still return `true` (waves of waiters and submitters, as in
+/// threadpool's join test).
+///
+/// Timing-sensitive, in one direction only: the waiters must be waiting before the idle
+/// moment, which nothing observable announces; they get 50 ms to start. A machine stalled
+/// longer than that could fail this test, never pass a broken runtime.
+#[test]
+fn wait_for_all_sees_an_idle_moment_even_when_work_follows() {
+    let manager = TaskManager::new(2);
+    for wave in 0..20 {
+        let gate = Gate::new();
+        let task = common::gated(&manager, &gate);
+        let started = Arc::new(AtomicUsize::new(0));
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let (m, started) = (manager.clone(), started.clone());
+                std::thread::spawn(move || {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    m.wait_for_all(PATIENCE)
+                })
+            })
+            .collect();
+        eventually("the waiters to start", || {
+            started.load(Ordering::SeqCst) == 4
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        // Idle for an instant, then busy again until every waiter has answered.
+        gate.open();
+        task.join().unwrap();
+        let next = Gate::new();
+        let busy = common::gated(&manager, &next);
+        for waiter in waiters {
+            assert!(
+                waiter.join().unwrap(),
+                "wave {wave}: a waiter missed the idle moment"
+            );
+        }
+        next.open();
+        busy.join().unwrap();
+    }
+}
+
+/// A thread waiting in `wait_for_all` costs the workers a counter per task, not a scan of the
+/// registry: 100,000 trivial tasks finish while it waits (the quadratic version took seconds
+/// per ten thousand; the benchmark row `throughput/with a waiter` measures the cost).
+#[test]
+fn a_waiter_does_not_make_the_pool_quadratic() {
+    let manager = TaskManager::new(2);
+    let gate = Gate::new();
+    let blocker = common::gated(&manager, &gate);
+    let waiter = {
+        let m = manager.clone();
+        std::thread::spawn(move || m.wait_for_all(PATIENCE))
+    };
+    let tasks: Vec<_> = (0..100_000)
+        .map(|i| manager.spawn(move |_| Ok::<_, AppError>(i)))
+        .collect();
+    let done = Arc::new(AtomicUsize::new(0));
+    for task in tasks {
+        task.join().unwrap();
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    gate.open();
+    blocker.join().unwrap();
+    assert!(waiter.join().unwrap());
+    assert_eq!(done.load(Ordering::Relaxed), 100_000);
+}

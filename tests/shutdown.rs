@@ -199,3 +199,47 @@ fn dropping_the_manager_frees_it_and_its_finished_tasks() {
         Arc::strong_count(&marker) == 1
     });
 }
+
+#[test]
+fn shutdown_and_shutdown_timeout_accept_duration_max() {
+    let manager = TaskManager::builder()
+        .shutdown_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    manager.spawn(|_| Ok::<_, AppError>(()));
+    assert!(manager.shutdown(Duration::MAX));
+    drop(manager); // Drop waits "forever" too: for bodies that return at once
+}
+
+/// The last handle dropped inside `on_started` (on the worker): the task does not wait for
+/// itself for the whole `shutdown_timeout`.
+#[test]
+fn the_last_handle_dropped_inside_on_started_does_not_wait_for_its_own_task() {
+    let manager = TaskManager::builder()
+        .shutdown_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let slot = Arc::new(std::sync::Mutex::new(Some(manager)));
+    let s = slot.clone();
+    let dropped_in = Arc::new(std::sync::Mutex::new(None));
+    let d = dropped_in.clone();
+    let task = slot
+        .lock()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .task(|_| Ok::<_, AppError>(()))
+        .on_started(move || {
+            let manager = s.lock().unwrap().take();
+            let started = Instant::now();
+            drop(manager);
+            *d.lock().unwrap() = Some(started.elapsed());
+        })
+        .start();
+    assert!(task.wait_for(PATIENCE), "the task waited for itself");
+    eventually("the drop to return", || {
+        dropped_in.lock().unwrap().is_some()
+    });
+    let took = dropped_in.lock().unwrap().unwrap();
+    assert!(took < Duration::from_secs(30), "dropping took {took:?}");
+}

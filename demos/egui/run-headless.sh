@@ -22,7 +22,7 @@ fail() {
 }
 
 # What the run needs, from Debian's packages, installed when missing.
-packages=(xvfb xauth x11-apps imagemagick libgl1-mesa-dri libegl1 libgl1 libxkbcommon-x11-0)
+packages=(jq xvfb xauth x11-apps imagemagick libgl1-mesa-dri libegl1 libgl1 libxkbcommon-x11-0)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
@@ -38,6 +38,9 @@ if ((${#missing[@]})); then
 fi
 
 cargo build --release --locked
+# Wherever cargo put it: CARGO_TARGET_DIR, a config file, or ./target.
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked | jq -r .target_directory)
+demo="$target_dir/release/egui-demo"
 
 log="$(mktemp)"
 trap 'rm -f "$log" "$log.xwd"' EXIT
@@ -49,7 +52,7 @@ rm -f "$screenshot"
 export LIBGL_ALWAYS_SOFTWARE=1
 status=0
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
-    ./target/release/egui-demo --script "$1" >"$2" &
+    "$4" --script "$1" >"$2" &
     demo=$!
     for _ in $(seq 600); do
         grep -q "screenshot now" "$2" && break
@@ -59,7 +62,7 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
     # Only the raw dump now; converting it costs CPU the demo is being timed on.
     if grep -q "screenshot now" "$2"; then xwd -root -silent -out "$3"; fi
     wait "$demo"
-' run-headless "$seconds" "$log" "$log.xwd" || status=$?
+' run-headless "$seconds" "$log" "$log.xwd" "$demo" || status=$?
 cat "$log"
 if [ -s "$log.xwd" ]; then
     convert "xwd:$log.xwd" -crop "$window" +repage "$screenshot"

@@ -2,7 +2,6 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
 
 use crate::task::cell::CellRef;
 use crate::{Cancelled, TaskId};
@@ -38,11 +37,6 @@ pub struct TaskContext {
 impl TaskContext {
     pub(crate) fn new(cell: CellRef) -> Self {
         TaskContext { cell }
-    }
-
-    /// Whether this is the context of a task of `manager`.
-    pub(crate) fn belongs_to(&self, manager: &crate::manager::ManagerCore) -> bool {
-        std::ptr::eq(Arc::as_ptr(&self.cell.core.manager), manager)
     }
 
     /// The task's id.
@@ -150,5 +144,51 @@ impl Drop for CurrentTask {
     fn drop(&mut self) {
         let previous = self.previous.take();
         CURRENT.with(|current| *current.borrow_mut() = previous);
+    }
+}
+
+/// What a thread is doing for a manager right now, for waits that must not count it: a
+/// thread cannot wait for the task it is running, nor for the delivery it is in the middle of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Busy {
+    /// Running a task: from its start until its outcome is decided (its `on_started` and
+    /// progress callbacks on the worker, and its body).
+    Running,
+    /// Delivering a task's callbacks through a queued dispatcher (an event loop, `from_fn`).
+    Delivering,
+}
+
+thread_local! {
+    /// (manager address, what) for every piece of work in progress on this thread, nested.
+    static BUSY: RefCell<Vec<(usize, Busy)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks this thread busy for `manager` until the guard is dropped.
+pub(crate) fn busy(manager: &crate::manager::ManagerCore, what: Busy) -> BusyGuard {
+    let key = (std::ptr::from_ref(manager) as usize, what);
+    BUSY.with(|busy| busy.borrow_mut().push(key));
+    BusyGuard { key }
+}
+
+/// How many pieces of work of this kind this thread has in progress for `manager`.
+pub(crate) fn busy_here(manager: &crate::manager::ManagerCore, what: Busy) -> usize {
+    let key = (std::ptr::from_ref(manager) as usize, what);
+    BUSY.with(|busy| busy.borrow().iter().filter(|k| **k == key).count())
+}
+
+/// Ends a [`busy`] mark.
+pub(crate) struct BusyGuard {
+    key: (usize, Busy),
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        // Guards nest, so this one's mark is the last of its key.
+        let _ = BUSY.try_with(|busy| {
+            let mut busy = busy.borrow_mut();
+            if let Some(at) = busy.iter().rposition(|k| *k == self.key) {
+                busy.remove(at);
+            }
+        });
     }
 }

@@ -4,6 +4,10 @@
 //! This is the runtime half of the project; `task-macros` adds `#[run_in_background]` and
 //! `#[async_method]` on top of it.
 //!
+//! Callbacks run where the task's [`Dispatcher`] says. The default, for
+//! [`TaskManager::new`] and the global [`get_task_manager()`], is the worker thread: give the
+//! manager an [`EventLoop`]'s dispatcher, as below, to have them on your UI thread.
+//!
 //! # Quick start
 //!
 //! ```
@@ -68,6 +72,10 @@
 //! 6. A task leaves the registry before its terminal callback runs; waits honour their
 //!    deadlines; no worker thread outlives a dropped manager once its bodies return.
 //! 7. No `unsafe` code.
+//! 8. Every `Duration` is accepted where one is taken (`Duration::MAX` waits forever), and no
+//!    bad input wedges the pool: a thread name with a NUL byte is a [`BuildError`]; a thread
+//!    that cannot be started gives its slot back, and when no worker is left, the tasks it
+//!    would have run fail with [`ERR_THREAD_SPAWN`](codes::ERR_THREAD_SPAWN).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -15,7 +15,7 @@ use crate::{AppError, Progress, TaskManager};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the result of a background task",
     label = "the error type must convert into `task_runtime::AppError`, and the value must be `Send + 'static`",
-    note = "any `std::error::Error + Send + Sync + 'static` converts; otherwise implement `From<YourError> for AppError`"
+    note = "any `std::error::Error + Send + Sync + 'static` converts (give it a code with `TaskManagerBuilder::map_error`); a type that is not an error can implement `From<YourType> for AppError`"
 )]
 pub trait TaskReturn {
     /// The value the task produces.

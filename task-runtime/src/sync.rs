@@ -77,3 +77,33 @@ pub(crate) fn spin_briefly(done: impl Fn() -> bool) -> bool {
     }
     done()
 }
+
+/// When a wait of `timeout` from now ends; `None` when that instant is past what `Instant`
+/// can represent (`Duration::MAX`, say): such a wait never ends, as std's and crossbeam's
+/// timeouts saturate.
+pub(crate) fn deadline_after(timeout: std::time::Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(timeout)
+}
+
+/// How long until `deadline`: `None` for a wait without end, zero once it has passed.
+pub(crate) fn time_left(deadline: Option<std::time::Instant>) -> Option<std::time::Duration> {
+    deadline.map(|deadline| deadline.saturating_duration_since(std::time::Instant::now()))
+}
+
+/// Waits on `condvar` until notified or `deadline` (`None`: no deadline); returns the guard
+/// and whether the deadline has passed.
+pub(crate) fn wait_until<'a, T>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, T>,
+    deadline: Option<std::time::Instant>,
+) -> (MutexGuard<'a, T>, bool) {
+    match time_left(deadline) {
+        None => (wait(condvar, guard), false),
+        Some(left) if left.is_zero() => (guard, true),
+        Some(left) => {
+            let guard = wait_timeout(condvar, guard, left).0;
+            let passed = time_left(deadline).is_some_and(|left| left.is_zero());
+            (guard, passed)
+        }
+    }
+}

@@ -117,26 +117,50 @@ pub fn ui_manager(ui: &EventLoop, threads: usize) -> TaskManager {
 }
 
 /// Proves the manager can run `threads` bodies at the same time: they meet at a barrier.
+/// The barrier has a deadline, so a pool that is short of threads fails the test instead of
+/// leaving its bodies blocked.
 pub fn assert_parallel_capacity(manager: &TaskManager, threads: usize) {
-    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let met = meet(manager, threads);
+    assert_eq!(
+        met, threads,
+        "{threads} tasks that meet at a barrier did not all run: the pool ran only {met} \
+         bodies at once"
+    );
+}
+
+/// Starts `threads` tasks that wait (up to [`MEETING`]) until all of them run at once;
+/// returns the most that were running together.
+pub fn meet(manager: &TaskManager, threads: usize) -> usize {
+    let arrived = Arc::new((Mutex::new(0usize), Condvar::new()));
     let tasks: Vec<_> = (0..threads)
         .map(|_| {
-            let barrier = barrier.clone();
+            let arrived = arrived.clone();
             manager.spawn(move |_| {
-                barrier.wait();
-                Ok::<_, AppError>(())
+                let (count, cv) = &*arrived;
+                let mut n = count.lock().unwrap();
+                *n += 1;
+                cv.notify_all();
+                let deadline = Instant::now() + MEETING;
+                while *n < threads {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    n = cv.wait_timeout(n, deadline - now).unwrap().0;
+                }
+                Ok::<_, AppError>(*n)
             })
         })
         .collect();
-    for task in tasks {
-        assert!(
-            task.wait_for(PATIENCE),
-            "{threads} tasks that meet at a barrier did not all run: the pool cannot run \
-             {threads} bodies at once"
-        );
-        task.join().unwrap();
-    }
+    tasks
+        .into_iter()
+        .map(|task| task.join().unwrap())
+        .max()
+        .unwrap_or(0)
 }
+
+/// How long the bodies started by [`meet`] wait for each other.
+pub const MEETING: Duration = Duration::from_secs(10);
 
 /// A `tracing-subscriber` writer that keeps what it is given, for tests that check logs.
 #[derive(Clone, Default)]

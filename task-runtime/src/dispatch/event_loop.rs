@@ -149,18 +149,24 @@ impl EventLoop {
     /// Processes events until `condition` returns true or `timeout` passes; returns whether
     /// the condition was met. Blocks between jobs, waking at least every millisecond to
     /// re-check the condition.
+    ///
+    /// Every timeout is accepted: `Duration::MAX` waits for as long as it takes.
+    #[must_use = "run_until returns false when the condition did not hold in time"]
     pub fn run_until(&self, mut condition: impl FnMut() -> bool, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             self.process_events();
             if condition() {
                 return true;
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
                 return false;
             }
-            match self.rx.recv_timeout((deadline - now).min(POLL_SLICE)) {
+            match self
+                .rx
+                .recv_timeout(left.unwrap_or(POLL_SLICE).min(POLL_SLICE))
+            {
                 Ok(job) => job(),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -178,6 +184,11 @@ impl EventLoop {
     /// Callbacks that run inline on worker threads ([`Dispatcher::worker_thread`]) are not
     /// waited for: they run right after their task leaves the registry and may still be
     /// running when this returns.
+    ///
+    /// Called from inside a callback that this loop is running, it does not wait for that
+    /// callback (which cannot finish before it returns): it returns `true` once everything
+    /// else is done.
+    #[must_use = "run_until_idle returns false when the work did not finish in time"]
     pub fn run_until_idle(&self, manager: &TaskManager, timeout: Duration) -> bool {
         self.run_until(|| manager.is_quiescent() && self.rx.is_empty(), timeout)
     }

@@ -121,7 +121,7 @@ impl DisplayPump {
 
     /// Lets the thread show what is queued, then exit; waits for that until `deadline` (a
     /// display that blocks past it is left to finish on its own).
-    pub(crate) fn stop(&self, deadline: Instant) {
+    pub(crate) fn stop(&self, deadline: Option<Instant>) {
         let shared = &self.shared;
         let mut queue = lock(&shared.queue);
         queue.stopped = true;
@@ -133,15 +133,21 @@ impl DisplayPump {
             return; // the last manager handle was dropped inside a display call
         }
         while !queue.exited {
-            let now = Instant::now();
-            if now >= deadline {
-                return;
-            }
-            queue = shared
-                .changed
-                .wait_timeout(queue, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            queue = match left {
+                Some(left) if left.is_zero() => return,
+                Some(left) => {
+                    shared
+                        .changed
+                        .wait_timeout(queue, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => shared
+                    .changed
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
         }
         drop(queue);
         let _ = thread.join();

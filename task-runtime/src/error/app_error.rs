@@ -91,11 +91,20 @@ impl fmt::Display for Category {
 /// shared) and `Send + Sync`, so it can go to callbacks, signals and logs alike.
 ///
 /// Like `anyhow::Error`, `AppError` does **not** implement [`std::error::Error`] itself. That
-/// is what allows the blanket `From<E: std::error::Error + Send + Sync + 'static>`, so `?`
-/// converts any standard error inside a task body. A converted error gets the code
-/// [`ERR_SYS_UNKNOWN`](codes::ERR_SYS_UNKNOWN), the message `Background task failed: {e}`, the
-/// error chain in [`details`](AppError::details) and the original as
-/// [`source`](AppError::source).
+/// is what allows the blanket conversion, so `?` converts inside a task body anything that
+/// converts into `Box<dyn std::error::Error + Send + Sync>`: every
+/// `std::error::Error + Send + Sync + 'static`, a `Box<dyn Error + Send + Sync>` itself,
+/// `anyhow::Error`, and `String` / `&'static str` messages. A converted error gets the code
+/// [`ERR_SYS_UNKNOWN`](codes::ERR_SYS_UNKNOWN) (an [`io::Error`](std::io::Error) of kind
+/// `NotFound` gets [`ERR_FILE_NOT_FOUND`](codes::ERR_FILE_NOT_FOUND) and
+/// [`Category::FileNotFound`], `PermissionDenied` gets [`ERR_PERMISSION`](codes::ERR_PERMISSION)
+/// and [`Category::Permission`]), the message `Background task failed: {e}`, the error chain
+/// in [`details`](AppError::details) and the original as [`source`](AppError::source), where
+/// [`downcast_ref`](AppError::downcast_ref) finds it again.
+///
+/// An application's own error type cannot have a `From<MyError> for AppError` (it would
+/// overlap with the blanket conversion); give it a code, a category and a user message in one
+/// place with [`TaskManagerBuilder::map_error`](crate::TaskManagerBuilder::map_error).
 ///
 /// # Examples
 ///
@@ -127,7 +136,23 @@ impl fmt::Display for Category {
 /// let err = parse("x").unwrap_err();
 /// assert_eq!(err.code(), codes::ERR_SYS_UNKNOWN);
 /// assert_eq!(err.message(), "Background task failed: invalid digit found in string");
-/// assert!(err.source().is_some());
+/// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+///
+/// // An io::Error keeps its kind:
+/// fn open() -> Result<String, AppError> {
+///     Ok(std::fs::read_to_string("/no/such/file")?)
+/// }
+/// assert_eq!(open().unwrap_err().code(), codes::ERR_FILE_NOT_FOUND);
+///
+/// // A boxed error and a plain message convert too:
+/// fn boxed() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     Err("no luck".into())
+/// }
+/// fn task() -> Result<(), AppError> {
+///     boxed()?;
+///     Err("unreachable")?
+/// }
+/// assert_eq!(task().unwrap_err().message(), "Background task failed: no luck");
 /// ```
 #[derive(Clone)]
 pub struct AppError {
@@ -270,6 +295,29 @@ impl AppError {
         self.inner.source.as_deref()
     }
 
+    /// The original error of type `E` this one was converted from (with `?`) or given as
+    /// [`with_source`](Self::with_source), if it is one.
+    ///
+    /// ```
+    /// use task_runtime::AppError;
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("quota exceeded by {0} bytes")]
+    /// struct Quota(u64);
+    ///
+    /// let err: AppError = Quota(512).into();
+    /// assert_eq!(err.downcast_ref::<Quota>().map(|q| q.0), Some(512));
+    /// assert!(err.downcast_ref::<std::io::Error>().is_none());
+    /// ```
+    pub fn downcast_ref<E: StdError + Send + Sync + 'static>(&self) -> Option<&E> {
+        let source = self.inner.source.as_deref()?;
+        #[cfg(feature = "anyhow")]
+        if let Some(anyhow) = source.downcast_ref::<AnyhowSource>() {
+            return anyhow.0.downcast_ref::<E>();
+        }
+        source.downcast_ref::<E>()
+    }
+
     /// Whether this error stands for a cancellation (code
     /// [`ERR_TASK_CANCELLED`](codes::ERR_TASK_CANCELLED)).
     pub fn is_cancellation(&self) -> bool {
@@ -288,24 +336,71 @@ impl AppError {
     }
 }
 
+/// Converts standard errors, boxed errors, `anyhow::Error` and messages (what `?` uses). A
+/// blanket over `Into<Box<dyn Error + Send + Sync>>` rather than over `Error`, so that boxed
+/// errors convert too (a second impl for them would overlap with the first).
 impl<E> From<E> for AppError
 where
-    E: StdError + Send + Sync + 'static,
+    E: Into<Box<dyn StdError + Send + Sync>> + 'static,
 {
     fn from(error: E) -> Self {
-        let mut chain = error.to_string();
-        let mut cause = error.source();
-        while let Some(c) = cause {
-            chain.push_str("\ncaused by: ");
-            chain.push_str(&c.to_string());
-            cause = c.source();
-        }
-        AppError::new(
-            codes::ERR_SYS_UNKNOWN,
-            format!("Background task failed: {error}"),
-        )
+        #[cfg(feature = "anyhow")]
+        let error = {
+            let mut error = Some(error);
+            let any: &mut dyn std::any::Any = &mut error;
+            if let Some(anyhow) = any.downcast_mut::<Option<anyhow::Error>>() {
+                let anyhow = anyhow.take().expect("taken once");
+                return converted(Arc::new(AnyhowSource(anyhow)));
+            }
+            error.expect("not taken")
+        };
+        converted(Arc::from(error.into()))
+    }
+}
+
+/// The `AppError` for a foreign error: its kind, its message and chain, and itself as source.
+fn converted(source: Arc<dyn StdError + Send + Sync>) -> AppError {
+    let mut chain = source.to_string();
+    let mut cause = source.source();
+    while let Some(c) = cause {
+        chain.push_str("\ncaused by: ");
+        chain.push_str(&c.to_string());
+        cause = c.source();
+    }
+    let (code, category) = match source.downcast_ref::<std::io::Error>().map(|e| e.kind()) {
+        Some(std::io::ErrorKind::NotFound) => (codes::ERR_FILE_NOT_FOUND, Category::FileNotFound),
+        Some(std::io::ErrorKind::PermissionDenied) => (codes::ERR_PERMISSION, Category::Permission),
+        _ => (codes::ERR_SYS_UNKNOWN, Category::Unknown),
+    };
+    let error = AppError::new(code, format!("Background task failed: {source}"))
         .with_details(chain)
-        .with_source(error)
+        .with_category(category);
+    error.edit(|inner| inner.source = Some(source))
+}
+
+/// An `anyhow::Error` kept whole as a source, so that `downcast_ref` sees through its context
+/// layers as anyhow's own does.
+#[cfg(feature = "anyhow")]
+struct AnyhowSource(anyhow::Error);
+
+#[cfg(feature = "anyhow")]
+impl fmt::Display for AnyhowSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[cfg(feature = "anyhow")]
+impl fmt::Debug for AnyhowSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+#[cfg(feature = "anyhow")]
+impl StdError for AnyhowSource {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
     }
 }
 
@@ -395,6 +490,50 @@ mod tests {
         assert_eq!(err.message(), "Background task failed: outer failed");
         assert_eq!(err.details(), Some("outer failed\ncaused by: disk on fire"));
         assert_eq!(err.source().unwrap().to_string(), "outer failed");
+    }
+
+    #[test]
+    fn io_errors_keep_their_kind() {
+        use std::io::{Error, ErrorKind};
+        let cases = [
+            (
+                ErrorKind::NotFound,
+                codes::ERR_FILE_NOT_FOUND,
+                Category::FileNotFound,
+            ),
+            (
+                ErrorKind::PermissionDenied,
+                codes::ERR_PERMISSION,
+                Category::Permission,
+            ),
+            (
+                ErrorKind::TimedOut,
+                codes::ERR_SYS_UNKNOWN,
+                Category::Unknown,
+            ),
+        ];
+        for (kind, code, category) in cases {
+            let err: AppError = Error::new(kind, "disk says no").into();
+            assert_eq!((err.code(), err.category()), (code, category), "{kind:?}");
+            assert_eq!(err.message(), "Background task failed: disk says no");
+            assert_eq!(err.downcast_ref::<Error>().map(Error::kind), Some(kind));
+        }
+        // Wrapped in another error, the kind is the outer error's business.
+        let wrapped: AppError = Outer(Error::new(ErrorKind::NotFound, "gone")).into();
+        assert_eq!(wrapped.code(), codes::ERR_SYS_UNKNOWN);
+    }
+
+    #[test]
+    fn boxed_errors_and_messages_convert() {
+        let boxed: Box<dyn StdError + Send + Sync> = Box::new(Outer(std::io::Error::other("x")));
+        let err: AppError = boxed.into();
+        assert_eq!(err.message(), "Background task failed: outer failed");
+        assert!(err.downcast_ref::<Outer>().is_some());
+        assert_eq!(err.details(), Some("outer failed\ncaused by: x"));
+        let err: AppError = "plain message".into();
+        assert_eq!(err.message(), "Background task failed: plain message");
+        let err: AppError = String::from("owned").into();
+        assert_eq!(err.code(), codes::ERR_SYS_UNKNOWN);
     }
 
     #[test]

@@ -107,6 +107,8 @@ pub struct BuildError {
 enum BuildErrorKind {
     #[error("max_threads must be at least 1")]
     ZeroThreads,
+    #[error("thread name prefix {0:?} contains a NUL byte, which no thread name can hold")]
+    InvalidThreadName(String),
     #[error("the global task manager already exists; call init_global before the first use of get_task_manager")]
     GlobalAlreadyInitialized,
 }
@@ -115,6 +117,12 @@ impl BuildError {
     pub(crate) fn zero_threads() -> Self {
         BuildError {
             kind: BuildErrorKind::ZeroThreads,
+        }
+    }
+
+    pub(crate) fn invalid_thread_name(prefix: &str) -> Self {
+        BuildError {
+            kind: BuildErrorKind::InvalidThreadName(prefix.to_owned()),
         }
     }
 
@@ -127,6 +135,11 @@ impl BuildError {
     /// Whether the builder asked for zero worker threads.
     pub fn is_zero_threads(&self) -> bool {
         matches!(self.kind, BuildErrorKind::ZeroThreads)
+    }
+
+    /// Whether the thread name prefix contains a NUL byte.
+    pub fn is_invalid_thread_name(&self) -> bool {
+        matches!(self.kind, BuildErrorKind::InvalidThreadName(_))
     }
 
     /// Whether [`init_global`](crate::init_global) came after the global manager was created.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::registry::Registry;
-use super::{ErrorHandler, Handle, ManagerCore, TaskManager};
+use super::{ErrorHandler, ErrorMap, Handle, ManagerCore, TaskManager};
 use crate::dispatch::Dispatcher;
 use crate::display::{default_display, DisplayPump};
 use crate::pool::{Pool, PoolConfig};
@@ -41,8 +41,10 @@ pub struct TaskManagerBuilder {
     idle_timeout: Duration,
     dispatcher: Dispatcher,
     error_handler: Option<ErrorHandler>,
+    error_map: Option<ErrorMap>,
     shutdown_timeout: Duration,
     progress_display: Option<Arc<dyn ProgressDisplay>>,
+    stack_size: Option<usize>,
 }
 
 impl TaskManagerBuilder {
@@ -53,8 +55,10 @@ impl TaskManagerBuilder {
             idle_timeout: Duration::from_secs(30),
             dispatcher: Dispatcher::worker_thread(),
             error_handler: None,
+            error_map: None,
             shutdown_timeout: Duration::from_secs(5),
             progress_display: None,
+            stack_size: None,
         }
     }
 
@@ -64,7 +68,8 @@ impl TaskManagerBuilder {
         self
     }
 
-    /// Worker threads are named `<prefix>-<n>` (default prefix `task-worker`).
+    /// Worker threads are named `<prefix>-<n>` (default prefix `task-worker`). A prefix with a
+    /// NUL byte makes [`build`](Self::build) fail: no thread can carry that name.
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = prefix.into();
         self
@@ -91,7 +96,71 @@ impl TaskManagerBuilder {
         self
     }
 
+    /// The stack size of the worker threads, in bytes. The default is four times the standard
+    /// library's default thread stack (8 MiB, or four times `RUST_MIN_STACK` when that is
+    /// set), so that a task can return any value a plain `std::thread` can: the value passes
+    /// through a few frames of the runtime on its way to the handle. Stacks are reserved
+    /// address space; memory is used only as deep as a task actually goes.
+    ///
+    /// A size the system cannot give makes every task that needs a new thread fail with
+    /// [`ERR_THREAD_SPAWN`](crate::codes::ERR_THREAD_SPAWN) once no worker is left to run it.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// // A deeply recursive parser needs more than the default.
+    /// fn depth(n: u32) -> u32 {
+    ///     if n == 0 { 0 } else { 1 + depth(n - 1) }
+    /// }
+    /// let manager = TaskManager::builder().stack_size(256 << 20).build().unwrap();
+    /// let deep = manager.spawn(|_| Ok::<_, AppError>(depth(500_000))).join().unwrap();
+    /// assert_eq!(deep, 500_000);
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Rewrites every error a task fails with (panics included, cancellations not) before
+    /// anyone sees it: [`Task::join`](crate::Task::join), `on_error`, the error handler and
+    /// the `task_failed` signal all get the mapped error, which still carries the context
+    /// `task = <name>`. This is the one place where an application gives its own error types
+    /// their code, category and user message (a `From<MyError> for AppError` would conflict
+    /// with the blanket conversion of standard errors).
+    ///
+    /// If `f` panics, the panic goes to the error handler and the error stays unmapped.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, Category, TaskManager};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("document {0} is locked")]
+    /// struct Locked(String);
+    ///
+    /// let manager = TaskManager::builder()
+    ///     .map_error(|err| match err.downcast_ref::<Locked>() {
+    ///         Some(Locked(name)) => AppError::new("ERR_DOC_LOCKED", err.message())
+    ///             .with_category(Category::Permission)
+    ///             .with_user_message(format!("{name} is open elsewhere."))
+    ///             .with_source(Locked(name.clone())),
+    ///         None => err,
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    ///
+    /// let task = manager.spawn(|_| -> Result<(), Locked> { Err(Locked("notes.md".into())) });
+    /// let err = task.join().unwrap_err().into_app_error();
+    /// assert_eq!(err.code(), "ERR_DOC_LOCKED");
+    /// assert_eq!(err.user_message(), "notes.md is open elsewhere.");
+    /// assert!(err.context().contains_key("task"));
+    /// ```
+    pub fn map_error(mut self, f: impl Fn(AppError) -> AppError + Send + Sync + 'static) -> Self {
+        self.error_map = Some(Arc::new(f));
+        self
+    }
+
     /// How long dropping the last handle waits for running bodies to return (default 5 s).
+    /// Every duration is accepted: `Duration::MAX` waits for as long as it takes.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -109,10 +178,13 @@ impl TaskManagerBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] if `max_threads` is 0.
+    /// [`BuildError`] if `max_threads` is 0 or the thread name prefix contains a NUL byte.
     pub fn build(self) -> Result<TaskManager, BuildError> {
         if self.max_threads == 0 {
             return Err(BuildError::zero_threads());
+        }
+        if self.thread_name.contains('\0') {
+            return Err(BuildError::invalid_thread_name(&self.thread_name));
         }
         let display = DisplayPump::new(
             self.progress_display.unwrap_or_else(default_display),
@@ -123,10 +195,12 @@ impl TaskManagerBuilder {
                 max_threads: self.max_threads,
                 thread_name: self.thread_name,
                 idle_timeout: self.idle_timeout,
+                stack_size: Some(self.stack_size.unwrap_or_else(default_stack_size)),
             }),
             registry: Registry::new(),
             dispatcher: self.dispatcher,
             error_handler: self.error_handler.unwrap_or_else(default_error_handler),
+            error_map: self.error_map,
             signals: ManagerSignals::default(),
             display,
             shutdown_timeout: self.shutdown_timeout,
@@ -158,6 +232,8 @@ impl fmt::Debug for TaskManagerBuilder {
             .field("custom_error_handler", &self.error_handler.is_some())
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("custom_progress_display", &self.progress_display.is_some())
+            .field("stack_size", &self.stack_size)
+            .field("maps_errors", &self.error_map.is_some())
             .finish()
     }
 }
@@ -170,4 +246,14 @@ fn default_error_handler() -> ErrorHandler {
             "unhandled task error: {error}"
         );
     })
+}
+
+/// Four times what a plain `std::thread` gets: `RUST_MIN_STACK` if set, else 2 MiB.
+fn default_stack_size() -> usize {
+    const STD_DEFAULT: usize = 2 << 20;
+    let std_default = std::env::var("RUST_MIN_STACK")
+        .ok()
+        .and_then(|bytes| bytes.trim().parse::<usize>().ok())
+        .unwrap_or(STD_DEFAULT);
+    std_default.saturating_mul(4)
 }

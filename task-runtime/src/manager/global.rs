@@ -7,8 +7,12 @@ use crate::BuildError;
 
 static GLOBAL: OnceLock<TaskManager> = OnceLock::new();
 
-/// The global task manager: 4 threads, worker-thread dispatch, created on first use
-/// (thread-safe). Configure it beforehand with [`init_global`].
+/// The global task manager: 4 threads, created on first use (thread-safe); the macros use it
+/// unless given `manager = ..`. Configure it beforehand with [`init_global`].
+///
+/// By default its callbacks run on the **worker thread**, not on your UI thread: to deliver
+/// them to an [`EventLoop`](crate::EventLoop), call
+/// `init_global(TaskManager::builder().dispatcher(ui.dispatcher()))` first thing in `main`.
 ///
 /// ```
 /// use task_runtime::{get_task_manager, AppError};

@@ -13,13 +13,14 @@ pub use builder::TaskManagerBuilder;
 pub use global::{get_task_manager, init_global, set_max_threads};
 use registry::{Refusal, Registry};
 
+use crate::context::{self, Busy};
 use crate::delivery::Terminal;
 use crate::dispatch::Dispatcher;
 use crate::display::DisplayPump;
 use crate::pool::Pool;
 use crate::signal::{ManagerSignals, Signal, TaskInfo};
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::CachePadded;
+use crate::sync::{deadline_after, CachePadded};
 use crate::task::cell::{CellRef, TaskCore};
 use crate::task::run;
 use crate::unwind::{self, Panic};
@@ -30,6 +31,9 @@ use crate::{
 
 /// Receives errors that no `on_error` callback took.
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AppError) + Send + Sync>;
+
+/// Rewrites every task error before anyone sees it (`TaskManagerBuilder::map_error`).
+pub(crate) type ErrorMap = Arc<dyn Fn(AppError) -> AppError + Send + Sync>;
 
 /// Runs background tasks on a pool of worker threads and keeps track of them
 /// (Python: `TaskManager`).
@@ -90,6 +94,7 @@ pub(crate) struct ManagerCore {
     registry: Registry,
     dispatcher: Dispatcher,
     error_handler: ErrorHandler,
+    error_map: Option<ErrorMap>,
     signals: ManagerSignals,
     /// Calls the progress display for tasks with `show_progress`, on a thread of its own.
     display: DisplayPump,
@@ -109,6 +114,11 @@ pub(crate) struct ManagerCore {
 
 impl TaskManager {
     /// Creates a manager with at most `max_threads` worker threads and default settings.
+    ///
+    /// Its callbacks and signals run on the **worker thread** ([`Dispatcher::worker_thread`]),
+    /// not on your UI thread: for that, build it with
+    /// [`builder().dispatcher(..)`](TaskManagerBuilder::dispatcher), for instance an
+    /// [`EventLoop`](crate::EventLoop)'s.
     ///
     /// # Panics
     ///
@@ -226,10 +236,15 @@ impl TaskManager {
     /// Blocks until no task is active or `timeout` passes; returns `true` iff the manager
     /// became idle in time. Callbacks may still be pending on their dispatchers (see
     /// [`EventLoop::run_until_idle`](crate::EventLoop::run_until_idle) to wait for those too).
+    ///
+    /// "Became idle" is an event: if the manager was idle at any moment after the call began,
+    /// this returns `true` even if new tasks were submitted before it woke up. Every timeout
+    /// is accepted; `Duration::MAX` waits for as long as it takes.
+    #[must_use = "wait_for_all returns false when the manager did not become idle in time"]
     pub fn wait_for_all(&self, timeout: Duration) -> bool {
         self.core()
             .registry
-            .wait_until_at_most(0, Instant::now() + timeout)
+            .wait_until_at_most(0, deadline_after(timeout))
     }
 
     /// Changes the thread limit at once. Growing starts threads for queued tasks; shrinking
@@ -266,9 +281,11 @@ impl TaskManager {
     /// Cancels all tasks, then waits up to `timeout` for running bodies to return; returns
     /// whether they all did. From then on, every task started on this manager is cancelled at
     /// once (with a warning naming it). The worker threads stay until the last handle is
-    /// dropped.
+    /// dropped. Called from inside a task of this manager (its body or a callback that runs on
+    /// its worker), that task is not waited for.
+    #[must_use = "shutdown returns false when running bodies did not return in time"]
     pub fn shutdown(&self, timeout: Duration) -> bool {
-        self.core().shutdown(Instant::now() + timeout)
+        self.core().shutdown(deadline_after(timeout))
     }
 
     /// Runs the next queued task on the calling thread; loom models play the worker with it.
@@ -279,10 +296,12 @@ impl TaskManager {
     }
 
     /// No task active and no terminal callback queued (checked in that order: a task is
-    /// counted as undelivered before it leaves the registry).
+    /// counted as undelivered before it leaves the registry). A delivery in progress on the
+    /// calling thread does not count: a callback asking cannot wait for itself.
     pub(crate) fn is_quiescent(&self) -> bool {
         let core = self.core();
-        core.registry.is_empty() && core.undelivered.load(Ordering::SeqCst) == 0
+        core.registry.is_idle()
+            && core.undelivered.load(Ordering::SeqCst) <= context::busy_here(core, Busy::Delivering)
     }
 }
 
@@ -298,7 +317,7 @@ impl fmt::Debug for TaskManager {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        let deadline = Instant::now() + self.core.shutdown_timeout;
+        let deadline = deadline_after(self.core.shutdown_timeout);
         self.core.shutdown(deadline);
         self.core.pool.terminate(deadline);
         // After the workers: the cancellations above still show.
@@ -347,6 +366,7 @@ impl ManagerCore {
         if !cell.core.dispatcher().is_worker_thread() {
             self.undelivered.fetch_add(1, Ordering::SeqCst);
         }
+        self.registry.entered();
         match self.registry.admit(&cell) {
             Ok(superseded) => {
                 for old in &superseded {
@@ -405,12 +425,30 @@ impl ManagerCore {
         cancelled
     }
 
-    fn shutdown(&self, deadline: Instant) -> bool {
+    fn shutdown(&self, deadline: Option<Instant>) -> bool {
         self.registry.close();
         self.cancel_all();
-        // A task of this manager shutting it down from its own body cannot wait for itself.
-        let own = crate::context::current().is_some_and(|ctx| ctx.belongs_to(self));
-        self.registry.wait_until_at_most(usize::from(own), deadline)
+        // A task of this manager shutting it down from its body or its worker-side callbacks
+        // cannot wait for itself (nor for the tasks it runs nested, joined inline).
+        let own = context::busy_here(self, Busy::Running);
+        self.registry.wait_until_at_most(own, deadline)
+    }
+
+    /// The error a task ends with, as everyone will see it: with context `task = <name>`,
+    /// rewritten by the manager's `map_error` (which keeps that context).
+    pub(crate) fn task_error(&self, core: &TaskCore, error: AppError) -> AppError {
+        let error = error.with_context("task", &core.name);
+        let Some(map) = &self.error_map else {
+            return error;
+        };
+        let original = error.clone();
+        match unwind::catch(|| map(error)) {
+            Ok(mapped) => mapped.with_context("task", &core.name),
+            Err(panic) => {
+                self.report_user_panic("the manager's map_error", core, &panic);
+                original
+            }
+        }
     }
 
     // ----- errors and user code -----

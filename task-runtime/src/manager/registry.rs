@@ -11,8 +11,12 @@
 //! every task, and profiles showed exactly that cost. So entries are removed *lazily*: a
 //! task leaves the registry by reaching a terminal state (every query skips those), and the
 //! submitting side sweeps finished entries out of a shard when it has doubled since the last
-//! sweep, which is amortised O(1) per submission. The worker's only registry work is
-//! reading whether somebody waits for the registry to empty.
+//! sweep, which is amortised O(1) per submission. The worker's only registry work is one
+//! counter of undecided tasks, and reading whether somebody waits for it to drop.
+//!
+//! Waiting for idleness reads that counter, never the shards, and an *idle epoch* bumped each
+//! time the counter reaches zero: a waiter returns `true` once it saw the epoch move, even if
+//! new work arrived before it woke up ("idle before the deadline" is an event, not a state).
 //!
 //! Shards (sixteen, cache-padded, by task id) spread concurrent submitters; questions about
 //! the whole (counts, listings, names) visit every shard and are rare. So are the operations
@@ -27,8 +31,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use crate::sync::{lock, wait_timeout, CachePadded as Padded, Condvar, Mutex};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{lock, time_left, wait_timeout, CachePadded as Padded, Condvar, Mutex};
 use crate::task::cell::{CellRef, TaskCore};
 use crate::{Exclusive, TaskId};
 
@@ -75,6 +79,10 @@ pub(crate) struct Registry {
     shards: [Padded<Mutex<Shard>>; SHARDS],
     /// No more admissions: the manager was shut down.
     closed: AtomicBool,
+    /// Tasks submitted and not yet decided (refused ones too, until their cancellation).
+    undecided: Padded<AtomicUsize>,
+    /// Bumped whenever `undecided` drops to zero.
+    idle_epoch: AtomicU64,
     /// Threads blocked in `wait_until_at_most`; decided tasks notify only when there are some.
     waiters: AtomicUsize,
     control: Mutex<Control>,
@@ -99,6 +107,8 @@ impl Registry {
         Registry {
             shards: std::array::from_fn(|_| Padded(Mutex::new(Shard::default()))),
             closed: AtomicBool::new(false),
+            undecided: Padded(AtomicUsize::new(0)),
+            idle_epoch: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             control: Mutex::new(Control::default()),
             left: Condvar::new(),
@@ -161,15 +171,33 @@ impl Registry {
         Ok(())
     }
 
-    /// A task was decided. Wakes `wait_until_at_most` if somebody waits; otherwise costs one
-    /// read of a line nobody writes.
+    /// A task was submitted: it counts as undecided until [`left`](Self::left). Called
+    /// before admission, so that every task, refused ones included, leaves exactly once.
+    pub(crate) fn entered(&self) {
+        self.undecided.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A task was decided. Wakes `wait_until_at_most` if somebody waits and few enough tasks
+    /// are left for it to care; otherwise costs one counter and one read of a line nobody
+    /// writes.
     pub(crate) fn left(&self) {
-        // Ordered after the decision by `decided_fence`; pairs with the waiter's fence in
-        // `wait_until_at_most`: either it sees the task decided, or this sees it waiting.
-        if self.waiters.load(Ordering::Relaxed) > 0 {
+        let before = self.undecided.0.fetch_sub(1, Ordering::AcqRel);
+        if before == 1 {
+            self.idle_epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        // Pairs with the waiter's fence in `wait_until_at_most`: either it sees the count (and
+        // epoch) just written, or this sees it waiting.
+        fence(Ordering::SeqCst);
+        // Waiters allow at most one task (a shutdown from inside a task): nobody cares before.
+        if before <= 2 && self.waiters.load(Ordering::Relaxed) > 0 {
             let _control = lock(&self.control);
             self.left.notify_all();
         }
+    }
+
+    /// Whether no task is undecided.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.undecided.0.load(Ordering::Acquire) == 0
     }
 
     /// A `CancelPrevious` task settled: it can no longer be superseded.
@@ -220,12 +248,6 @@ impl Registry {
             .sum()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.shards
-            .iter()
-            .all(|shard| lock(&shard.0).active().next().is_none())
-    }
-
     /// The task with this id, if it is (or was, and has not been swept yet) registered.
     /// Callers check its state themselves: cancelling a finished task just says so. (Not
     /// reading the state here also keeps the canceller's first access to it a
@@ -265,22 +287,27 @@ impl Registry {
         self.matching(|core| core.name.is(name))
     }
 
-    /// Waits until at most `allowed` tasks are active or `deadline` passes.
-    pub(crate) fn wait_until_at_most(&self, allowed: usize, deadline: Instant) -> bool {
+    /// Waits until at most `allowed` tasks are undecided or `deadline` passes (`None`: no
+    /// deadline). With `allowed == 0`, also returns `true` if the registry was idle at any
+    /// moment since the call began, even if new tasks came since.
+    pub(crate) fn wait_until_at_most(&self, allowed: usize, deadline: Option<Instant>) -> bool {
         let mut control = lock(&self.control);
         self.waiters.fetch_add(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst); // pairs with `decided_fence`, see `left`
+        fence(Ordering::SeqCst); // pairs with the fence in `left`
+        let epoch = self.idle_epoch.load(Ordering::Acquire);
         let result = loop {
-            if self.len() <= allowed {
+            if self.undecided.0.load(Ordering::Acquire) <= allowed
+                || (allowed == 0 && self.idle_epoch.load(Ordering::Acquire) != epoch)
+            {
                 break true;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                break false;
             }
             // Decided tasks notify while we wait; the slice only bounds a wake-up we could
             // not see coming (none is expected).
-            let slice = (deadline - now).min(Duration::from_millis(50));
+            let slice = match time_left(deadline) {
+                Some(left) if left.is_zero() => break false,
+                Some(left) => left.min(Duration::from_millis(50)),
+                None => Duration::from_millis(50),
+            };
             control = wait_timeout(&self.left, control, slice).0;
         };
         self.waiters.fetch_sub(1, Ordering::Relaxed);

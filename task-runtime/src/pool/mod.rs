@@ -14,17 +14,23 @@
 //! below 0. That is "higher priority first, FIFO within a level" without making the common
 //! case pay for a lock.
 //!
-//! Thread bookkeeping is atomic: `live` threads (reserved before a thread starts, released as
-//! it retires), `idle` ones (blocked in `recv`), and the `max_threads` limit. A submission
-//! starts a thread only when no worker is idle and the limit allows. A worker retires when
-//! `live` exceeds the limit (after its current job), after an idle timeout with nothing
-//! queued, or when the pool terminates. Retired threads are joined before a new one starts,
-//! so the OS never sees more than `max_threads` workers.
+//! Thread bookkeeping is atomic and lives in [`Slots`](slots): a submission claims an idle
+//! worker that nobody else counts on, or starts a thread if the limit allows, so a burst gets
+//! every allowed thread however many workers were idle. A worker retires when there are more
+//! threads than the limit (after its current job), after an idle timeout with nothing queued,
+//! or when the pool terminates; every exit gives its slot back first and then looks at the
+//! queue once more, so a job submitted meanwhile is never left without a thread. Retired
+//! threads are joined before a new one starts, so the OS never sees more than `max_threads`
+//! workers.
+//!
+//! A thread that cannot be started gives its slot back; if no worker is left at all, the
+//! queued jobs are failed ([`PoolJob::abandon`]) rather than left waiting forever.
 //!
 //! A job never unwinds into the worker (it contains its own panics); if one ever did, the
 //! worker's [`Sentinel`] replaces the thread, so capacity is never lost.
 
 mod queue;
+mod slots;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,8 +40,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use crate::sync::{lock, wait_timeout, Condvar, Mutex};
+use crate::sync::{lock, wait_until, Condvar, Mutex};
 use queue::PriorityQueue;
+use slots::{Placement, Slots};
 
 /// A unit of work the pool can run.
 pub(crate) trait PoolJob: Send + 'static {
@@ -45,6 +52,8 @@ pub(crate) trait PoolJob: Send + 'static {
     fn run(self);
     /// Whether the job no longer needs to run (its task was cancelled while queued).
     fn is_stale(&self) -> bool;
+    /// The job can never run: no worker thread could be started. `reason` says why.
+    fn abandon(self, reason: &str);
 }
 
 /// How a pool is set up.
@@ -52,6 +61,8 @@ pub(crate) struct PoolConfig {
     pub(crate) max_threads: usize,
     pub(crate) thread_name: String,
     pub(crate) idle_timeout: Duration,
+    /// The workers' stack size in bytes; `None` for the standard library's default.
+    pub(crate) stack_size: Option<usize>,
 }
 
 pub(crate) struct Pool<J: PoolJob> {
@@ -71,9 +82,7 @@ struct Shared<J> {
     ranked: Mutex<PriorityQueue<J>>,
     ranked_above: AtomicUsize,
     ranked_below: AtomicUsize,
-    live: AtomicUsize,
-    idle: AtomicUsize,
-    max_threads: AtomicUsize,
+    slots: Slots,
     terminating: AtomicBool,
     threads: Mutex<Threads>,
     /// `terminate` waits here for workers to exit.
@@ -82,6 +91,8 @@ struct Shared<J> {
     thread_name: String,
     #[cfg_attr(loom, allow(dead_code))]
     idle_timeout: Duration,
+    #[cfg_attr(loom, allow(dead_code))]
+    stack_size: Option<usize>,
     /// Identifies the pool's worker threads (see `WORKER_OF`).
     id: usize,
 }
@@ -114,20 +125,19 @@ impl<J: PoolJob> Pool<J> {
                 ranked: Mutex::new(PriorityQueue::new()),
                 ranked_above: AtomicUsize::new(0),
                 ranked_below: AtomicUsize::new(0),
-                live: AtomicUsize::new(0),
-                idle: AtomicUsize::new(0),
-                max_threads: AtomicUsize::new(config.max_threads),
+                slots: Slots::new(config.max_threads),
                 terminating: AtomicBool::new(false),
                 threads: Mutex::new(Threads::default()),
                 exited: Condvar::new(),
                 thread_name: config.thread_name,
                 idle_timeout: config.idle_timeout,
+                stack_size: config.stack_size,
                 id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             }),
         }
     }
 
-    /// Queues `job`, starting a worker if none is idle and the limit allows.
+    /// Queues `job`, then claims an idle worker for it or starts a thread if the limit allows.
     /// Gives the job back if the pool is terminating.
     pub(crate) fn submit(&self, job: J) -> Result<(), J> {
         let shared = &self.shared;
@@ -147,17 +157,14 @@ impl<J: PoolJob> Pool<J> {
             counter.fetch_add(1, Ordering::Release);
             shared.send(Message::Wake);
         }
-        // Sending, then reading `idle`, pairs with a worker leaving `idle`, then checking the
-        // queue (`Shared::cover_for_woken_idle`): either that worker sees this job still
-        // queued, or this sees no idle worker left.
-        if shared.idle.load(Ordering::SeqCst) == 0 && shared.reserve_thread() {
+        if shared.slots.place_job() == Placement::Start {
             shared.spawn_worker();
         }
         Ok(())
     }
 
     pub(crate) fn max_threads(&self) -> usize {
-        self.shared.max_threads.load(Ordering::Acquire)
+        self.shared.slots.max()
     }
 
     /// Changes the thread limit at once: growing starts threads for queued jobs, shrinking
@@ -165,8 +172,8 @@ impl<J: PoolJob> Pool<J> {
     pub(crate) fn set_max_threads(&self, max_threads: usize) {
         assert!(max_threads > 0, "a pool needs at least one thread");
         let shared = &self.shared;
-        shared.max_threads.store(max_threads, Ordering::Release);
-        let live = shared.live.load(Ordering::Acquire);
+        shared.slots.set_max(max_threads);
+        let live = shared.slots.live();
         if live > max_threads {
             // Idle workers are blocked in `recv`: wake them so they see the new limit.
             for _ in max_threads..live {
@@ -176,7 +183,7 @@ impl<J: PoolJob> Pool<J> {
         }
         let queued = shared.queued();
         for _ in 0..queued.min(max_threads - live) {
-            if !shared.reserve_thread() {
+            if !shared.slots.reserve() {
                 break;
             }
             shared.spawn_worker();
@@ -185,7 +192,7 @@ impl<J: PoolJob> Pool<J> {
 
     /// Threads currently alive (busy or idle).
     pub(crate) fn live_threads(&self) -> usize {
-        self.shared.live.load(Ordering::Acquire)
+        self.shared.slots.live()
     }
 
     /// Removes stale jobs from the ranked queue (dropped after the lock is released: dropping
@@ -226,24 +233,25 @@ impl<J: PoolJob> Pool<J> {
     }
 
     /// Stops accepting jobs and lets every worker exit once the queue is empty; waits until
-    /// `deadline` for them to do so and joins those that did. Returns whether all exited
-    /// (the calling thread does not count if it is a worker of this pool).
-    pub(crate) fn terminate(&self, deadline: Instant) -> bool {
+    /// `deadline` (`None`: for as long as it takes) for them to do so and joins those that
+    /// did. Returns whether all exited (the calling thread does not count if it is a worker of
+    /// this pool).
+    pub(crate) fn terminate(&self, deadline: Option<Instant>) -> bool {
         let shared = &self.shared;
         let allowed = usize::from(self.is_worker_thread());
         shared.terminating.store(true, Ordering::Release);
-        for _ in 0..shared.live.load(Ordering::Acquire) {
+        for _ in 0..shared.slots.live() {
             shared.send(Message::Wake);
         }
         let mut threads = lock(&shared.threads);
-        while shared.live.load(Ordering::Acquire) > allowed {
-            let now = Instant::now();
-            if now >= deadline {
+        while shared.slots.live() > allowed {
+            let (guard, passed) = wait_until(&shared.exited, threads, deadline);
+            threads = guard;
+            if passed {
                 break;
             }
-            threads = wait_timeout(&shared.exited, threads, deadline - now).0;
         }
-        let all_exited = shared.live.load(Ordering::Acquire) <= allowed;
+        let all_exited = shared.slots.live() <= allowed;
         let handles = std::mem::take(&mut threads.handles);
         drop(threads);
 
@@ -263,7 +271,7 @@ impl<J: PoolJob> Drop for Pool<J> {
         // Without an explicit `terminate`, idle workers would linger until their idle timeout.
         let shared = &self.shared;
         shared.terminating.store(true, Ordering::Release);
-        for _ in 0..shared.live.load(Ordering::Acquire) {
+        for _ in 0..shared.slots.live() {
             shared.send(Message::Wake);
         }
     }
@@ -282,63 +290,33 @@ impl<J: PoolJob> Shared<J> {
             + self.ranked_below.load(Ordering::Acquire)
     }
 
-    /// Reserves a `live` slot for a new thread, if the limit allows.
-    fn reserve_thread(&self) -> bool {
-        let mut live = self.live.load(Ordering::Acquire);
-        loop {
-            if live >= self.max_threads.load(Ordering::Acquire) {
-                return false;
-            }
-            match self.live.compare_exchange_weak(
-                live,
-                live + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => live = actual,
-            }
-        }
-    }
-
     /// Wakes one more worker if others must still retire. A worker may swallow several
     /// wake-ups meant for others while looping, so each retiring one passes the baton on.
     fn pass_the_baton(&self) {
-        let live = self.live.load(Ordering::Acquire);
-        if live > 0
-            && (self.terminating.load(Ordering::Acquire)
-                || live > self.max_threads.load(Ordering::Acquire))
-        {
+        let live = self.slots.live();
+        if live > 0 && (self.terminating.load(Ordering::Acquire) || live > self.slots.max()) {
             self.send(Message::Wake);
         }
     }
 
-    /// Gives up this thread's `live` slot if there are more threads than the limit allows.
+    /// Gives up this thread's slot if there are more threads than the limit allows. Returns
+    /// whether the thread is to exit.
     fn retire_if_surplus(&self, index: usize) -> bool {
-        let mut live = self.live.load(Ordering::Acquire);
-        loop {
-            if live <= self.max_threads.load(Ordering::Acquire) {
-                return false;
-            }
-            match self.live.compare_exchange_weak(
-                live,
-                live - 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    self.note_retired(index);
-                    self.pass_the_baton();
-                    return true;
-                }
-                Err(actual) => live = actual,
-            }
+        if !self.slots.release_if_surplus() {
+            return false;
         }
+        self.pass_the_baton();
+        // The slot is given back: look at the queue once more, as `Slots::leave` does.
+        if !self.nothing_queued() && self.slots.reserve() {
+            return false;
+        }
+        self.note_retired(index);
+        true
     }
 
-    /// Gives up this thread's `live` slot unconditionally.
+    /// Gives up this thread's slot unconditionally (the pool is terminating).
     fn retire(&self, index: usize) {
-        self.live.fetch_sub(1, Ordering::AcqRel);
+        self.slots.release();
         self.note_retired(index);
     }
 
@@ -385,7 +363,7 @@ impl<J: PoolJob> Shared<J> {
     /// may start, so the reserved slot is given back.
     #[cfg(loom)]
     fn spawn_worker(self: &Arc<Self>) {
-        self.live.fetch_sub(1, Ordering::AcqRel);
+        self.slots.release();
     }
 
     /// Starts a worker whose `live` slot the caller already reserved, after joining the
@@ -410,21 +388,44 @@ impl<J: PoolJob> Shared<J> {
             }
         }
         let shared = Arc::clone(self);
-        let spawned = thread::Builder::new()
-            .name(format!("{}-{index}", self.thread_name))
-            .spawn(move || worker_main(shared, index));
+        let mut builder = thread::Builder::new().name(format!("{}-{index}", self.thread_name));
+        if let Some(bytes) = self.stack_size {
+            builder = builder.stack_size(bytes);
+        }
+        // `spawn` panics instead of failing for some inputs (a name with a NUL byte, which
+        // `build` refuses): either way the slot must come back.
+        let spawned =
+            match crate::unwind::catch(|| builder.spawn(move || worker_main(shared, index))) {
+                Ok(spawned) => spawned.map_err(|err| err.to_string()),
+                Err(panic) => Err(panic.message().to_owned()),
+            };
         match spawned {
             Ok(handle) => lock(&self.threads).handles.push((index, handle)),
-            Err(err) => {
-                self.live.fetch_sub(1, Ordering::AcqRel);
+            Err(reason) => {
+                self.slots.release();
                 self.exited.notify_all();
+                let live = self.slots.live();
                 tracing::error!(
-                    error = %err,
-                    live = self.live.load(Ordering::Relaxed),
+                    error = %reason,
+                    live,
                     queued = self.queued(),
-                    "could not start a worker thread; queued tasks wait for a running worker \
-                     or the next submission"
+                    "could not start a worker thread"
                 );
+                if live == 0 {
+                    // Nobody is left to run what is queued: fail it rather than let it wait
+                    // for a thread that may never come.
+                    self.abandon_queued(&format!("could not start a worker thread: {reason}"));
+                }
+            }
+        }
+    }
+
+    /// Takes every queued job out and abandons it.
+    #[cfg(not(loom))]
+    fn abandon_queued(&self, reason: &str) {
+        while let Some(message) = self.next_queued() {
+            if let Message::Job(job) = message {
+                job.abandon(reason);
             }
         }
     }
@@ -438,8 +439,7 @@ impl<J: PoolJob> Shared<J> {
     /// length use `SeqCst` on its tail index. One of the two sides sees the other, so a queued
     /// job never waits for a worker that took a different one.
     fn cover_for_woken_idle(self: &Arc<Self>) {
-        if !self.nothing_queued() && self.idle.load(Ordering::SeqCst) == 0 && self.reserve_thread()
-        {
+        if !self.nothing_queued() && self.slots.unclaimed_idle() == 0 && self.slots.reserve() {
             self.spawn_worker();
         }
     }
@@ -469,9 +469,9 @@ impl<J: PoolJob> Shared<J> {
                 self.pass_the_baton();
                 return None;
             }
-            self.idle.fetch_add(1, Ordering::SeqCst);
+            self.slots.enter_idle();
             let received = self.receiver.recv_timeout(self.idle_timeout);
-            self.idle.fetch_sub(1, Ordering::SeqCst);
+            self.slots.leave_idle();
             if received.is_ok() {
                 self.cover_for_woken_idle();
             }
@@ -487,8 +487,10 @@ impl<J: PoolJob> Shared<J> {
                 }
                 Ok(Message::Wake) => continue,
                 Err(RecvTimeoutError::Timeout) if self.nothing_queued() => {
-                    self.retire(index);
-                    return None;
+                    if self.slots.leave(|| !self.nothing_queued()) {
+                        self.note_retired(index);
+                        return None;
+                    }
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => continue,
             }
@@ -528,7 +530,7 @@ impl<J: PoolJob> Drop for Sentinel<'_, J> {
             // The dying thread's `live` slot passes to its replacement.
             shared.spawn_worker();
         } else {
-            shared.live.fetch_sub(1, Ordering::AcqRel);
+            shared.slots.release();
             shared.exited.notify_all();
         }
     }
@@ -555,6 +557,7 @@ mod tests {
         fn is_stale(&self) -> bool {
             false
         }
+        fn abandon(self, _reason: &str) {}
     }
 
     fn job(f: impl FnOnce() + Send + 'static) -> TestJob {
@@ -569,6 +572,7 @@ mod tests {
             max_threads,
             thread_name: "pool-test".into(),
             idle_timeout: idle,
+            stack_size: None,
         })
     }
 
@@ -647,7 +651,7 @@ mod tests {
         }
         rx.recv_timeout(Duration::from_secs(10)).unwrap();
         rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert!(pool.terminate(Instant::now() + Duration::from_secs(10)));
+        assert!(pool.terminate(Some(Instant::now() + Duration::from_secs(10))));
         assert_eq!(pool.live_threads(), 0);
         assert!(pool.submit(job(|| ())).is_err());
     }

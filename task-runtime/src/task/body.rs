@@ -46,9 +46,11 @@ where
     E: Into<AppError>,
 {
     fn run(self: Box<Self>, ctx: &TaskContext) -> Result<Output<T>, AppError> {
-        (self.function)(ctx)
-            .map(|value| (value, None))
-            .map_err(Into::into)
+        // Matched in place rather than mapped: a large value is not copied once more.
+        match (self.function)(ctx) {
+            Ok(value) => Ok((value, None)),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

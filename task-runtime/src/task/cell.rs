@@ -18,9 +18,11 @@
 //! * queued -> cancelled, made by whoever cancels a task that has not started; that thread
 //!   then owns the outcome (it publishes `Cancelled` and delivers `on_cancelled`);
 //! * running -> completed | failed | cancelled, made by the worker once the body returned; it
-//!   is `cancelled` whenever the cancel bit was set, whatever the body returned.
+//!   is `cancelled` whenever the cancel bit was set, whatever the body returned;
+//! * queued -> failed, when no worker thread can ever run the task (the pool could start
+//!   none); whoever abandons it then owns the outcome, as a canceller does.
 //!
-//! Both compare-and-swap on the same atomic, so exactly one of them wins. Both happen while
+//! All compare-and-swap on the same atomic, so exactly one of them wins. Both happen while
 //! holding the slot's lock and publish the result in the same critical section, so anyone who
 //! sees a terminal phase and then locks the slot finds the result there.
 
@@ -234,6 +236,19 @@ impl TaskCore {
         }
     }
 
+    /// queued -> failed: the task can never run (no worker thread could start). Must be
+    /// called with the slot locked. Returns whether the task was still queued.
+    pub(crate) fn abandon(&self) -> bool {
+        let abandoned = self
+            .state
+            .compare_exchange(QUEUED, FAILED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if abandoned {
+            decided_fence();
+        }
+        abandoned
+    }
+
     /// running -> terminal, once the body returned. Must be called with the slot locked.
     pub(crate) fn decide(&self, succeeded: bool) -> TaskState {
         let mut s = RUNNING; // the usual case: nobody asked to cancel
@@ -276,7 +291,12 @@ fn decided_fence() {
 
 /// Every queued task costs one cell: BENCHMARKS.md counts on this size (the cell is most of
 /// the bytes per queued task). A new field must find room or say why it is worth 8 bytes.
-#[cfg(all(test, target_pointer_width = "64", not(feature = "debug-counters")))]
+#[cfg(all(
+    test,
+    target_pointer_width = "64",
+    not(feature = "debug-counters"),
+    not(loom)
+))]
 mod size {
     use std::mem::size_of;
 

@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::{Progress, TaskError};
 use cell::{CellRef, TaskCell};
@@ -202,15 +202,20 @@ impl<T: Send + 'static> Task<T> {
     }
 
     /// Waits at most `timeout` for the outcome; returns whether it is decided.
+    ///
+    /// Every timeout is accepted: `Duration::MAX` waits for as long as it takes. Unlike
+    /// [`join`](Self::join), it never runs a queued task inline on a worker thread, so it
+    /// returns by its deadline however long the task would take.
+    #[must_use = "wait_for returns false when the task did not finish in time"]
     pub fn wait_for(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        run::help_if_worker(&self.erased());
+        let deadline = crate::sync::deadline_after(timeout);
         crate::sync::spin_briefly(|| self.is_finished());
-        self.cell.slot.wait(Some(deadline))
+        self.cell.slot.wait(deadline)
     }
 
     /// Takes the outcome if it is decided, without blocking. Returns `Some` once; later calls
     /// return `None`.
+    #[must_use = "the outcome is taken: ignoring it loses the value or the error"]
     pub fn try_take(&mut self) -> Option<Result<T, TaskError>> {
         self.cell.slot.try_take()
     }

@@ -1,10 +1,10 @@
 //! Running a task on a worker, and cancelling one: the two places an outcome is decided.
 
 use super::cell::{CancelRequest, CellRef};
-use crate::context::CurrentTask;
+use crate::context::{self, Busy, CurrentTask};
 use crate::delivery::Terminal;
 use crate::pool::PoolJob;
-use crate::TaskContext;
+use crate::{codes, AppError, Outcome, Severity, TaskContext};
 
 impl PoolJob for CellRef {
     fn priority(&self) -> i32 {
@@ -18,6 +18,10 @@ impl PoolJob for CellRef {
     fn is_stale(&self) -> bool {
         self.core.state() != crate::TaskState::Queued
     }
+
+    fn abandon(self, reason: &str) {
+        abandon(&self, reason);
+    }
 }
 
 /// Runs a queued task on the current thread: body, outcome, then delivery. Does nothing if
@@ -27,6 +31,9 @@ pub(crate) fn run(cell: &CellRef) {
     if !core.try_start() {
         return;
     }
+    // Until the outcome is decided, this thread holds the task up: a shutdown from here (the
+    // body, or a callback run inline) must not wait for it.
+    let busy = context::busy(&core.manager, Busy::Running);
     let _entered = core.enter_span();
     tracing::info!("task started");
     core.delivery.post_started(cell);
@@ -44,6 +51,7 @@ pub(crate) fn run(cell: &CellRef) {
         Terminal::Failed(error) => tracing::error!(error = %error, "task failed"),
         Terminal::Cancelled => tracing::info!("task cancelled"),
     }
+    drop(busy);
     core.manager.unregister(core);
     if core.listeners.display() {
         core.manager.display().finished(cell, terminal.outcome());
@@ -61,17 +69,43 @@ pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
         tracing::info!("task cancelled before it started");
         core.manager.unregister(core);
         if core.listeners.display() {
-            core.manager
-                .display()
-                .finished(cell, crate::Outcome::Cancelled);
+            core.manager.display().finished(cell, Outcome::Cancelled);
         }
         core.delivery.post_terminal(cell, Terminal::Cancelled);
     }
     request
 }
 
-/// Called before a handle blocks: on one of the task's own pool threads, run the task here if
-/// it is still queued, instead of waiting for a worker that may never come free.
+/// Fails a task that is still queued and that no thread will ever run; delivered from this
+/// thread's dispatch like a cancellation of a queued task.
+pub(crate) fn abandon(cell: &CellRef, reason: &str) {
+    let core = &cell.core;
+    if core.state() != crate::TaskState::Queued {
+        return;
+    }
+    let error = AppError::new(
+        codes::ERR_THREAD_SPAWN,
+        format!("task '{}' could not run: {reason}", core.name),
+    )
+    .with_severity(Severity::Critical);
+    let error = core.manager.task_error(core, error);
+    if !cell.slot.abandon(core, &error) {
+        return;
+    }
+    let _entered = core.enter_span();
+    tracing::error!(error = %error, "task failed before it started");
+    core.manager.unregister(core);
+    if core.listeners.display() {
+        core.manager
+            .display()
+            .finished(cell, Outcome::Failed(error.clone()));
+    }
+    core.delivery.post_terminal(cell, Terminal::Failed(error));
+}
+
+/// Called before `join` blocks: on one of the task's own pool threads, run the task here if
+/// it is still queued, instead of waiting for a worker that may never come free. (`wait_for`
+/// does not: it must return by its deadline, and the task may run far longer.)
 pub(crate) fn help_if_worker(cell: &CellRef) {
     if cell.core.state() == crate::TaskState::Queued && cell.core.manager.is_worker_thread() {
         run(cell);

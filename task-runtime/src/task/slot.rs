@@ -12,7 +12,7 @@ use super::cell::{CancelRequest, TaskCore};
 use crate::delivery::Terminal;
 use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, Condvar, Mutex, MutexGuard};
-use crate::{unwind, AppError, TaskContext, TaskError, TaskState};
+use crate::{codes, unwind, AppError, TaskContext, TaskError, TaskState};
 
 /// The typed half of a task, reached through the type-erased `CellRef`.
 pub(crate) trait AnySlot: Send + Sync {
@@ -21,6 +21,9 @@ pub(crate) trait AnySlot: Send + Sync {
     /// Requests cancellation. For a queued task this decides `Cancelled`, publishes it and
     /// drops the body; the caller then delivers the outcome.
     fn cancel(&self, core: &TaskCore) -> CancelRequest;
+    /// Fails a task that is still queued and can never run (no thread could start): decides
+    /// `Failed` with `error`, publishes it and drops the body. Returns whether it was queued.
+    fn abandon(&self, core: &TaskCore, error: &AppError) -> bool;
 }
 
 pub(crate) struct Slot<T> {
@@ -92,8 +95,12 @@ impl<T> Slot<T> {
 
     /// Stores the outcome and wakes whoever waits for it. Returns a value nobody will read,
     /// for the caller to drop outside the lock.
+    ///
+    /// The waker is user code (an executor's): a panic in it is reported like a callback's,
+    /// and the task's delivery goes on.
     fn publish(
         &self,
+        core: &TaskCore,
         mut inner: MutexGuard<'_, SlotInner<T>>,
         result: Result<T, TaskError>,
     ) -> Option<T> {
@@ -108,6 +115,12 @@ impl<T> Slot<T> {
                 None
             }
         };
+        self.notify(core, inner);
+        unread
+    }
+
+    /// The outcome is stored: wakes whoever waits for it.
+    fn notify(&self, core: &TaskCore, mut inner: MutexGuard<'_, SlotInner<T>>) {
         let waker = inner.waker.take();
         let notify = inner.joiners > 0;
         drop(inner);
@@ -115,9 +128,11 @@ impl<T> Slot<T> {
             self.joined.notify_all();
         }
         if let Some(waker) = waker {
-            waker.wake();
+            if let Err(panic) = unwind::catch(move || waker.wake()) {
+                core.manager
+                    .report_user_panic("the waker of an awaited handle", core, &panic);
+            }
         }
-        unread
     }
 
     /// The handle's view: take the result if it is there.
@@ -191,6 +206,8 @@ impl<T> Slot<T> {
 }
 
 impl<T: Send + 'static> AnySlot for Slot<T> {
+    // The value moves as few times as it can on the worker's stack (a large one would
+    // overflow it): it is matched in place and written straight into the slot.
     fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal {
         let body = lock(&self.inner).stage.take_body();
         let Some(body) = body else {
@@ -199,29 +216,49 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
             return Terminal::Cancelled;
         };
         let output = unwind::catch(|| body.run(ctx));
-        let inner = lock(&self.inner);
-        let succeeded = matches!(output, Ok(Ok(_)));
-        match (core.decide(succeeded), output) {
-            (TaskState::Completed, Ok(Ok((value, completion)))) => {
-                if let Some(unread) = self.publish(inner, Ok(value)) {
+        // A failure gets its final form before the decision and outside the lock: the
+        // manager's `map_error` is user code. (A task already cancelled is not mapped: its
+        // outcome is `Cancelled` whatever it returned.)
+        let failure = match &output {
+            Ok(Ok(_)) => None,
+            _ if core.is_cancelled() => None,
+            Ok(Err(error)) => Some(core.manager.task_error(core, error.clone())),
+            Err(panic) => Some(core.manager.task_error(
+                core,
+                AppError::panicked(core.name.as_str(), panic.message()),
+            )),
+        };
+        let mut inner = lock(&self.inner);
+        let state = core.decide(matches!(output, Ok(Ok(_))));
+        match output {
+            Ok(Ok((value, completion))) if state == TaskState::Completed => {
+                let unread = if self.detached.load(Ordering::Relaxed) {
+                    // Ordered after the decision by `decided_fence`: nobody will read it.
+                    inner.stage = Stage::Taken;
+                    Some(value)
+                } else {
+                    inner.stage = Stage::Ready(Ok(value));
+                    None
+                };
+                self.notify(core, inner);
+                if let Some(unread) = unread {
                     core.manager.drop_user_value(unread, core);
                 }
                 Terminal::Completed(completion)
             }
-            (TaskState::Failed, Ok(Err(error))) => {
-                let error = error.with_context("task", &core.name);
-                self.publish(inner, Err(TaskError::Failed(error.clone())));
+            Ok(Err(_)) | Err(_) if state == TaskState::Failed => {
+                // `None` only if a cancellation was requested, which `decide` would have
+                // turned into `Cancelled`: the fallback never runs.
+                let error = failure.unwrap_or_else(|| {
+                    AppError::new(codes::ERR_TASK_PANICKED, "task failed")
+                        .with_context("task", &core.name)
+                });
+                self.publish(core, inner, Err(TaskError::Failed(error.clone())));
                 Terminal::Failed(error)
             }
-            (TaskState::Failed, Err(panic)) => {
-                let error = AppError::panicked(core.name.as_str(), panic.message())
-                    .with_context("task", &core.name);
-                self.publish(inner, Err(TaskError::Failed(error.clone())));
-                Terminal::Failed(error)
-            }
-            (_, output) => {
+            output => {
                 // Cancelled: whatever the body produced is dropped unread.
-                self.publish(inner, Err(TaskError::Cancelled));
+                self.publish(core, inner, Err(TaskError::Cancelled));
                 match output {
                     Ok(Ok(produced)) => core.manager.drop_user_value(produced, core),
                     Ok(Err(_)) => {}
@@ -241,11 +278,24 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         if request == CancelRequest::WasQueued {
             let mut inner = inner;
             let body = inner.stage.take_body();
-            self.publish(inner, Err(TaskError::Cancelled));
+            self.publish(core, inner, Err(TaskError::Cancelled));
             if let Some(body) = body {
                 core.manager.drop_user_value(body, core);
             }
         }
         request
+    }
+
+    fn abandon(&self, core: &TaskCore, error: &AppError) -> bool {
+        let mut inner = lock(&self.inner);
+        if !core.abandon() {
+            return false;
+        }
+        let body = inner.stage.take_body();
+        self.publish(core, inner, Err(TaskError::Failed(error.clone())));
+        if let Some(body) = body {
+            core.manager.drop_user_value(body, core);
+        }
+        true
     }
 }
