@@ -80,27 +80,28 @@ fn spawn_join(c: &mut Criterion) {
 }
 
 /// 100,000 no-op tasks whose `on_complete` counts them, on the worker and on a UI thread.
+/// Submits `BATCH` tasks whose `on_complete` runs on the worker, and waits for all of them.
+fn complete_batch(manager: &TaskManager) {
+    let (tx, rx) = unbounded::<()>();
+    for _ in 0..BATCH {
+        let tx = tx.clone();
+        manager
+            .task(|_| Ok::<_, Infallible>(()))
+            .on_complete(move |()| tx.send(()).unwrap())
+            .start();
+    }
+    for _ in 0..BATCH {
+        rx.recv_timeout(TIMEOUT).unwrap();
+    }
+}
+
 fn on_complete_batch(c: &mut Criterion) {
     let mut group = c.benchmark_group("on_complete_100k");
     group.sample_size(10);
     group.throughput(Throughput::Elements(BATCH as u64));
 
     let manager = TaskManager::new(THREADS);
-    group.bench_function("worker_thread", |b| {
-        b.iter(|| {
-            let (tx, rx) = unbounded::<()>();
-            for _ in 0..BATCH {
-                let tx = tx.clone();
-                manager
-                    .task(|_| Ok::<_, Infallible>(()))
-                    .on_complete(move |()| tx.send(()).unwrap())
-                    .start();
-            }
-            for _ in 0..BATCH {
-                rx.recv_timeout(TIMEOUT).unwrap();
-            }
-        })
-    });
+    group.bench_function("worker_thread", |b| b.iter(|| complete_batch(&manager)));
 
     // The same batch while another thread sits in `wait_for_all` (held busy by a gated task
     // so that it keeps waiting): waiting must cost the workers a counter per task, no more.
@@ -119,19 +120,7 @@ fn on_complete_batch(c: &mut Criterion) {
         std::thread::spawn(move || m.wait_for_all(Duration::MAX))
     };
     group.bench_function("worker_thread_with_a_waiter", |b| {
-        b.iter(|| {
-            let (tx, rx) = unbounded::<()>();
-            for _ in 0..BATCH {
-                let tx = tx.clone();
-                manager
-                    .task(|_| Ok::<_, Infallible>(()))
-                    .on_complete(move |()| tx.send(()).unwrap())
-                    .start();
-            }
-            for _ in 0..BATCH {
-                rx.recv_timeout(TIMEOUT).unwrap();
-            }
-        })
+        b.iter(|| complete_batch(&manager))
     });
     *gate.0.lock().unwrap() = true;
     gate.1.notify_all();

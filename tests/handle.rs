@@ -229,3 +229,19 @@ fn wait_for_on_a_worker_honours_its_timeout() {
     );
     assert!(child_ok);
 }
+
+/// `current()` sees the running task in its `on_started` too, when that runs on the worker.
+#[test]
+fn current_is_the_task_in_its_worker_side_on_started() {
+    let manager = TaskManager::new(1);
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let s = seen.clone();
+    let task = manager
+        .task(|_| Ok::<_, AppError>(()))
+        .name("starting")
+        .on_started(move || *s.lock().unwrap() = Some(current().map(|ctx| ctx.name().to_owned())))
+        .start();
+    task.join().unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(Some("starting".to_owned())));
+    assert!(current().is_none());
+}

@@ -322,13 +322,27 @@ fn a_thread_name_with_a_nul_byte_is_a_build_error() {
 /// `ERR_THREAD_SPAWN` (nothing waits forever), and the manager still drops promptly.
 #[test]
 fn tasks_fail_with_err_thread_spawn_when_no_thread_can_start() {
+    for stack in [1 << 60, usize::MAX] {
+        // No address space has room for these stacks (and usize::MAX overflows std's rounding).
+        tasks_fail_with_err_thread_spawn(stack);
+    }
+}
+
+fn tasks_fail_with_err_thread_spawn(stack: usize) {
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let h = handled.clone();
     let manager = TaskManager::builder()
         .max_threads(2)
-        .stack_size(1 << 60) // no address space has room for this stack
+        .stack_size(stack)
         .shutdown_timeout(Duration::from_secs(60))
-        .error_handler(|_| {})
+        .error_handler(move |err| h.lock().unwrap().push(err.code().to_owned()))
         .build()
         .unwrap();
+    let failed = Arc::new(AtomicUsize::new(0));
+    let f = failed.clone();
+    manager.signals().task_failed.connect(move |_| {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
     for _ in 0..3 {
         let task = manager.spawn(|_| Ok::<_, AppError>(1));
         assert!(
@@ -342,6 +356,15 @@ fn tasks_fail_with_err_thread_spawn_when_no_thread_can_start() {
     }
     assert_eq!(manager.worker_count(), 0);
     assert_eq!(manager.active_count(), 0);
+    // Exactly one outcome each: one report to the handler, one signal.
+    eventually("three reports", || handled.lock().unwrap().len() == 3);
+    assert_eq!(
+        *handled.lock().unwrap(),
+        [task_runtime::codes::ERR_THREAD_SPAWN; 3]
+    );
+    eventually("three task_failed signals", || {
+        failed.load(Ordering::SeqCst) == 3
+    });
     let dropped = std::time::Instant::now();
     drop(manager);
     assert!(

@@ -243,3 +243,55 @@ fn the_last_handle_dropped_inside_on_started_does_not_wait_for_its_own_task() {
     let took = dropped_in.lock().unwrap().unwrap();
     assert!(took < Duration::from_secs(30), "dropping took {took:?}");
 }
+
+/// A body that shuts its own manager down does not wait for itself, nor for the task that
+/// joined it inline (the pool is full, so the outer task runs the inner one on its own
+/// worker); other running tasks are still waited for.
+#[test]
+fn shutdown_from_a_body_waits_for_others_not_for_itself() {
+    let manager = TaskManager::builder()
+        .max_threads(2)
+        .shutdown_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let gate = Gate::new();
+    let g = gate.clone();
+    let other = manager.spawn(move |ctx| {
+        g.wait();
+        ctx.check_cancelled()?;
+        Ok::<_, AppError>(())
+    });
+    eventually("the other task runs", || {
+        other.state() == TaskState::Running
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let m = manager.clone();
+    let outer = manager.spawn(move |_| {
+        let m2 = m.clone();
+        let inner = m.spawn(move |_| {
+            // Lets the other task end soon after the shutdown asked it to.
+            let opener = std::thread::spawn(move || gate.open());
+            let started = Instant::now();
+            let done = m2.shutdown(PATIENCE);
+            opener.join().unwrap();
+            tx.send((done, started.elapsed())).unwrap();
+            Ok::<_, AppError>(())
+        });
+        // Both threads are busy: this runs `inner` right here.
+        inner.join()
+    });
+    let (done, took) = rx.recv_timeout(PATIENCE * 2).unwrap();
+    assert!(done, "the shutdown did not see the other task end");
+    assert!(
+        took < PATIENCE,
+        "the shutdown waited for the tasks running it: {took:?}"
+    );
+    assert!(
+        outer.join().is_err(),
+        "the outer task was cancelled by the shutdown"
+    );
+    assert!(
+        other.join().is_err(),
+        "the other task was cancelled and waited for"
+    );
+}

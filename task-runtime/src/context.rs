@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
+use crate::manager::ManagerCore;
 use crate::task::cell::CellRef;
 use crate::{Cancelled, TaskId};
 
@@ -100,10 +101,17 @@ impl fmt::Debug for TaskContext {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<TaskContext>> = const { RefCell::new(None) };
+    /// The tasks running on this thread, innermost last (a worker that joins a queued task
+    /// runs it nested inside its own).
+    static RUNNING: RefCell<Vec<TaskContext>> = const { RefCell::new(Vec::new()) };
+    /// Managers whose callbacks this thread is delivering through a queued dispatcher,
+    /// innermost last, by address.
+    static DELIVERING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The context of the task whose body is running on this thread, if any.
+/// The context of the task running on this thread, if any: inside its body, and inside the
+/// callbacks that run inline on the worker while it runs (`on_started`, `on_progress` with the
+/// worker-thread dispatcher).
 ///
 /// Lets code deep below a body check cancellation or report progress without threading a
 /// `&TaskContext` through every call.
@@ -124,71 +132,69 @@ thread_local! {
 /// manager.spawn(|_ctx| deep_helper()).join().unwrap();
 /// ```
 pub fn current() -> Option<TaskContext> {
-    CURRENT.with(|current| current.borrow().clone())
+    RUNNING.with(|running| running.borrow().last().cloned())
 }
 
-/// Marks a body as running on this thread for the guard's lifetime; restores what was there
-/// before (a worker that joins a queued task runs it nested inside its own body).
-pub(crate) struct CurrentTask {
-    previous: Option<TaskContext>,
-}
+/// Marks a task as running on this thread for the guard's lifetime, from its start until its
+/// outcome is decided.
+pub(crate) struct CurrentTask(());
 
 impl CurrentTask {
     pub(crate) fn enter(ctx: &TaskContext) -> Self {
-        let previous = CURRENT.with(|current| current.replace(Some(ctx.clone())));
-        CurrentTask { previous }
+        RUNNING.with(|running| running.borrow_mut().push(ctx.clone()));
+        CurrentTask(())
     }
 }
 
 impl Drop for CurrentTask {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|current| *current.borrow_mut() = previous);
+        // Guards nest, so this one's task is the last.
+        let _ = RUNNING.try_with(|running| running.borrow_mut().pop());
     }
 }
 
-/// What a thread is doing for a manager right now, for waits that must not count it: a
-/// thread cannot wait for the task it is running, nor for the delivery it is in the middle of.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Busy {
-    /// Running a task: from its start until its outcome is decided (its `on_started` and
-    /// progress callbacks on the worker, and its body).
-    Running,
-    /// Delivering a task's callbacks through a queued dispatcher (an event loop, `from_fn`).
-    Delivering,
+fn address(manager: &ManagerCore) -> usize {
+    std::ptr::from_ref(manager) as usize
 }
 
-thread_local! {
-    /// (manager address, what) for every piece of work in progress on this thread, nested.
-    static BUSY: RefCell<Vec<(usize, Busy)>> = const { RefCell::new(Vec::new()) };
+/// How many tasks of `manager` this thread is running (nested ones included): a shutdown from
+/// here cannot wait for them.
+pub(crate) fn running_here(manager: &ManagerCore) -> usize {
+    let manager = address(manager);
+    RUNNING.with(|running| {
+        running
+            .borrow()
+            .iter()
+            .filter(|ctx| address(&ctx.cell.core.manager) == manager)
+            .count()
+    })
 }
 
-/// Marks this thread busy for `manager` until the guard is dropped.
-pub(crate) fn busy(manager: &crate::manager::ManagerCore, what: Busy) -> BusyGuard {
-    let key = (std::ptr::from_ref(manager) as usize, what);
-    BUSY.with(|busy| busy.borrow_mut().push(key));
-    BusyGuard { key }
+/// Marks this thread as delivering `manager`'s callbacks through a queued dispatcher until the
+/// guard is dropped: a callback waiting for the manager to be idle must not wait for the very
+/// delivery it runs in.
+pub(crate) fn delivering(manager: &ManagerCore) -> Delivering {
+    DELIVERING.with(|delivering| delivering.borrow_mut().push(address(manager)));
+    Delivering(())
 }
 
-/// How many pieces of work of this kind this thread has in progress for `manager`.
-pub(crate) fn busy_here(manager: &crate::manager::ManagerCore, what: Busy) -> usize {
-    let key = (std::ptr::from_ref(manager) as usize, what);
-    BUSY.with(|busy| busy.borrow().iter().filter(|k| **k == key).count())
+/// How many deliveries of `manager` are in progress on this thread.
+pub(crate) fn delivering_here(manager: &ManagerCore) -> usize {
+    let manager = address(manager);
+    DELIVERING.with(|delivering| {
+        delivering
+            .borrow()
+            .iter()
+            .filter(|m| **m == manager)
+            .count()
+    })
 }
 
-/// Ends a [`busy`] mark.
-pub(crate) struct BusyGuard {
-    key: (usize, Busy),
-}
+/// Ends a [`delivering`] mark.
+pub(crate) struct Delivering(());
 
-impl Drop for BusyGuard {
+impl Drop for Delivering {
     fn drop(&mut self) {
-        // Guards nest, so this one's mark is the last of its key.
-        let _ = BUSY.try_with(|busy| {
-            let mut busy = busy.borrow_mut();
-            if let Some(at) = busy.iter().rposition(|k| *k == self.key) {
-                busy.remove(at);
-            }
-        });
+        let _ = DELIVERING.try_with(|delivering| delivering.borrow_mut().pop());
     }
 }

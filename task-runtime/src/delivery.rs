@@ -281,8 +281,8 @@ fn drain(cell: &CellRef) {
     let _span = core.enter_span();
     // A queued delivery counts as undelivered until it settles; a callback it runs that waits
     // for the manager to be idle must not wait for this very delivery.
-    let _busy = (!core.dispatcher().is_worker_thread())
-        .then(|| crate::context::busy(&core.manager, crate::context::Busy::Delivering));
+    let _delivering =
+        (!core.dispatcher().is_worker_thread()).then(|| crate::context::delivering(&core.manager));
     loop {
         let due = {
             let mut mailbox = lock(&delivery.mailbox);

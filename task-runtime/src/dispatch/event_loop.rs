@@ -1,11 +1,12 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{Dispatcher, Job};
+use crate::sync::{deadline_after, time_left};
 use crate::TaskManager;
 
 /// How long [`EventLoop::run_until`] sleeps at most between two checks of its condition when
@@ -153,13 +154,13 @@ impl EventLoop {
     /// Every timeout is accepted: `Duration::MAX` waits for as long as it takes.
     #[must_use = "run_until returns false when the condition did not hold in time"]
     pub fn run_until(&self, mut condition: impl FnMut() -> bool, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
+        let deadline = deadline_after(timeout);
         loop {
             self.process_events();
             if condition() {
                 return true;
             }
-            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let left = time_left(deadline);
             if left.is_some_and(|left| left.is_zero()) {
                 return false;
             }
@@ -233,6 +234,7 @@ impl Drop for RewakeOnUnwind<'_> {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+    use std::time::Instant;
 
     #[test]
     fn jobs_queued_during_processing_wait_for_the_next_call() {

@@ -133,8 +133,7 @@ impl DisplayPump {
             return; // the last manager handle was dropped inside a display call
         }
         while !queue.exited {
-            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            queue = match left {
+            queue = match crate::sync::time_left(deadline) {
                 Some(left) if left.is_zero() => return,
                 Some(left) => {
                     shared

@@ -195,7 +195,9 @@ impl TaskManagerBuilder {
                 max_threads: self.max_threads,
                 thread_name: self.thread_name,
                 idle_timeout: self.idle_timeout,
-                stack_size: Some(self.stack_size.unwrap_or_else(default_stack_size)),
+                stack_size: Some(self.stack_size.unwrap_or_else(|| {
+                    default_stack_size(std::env::var("RUST_MIN_STACK").ok().as_deref())
+                })),
             }),
             registry: Registry::new(),
             dispatcher: self.dispatcher,
@@ -248,12 +250,32 @@ fn default_error_handler() -> ErrorHandler {
     })
 }
 
-/// Four times what a plain `std::thread` gets: `RUST_MIN_STACK` if set, else 2 MiB.
-fn default_stack_size() -> usize {
+/// Four times what a plain `std::thread` gets: `RUST_MIN_STACK` (given here) if it is a
+/// number, as std reads it, else 2 MiB.
+fn default_stack_size(rust_min_stack: Option<&str>) -> usize {
     const STD_DEFAULT: usize = 2 << 20;
-    let std_default = std::env::var("RUST_MIN_STACK")
-        .ok()
-        .and_then(|bytes| bytes.trim().parse::<usize>().ok())
-        .unwrap_or(STD_DEFAULT);
-    std_default.saturating_mul(4)
+    rust_min_stack
+        .and_then(|bytes| bytes.parse::<usize>().ok())
+        .unwrap_or(STD_DEFAULT)
+        .saturating_mul(4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_stack_size;
+
+    #[test]
+    fn the_default_stack_is_four_times_std() {
+        assert_eq!(default_stack_size(None), 8 << 20);
+        assert_eq!(default_stack_size(Some("1048576")), 4 << 20);
+        assert_eq!(
+            default_stack_size(Some("lots")),
+            8 << 20,
+            "std ignores it too"
+        );
+        assert_eq!(
+            default_stack_size(Some(&usize::MAX.to_string())),
+            usize::MAX
+        );
+    }
 }

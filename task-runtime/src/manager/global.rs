@@ -11,14 +11,38 @@ static GLOBAL: OnceLock<TaskManager> = OnceLock::new();
 /// unless given `manager = ..`. Configure it beforehand with [`init_global`].
 ///
 /// By default its callbacks run on the **worker thread**, not on your UI thread: to deliver
-/// them to an [`EventLoop`](crate::EventLoop), call
-/// `init_global(TaskManager::builder().dispatcher(ui.dispatcher()))` first thing in `main`.
+/// them to an [`EventLoop`](crate::EventLoop), call [`init_global`] first thing in `main`:
+///
+/// ```
+/// use std::time::Duration;
+/// use task_runtime::{get_task_manager, init_global, AppError, EventLoop, TaskManager};
+///
+/// let ui = EventLoop::new();
+/// init_global(TaskManager::builder().dispatcher(ui.dispatcher())).unwrap();
+///
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// get_task_manager()
+///     .task(|_| Ok::<_, AppError>(()))
+///     .on_complete(move |()| tx.send(std::thread::current().id()).unwrap())
+///     .start();
+/// assert!(ui.run_until_idle(get_task_manager(), Duration::from_secs(10)));
+/// assert_eq!(rx.recv().unwrap(), std::thread::current().id()); // the UI thread
+/// ```
+///
+/// Without it:
 ///
 /// ```
 /// use task_runtime::{get_task_manager, AppError};
 ///
 /// let task = get_task_manager().spawn(|_| Ok::<_, AppError>("hi"));
 /// assert_eq!(task.join().unwrap(), "hi");
+///
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// get_task_manager()
+///     .task(|_| Ok::<_, AppError>(()))
+///     .on_complete(move |()| tx.send(std::thread::current().id()).unwrap())
+///     .start();
+/// assert_ne!(rx.recv().unwrap(), std::thread::current().id()); // a worker thread
 /// ```
 pub fn get_task_manager() -> &'static TaskManager {
     GLOBAL.get_or_init(|| TaskManager::new(4))

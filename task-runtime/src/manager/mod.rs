@@ -13,7 +13,7 @@ pub use builder::TaskManagerBuilder;
 pub use global::{get_task_manager, init_global, set_max_threads};
 use registry::{Refusal, Registry};
 
-use crate::context::{self, Busy};
+use crate::context;
 use crate::delivery::Terminal;
 use crate::dispatch::Dispatcher;
 use crate::display::DisplayPump;
@@ -301,7 +301,7 @@ impl TaskManager {
     pub(crate) fn is_quiescent(&self) -> bool {
         let core = self.core();
         core.registry.is_idle()
-            && core.undelivered.load(Ordering::SeqCst) <= context::busy_here(core, Busy::Delivering)
+            && core.undelivered.load(Ordering::SeqCst) <= context::delivering_here(core)
     }
 }
 
@@ -430,7 +430,7 @@ impl ManagerCore {
         self.cancel_all();
         // A task of this manager shutting it down from its body or its worker-side callbacks
         // cannot wait for itself (nor for the tasks it runs nested, joined inline).
-        let own = context::busy_here(self, Busy::Running);
+        let own = context::running_here(self);
         self.registry.wait_until_at_most(own, deadline)
     }
 

@@ -83,8 +83,9 @@ pub(crate) struct Registry {
     undecided: Padded<AtomicUsize>,
     /// Bumped whenever `undecided` drops to zero.
     idle_epoch: AtomicU64,
-    /// Threads blocked in `wait_until_at_most`; decided tasks notify only when there are some.
-    waiters: AtomicUsize,
+    /// One more than the most tasks any thread in `wait_until_at_most` allows, 0 when nobody
+    /// waits: a decided task notifies only when the count drops below it.
+    notify_below: AtomicUsize,
     control: Mutex<Control>,
     /// Notified (under `control`) when tasks are decided while somebody waits.
     left: Condvar,
@@ -94,6 +95,14 @@ pub(crate) struct Registry {
 struct Control {
     /// `CancelPrevious` tasks not yet settled, by name.
     unsettled_exclusive: HashMap<String, Vec<CellRef>>,
+    /// How many tasks each thread in `wait_until_at_most` allows (`notify_below` is derived).
+    allowances: Vec<usize>,
+}
+
+impl Control {
+    fn notify_below(&self) -> usize {
+        self.allowances.iter().max().map_or(0, |most| most + 1)
+    }
 }
 
 /// Why a task was refused at submission.
@@ -109,7 +118,7 @@ impl Registry {
             closed: AtomicBool::new(false),
             undecided: Padded(AtomicUsize::new(0)),
             idle_epoch: AtomicU64::new(0),
-            waiters: AtomicUsize::new(0),
+            notify_below: AtomicUsize::new(0),
             control: Mutex::new(Control::default()),
             left: Condvar::new(),
         }
@@ -177,9 +186,8 @@ impl Registry {
         self.undecided.0.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// A task was decided. Wakes `wait_until_at_most` if somebody waits and few enough tasks
-    /// are left for it to care; otherwise costs one counter and one read of a line nobody
-    /// writes.
+    /// A task was decided. Wakes `wait_until_at_most` if somebody waits for the count just
+    /// reached; otherwise costs one counter and one read of a line nobody writes.
     pub(crate) fn left(&self) {
         let before = self.undecided.0.fetch_sub(1, Ordering::AcqRel);
         if before == 1 {
@@ -188,8 +196,7 @@ impl Registry {
         // Pairs with the waiter's fence in `wait_until_at_most`: either it sees the count (and
         // epoch) just written, or this sees it waiting.
         fence(Ordering::SeqCst);
-        // Waiters allow at most one task (a shutdown from inside a task): nobody cares before.
-        if before <= 2 && self.waiters.load(Ordering::Relaxed) > 0 {
+        if before <= self.notify_below.load(Ordering::Relaxed) {
             let _control = lock(&self.control);
             self.left.notify_all();
         }
@@ -292,7 +299,9 @@ impl Registry {
     /// moment since the call began, even if new tasks came since.
     pub(crate) fn wait_until_at_most(&self, allowed: usize, deadline: Option<Instant>) -> bool {
         let mut control = lock(&self.control);
-        self.waiters.fetch_add(1, Ordering::Relaxed);
+        control.allowances.push(allowed);
+        self.notify_below
+            .store(control.notify_below(), Ordering::Relaxed);
         fence(Ordering::SeqCst); // pairs with the fence in `left`
         let epoch = self.idle_epoch.load(Ordering::Acquire);
         let result = loop {
@@ -310,7 +319,11 @@ impl Registry {
             };
             control = wait_timeout(&self.left, control, slice).0;
         };
-        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        if let Some(at) = control.allowances.iter().position(|a| *a == allowed) {
+            control.allowances.swap_remove(at);
+        }
+        self.notify_below
+            .store(control.notify_below(), Ordering::Relaxed);
         drop(control);
         result
     }

@@ -306,8 +306,7 @@ impl<J: PoolJob> Shared<J> {
             return false;
         }
         self.pass_the_baton();
-        // The slot is given back: look at the queue once more, as `Slots::leave` does.
-        if !self.nothing_queued() && self.slots.reserve() {
+        if self.slots.rejoin(|| !self.nothing_queued()) {
             return false;
         }
         self.note_retired(index);
@@ -430,14 +429,10 @@ impl<J: PoolJob> Shared<J> {
         }
     }
 
-    /// This worker was idle and just received a message. Until now it counted as idle, so a
-    /// submission made meanwhile may have started no thread, counting on it; but it takes one
-    /// job only. If work is still queued and no other worker is idle, start one.
-    ///
-    /// The pairing with [`Pool::submit`] ("send, then read `idle`" there; "leave `idle`, then
-    /// look at the queue" here) holds because all four are `SeqCst`: the channel's send and
-    /// length use `SeqCst` on its tail index. One of the two sides sees the other, so a queued
-    /// job never waits for a worker that took a different one.
+    /// This worker was idle and just received a message; it takes one job only. If work is
+    /// still queued and no unclaimed worker is idle (a busy worker took the job this one was
+    /// claimed for, say), start a thread: a queued job never waits while the pool is below
+    /// its limit.
     fn cover_for_woken_idle(self: &Arc<Self>) {
         if !self.nothing_queued() && self.slots.unclaimed_idle() == 0 && self.slots.reserve() {
             self.spawn_worker();

@@ -108,7 +108,13 @@ impl Slots {
     /// takes a slot again and stays. Returns whether the worker is to exit.
     pub(crate) fn leave(&self, queued: impl FnOnce() -> bool) -> bool {
         self.release();
-        !(queued() && self.reserve())
+        !self.rejoin(queued)
+    }
+
+    /// Right after this thread gave its slot back: takes one again if `queued` says a job is
+    /// waiting and the limit allows. Returns whether it did (the thread stays).
+    pub(crate) fn rejoin(&self, queued: impl FnOnce() -> bool) -> bool {
+        queued() && self.reserve()
     }
 
     /// Releases a slot if there are more threads than the limit allows.

@@ -1,7 +1,7 @@
 //! Running a task on a worker, and cancelling one: the two places an outcome is decided.
 
 use super::cell::{CancelRequest, CellRef};
-use crate::context::{self, Busy, CurrentTask};
+use crate::context::CurrentTask;
 use crate::delivery::Terminal;
 use crate::pool::PoolJob;
 use crate::{codes, AppError, Outcome, Severity, TaskContext};
@@ -31,27 +31,24 @@ pub(crate) fn run(cell: &CellRef) {
     if !core.try_start() {
         return;
     }
-    // Until the outcome is decided, this thread holds the task up: a shutdown from here (the
-    // body, or a callback run inline) must not wait for it.
-    let busy = context::busy(&core.manager, Busy::Running);
     let _entered = core.enter_span();
+    // From here until the outcome is decided the task runs on this thread: `current()` sees
+    // it (in `on_started` too), and a shutdown from here does not wait for it.
+    let ctx = TaskContext::new(cell.clone());
+    let running = CurrentTask::enter(&ctx);
     tracing::info!("task started");
     core.delivery.post_started(cell);
     if core.listeners.display() {
         core.manager.display().started(cell);
     }
 
-    let ctx = TaskContext::new(cell.clone());
-    let terminal = {
-        let _current = CurrentTask::enter(&ctx);
-        cell.slot.run(core, &ctx)
-    };
+    let terminal = cell.slot.run(core, &ctx);
     match &terminal {
         Terminal::Completed(_) => tracing::debug!("task completed"),
         Terminal::Failed(error) => tracing::error!(error = %error, "task failed"),
         Terminal::Cancelled => tracing::info!("task cancelled"),
     }
-    drop(busy);
+    drop(running);
     core.manager.unregister(core);
     if core.listeners.display() {
         core.manager.display().finished(cell, terminal.outcome());

@@ -12,7 +12,7 @@ use super::cell::{CancelRequest, TaskCore};
 use crate::delivery::Terminal;
 use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, Condvar, Mutex, MutexGuard};
-use crate::{codes, unwind, AppError, TaskContext, TaskError, TaskState};
+use crate::{unwind, AppError, TaskContext, TaskError, TaskState};
 
 /// The typed half of a task, reached through the type-erased `CellRef`.
 pub(crate) trait AnySlot: Send + Sync {
@@ -93,33 +93,44 @@ impl<T> Slot<T> {
         }
     }
 
-    /// Stores the outcome and wakes whoever waits for it. Returns a value nobody will read,
-    /// for the caller to drop outside the lock.
+    /// Stores the value and wakes whoever waits for it. With the handle gone, nobody will
+    /// read it: it is returned for the caller to drop outside the lock.
     ///
-    /// The waker is user code (an executor's): a panic in it is reported like a callback's,
-    /// and the task's delivery goes on.
-    fn publish(
+    /// Always inlined: a large value must not be copied once more into an argument on the
+    /// worker's stack.
+    #[inline(always)]
+    fn publish_value(
         &self,
         core: &TaskCore,
         mut inner: MutexGuard<'_, SlotInner<T>>,
-        result: Result<T, TaskError>,
+        value: T,
     ) -> Option<T> {
-        let unread = match result {
-            // Ordered after the decision by `decided_fence`.
-            Ok(value) if self.detached.load(Ordering::Relaxed) => {
-                inner.stage = Stage::Taken;
-                Some(value)
-            }
-            result => {
-                inner.stage = Stage::Ready(result);
-                None
-            }
+        // Ordered after the decision by `decided_fence`.
+        let unread = if self.detached.load(Ordering::Relaxed) {
+            inner.stage = Stage::Taken;
+            Some(value)
+        } else {
+            inner.stage = Stage::Ready(Ok(value));
+            None
         };
         self.notify(core, inner);
         unread
     }
 
-    /// The outcome is stored: wakes whoever waits for it.
+    /// Stores a failure or cancellation and wakes whoever waits for it.
+    fn publish_error(
+        &self,
+        core: &TaskCore,
+        mut inner: MutexGuard<'_, SlotInner<T>>,
+        error: TaskError,
+    ) {
+        inner.stage = Stage::Ready(Err(error));
+        self.notify(core, inner);
+    }
+
+    /// The outcome is stored: wakes whoever waits for it. The waker is user code (an
+    /// executor's): a panic in it is reported like a callback's, and the task's delivery goes
+    /// on.
     fn notify(&self, core: &TaskCore, mut inner: MutexGuard<'_, SlotInner<T>>) {
         let waker = inner.waker.take();
         let notify = inner.joiners > 0;
@@ -228,37 +239,25 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 AppError::panicked(core.name.as_str(), panic.message()),
             )),
         };
-        let mut inner = lock(&self.inner);
+        let inner = lock(&self.inner);
         let state = core.decide(matches!(output, Ok(Ok(_))));
         match output {
             Ok(Ok((value, completion))) if state == TaskState::Completed => {
-                let unread = if self.detached.load(Ordering::Relaxed) {
-                    // Ordered after the decision by `decided_fence`: nobody will read it.
-                    inner.stage = Stage::Taken;
-                    Some(value)
-                } else {
-                    inner.stage = Stage::Ready(Ok(value));
-                    None
-                };
-                self.notify(core, inner);
-                if let Some(unread) = unread {
+                if let Some(unread) = self.publish_value(core, inner, value) {
                     core.manager.drop_user_value(unread, core);
                 }
                 Terminal::Completed(completion)
             }
             Ok(Err(_)) | Err(_) if state == TaskState::Failed => {
-                // `None` only if a cancellation was requested, which `decide` would have
-                // turned into `Cancelled`: the fallback never runs.
-                let error = failure.unwrap_or_else(|| {
-                    AppError::new(codes::ERR_TASK_PANICKED, "task failed")
-                        .with_context("task", &core.name)
-                });
-                self.publish(core, inner, Err(TaskError::Failed(error.clone())));
+                // The cancel bit never clears: a task decided `Failed` had none when its
+                // failure was mapped above.
+                let error = failure.expect("a failed task's error is mapped before it is decided");
+                self.publish_error(core, inner, TaskError::Failed(error.clone()));
                 Terminal::Failed(error)
             }
             output => {
                 // Cancelled: whatever the body produced is dropped unread.
-                self.publish(core, inner, Err(TaskError::Cancelled));
+                self.publish_error(core, inner, TaskError::Cancelled);
                 match output {
                     Ok(Ok(produced)) => core.manager.drop_user_value(produced, core),
                     Ok(Err(_)) => {}
@@ -278,7 +277,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         if request == CancelRequest::WasQueued {
             let mut inner = inner;
             let body = inner.stage.take_body();
-            self.publish(core, inner, Err(TaskError::Cancelled));
+            self.publish_error(core, inner, TaskError::Cancelled);
             if let Some(body) = body {
                 core.manager.drop_user_value(body, core);
             }
@@ -292,7 +291,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
             return false;
         }
         let body = inner.stage.take_body();
-        self.publish(core, inner, Err(TaskError::Failed(error.clone())));
+        self.publish_error(core, inner, TaskError::Failed(error.clone()));
         if let Some(body) = body {
             core.manager.drop_user_value(body, core);
         }
