@@ -105,6 +105,8 @@ fn on_complete_batch(c: &mut Criterion) {
 
     // The same batch while another thread sits in `wait_for_all` (held busy by a gated task
     // so that it keeps waiting): waiting must cost the workers a counter per task, no more.
+    // The gated task gets a thread of its own, so the batch has `THREADS` workers as above.
+    let manager = TaskManager::new(THREADS + 1);
     let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
     let g = gate.clone();
     let blocker = manager.spawn(move |_| {
