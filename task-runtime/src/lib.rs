@@ -78,40 +78,48 @@
 //!    would have run fail with [`ERR_THREAD_SPAWN`](codes::ERR_THREAD_SPAWN).
 
 #![forbid(unsafe_code)]
-#![deny(missing_docs)]
+#![deny(missing_docs, missing_debug_implementations)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
-mod context;
+// Bottom to top; a module uses only the ones above it in this list.
+// Leaves.
 #[cfg(feature = "debug-counters")]
 pub mod debug;
-mod delivery;
+mod error;
+mod progress;
+mod sync;
+mod unwind;
+// The words every layer shares.
+mod vocabulary;
+// Mechanisms that know nothing of tasks.
 mod dispatch;
 mod display;
-mod error;
+mod pool;
+mod signal;
+// What a task needs from its surroundings.
+mod host;
+// A task, on its own.
+mod task;
+// The manager on top, and what is built on it.
 mod manager;
 mod method;
-mod pool;
-mod progress;
-mod signal;
-mod sync;
-mod task;
-mod unwind;
 
-pub use context::{current, TaskContext};
 pub use dispatch::{Dispatcher, EventLoop, Job};
 #[cfg(feature = "terminal")]
 pub use display::TerminalProgress;
-pub use display::{LogProgress, Outcome, ProgressDisplay};
+pub use display::{LogProgress, ProgressDisplay};
 pub use error::codes;
 pub use error::{AppError, BuildError, Cancelled, Category, Severity, TaskError};
 pub use manager::{
-    get_task_manager, init_global, set_max_threads, TaskManager, TaskManagerBuilder, TaskSnapshot,
+    get_task_manager, init_global, set_max_threads, TaskBuilder, TaskManager, TaskManagerBuilder,
+    TaskSnapshot,
 };
 pub use method::BackgroundMethod;
 pub use progress::Progress;
-pub use signal::{Connection, ManagerSignals, Signal, TaskInfo};
-pub use task::builder::{Exclusive, TaskBuilder};
-pub use task::{Task, TaskId, TaskState};
+pub use signal::{Connection, ManagerSignals, Signal};
+pub use task::context::{current, TaskContext};
+pub use task::Task;
+pub use vocabulary::{Exclusive, Outcome, TaskId, TaskInfo, TaskState};
 
 /// The indicatif version [`TerminalProgress`] draws with (feature `terminal`), for
 /// [`TerminalProgress::with_draw_target`].
@@ -121,3 +129,43 @@ pub use indicatif;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+// What users' code relies on about the public types, checked when the crate compiles: a
+// change that breaks one fails the build, not a test run.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    fn unpin<T: Unpin>() {}
+    fn clone<T: Clone>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    // Handles move to (and are shared with) other threads, such as a UI thread, and can be
+    // polled without pinning.
+    send_sync::<Task<Vec<u8>>>();
+    unpin::<Task<std::rc::Rc<u8>>>();
+    send_sync::<TaskManager>();
+    send_sync::<TaskContext>();
+    send_sync::<Dispatcher>();
+    send_sync::<ManagerSignals>();
+    send_sync::<Signal<TaskInfo>>();
+    send_sync::<AppError>();
+    send_sync::<TaskError>();
+    send::<TaskManagerBuilder>();
+    send::<TaskBuilder<Vec<u8>>>();
+    send::<EventLoop>();
+    send::<Job>();
+    send_sync::<(
+        TaskSnapshot,
+        Progress,
+        TaskId,
+        TaskInfo,
+        TaskState,
+        Outcome,
+        Cancelled,
+    )>();
+    // Cheap handles and plain values.
+    clone::<(TaskManager, TaskContext, Dispatcher, AppError, TaskError)>();
+    clone::<(TaskSnapshot, TaskInfo, Progress, Outcome)>();
+    // Std errors, except `AppError`: it is not one, so that `?` converts any std error into it.
+    error::<TaskError>();
+    error::<BuildError>();
+};

@@ -4,7 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{get_task_manager, AppError, Progress, Task, TaskBuilder, TaskContext, TaskManager};
+use crate::error::AppError;
+use crate::manager::{get_task_manager, TaskBuilder, TaskManager};
+use crate::progress::Progress;
+use crate::task::context::TaskContext;
+use crate::task::Task;
 
 type Build<A, T> = dyn Fn(&TaskManager, A) -> TaskBuilder<T> + Send + Sync;
 

@@ -8,7 +8,9 @@
 
 use std::sync::{Arc, Weak};
 
-use crate::{AppError, Progress, TaskManager};
+use crate::error::AppError;
+use crate::manager::{TaskBuilder, TaskManager};
+use crate::progress::Progress;
 
 /// What a fallible task function returns: `Result<T, E>` with `E: Into<AppError>` and
 /// `T: Send + 'static` (any alias of `Result`, such as `io::Result<T>`, included).
@@ -37,7 +39,7 @@ where
 }
 
 /// `builder.name(name)` for the macros' `task_name`: a literal, kept without a copy.
-pub fn static_name<T>(builder: crate::TaskBuilder<T>, name: &'static str) -> crate::TaskBuilder<T> {
+pub fn static_name<T>(builder: TaskBuilder<T>, name: &'static str) -> TaskBuilder<T> {
     builder.static_name(name)
 }
 

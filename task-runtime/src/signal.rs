@@ -5,9 +5,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::error::AppError;
 use crate::sync::{lock, Mutex};
 use crate::unwind::{self, Panic};
-use crate::{AppError, TaskId};
+use crate::vocabulary::TaskInfo;
 
 type SlotFn<A> = Arc<dyn Fn(&A) + Send + Sync>;
 
@@ -136,15 +137,6 @@ impl<A> fmt::Debug for Signal<A> {
             .field("slots", &self.slot_count())
             .finish()
     }
-}
-
-/// Which task a manager signal is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TaskInfo {
-    /// The task's id.
-    pub id: TaskId,
-    /// The task's name.
-    pub name: String,
 }
 
 /// The manager's lifecycle signals (Python: `TaskManager.task_started` and friends).

@@ -12,35 +12,118 @@ pub(crate) use std::sync::{atomic, Condvar, Mutex, MutexGuard};
 #[cfg(loom)]
 pub(crate) use loom::sync::{atomic, Condvar, Mutex, MutexGuard};
 
-use std::sync::PoisonError;
+use std::ops::DerefMut;
+use std::sync::{LockResult, PoisonError};
+use std::time::Duration;
+
+/// A mutex whose poisoning is ignored: std's, and loom's in models. One trait so that code on
+/// std primitives only (the display thread, the displays) and code that loom checks share one
+/// [`lock`].
+pub(crate) trait Lock {
+    type Guard<'a>: DerefMut
+    where
+        Self: 'a;
+    fn lock_result(&self) -> LockResult<Self::Guard<'_>>;
+}
+
+impl<T: ?Sized> Lock for std::sync::Mutex<T> {
+    type Guard<'a>
+        = std::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+    fn lock_result(&self) -> LockResult<Self::Guard<'_>> {
+        self.lock()
+    }
+}
+
+#[cfg(loom)]
+impl<T> Lock for loom::sync::Mutex<T> {
+    type Guard<'a>
+        = loom::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+    fn lock_result(&self) -> LockResult<Self::Guard<'_>> {
+        self.lock()
+    }
+}
+
+/// A condition variable paired with guards of type `G`, its poisoning ignored.
+pub(crate) trait Wait<G> {
+    fn wait_result(&self, guard: G) -> LockResult<G>;
+    /// The guard, and whether the wait timed out.
+    fn wait_timeout_result(&self, guard: G, timeout: Duration) -> LockResult<(G, bool)>;
+}
+
+impl<'a, T> Wait<std::sync::MutexGuard<'a, T>> for std::sync::Condvar {
+    fn wait_result(
+        &self,
+        guard: std::sync::MutexGuard<'a, T>,
+    ) -> LockResult<std::sync::MutexGuard<'a, T>> {
+        self.wait(guard)
+    }
+    fn wait_timeout_result(
+        &self,
+        guard: std::sync::MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> LockResult<(std::sync::MutexGuard<'a, T>, bool)> {
+        timed(self.wait_timeout(guard, timeout))
+    }
+}
+
+#[cfg(loom)]
+impl<'a, T> Wait<loom::sync::MutexGuard<'a, T>> for loom::sync::Condvar {
+    fn wait_result(
+        &self,
+        guard: loom::sync::MutexGuard<'a, T>,
+    ) -> LockResult<loom::sync::MutexGuard<'a, T>> {
+        self.wait(guard)
+    }
+    fn wait_timeout_result(
+        &self,
+        guard: loom::sync::MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> LockResult<(loom::sync::MutexGuard<'a, T>, bool)> {
+        match self.wait_timeout(guard, timeout) {
+            Ok((guard, result)) => Ok((guard, result.timed_out())),
+            Err(poisoned) => {
+                let (guard, result) = poisoned.into_inner();
+                Err(PoisonError::new((guard, result.timed_out())))
+            }
+        }
+    }
+}
+
+fn timed<G>(result: LockResult<(G, std::sync::WaitTimeoutResult)>) -> LockResult<(G, bool)> {
+    match result {
+        Ok((guard, timeout)) => Ok((guard, timeout.timed_out())),
+        Err(poisoned) => {
+            let (guard, timeout) = poisoned.into_inner();
+            Err(PoisonError::new((guard, timeout.timed_out())))
+        }
+    }
+}
 
 /// Locks `mutex`, ignoring poisoning.
 ///
 /// The runtime never runs user code while holding one of its locks, so a poisoned lock can
 /// only come from a bug in the runtime itself; the data behind it is still consistent
 /// because every critical section leaves it so before anything that could panic.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+pub(crate) fn lock<M: Lock + ?Sized>(mutex: &M) -> M::Guard<'_> {
+    mutex.lock_result().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Waits on `condvar` for at most `timeout`; returns the guard and whether it timed out.
-pub(crate) fn wait_timeout<'a, T>(
-    condvar: &Condvar,
-    guard: MutexGuard<'a, T>,
-    timeout: std::time::Duration,
-) -> (MutexGuard<'a, T>, bool) {
-    match condvar.wait_timeout(guard, timeout) {
-        Ok((guard, result)) => (guard, result.timed_out()),
-        Err(poisoned) => {
-            let (guard, result) = poisoned.into_inner();
-            (guard, result.timed_out())
-        }
-    }
+pub(crate) fn wait_timeout<G>(condvar: &impl Wait<G>, guard: G, timeout: Duration) -> (G, bool) {
+    condvar
+        .wait_timeout_result(guard, timeout)
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Waits on `condvar` until notified (or woken spuriously).
-pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-    condvar.wait(guard).unwrap_or_else(PoisonError::into_inner)
+pub(crate) fn wait<G>(condvar: &impl Wait<G>, guard: G) -> G {
+    condvar
+        .wait_result(guard)
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Keeps a value on cache lines of its own, so that writes to it do not slow down readers of
@@ -92,11 +175,11 @@ pub(crate) fn time_left(deadline: Option<std::time::Instant>) -> Option<std::tim
 
 /// Waits on `condvar` until notified or `deadline` (`None`: no deadline); returns the guard
 /// and whether the deadline has passed.
-pub(crate) fn wait_until<'a, T>(
-    condvar: &Condvar,
-    guard: MutexGuard<'a, T>,
+pub(crate) fn wait_until<G>(
+    condvar: &impl Wait<G>,
+    guard: G,
     deadline: Option<std::time::Instant>,
-) -> (MutexGuard<'a, T>, bool) {
+) -> (G, bool) {
     match time_left(deadline) {
         None => (wait(condvar, guard), false),
         Some(left) if left.is_zero() => (guard, true),

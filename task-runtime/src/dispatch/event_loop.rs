@@ -7,7 +7,6 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{Dispatcher, Job};
 use crate::sync::{deadline_after, time_left};
-use crate::TaskManager;
 
 /// How long [`EventLoop::run_until`] sleeps at most between two checks of its condition when
 /// no job arrives: conditions may turn true without any job being queued.
@@ -177,23 +176,6 @@ impl EventLoop {
         }
     }
 
-    /// Processes events until `manager` has no active task, no terminal callback is still
-    /// queued on a dispatcher, and this loop's queue is empty, or `timeout` passes; returns
-    /// whether it became idle. Deterministic tests and command-line programs use it to wait
-    /// for all work *and* the callbacks delivered through event loops.
-    ///
-    /// Callbacks that run inline on worker threads ([`Dispatcher::worker_thread`]) are not
-    /// waited for: they run right after their task leaves the registry and may still be
-    /// running when this returns.
-    ///
-    /// Called from inside a callback that this loop is running, it does not wait for that
-    /// callback (which cannot finish before it returns): it returns `true` once everything
-    /// else is done.
-    #[must_use = "run_until_idle returns false when the work did not finish in time"]
-    pub fn run_until_idle(&self, manager: &TaskManager, timeout: Duration) -> bool {
-        self.run_until(|| manager.is_quiescent() && self.rx.is_empty(), timeout)
-    }
-
     /// How many jobs are queued and not yet run.
     pub fn pending(&self) -> usize {
         self.rx.len()
@@ -287,9 +269,25 @@ mod tests {
 
     #[test]
     fn posts_after_the_loop_is_gone_are_discarded() {
+        struct Dropped(Arc<AtomicUsize>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         let ui = EventLoop::new();
         let d = ui.dispatcher();
         drop(ui);
-        d.dispatch(Box::new(|| unreachable!()));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let guard = Dropped(dropped.clone());
+        d.dispatch(Box::new(move || {
+            let _guard = guard;
+            unreachable!("a job posted after its loop is gone never runs");
+        }));
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "the job is dropped at once"
+        );
     }
 }

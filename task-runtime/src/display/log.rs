@@ -1,11 +1,13 @@
 //! [`LogProgress`]: progress as `tracing` events.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Outcome, ProgressDisplay};
-use crate::{Progress, TaskId, TaskInfo};
+use super::ProgressDisplay;
+use crate::progress::Progress;
+use crate::sync::lock;
+use crate::vocabulary::{Outcome, TaskId, TaskInfo};
 
 /// Shows progress as `tracing` events (target `task_runtime::progress`): one when a task
 /// starts, at most one progress event per task per interval (a second by default), and one
@@ -45,9 +47,7 @@ impl LogProgress {
     }
 
     fn last_logged(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Instant>> {
-        self.last_logged
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.last_logged)
     }
 }
 

@@ -22,7 +22,6 @@ mod pump;
 #[cfg(feature = "terminal")]
 mod terminal;
 
-use std::fmt;
 use std::sync::Arc;
 
 pub use self::log::LogProgress;
@@ -30,7 +29,8 @@ pub(crate) use pump::DisplayPump;
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;
 
-use crate::{AppError, Progress, TaskInfo};
+use crate::progress::Progress;
+use crate::vocabulary::{Outcome, TaskInfo};
 
 /// Shows the progress of the tasks started with `show_progress(true)`
 /// (Python: the `show_progress` flag).
@@ -95,28 +95,6 @@ pub trait ProgressDisplay: Send + Sync + 'static {
     fn task_progress(&self, task: &TaskInfo, progress: &Progress);
     /// The task ended; its outcome.
     fn task_finished(&self, task: &TaskInfo, outcome: &Outcome);
-}
-
-/// How a task ended, as a [`ProgressDisplay`] sees it.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    /// The body returned a value.
-    Completed,
-    /// The body returned an error or panicked.
-    Failed(AppError),
-    /// The task was cancelled before or while it ran.
-    Cancelled,
-}
-
-/// `done`, `failed: <the error's user message>` or `cancelled`: what a display shows.
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Completed => f.write_str("done"),
-            Outcome::Failed(error) => write!(f, "failed: {}", error.user_message()),
-            Outcome::Cancelled => f.write_str("cancelled"),
-        }
-    }
 }
 
 /// The display of a manager built without one: bars when stderr is a terminal, `tracing`

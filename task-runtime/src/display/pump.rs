@@ -2,24 +2,33 @@
 //! [`ProgressDisplay`], so that drawing (a terminal that blocks, a display's own lock) never
 //! holds up a worker.
 //!
-//! Workers post events to a queue: a task's start, its end, and "progress is due", at most
-//! once per task until the thread takes it (the mailbox's `display_due` flag): the thread
-//! then reads the latest value. Per task the queue is in posting order, so a display sees
-//! started -> progress* -> finished. The thread starts with the first event and exits when
-//! the manager stops it, after showing what was already queued.
+//! Workers post a task's start, its end, and its progress. The pump keeps the latest progress
+//! of every shown task itself and queues "progress is due" once until the thread takes it,
+//! so however often a body reports, the thread shows the latest value and never a backlog.
+//! Per task the queue is in posting order, so a display sees started -> progress* ->
+//! finished; nothing of a task is shown after its end, nor progress after its cancellation.
+//! The thread starts with the first event and exits when the manager stops it, after
+//! showing what was already queued.
 //!
-//! This is presentation, not an outcome: it uses `std::sync` directly rather than the
-//! loom-swappable primitives of `crate::sync`, and no loom model shows progress.
+//! The pump knows tasks only by [`TaskInfo`]; it reports a panicking display to the
+//! [`ErrorSink`] it was built with. This is presentation, not an outcome: it uses
+//! `std::sync` directly rather than the loom-swappable primitives, and no loom model shows
+//! progress.
 
-use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use super::{Outcome, ProgressDisplay};
-use crate::task::cell::CellRef;
-use crate::{codes, unwind, AppError, TaskInfo};
+use super::ProgressDisplay;
+use crate::error::{AppError, ErrorSink};
+use crate::progress::Progress;
+use crate::sync::{lock, time_left, wait, wait_timeout};
+use crate::unwind;
+use crate::vocabulary::{Outcome, TaskId, TaskInfo};
 
 pub(crate) struct DisplayPump {
     shared: Arc<Shared>,
@@ -27,10 +36,11 @@ pub(crate) struct DisplayPump {
 
 struct Shared {
     display: Arc<dyn ProgressDisplay>,
+    errors: ErrorSink,
     queue: Mutex<Queue>,
     /// Signals new events (to the thread) and the thread's exit (to `stop`).
     changed: Condvar,
-    /// The display panicked once: it gets no more calls.
+    /// The display panicked once (or its thread could not start): it gets no more calls.
     switched_off: AtomicBool,
     thread_name: String,
 }
@@ -38,6 +48,8 @@ struct Shared {
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Event>,
+    /// The tasks whose start was posted and whose end was not shown yet.
+    shown: HashMap<TaskId, Shown>,
     thread: Option<JoinHandle<()>>,
     /// The manager is gone: events are dropped, and the thread exits once it has shown the
     /// ones already queued.
@@ -45,21 +57,33 @@ struct Queue {
     exited: bool,
 }
 
-enum Event {
-    Started(CellRef),
-    Progress(CellRef),
-    Finished(CellRef, Outcome),
+struct Shown {
+    info: TaskInfo,
+    latest: Option<Progress>,
+    /// A `Progress` event for this task is queued.
+    due: bool,
+    /// Ended or cancelled: later reports are ignored.
+    closed: bool,
+    /// Cancelled: not even the pending progress is shown.
+    withheld: bool,
 }
 
-fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
-    queue.lock().unwrap_or_else(PoisonError::into_inner)
+enum Event {
+    Started(TaskId),
+    Progress(TaskId),
+    Finished(TaskInfo, Outcome),
 }
 
 impl DisplayPump {
-    pub(crate) fn new(display: Arc<dyn ProgressDisplay>, thread_name: String) -> Self {
+    pub(crate) fn new(
+        display: Arc<dyn ProgressDisplay>,
+        errors: ErrorSink,
+        thread_name: String,
+    ) -> Self {
         DisplayPump {
             shared: Arc::new(Shared {
                 display,
+                errors,
                 queue: Mutex::new(Queue::default()),
                 changed: Condvar::new(),
                 switched_off: AtomicBool::new(false),
@@ -69,44 +93,90 @@ impl DisplayPump {
     }
 
     /// A shown task's body started.
-    pub(crate) fn started(&self, cell: &CellRef) {
-        self.post(Event::Started(cell.clone()));
+    pub(crate) fn started(&self, info: TaskInfo) {
+        let id = info.id;
+        self.post(|queue| {
+            queue.shown.insert(
+                id,
+                Shown {
+                    info,
+                    latest: None,
+                    due: false,
+                    closed: false,
+                    withheld: false,
+                },
+            );
+            Some(Event::Started(id))
+        });
     }
 
-    /// A shown task has progress to show (posted once until the thread takes it).
-    pub(crate) fn progress(&self, cell: &CellRef) {
-        self.post(Event::Progress(cell.clone()));
+    /// A shown task reported `progress`: it becomes the task's latest, and is queued to be
+    /// shown unless it already is. Ignored before the start and after the end or
+    /// cancellation.
+    pub(crate) fn progress(&self, id: TaskId, progress: &Progress) {
+        self.post(|queue| {
+            let shown = queue.shown.get_mut(&id).filter(|shown| !shown.closed)?;
+            match &mut shown.latest {
+                // Field by field: the message's buffer is reused (a derived `clone_from`
+                // would allocate a new one for every report).
+                Some(latest) => {
+                    latest.current = progress.current;
+                    latest.total = progress.total;
+                    latest.message.clone_from(&progress.message);
+                }
+                none => *none = Some(progress.clone()),
+            }
+            (!std::mem::replace(&mut shown.due, true)).then_some(Event::Progress(id))
+        });
+    }
+
+    /// A shown task was cancelled while running: its pending progress is not shown.
+    pub(crate) fn cancelled(&self, id: TaskId) {
+        self.post(|queue| {
+            if let Some(shown) = queue.shown.get_mut(&id) {
+                shown.closed = true;
+                shown.withheld = true;
+            }
+            None
+        });
     }
 
     /// A shown task ended.
-    pub(crate) fn finished(&self, cell: &CellRef, outcome: Outcome) {
-        self.post(Event::Finished(cell.clone(), outcome));
+    pub(crate) fn finished(&self, info: TaskInfo, outcome: Outcome) {
+        self.post(|queue| {
+            if let Some(shown) = queue.shown.get_mut(&info.id) {
+                shown.closed = true;
+            }
+            Some(Event::Finished(info, outcome))
+        });
     }
 
-    fn post(&self, event: Event) {
-        if self.shared.switched_off.load(Ordering::Relaxed) {
+    /// Applies `change` to the queue; queues the event it returns and wakes the thread
+    /// (starting it the first time).
+    fn post(&self, change: impl FnOnce(&mut Queue) -> Option<Event>) {
+        let shared = &self.shared;
+        if shared.switched_off.load(Ordering::Relaxed) {
             return;
         }
-        let mut queue = lock(&self.shared.queue);
+        let mut queue = lock(&shared.queue);
         if queue.stopped {
-            drop(queue);
-            drop(event); // may hold the last reference to a task: outside the lock
             return;
         }
+        let Some(event) = change(&mut queue) else {
+            return;
+        };
         queue.events.push_back(event);
         if queue.thread.is_none() {
-            let shared = Arc::clone(&self.shared);
+            let thread = Arc::clone(shared);
             let spawned = thread::Builder::new()
-                .name(self.shared.thread_name.clone())
-                .spawn(move || show_events(&shared));
+                .name(shared.thread_name.clone())
+                .spawn(move || show_events(&thread));
             match spawned {
                 Ok(thread) => queue.thread = Some(thread),
                 Err(err) => {
-                    // Nothing would ever show them: give the events back and stop trying.
-                    let dropped = std::mem::take(&mut queue.events);
-                    self.shared.switched_off.store(true, Ordering::Relaxed);
+                    // Nothing would ever show them: forget the events and stop trying.
+                    shared.switch_off(&mut queue);
                     drop(queue);
-                    drop(dropped);
                     tracing::error!(
                         error = %err,
                         "could not start the progress display thread; progress is not shown"
@@ -116,7 +186,7 @@ impl DisplayPump {
             }
         }
         drop(queue);
-        self.shared.changed.notify_all();
+        shared.changed.notify_all();
     }
 
     /// Lets the thread show what is queued, then exit; waits for that until `deadline` (a
@@ -133,23 +203,26 @@ impl DisplayPump {
             return; // the last manager handle was dropped inside a display call
         }
         while !queue.exited {
-            queue = match crate::sync::time_left(deadline) {
+            queue = match time_left(deadline) {
                 Some(left) if left.is_zero() => return,
-                Some(left) => {
-                    shared
-                        .changed
-                        .wait_timeout(queue, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-                None => shared
-                    .changed
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner),
+                Some(left) => wait_timeout(&shared.changed, queue, left).0,
+                None => wait(&shared.changed, queue),
             };
         }
         drop(queue);
         let _ = thread.join();
+    }
+}
+
+impl fmt::Debug for DisplayPump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DisplayPump")
+            .field("thread", &self.shared.thread_name)
+            .field(
+                "switched_off",
+                &self.shared.switched_off.load(Ordering::Relaxed),
+            )
+            .finish_non_exhaustive()
     }
 }
 
@@ -160,10 +233,7 @@ fn show_events(shared: &Shared) {
         {
             let mut queue = lock(&shared.queue);
             while queue.events.is_empty() && !queue.stopped {
-                queue = shared
-                    .changed
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
+                queue = wait(&shared.changed, queue);
             }
             if queue.events.is_empty() {
                 queue.exited = true;
@@ -179,44 +249,199 @@ fn show_events(shared: &Shared) {
     }
 }
 
+/// What one event shows, read from the queue.
+enum Showing {
+    Started(TaskInfo),
+    Progress(TaskInfo, Progress),
+    Finished(TaskInfo, Outcome),
+}
+
 impl Shared {
     fn show(&self, event: Event) {
         if self.switched_off.load(Ordering::Relaxed) {
             return;
         }
-        let (Event::Started(cell) | Event::Progress(cell) | Event::Finished(cell, _)) = &event;
-        let core = &cell.core;
-        let info = TaskInfo {
-            id: core.id,
-            name: core.name.as_str().to_owned(),
+        let Some(showing) = self.read(event) else {
+            return;
         };
         let display = &*self.display;
-        let shown = unwind::catch(|| match &event {
-            Event::Started(_) => display.task_started(&info),
-            Event::Progress(_) => {
-                // As for `on_progress`: nothing more once cancellation was requested.
-                if let Some(progress) = core.delivery.take_display_progress() {
-                    if !core.is_cancelled() {
-                        display.task_progress(&info, &progress);
-                    }
-                }
-            }
-            Event::Finished(_, outcome) => display.task_finished(&info, outcome),
+        let shown = unwind::catch(|| match &showing {
+            Showing::Started(info) => display.task_started(info),
+            Showing::Progress(info, progress) => display.task_progress(info, progress),
+            Showing::Finished(info, outcome) => display.task_finished(info, outcome),
         });
         if let Err(panic) = shown {
-            self.switched_off.store(true, Ordering::Relaxed);
-            core.manager.handle_error(
-                &AppError::new(
-                    codes::ERR_CALLBACK_PANICKED,
-                    format!(
-                        "the progress display panicked while showing task '{}': {}; \
-                         it is switched off",
-                        core.name,
-                        panic.message()
-                    ),
-                )
-                .with_context("task", &core.name),
-            );
+            self.switch_off(&mut lock(&self.queue));
+            let (Showing::Started(info) | Showing::Progress(info, _) | Showing::Finished(info, _)) =
+                &showing;
+            self.errors.report(&AppError::callback_panicked(
+                "the progress display",
+                &info.name,
+                &format!("{}; it is switched off", panic.message()),
+            ));
         }
+    }
+
+    /// What `event` shows now: progress is the latest value, unless it was withheld.
+    fn read(&self, event: Event) -> Option<Showing> {
+        let mut queue = lock(&self.queue);
+        match event {
+            Event::Started(id) => {
+                let shown = queue.shown.get(&id)?;
+                Some(Showing::Started(shown.info.clone()))
+            }
+            Event::Progress(id) => {
+                let shown = queue.shown.get_mut(&id)?;
+                shown.due = false;
+                let progress = shown.latest.clone().filter(|_| !shown.withheld)?;
+                Some(Showing::Progress(shown.info.clone(), progress))
+            }
+            Event::Finished(info, outcome) => {
+                if let Entry::Occupied(shown) = queue.shown.entry(info.id) {
+                    shown.remove();
+                }
+                Some(Showing::Finished(info, outcome))
+            }
+        }
+    }
+
+    fn switch_off(&self, queue: &mut Queue) {
+        self.switched_off.store(true, Ordering::Relaxed);
+        queue.events.clear();
+        queue.shown.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Records every call; blocks in `task_started` until released, so tests can pile up
+    /// events behind it.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Mutex<Vec<String>>,
+        gate: Mutex<bool>,
+        opened: Condvar,
+        panic_on_progress: bool,
+    }
+
+    impl Recorder {
+        fn open(&self) {
+            *self.gate.lock().unwrap() = true;
+            self.opened.notify_all();
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    impl ProgressDisplay for Recorder {
+        fn task_started(&self, task: &TaskInfo) {
+            let mut open = self.gate.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("{} started", task.name));
+        }
+        fn task_progress(&self, task: &TaskInfo, progress: &Progress) {
+            if self.panic_on_progress {
+                panic!("display bug");
+            }
+            let line = format!("{} {}/{}", task.name, progress.current, progress.total);
+            self.calls.lock().unwrap().push(line);
+        }
+        fn task_finished(&self, task: &TaskInfo, outcome: &Outcome) {
+            let line = format!("{} {outcome}", task.name);
+            self.calls.lock().unwrap().push(line);
+        }
+    }
+
+    fn info(id: u64, name: &str) -> TaskInfo {
+        TaskInfo {
+            id: TaskId::for_tests(id),
+            name: name.to_owned(),
+        }
+    }
+
+    fn progress(current: u64) -> Progress {
+        Progress {
+            current,
+            total: 10,
+            ..Progress::default()
+        }
+    }
+
+    fn pump(recorder: &Arc<Recorder>, errors: ErrorSink) -> DisplayPump {
+        DisplayPump::new(recorder.clone(), errors, "display-test".to_owned())
+    }
+
+    fn stop(pump: &DisplayPump) {
+        pump.stop(Some(Instant::now() + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn progress_is_coalesced_to_the_latest_and_ordered_before_the_end() {
+        let recorder = Arc::new(Recorder::default());
+        let pump = pump(&recorder, ErrorSink::tracing());
+        pump.progress(TaskId::for_tests(1), &progress(9)); // before the start: ignored
+        pump.started(info(1, "a"));
+        for current in 1..=5 {
+            pump.progress(TaskId::for_tests(1), &progress(current));
+        }
+        pump.finished(info(1, "a"), Outcome::Completed);
+        pump.progress(TaskId::for_tests(1), &progress(7)); // after the end: ignored
+        recorder.open();
+        stop(&pump);
+        assert_eq!(recorder.calls(), ["a started", "a 5/10", "a done"]);
+    }
+
+    #[test]
+    fn nothing_pending_is_shown_after_cancellation() {
+        let recorder = Arc::new(Recorder::default());
+        let pump = pump(&recorder, ErrorSink::tracing());
+        pump.started(info(2, "b"));
+        pump.progress(TaskId::for_tests(2), &progress(3));
+        pump.cancelled(TaskId::for_tests(2));
+        pump.progress(TaskId::for_tests(2), &progress(4));
+        pump.finished(info(2, "b"), Outcome::Cancelled);
+        // A task cancelled while queued only ends.
+        pump.finished(info(3, "c"), Outcome::Cancelled);
+        recorder.open();
+        stop(&pump);
+        assert_eq!(
+            recorder.calls(),
+            ["b started", "b cancelled", "c cancelled"]
+        );
+    }
+
+    #[test]
+    fn a_panicking_display_is_reported_once_and_switched_off() {
+        let recorder = Arc::new(Recorder {
+            panic_on_progress: true,
+            ..Recorder::default()
+        });
+        recorder.open();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let h = heard.clone();
+        let pump = pump(
+            &recorder,
+            ErrorSink::new(move |error: &AppError| h.lock().unwrap().push(error.clone())),
+        );
+        pump.started(info(4, "d"));
+        pump.progress(TaskId::for_tests(4), &progress(1));
+        pump.finished(info(4, "d"), Outcome::Completed);
+        stop(&pump);
+        pump.started(info(5, "e"));
+        assert_eq!(recorder.calls(), ["d started"]);
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 1);
+        assert_eq!(heard[0].code(), crate::error::codes::ERR_CALLBACK_PANICKED);
+        assert!(heard[0].message().contains("display bug"), "{}", heard[0]);
+        assert_eq!(heard[0].context()["task"], "d");
     }
 }

@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Outcome, ProgressDisplay};
-use crate::{Progress, TaskId, TaskInfo};
+use super::ProgressDisplay;
+use crate::progress::Progress;
+use crate::sync::lock;
+use crate::vocabulary::{Outcome, TaskId, TaskInfo};
 
 const BAR: &str =
     "{spinner:.green} {prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({elapsed})";
@@ -74,7 +76,7 @@ impl TerminalProgress {
     }
 
     fn by_task(&self) -> MutexGuard<'_, HashMap<TaskId, ProgressBar>> {
-        self.by_task.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.by_task)
     }
 
     fn style(template: &str) -> ProgressStyle {

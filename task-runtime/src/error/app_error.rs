@@ -323,17 +323,6 @@ impl AppError {
     pub fn is_cancellation(&self) -> bool {
         self.inner.code == codes::ERR_TASK_CANCELLED
     }
-
-    /// The error a panicking task body ends with.
-    pub(crate) fn panicked(task: &str, message: &str) -> Self {
-        AppError::new(
-            codes::ERR_TASK_PANICKED,
-            format!("task '{task}' panicked: {message}"),
-        )
-        .with_severity(Severity::Critical)
-        .recoverable(false)
-        .with_details(message.to_owned())
-    }
 }
 
 /// Converts standard errors, boxed errors, `anyhow::Error` and messages (what `?` uses). A
@@ -542,11 +531,5 @@ mod tests {
         let b = a.clone().with_context("k", "v");
         assert!(a.context().is_empty());
         assert_eq!(b.context()["k"], "v");
-    }
-
-    #[test]
-    fn is_send_sync_clone() {
-        fn check<T: Send + Sync + Clone + 'static>() {}
-        check::<AppError>();
     }
 }

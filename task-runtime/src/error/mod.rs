@@ -3,10 +3,13 @@
 
 mod app_error;
 pub mod codes;
+mod raised;
+mod sink;
 
 use std::fmt;
 
 pub use app_error::{AppError, Category, Severity};
+pub(crate) use sink::ErrorSink;
 
 /// Why a task produced no value: it failed, or it was cancelled.
 ///

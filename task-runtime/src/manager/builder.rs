@@ -1,18 +1,16 @@
 //! [`TaskManagerBuilder`]: a manager's settings.
 
 use std::fmt;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::registry::Registry;
-use super::{ErrorHandler, ErrorMap, Handle, ManagerCore, TaskManager};
+use super::core::ManagerCore;
+use super::{Handle, TaskManager};
 use crate::dispatch::Dispatcher;
-use crate::display::{default_display, DisplayPump};
+use crate::display::{default_display, ProgressDisplay};
+use crate::error::{AppError, BuildError, ErrorSink};
+use crate::host::{ErrorMap, Host, HostConfig};
 use crate::pool::{Pool, PoolConfig};
-use crate::signal::ManagerSignals;
-use crate::sync::atomic::AtomicUsize;
-use crate::{AppError, BuildError, ProgressDisplay};
 
 /// Configures a [`TaskManager`]; made by [`TaskManager::builder`].
 ///
@@ -40,7 +38,7 @@ pub struct TaskManagerBuilder {
     thread_name: String,
     idle_timeout: Duration,
     dispatcher: Dispatcher,
-    error_handler: Option<ErrorHandler>,
+    error_handler: Option<ErrorSink>,
     error_map: Option<ErrorMap>,
     shutdown_timeout: Duration,
     progress_display: Option<Arc<dyn ProgressDisplay>>,
@@ -92,7 +90,7 @@ impl TaskManagerBuilder {
     /// dispatchers. Runs where the task's terminal callback would have run. The default emits
     /// a `tracing` error event.
     pub fn error_handler(mut self, handler: impl Fn(&AppError) + Send + Sync + 'static) -> Self {
-        self.error_handler = Some(Arc::new(handler));
+        self.error_handler = Some(ErrorSink::new(handler));
         self
     }
 
@@ -186,30 +184,23 @@ impl TaskManagerBuilder {
         if self.thread_name.contains('\0') {
             return Err(BuildError::invalid_thread_name(&self.thread_name));
         }
-        let display = DisplayPump::new(
-            self.progress_display.unwrap_or_else(default_display),
-            format!("{}-display", self.thread_name),
-        );
-        let core = ManagerCore {
-            pool: Pool::new(PoolConfig {
-                max_threads: self.max_threads,
-                thread_name: self.thread_name,
-                idle_timeout: self.idle_timeout,
-                stack_size: Some(self.stack_size.unwrap_or_else(|| {
-                    default_stack_size(std::env::var("RUST_MIN_STACK").ok().as_deref())
-                })),
-            }),
-            registry: Registry::new(),
+        let pool = Pool::new(PoolConfig {
+            max_threads: self.max_threads,
+            thread_name: self.thread_name.clone(),
+            idle_timeout: self.idle_timeout,
+            stack_size: Some(self.stack_size.unwrap_or_else(|| {
+                default_stack_size(std::env::var("RUST_MIN_STACK").ok().as_deref())
+            })),
+        });
+        let host = Host::new(HostConfig {
             dispatcher: self.dispatcher,
-            error_handler: self.error_handler.unwrap_or_else(default_error_handler),
+            errors: self.error_handler.unwrap_or_else(ErrorSink::tracing),
             error_map: self.error_map,
-            signals: ManagerSignals::default(),
-            display,
-            shutdown_timeout: self.shutdown_timeout,
-            epoch: std::time::Instant::now(),
-            undelivered: AtomicUsize::new(0),
-            next_number: crate::sync::CachePadded(AtomicU64::new(0)),
-        };
+            display: self.progress_display.unwrap_or_else(default_display),
+            display_thread: format!("{}-display", self.thread_name),
+            pool: pool.threads(),
+        });
+        let core = ManagerCore::new(Arc::new(host), pool, self.shutdown_timeout);
         Ok(TaskManager {
             handle: Arc::new(Handle {
                 core: Arc::new(core),
@@ -238,16 +229,6 @@ impl fmt::Debug for TaskManagerBuilder {
             .field("maps_errors", &self.error_map.is_some())
             .finish()
     }
-}
-
-fn default_error_handler() -> ErrorHandler {
-    Arc::new(|error: &AppError| {
-        tracing::error!(
-            code = error.code(),
-            severity = %error.severity(),
-            "unhandled task error: {error}"
-        );
-    })
 }
 
 /// Four times what a plain `std::thread` gets: `RUST_MIN_STACK` (given here) if it is a

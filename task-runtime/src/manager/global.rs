@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use super::{TaskManager, TaskManagerBuilder};
-use crate::BuildError;
+use crate::error::BuildError;
 
 static GLOBAL: OnceLock<TaskManager> = OnceLock::new();
 

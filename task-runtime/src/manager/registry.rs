@@ -4,6 +4,10 @@
 //! its terminal callback runs (guarantee 6). Every task has its own entry, so two tasks of
 //! one name never overwrite each other (a bug of the Python system).
 //!
+//! The registry holds tasks *weakly*: it answers questions about them (counts, listings,
+//! names, cancellation by id) but never keeps one alive, so nothing here needs emptying when
+//! the manager goes away.
+//!
 //! # Cheap on the hot path
 //!
 //! Every task is submitted on one thread and decided on another. Removing the entry from a
@@ -11,63 +15,77 @@
 //! every task, and profiles showed exactly that cost. So entries are removed *lazily*: a
 //! task leaves the registry by reaching a terminal state (every query skips those), and the
 //! submitting side sweeps finished entries out of a shard when it has doubled since the last
-//! sweep, which is amortised O(1) per submission. The worker's only registry work is one
-//! counter of undecided tasks, and reading whether somebody waits for it to drop.
-//!
-//! Waiting for idleness reads that counter, never the shards, and an *idle epoch* bumped each
-//! time the counter reaches zero: a waiter returns `true` once it saw the epoch move, even if
-//! new work arrived before it woke up ("idle before the deadline" is an event, not a state).
+//! sweep, which is amortised O(1) per submission. The worker does no registry work at all
+//! (the count of undecided tasks that idle waiters watch is the host's).
 //!
 //! Shards (sixteen, cache-padded, by task id) spread concurrent submitters; questions about
 //! the whole (counts, listings, names) visit every shard and are rare. So are the operations
 //! that must be atomic across shards, exclusive admissions and shutdown, serialised on the
 //! `control` lock.
 //!
-//! For `Exclusive::CancelPrevious` the registry also tracks, per name, the tasks started that
-//! way whose callbacks are not all delivered yet. A new task of the name marks all of them,
-//! and every active task of the name, as superseded: a flag on the task itself, so it can
-//! never be "forgotten" while a delivery is still queued.
+//! For `Exclusive::CancelPrevious` the registry hands every task of a name the same
+//! [`LatestOfName`] and sets it to each new one as it is admitted: older tasks of the name see
+//! they are superseded by themselves, also after they were decided and while a delivery of
+//! theirs is still queued. Active tasks of the name that were not started that way are
+//! flagged one by one.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Weak};
 
-use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use crate::sync::{lock, time_left, wait_timeout, CachePadded as Padded, Condvar, Mutex};
-use crate::task::cell::{CellRef, TaskCore};
-use crate::{Exclusive, TaskId};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{lock, CachePadded as Padded, Mutex};
+use crate::task::cell::{CellRef, LatestOfName, TaskCell, TaskCore};
+use crate::task::slot::AnySlot;
+use crate::vocabulary::{Exclusive, TaskId};
 
 const SHARDS: usize = 16;
+
+/// A sweep comes when a table has doubled since the last one, plus this much.
+const SWEEP_SLACK: usize = 64;
+
+struct Entry {
+    id: TaskId,
+    cell: Weak<TaskCell<dyn AnySlot>>,
+}
 
 /// Tasks (in no particular order), finished ones swept out now and then.
 #[derive(Default)]
 struct Shard {
-    tasks: Vec<CellRef>,
+    tasks: Vec<Entry>,
     /// How many entries the last sweep kept: the next one comes when `tasks` has doubled.
     kept: usize,
 }
 
+/// Tasks taken out of the registry's locks, dropped by the caller once it holds none: the
+/// last reference to a task may be among them, and dropping a task may run user code (a
+/// dispatcher's closure, say).
+type Released = Vec<CellRef>;
+
 impl Shard {
-    fn push(&mut self, cell: CellRef, swept: &mut Vec<CellRef>) {
-        if self.tasks.len() >= 2 * self.kept + 64 {
-            // One allocation per sweep rather than a chain of reallocations, sized for the
-            // usual case (most entries finished).
-            swept.reserve(self.tasks.len() / 2);
+    fn push(&mut self, entry: Entry, released: &mut Released) {
+        if self.tasks.len() >= 2 * self.kept + SWEEP_SLACK {
             // Order within a shard does not matter (listings sort by id): swap_remove.
             let mut at = 0;
             while at < self.tasks.len() {
-                if is_active(&self.tasks[at].core) {
+                // A task nobody holds any more is finished: queued and running tasks are held
+                // by the pool or a worker.
+                let alive = self.tasks[at].cell.upgrade();
+                let active = alive.as_ref().is_some_and(|cell| is_active(&cell.core));
+                released.extend(alive);
+                if active {
                     at += 1;
                 } else {
-                    swept.push(self.tasks.swap_remove(at));
+                    self.tasks.swap_remove(at);
                 }
             }
             self.kept = self.tasks.len();
         }
-        self.tasks.push(cell);
+        self.tasks.push(entry);
     }
 
-    fn active(&self) -> impl Iterator<Item = &CellRef> {
-        self.tasks.iter().filter(|cell| is_active(&cell.core))
+    /// Every task of the shard that is still alive.
+    fn alive(&self, into: &mut Released) {
+        into.extend(self.tasks.iter().filter_map(|entry| entry.cell.upgrade()));
     }
 }
 
@@ -79,33 +97,20 @@ pub(crate) struct Registry {
     shards: [Padded<Mutex<Shard>>; SHARDS],
     /// No more admissions: the manager was shut down.
     closed: AtomicBool,
-    /// Tasks submitted and not yet decided (refused ones too, until their cancellation).
-    undecided: Padded<AtomicUsize>,
-    /// Bumped whenever `undecided` drops to zero.
-    idle_epoch: AtomicU64,
-    /// One more than the most tasks any thread in `wait_until_at_most` allows, 0 when nobody
-    /// waits: a decided task notifies only when the count drops below it.
-    notify_below: AtomicUsize,
     control: Mutex<Control>,
-    /// Notified (under `control`) when tasks are decided while somebody waits.
-    left: Condvar,
 }
 
 #[derive(Default)]
 struct Control {
-    /// `CancelPrevious` tasks not yet settled, by name.
-    unsettled_exclusive: HashMap<String, Vec<CellRef>>,
-    /// How many tasks each thread in `wait_until_at_most` allows (`notify_below` is derived).
-    allowances: Vec<usize>,
-}
-
-impl Control {
-    fn notify_below(&self) -> usize {
-        self.allowances.iter().max().map_or(0, |most| most + 1)
-    }
+    /// The "latest of my name" of the `CancelPrevious` names, held weakly by name: the tasks
+    /// hold them; entries of names without tasks are pruned as the table grows.
+    latest: HashMap<String, Weak<LatestOfName>>,
+    /// How many entries `latest` kept at its last pruning.
+    kept: usize,
 }
 
 /// Why a task was refused at submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
     ShutDown,
     NameActive,
@@ -116,11 +121,7 @@ impl Registry {
         Registry {
             shards: std::array::from_fn(|_| Padded(Mutex::new(Shard::default()))),
             closed: AtomicBool::new(false),
-            undecided: Padded(AtomicUsize::new(0)),
-            idle_epoch: AtomicU64::new(0),
-            notify_below: AtomicUsize::new(0),
             control: Mutex::new(Control::default()),
-            left: Condvar::new(),
         }
     }
 
@@ -128,100 +129,79 @@ impl Registry {
         &self.shards[id.as_u64() as usize % SHARDS].0
     }
 
+    /// What every `Exclusive::CancelPrevious` task named `name` shares; a task being built
+    /// takes it before it is admitted.
+    pub(crate) fn latest_of(&self, name: &str) -> Arc<LatestOfName> {
+        let mut control = lock(&self.control);
+        if let Some(latest) = control.latest.get(name).and_then(Weak::upgrade) {
+            return latest;
+        }
+        if control.latest.len() >= 2 * control.kept + SWEEP_SLACK {
+            control.latest.retain(|_, latest| latest.strong_count() > 0);
+            control.kept = control.latest.len();
+        }
+        let latest = Arc::new(LatestOfName::default());
+        control
+            .latest
+            .insert(name.to_owned(), Arc::downgrade(&latest));
+        latest
+    }
+
     /// Registers a new task, applying its exclusivity. On success, returns the active tasks it
     /// supersedes (for the caller to cancel once the locks are released).
     pub(crate) fn admit(&self, cell: &CellRef) -> Result<Vec<CellRef>, Refusal> {
         let core = &cell.core;
-        match core.exclusive {
-            None => {
-                self.insert(cell)?;
-                Ok(Vec::new())
+        let Some(exclusive) = core.exclusive else {
+            self.insert(cell)?;
+            return Ok(Vec::new());
+        };
+        let mut released = Released::new();
+        let control = lock(&self.control);
+        let name = core.name.as_str();
+        let active = self.matching(|other| other.name.is(name), &mut released);
+        let superseded = match exclusive {
+            Exclusive::SkipIfActive if !active.is_empty() => {
+                drop(control);
+                drop((active, released));
+                return Err(Refusal::NameActive);
             }
-            Some(exclusive) => {
-                let mut control = lock(&self.control);
-                let name = core.name.as_str();
-                let active = self.matching(|other| other.name.is(name));
-                let superseded = match exclusive {
-                    Exclusive::SkipIfActive if !active.is_empty() => {
-                        return Err(Refusal::NameActive)
-                    }
-                    Exclusive::SkipIfActive => Vec::new(),
-                    Exclusive::CancelPrevious => {
-                        let earlier = control
-                            .unsettled_exclusive
-                            .entry(name.to_owned())
-                            .or_default();
-                        for older in earlier.iter().chain(&active) {
-                            older.core.mark_superseded();
-                        }
-                        earlier.push(cell.clone());
-                        active
-                    }
-                };
-                self.insert(cell)?;
-                Ok(superseded)
+            Exclusive::SkipIfActive => Vec::new(),
+            Exclusive::CancelPrevious => {
+                // Before the refusal check below: a task refused at shutdown is still the
+                // latest of its name, and delivers its `on_cancelled`.
+                core.latest()
+                    .expect("a CancelPrevious task is built with the latest of its name")
+                    .set(core.id);
+                for older in &active {
+                    older.core.mark_superseded();
+                }
+                active
             }
-        }
+        };
+        let inserted = self.insert(cell);
+        drop(control);
+        drop(released);
+        inserted.map(|()| superseded)
     }
 
     fn insert(&self, cell: &CellRef) -> Result<(), Refusal> {
-        let mut swept = Vec::new();
+        let mut released = Released::new();
         let mut shard = lock(self.shard(cell.core.id));
         // Checked under the shard lock: `close` then visits this shard, so a task is either
         // refused here or seen by the shutdown's `cancel_all`.
         if self.closed.load(Ordering::SeqCst) {
             return Err(Refusal::ShutDown);
         }
-        shard.push(cell.clone(), &mut swept);
+        let entry = Entry {
+            id: cell.core.id,
+            cell: Arc::downgrade(cell),
+        };
+        shard.push(entry, &mut released);
         drop(shard);
-        // Finished tasks are dropped after the lock (and usually on the thread that created
-        // them, which is the allocator's cheap path).
-        drop(swept);
+        // After the lock (and usually on the thread that created them, which is the
+        // allocator's cheap path).
+        drop(released);
         Ok(())
-    }
-
-    /// A task was submitted: it counts as undecided until [`left`](Self::left). Called
-    /// before admission, so that every task, refused ones included, leaves exactly once.
-    pub(crate) fn entered(&self) {
-        self.undecided.0.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// A task was decided. Wakes `wait_until_at_most` if somebody waits for the count just
-    /// reached; otherwise costs one counter and one read of a line nobody writes.
-    pub(crate) fn left(&self) {
-        let before = self.undecided.0.fetch_sub(1, Ordering::AcqRel);
-        if before == 1 {
-            self.idle_epoch.fetch_add(1, Ordering::AcqRel);
-        }
-        // Pairs with the waiter's fence in `wait_until_at_most`: either it sees the count (and
-        // epoch) just written, or this sees it waiting.
-        fence(Ordering::SeqCst);
-        if before <= self.notify_below.load(Ordering::Relaxed) {
-            let _control = lock(&self.control);
-            self.left.notify_all();
-        }
-    }
-
-    /// Whether no task is undecided.
-    pub(crate) fn is_idle(&self) -> bool {
-        self.undecided.0.load(Ordering::Acquire) == 0
-    }
-
-    /// A `CancelPrevious` task settled: it can no longer be superseded.
-    pub(crate) fn forget_exclusive(&self, core: &TaskCore) {
-        let mut control = lock(&self.control);
-        let name = core.name.as_str();
-        let mut removed = None;
-        if let Some(unsettled) = control.unsettled_exclusive.get_mut(name) {
-            if let Some(at) = unsettled.iter().position(|cell| cell.core.id == core.id) {
-                removed = Some(unsettled.swap_remove(at));
-            }
-            if unsettled.is_empty() {
-                control.unsettled_exclusive.remove(name);
-            }
-        }
-        drop(control);
-        drop(removed);
     }
 
     pub(crate) fn close(&self) {
@@ -234,97 +214,55 @@ impl Registry {
         }
     }
 
-    /// Empties the registry for good, returning what it held for the caller to drop outside
-    /// the locks. Called when the manager goes away: entries of finished tasks wait here for
-    /// the next sweep, and each holds the manager's core, which holds the registry; left in
-    /// place, the core and those tasks would keep each other alive.
-    pub(crate) fn drain(&self) -> Vec<CellRef> {
-        let mut drained = Vec::new();
-        for shard in &self.shards {
-            let mut shard = lock(&shard.0);
-            drained.append(&mut shard.tasks);
-            shard.kept = 0;
-        }
-        drained
-    }
-
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| lock(&shard.0).active().count())
-            .sum()
+        let mut alive = Released::new();
+        for shard in &self.shards {
+            lock(&shard.0).alive(&mut alive);
+        }
+        alive.iter().filter(|cell| is_active(&cell.core)).count()
     }
 
-    /// The task with this id, if it is (or was, and has not been swept yet) registered.
-    /// Callers check its state themselves: cancelling a finished task just says so. (Not
-    /// reading the state here also keeps the canceller's first access to it a
+    /// The task with this id, if it is alive and (or was, and has not been swept yet)
+    /// registered. Callers check its state themselves: cancelling a finished task just says
+    /// so. (Not reading the state here also keeps the canceller's first access to it a
     /// compare-and-swap, which loom needs to see the race; see `tests/loom.rs`.)
     pub(crate) fn get(&self, id: TaskId) -> Option<CellRef> {
         lock(self.shard(id))
             .tasks
             .iter()
-            .find(|cell| cell.core.id == id)
-            .cloned()
+            .find(|entry| entry.id == id)
+            .and_then(|entry| entry.cell.upgrade())
     }
 
-    /// The active tasks matching `pick`, in submission order (ids grow with submission).
-    fn matching(&self, mut pick: impl FnMut(&TaskCore) -> bool) -> Vec<CellRef> {
-        let mut cells: Vec<CellRef> = self
-            .shards
-            .iter()
-            .flat_map(|shard| {
-                lock(&shard.0)
-                    .active()
-                    .filter(|cell| pick(&cell.core))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+    /// The active tasks matching `pick`, in submission order (ids grow with submission). The
+    /// others it had to look at go to `released`.
+    fn matching(
+        &self,
+        mut pick: impl FnMut(&TaskCore) -> bool,
+        released: &mut Released,
+    ) -> Vec<CellRef> {
+        let mut alive = Released::new();
+        for shard in &self.shards {
+            lock(&shard.0).alive(&mut alive);
+        }
+        let (mut cells, rest): (Vec<CellRef>, Vec<CellRef>) = alive
+            .into_iter()
+            .partition(|cell| is_active(&cell.core) && pick(&cell.core));
+        released.extend(rest);
         cells.sort_unstable_by_key(|cell| cell.core.id);
         cells
     }
 
     /// The active tasks in submission order.
     pub(crate) fn cells(&self) -> Vec<CellRef> {
-        self.matching(|_| true)
+        self.matching(|_| true, &mut Released::new())
     }
 
     /// The active tasks named `name`, in submission order.
     pub(crate) fn named(&self, name: &str) -> Vec<CellRef> {
-        self.matching(|core| core.name.is(name))
-    }
-
-    /// Waits until at most `allowed` tasks are undecided or `deadline` passes (`None`: no
-    /// deadline). With `allowed == 0`, also returns `true` if the registry was idle at any
-    /// moment since the call began, even if new tasks came since.
-    pub(crate) fn wait_until_at_most(&self, allowed: usize, deadline: Option<Instant>) -> bool {
-        let mut control = lock(&self.control);
-        control.allowances.push(allowed);
-        self.notify_below
-            .store(control.notify_below(), Ordering::Relaxed);
-        fence(Ordering::SeqCst); // pairs with the fence in `left`
-        let epoch = self.idle_epoch.load(Ordering::Acquire);
-        let result = loop {
-            if self.undecided.0.load(Ordering::Acquire) <= allowed
-                || (allowed == 0 && self.idle_epoch.load(Ordering::Acquire) != epoch)
-            {
-                break true;
-            }
-            // Decided tasks notify while we wait; the slice only bounds a wake-up we could
-            // not see coming (none is expected).
-            let slice = match time_left(deadline) {
-                Some(left) if left.is_zero() => break false,
-                Some(left) => left.min(Duration::from_millis(50)),
-                None => Duration::from_millis(50),
-            };
-            control = wait_timeout(&self.left, control, slice).0;
-        };
-        if let Some(at) = control.allowances.iter().position(|a| *a == allowed) {
-            control.allowances.swap_remove(at);
-        }
-        self.notify_below
-            .store(control.notify_below(), Ordering::Relaxed);
-        drop(control);
-        result
+        self.matching(|core| core.name.is(name), &mut Released::new())
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -114,6 +114,24 @@ thread_local! {
     static WORKER_OF: Cell<usize> = const { Cell::new(0) };
 }
 
+/// Which threads belong to one pool: what a task needs to know to run a queued task inline
+/// when it is joined on one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PoolThreads(usize);
+
+impl PoolThreads {
+    /// No pool's threads: for tasks built outside a manager, in unit tests.
+    #[cfg(test)]
+    pub(crate) fn none() -> Self {
+        PoolThreads(0)
+    }
+
+    /// Whether the calling thread is one of the pool's workers.
+    pub(crate) fn include_current(self) -> bool {
+        self.0 != 0 && WORKER_OF.with(Cell::get) == self.0
+    }
+}
+
 impl<J: PoolJob> Pool<J> {
     pub(crate) fn new(config: PoolConfig) -> Self {
         assert!(config.max_threads > 0, "a pool needs at least one thread");
@@ -227,9 +245,9 @@ impl<J: PoolJob> Pool<J> {
         }
     }
 
-    /// Whether the calling thread is one of this pool's workers.
-    pub(crate) fn is_worker_thread(&self) -> bool {
-        WORKER_OF.with(Cell::get) == self.shared.id
+    /// Tells this pool's threads from others, without a reference to the pool.
+    pub(crate) fn threads(&self) -> PoolThreads {
+        PoolThreads(self.shared.id)
     }
 
     /// Stops accepting jobs and lets every worker exit once the queue is empty; waits until
@@ -238,7 +256,7 @@ impl<J: PoolJob> Pool<J> {
     /// this pool).
     pub(crate) fn terminate(&self, deadline: Option<Instant>) -> bool {
         let shared = &self.shared;
-        let allowed = usize::from(self.is_worker_thread());
+        let allowed = usize::from(self.threads().include_current());
         shared.terminating.store(true, Ordering::Release);
         for _ in 0..shared.slots.live() {
             shared.send(Message::Wake);

@@ -8,7 +8,8 @@
 
 use std::marker::PhantomData;
 
-use crate::{AppError, TaskContext};
+use super::context::TaskContext;
+use crate::error::AppError;
 
 pub(crate) type BoxBody<T> = Box<dyn Body<T>>;
 

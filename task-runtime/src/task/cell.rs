@@ -4,11 +4,15 @@
 //! name, state, delivery) followed by the typed [`Slot`](super::slot::Slot) (body, then
 //! result). The registry, the pool queue and [`TaskContext`](crate::TaskContext) hold it
 //! type-erased as [`CellRef`] (`Arc<TaskCell<dyn AnySlot>>`), and still reach `core` as a
-//! plain field.
+//! plain field. The registry holds it weakly, so a finished task is freed once its handle,
+//! its context clones and its last delivery are gone.
+//!
+//! A task points at its [`Host`], never at its manager.
 //!
 //! The cell is kept small, since every queued task costs one: what most tasks do not use
-//! (a dispatcher of their own, an enabled tracing span) is boxed behind one pointer, names
-//! are inline, and instants are stored as offsets from the manager's creation.
+//! (a dispatcher of their own, an enabled tracing span, the "latest of my name" of
+//! `Exclusive::CancelPrevious`) is boxed behind one pointer, names are inline, and instants
+//! are stored as offsets from the host's creation.
 //!
 //! # Exactly one outcome
 //!
@@ -29,14 +33,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::body::BoxBody;
+use super::delivery::{Callbacks, Listeners, Mailbox};
 use super::name::TaskName;
-use super::slot::AnySlot;
-use super::{TaskId, TaskState};
-use crate::delivery::{Delivery, Listeners};
+use super::slot::{AnySlot, Slot};
 use crate::dispatch::Dispatcher;
-use crate::manager::ManagerCore;
+use crate::host::Host;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
-use crate::Exclusive;
+use crate::vocabulary::{Exclusive, TaskId, TaskInfo, TaskState};
 
 pub(crate) struct TaskCell<S: ?Sized> {
     pub(crate) core: TaskCore,
@@ -77,20 +81,21 @@ impl CancelRequest {
 /// The non-generic part of a task.
 pub(crate) struct TaskCore {
     pub(crate) id: TaskId,
-    pub(crate) manager: Arc<ManagerCore>,
+    pub(crate) host: Arc<Host>,
     pub(crate) name: TaskName,
-    /// Nanoseconds since the manager's epoch.
+    /// Nanoseconds since the host's epoch.
     queued_at: u64,
-    /// Nanoseconds since the manager's epoch, plus one; 0 until the body starts.
+    /// Nanoseconds since the host's epoch, plus one; 0 until the body starts.
     started_at: AtomicU64,
     extras: Option<Box<Extras>>,
     pub(crate) priority: i32,
     state: AtomicU8,
-    /// A newer `Exclusive::CancelPrevious` task of this name started: deliver nothing more.
+    /// An active task of this name was replaced by a newer `Exclusive::CancelPrevious` one:
+    /// deliver nothing more.
     superseded: AtomicBool,
     pub(crate) exclusive: Option<Exclusive>,
     pub(crate) listeners: Listeners,
-    pub(crate) delivery: Delivery,
+    pub(crate) mailbox: Mailbox,
     #[cfg(feature = "debug-counters")]
     _live: crate::debug::LiveTask,
 }
@@ -99,54 +104,97 @@ pub(crate) struct TaskCore {
 struct Extras {
     dispatcher: Option<Dispatcher>,
     span: Option<tracing::Span>,
+    latest: Option<Arc<LatestOfName>>,
 }
 
-pub(crate) struct TaskCoreInit {
-    pub(crate) id: TaskId,
+/// The id of the newest `Exclusive::CancelPrevious` task of one name, shared by every such
+/// task of the name: a task whose id it no longer holds was superseded, without anyone having
+/// to find it and say so.
+#[derive(Debug, Default)]
+pub(crate) struct LatestOfName(AtomicU64);
+
+impl LatestOfName {
+    /// `id` was admitted: it is the latest now.
+    pub(crate) fn set(&self, id: TaskId) {
+        self.0.store(id.as_u64(), Ordering::Release);
+    }
+
+    fn is(&self, id: TaskId) -> bool {
+        self.0.load(Ordering::Acquire) == id.as_u64()
+    }
+}
+
+/// Everything a task is made of, before it is submitted.
+pub(crate) struct TaskSpec {
+    pub(crate) host: Arc<Host>,
     pub(crate) name: TaskName,
     pub(crate) priority: i32,
-    pub(crate) listeners: Listeners,
-    pub(crate) exclusive: Option<Exclusive>,
     pub(crate) dispatcher: Option<Dispatcher>,
-    pub(crate) manager: Arc<ManagerCore>,
-    pub(crate) delivery: Delivery,
+    pub(crate) exclusive: Option<Exclusive>,
+    /// For `Exclusive::CancelPrevious`: shared with the other tasks of the name.
+    pub(crate) latest: Option<Arc<LatestOfName>>,
+    pub(crate) callbacks: Option<Box<Callbacks>>,
+    pub(crate) show_progress: bool,
+}
+
+impl<T: Send + 'static> TaskCell<Slot<T>> {
+    /// A new queued task: one allocation.
+    pub(crate) fn new(spec: TaskSpec, body: BoxBody<T>) -> Arc<Self> {
+        let id = TaskId::next();
+        // A span only costs memory when a subscriber wants it.
+        let span = tracing::info_span!("task", id = id.as_u64(), name = %spec.name);
+        let span = (!span.is_disabled()).then_some(span);
+        let extras =
+            (spec.dispatcher.is_some() || span.is_some() || spec.latest.is_some()).then(|| {
+                Box::new(Extras {
+                    dispatcher: spec.dispatcher,
+                    span,
+                    latest: spec.latest,
+                })
+            });
+        let listeners = Listeners::new(spec.callbacks.as_deref(), spec.show_progress);
+        Arc::new(TaskCell {
+            core: TaskCore {
+                id,
+                queued_at: spec.host.since_epoch(),
+                host: spec.host,
+                name: spec.name,
+                started_at: AtomicU64::new(0),
+                extras,
+                priority: spec.priority,
+                state: AtomicU8::new(QUEUED),
+                superseded: AtomicBool::new(false),
+                exclusive: spec.exclusive,
+                listeners,
+                mailbox: Mailbox::new(spec.callbacks),
+                #[cfg(feature = "debug-counters")]
+                _live: crate::debug::LiveTask::new(),
+            },
+            slot: Slot::new(body),
+        })
+    }
 }
 
 impl TaskCore {
-    pub(crate) fn new(init: TaskCoreInit) -> Self {
-        // A span only costs memory when a subscriber wants it.
-        let span = tracing::info_span!("task", id = init.id.as_u64(), name = %init.name);
-        let span = (!span.is_disabled()).then_some(span);
-        let extras = (init.dispatcher.is_some() || span.is_some()).then(|| {
-            Box::new(Extras {
-                dispatcher: init.dispatcher,
-                span,
-            })
-        });
-        TaskCore {
-            id: init.id,
-            queued_at: init.manager.since_epoch(),
-            manager: init.manager,
-            name: init.name,
-            started_at: AtomicU64::new(0),
-            extras,
-            priority: init.priority,
-            state: AtomicU8::new(QUEUED),
-            superseded: AtomicBool::new(false),
-            exclusive: init.exclusive,
-            listeners: init.listeners,
-            delivery: init.delivery,
-            #[cfg(feature = "debug-counters")]
-            _live: crate::debug::LiveTask::new(),
-        }
-    }
-
     /// Where this task's callbacks run.
     pub(crate) fn dispatcher(&self) -> &Dispatcher {
         match self.extras.as_ref().and_then(|e| e.dispatcher.as_ref()) {
             Some(own) => own,
-            None => self.manager.dispatcher(),
+            None => self.host.dispatcher(),
         }
+    }
+
+    /// Which task this is, for signals and displays: the one place a `TaskInfo` is made.
+    pub(crate) fn info(&self) -> TaskInfo {
+        TaskInfo {
+            id: self.id,
+            name: self.name.as_str().to_owned(),
+        }
+    }
+
+    /// The "latest of my name" of an `Exclusive::CancelPrevious` task.
+    pub(crate) fn latest(&self) -> Option<&LatestOfName> {
+        self.extras.as_ref().and_then(|e| e.latest.as_deref())
     }
 
     /// Enters the task's tracing span, if a subscriber wanted one.
@@ -177,18 +225,20 @@ impl TaskCore {
         self.superseded.store(true, Ordering::Release);
     }
 
+    /// Whether a newer `Exclusive::CancelPrevious` task of this name replaced this one: its
+    /// callbacks that have not run yet never will.
     pub(crate) fn is_superseded(&self) -> bool {
-        self.superseded.load(Ordering::Acquire)
+        self.superseded.load(Ordering::Acquire) || self.latest().is_some_and(|l| !l.is(self.id))
     }
 
     pub(crate) fn queued_at(&self) -> Instant {
-        self.manager.instant_at(self.queued_at)
+        self.host.instant_at(self.queued_at)
     }
 
     pub(crate) fn started_at(&self) -> Option<Instant> {
         match self.started_at.load(Ordering::Acquire) {
             0 => None,
-            since => Some(self.manager.instant_at(since - 1)),
+            since => Some(self.host.instant_at(since - 1)),
         }
     }
 
@@ -200,7 +250,7 @@ impl TaskCore {
             .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if started {
-            let since = self.manager.since_epoch();
+            let since = self.host.since_epoch();
             self.started_at
                 .store(since.saturating_add(1), Ordering::Release);
         }
@@ -281,8 +331,8 @@ impl TaskCore {
 }
 
 /// A task was just decided. The fence orders that decision before the deciding thread's
-/// next reads: "was the handle dropped?" (when publishing) and "does anybody wait for the
-/// registry to empty?" (when leaving). Each pairs with the other side's "say so, fence, then
+/// next reads: "was the handle dropped?" (when storing the outcome) and "does anybody wait
+/// for the undecided count to drop?" (when counting the decision). Each pairs with the other side's "say so, fence, then
 /// read the state", so at least one of the two sees the other. (A `SeqCst` fence rather
 /// than `SeqCst` accesses: loom models the former exactly, the latter only as `AcqRel`.)
 fn decided_fence() {

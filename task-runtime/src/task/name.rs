@@ -70,9 +70,9 @@ impl TaskName {
         name[..5].copy_from_slice(b"Task-");
         name[5..5 + digits.len()].copy_from_slice(digits);
         let name = &name[..5 + digits.len()];
-        Self::inline(name).unwrap_or_else(|| {
-            TaskName::Given(String::from_utf8_lossy(name).into_owned().into_boxed_str())
-        })
+        // Numbers past 17 digits do not fit inline.
+        Self::inline(name)
+            .unwrap_or_else(|| TaskName::Given(format!("Task-{number}").into_boxed_str()))
     }
 
     /// `name` kept inline, if it fits. (It is UTF-8: it comes from a `str`.)
@@ -92,10 +92,8 @@ impl TaskName {
         match self {
             TaskName::Static(name) => name,
             TaskName::Given(name) => name,
-            // Copied whole from a `str`, so this never falls back.
-            TaskName::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("Task")
-            }
+            TaskName::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                .expect("an inline name is copied whole from a str"),
         }
     }
 

@@ -1,28 +1,12 @@
-//! Running a task on a worker, and cancelling one: the two places an outcome is decided.
+//! Running a task on a worker, cancelling one, and failing one that can never run: the places
+//! an outcome is decided. Each then counts the decision with the host, shows the end on the
+//! display, and posts the terminal event.
 
 use super::cell::{CancelRequest, CellRef};
-use crate::context::CurrentTask;
-use crate::delivery::Terminal;
-use crate::pool::PoolJob;
-use crate::{codes, AppError, Outcome, Severity, TaskContext};
-
-impl PoolJob for CellRef {
-    fn priority(&self) -> i32 {
-        self.core.priority
-    }
-
-    fn run(self) {
-        run(&self);
-    }
-
-    fn is_stale(&self) -> bool {
-        self.core.state() != crate::TaskState::Queued
-    }
-
-    fn abandon(self, reason: &str) {
-        abandon(&self, reason);
-    }
-}
+use super::context::{CurrentTask, TaskContext};
+use super::delivery::{self, Terminal};
+use crate::error::AppError;
+use crate::vocabulary::{Outcome, TaskState};
 
 /// Runs a queued task on the current thread: body, outcome, then delivery. Does nothing if
 /// the task is no longer queued (cancelled, or already run by a joining worker).
@@ -37,9 +21,9 @@ pub(crate) fn run(cell: &CellRef) {
     let ctx = TaskContext::new(cell.clone());
     let running = CurrentTask::enter(&ctx);
     tracing::info!("task started");
-    core.delivery.post_started(cell);
+    delivery::post_started(cell);
     if core.listeners.display() {
-        core.manager.display().started(cell);
+        core.host.display().started(core.info());
     }
 
     let terminal = cell.slot.run(core, &ctx);
@@ -49,26 +33,24 @@ pub(crate) fn run(cell: &CellRef) {
         Terminal::Cancelled => tracing::info!("task cancelled"),
     }
     drop(running);
-    core.manager.unregister(core);
-    if core.listeners.display() {
-        core.manager.display().finished(cell, terminal.outcome());
-    }
-    core.delivery.post_terminal(cell, terminal);
+    decided(cell, terminal);
 }
 
-/// Requests cancellation. A task that was still queued is finished here and now: it leaves
-/// the registry and its `on_cancelled` is delivered from this thread's dispatch.
+/// Requests cancellation. A task that was still queued is finished here and now: its
+/// decision is counted and its `on_cancelled` is delivered from this thread's dispatch.
 pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
     let core = &cell.core;
     let request = cell.slot.cancel(core);
-    if request == CancelRequest::WasQueued {
-        let _entered = core.enter_span();
-        tracing::info!("task cancelled before it started");
-        core.manager.unregister(core);
-        if core.listeners.display() {
-            core.manager.display().finished(cell, Outcome::Cancelled);
+    match request {
+        CancelRequest::WasQueued => {
+            let _entered = core.enter_span();
+            tracing::info!("task cancelled before it started");
+            decided(cell, Terminal::Cancelled);
         }
-        core.delivery.post_terminal(cell, Terminal::Cancelled);
+        CancelRequest::WasRunning if core.listeners.display() => {
+            core.host.display().cancelled(core.id);
+        }
+        _ => {}
     }
     request
 }
@@ -77,34 +59,141 @@ pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
 /// thread's dispatch like a cancellation of a queued task.
 pub(crate) fn abandon(cell: &CellRef, reason: &str) {
     let core = &cell.core;
-    if core.state() != crate::TaskState::Queued {
+    if core.state() != TaskState::Queued {
         return;
     }
-    let error = AppError::new(
-        codes::ERR_THREAD_SPAWN,
-        format!("task '{}' could not run: {reason}", core.name),
-    )
-    .with_severity(Severity::Critical);
-    let error = core.manager.task_error(core, error);
+    let name = core.name.as_str();
+    let error = core
+        .host
+        .task_error(name, AppError::thread_spawn(name, reason));
     if !cell.slot.abandon(core, &error) {
         return;
     }
     let _entered = core.enter_span();
     tracing::error!(error = %error, "task failed before it started");
-    core.manager.unregister(core);
-    if core.listeners.display() {
-        core.manager
-            .display()
-            .finished(cell, Outcome::Failed(error.clone()));
-    }
-    core.delivery.post_terminal(cell, Terminal::Failed(error));
+    decided(cell, Terminal::Failed(error));
 }
 
-/// Called before `join` blocks: on one of the task's own pool threads, run the task here if
-/// it is still queued, instead of waiting for a worker that may never come free. (`wait_for`
-/// does not: it must return by its deadline, and the task may run far longer.)
+/// The outcome was just decided (and stored): count it, show it, deliver it.
+fn decided(cell: &CellRef, terminal: Terminal) {
+    let core = &cell.core;
+    core.host.decided();
+    if core.listeners.display() {
+        let outcome: Outcome = terminal.outcome();
+        core.host.display().finished(core.info(), outcome);
+    }
+    delivery::post_terminal(cell, terminal);
+}
+
+/// Called before `join` blocks: on one of the pool's own threads, run the task here if it is
+/// still queued, instead of waiting for a worker that may never come free. (`wait_for` does
+/// not: it must return by its deadline, and the task may run far longer.)
 pub(crate) fn help_if_worker(cell: &CellRef) {
-    if cell.core.state() == crate::TaskState::Queued && cell.core.manager.is_worker_thread() {
+    if cell.core.state() == TaskState::Queued && cell.core.host.is_pool_thread() {
         run(cell);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::dispatch::Dispatcher;
+    use crate::error::{codes, TaskError};
+    use crate::task::testing::{task, Log, TestHost};
+
+    fn host() -> TestHost {
+        TestHost::new(Dispatcher::worker_thread())
+    }
+
+    #[test]
+    fn a_run_decides_counts_and_delivers() {
+        let test = host();
+        let log = Log::default();
+        let (handle, cell) = task(test.spec("ran", log.callbacks()), |ctx| {
+            assert_eq!(
+                crate::task::context::current().map(|c| c.id()),
+                Some(ctx.id())
+            );
+            Ok(1)
+        });
+        assert!(!test.host.undecided().is_zero());
+        run(&cell);
+        assert!(test.host.undecided().is_zero(), "the decision is counted");
+        assert_eq!(log.events(), ["started"]);
+        assert_eq!(handle.join().unwrap(), 1);
+        run(&cell); // a second run (a stale queue entry) does nothing
+        assert_eq!(log.events(), ["started"]);
+    }
+
+    #[test]
+    fn a_task_cancelled_while_queued_never_runs_its_body() {
+        let test = host();
+        let log = Log::default();
+        let (handle, cell) = task::<(), _>(test.spec("queued", log.callbacks()), |_| {
+            unreachable!("never runs")
+        });
+        assert_eq!(cancel(&cell), CancelRequest::WasQueued);
+        assert_eq!(cancel(&cell), CancelRequest::Finished);
+        run(&cell);
+        assert_eq!(log.events(), ["cancelled"]);
+        assert!(test.host.undecided().is_zero());
+        assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
+    }
+
+    #[test]
+    fn a_cancelled_running_task_is_cancelled_whatever_it_returns() {
+        let test = host();
+        let log = Log::default();
+        let (handle, cell) = task(test.spec("running", log.callbacks()), |ctx| {
+            let me = crate::task::context::current().expect("inside the body");
+            assert!(!me.is_cancelled());
+            Ok(ctx.id())
+        });
+        let canceller = cell.clone();
+        let (handle2, cell2) = task(
+            test.spec("canceller", Log::default().callbacks()),
+            move |_| {
+                // Cancels the first task while it runs (it is started below, inside this body).
+                assert!(canceller.core.try_start());
+                assert_eq!(cancel(&canceller), CancelRequest::WasRunning);
+                assert_eq!(cancel(&canceller), CancelRequest::AlreadyRequested);
+                Ok(())
+            },
+        );
+        run(&cell2);
+        handle2.join().unwrap();
+        assert!(cell.core.is_cancelled());
+        // The body of the first task returns a value; its outcome stays cancelled.
+        let terminal = cell.slot.run(&cell.core, &TaskContext::new(cell.clone()));
+        assert!(matches!(terminal, Terminal::Cancelled));
+        assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
+    }
+
+    #[test]
+    fn a_panicking_body_fails_its_task() {
+        let test = host();
+        let log = Log::default();
+        let (handle, cell) =
+            task::<(), _>(test.spec("panics", log.callbacks()), |_| panic!("body bug"));
+        run(&cell);
+        let error = handle.join().unwrap_err().into_app_error();
+        assert_eq!(error.code(), codes::ERR_TASK_PANICKED);
+        assert!(error.message().contains("body bug"));
+        assert_eq!(log.events(), ["started", "error ERR_TASK_PANICKED"]);
+    }
+
+    #[test]
+    fn an_abandoned_task_fails_once_with_err_thread_spawn() {
+        let test = host();
+        let log = Log::default();
+        let (handle, cell) =
+            task::<(), _>(test.spec("stranded", log.callbacks()), |_| unreachable!());
+        abandon(&cell, "no thread could start");
+        abandon(&cell, "twice");
+        assert_eq!(log.events(), ["error ERR_THREAD_SPAWN"]);
+        let error = handle.join().unwrap_err().into_app_error();
+        assert_eq!(error.code(), codes::ERR_THREAD_SPAWN);
+        assert!(error.message().contains("no thread could start"));
+        assert!(test.host.undecided().is_zero());
     }
 }

@@ -1,28 +1,31 @@
 //! [`Slot`]: the typed half of a task: its body, then its result, and who waits for it.
 //!
-//! Every terminal transition of the state machine (`TaskCore::decide`, `request_cancel`)
-//! happens while this slot is locked, and the result is published in the same critical
-//! section (see `cell`'s module docs).
+//! Every terminal transition of the state machine (`TaskCore::decide`, `request_cancel`,
+//! `abandon`) happens while this slot is locked, and the outcome is stored in the same
+//! critical section (see `cell`'s module docs).
 
 use std::task::Waker;
 use std::time::Instant;
 
 use super::body::BoxBody;
 use super::cell::{CancelRequest, TaskCore};
-use crate::delivery::Terminal;
+use super::context::TaskContext;
+use super::delivery::Terminal;
+use crate::error::{AppError, TaskError};
 use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, Condvar, Mutex, MutexGuard};
-use crate::{unwind, AppError, TaskContext, TaskError, TaskState};
+use crate::unwind;
+use crate::vocabulary::TaskState;
 
 /// The typed half of a task, reached through the type-erased `CellRef`.
 pub(crate) trait AnySlot: Send + Sync {
-    /// Runs the body (the task is already `Running`), decides the outcome and publishes it.
+    /// Runs the body (the task is already `Running`), decides the outcome and stores it.
     fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal;
-    /// Requests cancellation. For a queued task this decides `Cancelled`, publishes it and
-    /// drops the body; the caller then delivers the outcome.
+    /// Requests cancellation. For a queued task this decides `Cancelled`, stores it and drops
+    /// the body; the caller then delivers the outcome.
     fn cancel(&self, core: &TaskCore) -> CancelRequest;
     /// Fails a task that is still queued and can never run (no thread could start): decides
-    /// `Failed` with `error`, publishes it and drops the body. Returns whether it was queued.
+    /// `Failed` with `error`, stores it and drops the body. Returns whether it was queued.
     fn abandon(&self, core: &TaskCore, error: &AppError) -> bool;
 }
 
@@ -55,7 +58,7 @@ enum Stage<T> {
 }
 
 impl<T> Stage<T> {
-    fn is_published(&self) -> bool {
+    fn is_stored(&self) -> bool {
         matches!(self, Stage::Ready(_) | Stage::Taken)
     }
 
@@ -99,7 +102,7 @@ impl<T> Slot<T> {
     /// Always inlined: a large value must not be copied once more into an argument on the
     /// worker's stack.
     #[inline(always)]
-    fn publish_value(
+    fn store_value(
         &self,
         core: &TaskCore,
         mut inner: MutexGuard<'_, SlotInner<T>>,
@@ -118,7 +121,7 @@ impl<T> Slot<T> {
     }
 
     /// Stores a failure or cancellation and wakes whoever waits for it.
-    fn publish_error(
+    fn store_error(
         &self,
         core: &TaskCore,
         mut inner: MutexGuard<'_, SlotInner<T>>,
@@ -140,8 +143,11 @@ impl<T> Slot<T> {
         }
         if let Some(waker) = waker {
             if let Err(panic) = unwind::catch(move || waker.wake()) {
-                core.manager
-                    .report_user_panic("the waker of an awaited handle", core, &panic);
+                core.host.report_panic(
+                    "the waker of an awaited handle",
+                    core.name.as_str(),
+                    &panic,
+                );
             }
         }
     }
@@ -151,10 +157,10 @@ impl<T> Slot<T> {
         lock(&self.inner).stage.take_result()
     }
 
-    /// Blocks until the result is published (or `deadline` passes); returns whether it was.
+    /// Blocks until the outcome is stored (or `deadline` passes); returns whether it was.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
         let mut inner = lock(&self.inner);
-        while !inner.stage.is_published() {
+        while !inner.stage.is_stored() {
             inner.joiners += 1;
             inner = match deadline {
                 None => crate::sync::wait(&self.joined, inner),
@@ -172,7 +178,7 @@ impl<T> Slot<T> {
         true
     }
 
-    /// Takes the result for `join`: blocks until published.
+    /// Takes the result for `join`: blocks until it is stored.
     pub(crate) fn join(&self) -> Result<T, TaskError> {
         self.wait(None);
         match lock(&self.inner).stage.take_result() {
@@ -181,7 +187,7 @@ impl<T> Slot<T> {
         }
     }
 
-    /// The `Future` view: the result, or register `waker` for when it is published.
+    /// The `Future` view: the result, or register `waker` for when it is stored.
     pub(crate) fn poll(&self, waker: &Waker) -> Option<Result<T, TaskError>> {
         let mut inner = lock(&self.inner);
         if let Some(result) = inner.stage.take_result() {
@@ -201,7 +207,7 @@ impl<T> Slot<T> {
 
     /// The handle was dropped: an unread value is returned for the caller to drop.
     ///
-    /// Pairs with the worker's "decide, then is it detached?" in [`publish`](Self::publish):
+    /// Pairs with the worker's "decide, then is it detached?" in [`store_value`](Self::store_value):
     /// if the task is not decided yet, the worker will see the flag and drop the value itself.
     pub(crate) fn detach(&self, core: &TaskCore) -> Option<Result<T, TaskError>> {
         self.detached.store(true, Ordering::Relaxed);
@@ -220,31 +226,30 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
     // The value moves as few times as it can on the worker's stack (a large one would
     // overflow it): it is matched in place and written straight into the slot.
     fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal {
-        let body = lock(&self.inner).stage.take_body();
-        let Some(body) = body else {
-            // Unreachable: a task starts once and its body is only taken here or by a
-            // cancellation of a queued task, which forbids the start.
-            return Terminal::Cancelled;
-        };
+        let body = lock(&self.inner).stage.take_body().expect(
+            "a task starts once, and its body is taken only by its start or by a cancellation \
+             of the queued task, which forbids the start",
+        );
         let output = unwind::catch(|| body.run(ctx));
         // A failure gets its final form before the decision and outside the lock: the
         // manager's `map_error` is user code. (A task already cancelled is not mapped: its
         // outcome is `Cancelled` whatever it returned.)
+        let name = core.name.as_str();
         let failure = match &output {
             Ok(Ok(_)) => None,
             _ if core.is_cancelled() => None,
-            Ok(Err(error)) => Some(core.manager.task_error(core, error.clone())),
-            Err(panic) => Some(core.manager.task_error(
-                core,
-                AppError::panicked(core.name.as_str(), panic.message()),
-            )),
+            Ok(Err(error)) => Some(core.host.task_error(name, error.clone())),
+            Err(panic) => Some(
+                core.host
+                    .task_error(name, AppError::panicked(name, panic.message())),
+            ),
         };
         let inner = lock(&self.inner);
         let state = core.decide(matches!(output, Ok(Ok(_))));
         match output {
             Ok(Ok((value, completion))) if state == TaskState::Completed => {
-                if let Some(unread) = self.publish_value(core, inner, value) {
-                    core.manager.drop_user_value(unread, core);
+                if let Some(unread) = self.store_value(core, inner, value) {
+                    core.host.drop_user_value(unread, name);
                 }
                 Terminal::Completed(completion)
             }
@@ -252,14 +257,14 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 // The cancel bit never clears: a task decided `Failed` had none when its
                 // failure was mapped above.
                 let error = failure.expect("a failed task's error is mapped before it is decided");
-                self.publish_error(core, inner, TaskError::Failed(error.clone()));
+                self.store_error(core, inner, TaskError::Failed(error.clone()));
                 Terminal::Failed(error)
             }
             output => {
                 // Cancelled: whatever the body produced is dropped unread.
-                self.publish_error(core, inner, TaskError::Cancelled);
+                self.store_error(core, inner, TaskError::Cancelled);
                 match output {
-                    Ok(Ok(produced)) => core.manager.drop_user_value(produced, core),
+                    Ok(Ok(produced)) => core.host.drop_user_value(produced, name),
                     Ok(Err(_)) => {}
                     Err(panic) => tracing::warn!(
                         panic = panic.message(),
@@ -277,9 +282,9 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         if request == CancelRequest::WasQueued {
             let mut inner = inner;
             let body = inner.stage.take_body();
-            self.publish_error(core, inner, TaskError::Cancelled);
+            self.store_error(core, inner, TaskError::Cancelled);
             if let Some(body) = body {
-                core.manager.drop_user_value(body, core);
+                core.host.drop_user_value(body, core.name.as_str());
             }
         }
         request
@@ -291,10 +296,137 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
             return false;
         }
         let body = inner.stage.take_body();
-        self.publish_error(core, inner, TaskError::Failed(error.clone()));
+        self.store_error(core, inner, TaskError::Failed(error.clone()));
         if let Some(body) = body {
-            core.manager.drop_user_value(body, core);
+            core.host.drop_user_value(body, core.name.as_str());
         }
         true
     }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake};
+    use std::time::Duration;
+
+    use crate::dispatch::Dispatcher;
+    use crate::error::{codes, AppError, TaskError};
+    use crate::task::delivery::Callbacks;
+    use crate::task::run;
+    use crate::task::testing::{task, TestHost};
+    use crate::vocabulary::TaskState;
+
+    use super::Ordering;
+
+    fn host() -> TestHost {
+        TestHost::new(Dispatcher::worker_thread())
+    }
+
+    /// Counts its drops.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_outcome_is_taken_once() {
+        let test = host();
+        let (mut handle, cell) = task(test.spec("once", Callbacks::default()), |_| Ok(7));
+        assert!(handle.try_take().is_none(), "nothing before the decision");
+        assert!(!handle.wait_for(Duration::ZERO));
+        run::run(&cell);
+        assert!(handle.wait_for(Duration::MAX));
+        assert_eq!(handle.try_take().map(Result::unwrap), Some(7));
+        assert!(handle.try_take().is_none());
+    }
+
+    #[test]
+    fn a_detached_value_is_dropped_by_whoever_comes_last() {
+        let test = host();
+        let drops = Arc::new(AtomicUsize::new(0));
+        // Detached before the decision: the worker drops the value.
+        let counted = Counted(drops.clone());
+        let (handle, cell) = task(test.spec("early", Callbacks::default()), move |_| {
+            Ok(counted)
+        });
+        drop(handle);
+        run::run(&cell);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        // Detached after the decision: the handle's drop does.
+        let counted = Counted(drops.clone());
+        let (handle, cell) = task(test.spec("late", Callbacks::default()), move |_| {
+            Ok(counted)
+        });
+        run::run(&cell);
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "kept for the handle");
+        drop(handle);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_queued_cancellation_drops_the_body_unrun() {
+        let test = host();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = Counted(drops.clone());
+        let (handle, cell) = task(test.spec("unrun", Callbacks::default()), move |_| {
+            let _kept = &counted;
+            Ok(())
+        });
+        assert_eq!(
+            cell.slot.cancel(&cell.core),
+            crate::task::cell::CancelRequest::WasQueued
+        );
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the body went with its captures"
+        );
+        assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
+        assert!(!cell.core.try_start(), "a cancelled task never starts");
+    }
+
+    struct PanickingWaker;
+
+    impl Wake for PanickingWaker {
+        fn wake(self: Arc<Self>) {
+            panic!("waker bug");
+        }
+    }
+
+    #[test]
+    fn a_panicking_waker_is_reported_and_the_outcome_stays() {
+        let test = host();
+        let (handle, cell) = task(test.spec("awaited", Callbacks::default()), |_| Ok(3));
+        let waker = Arc::new(PanickingWaker).into();
+        let mut cx = Context::from_waker(&waker);
+        let mut handle = handle;
+        assert!(std::pin::Pin::new(&mut handle).poll(&mut cx).is_pending());
+        run::run(&cell);
+        assert_eq!(cell.core.state(), TaskState::Completed);
+        assert_eq!(test.error_codes(), [codes::ERR_CALLBACK_PANICKED]);
+        assert!(test.errors()[0].message().contains("waker"));
+        match std::pin::Pin::new(&mut handle).poll(&mut cx) {
+            Poll::Ready(Ok(3)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failure_is_mapped_before_anyone_sees_it() {
+        let test = host();
+        let (handle, cell) = task::<(), _>(test.spec("mapped", Callbacks::default()), |_| {
+            Err(AppError::new("ERR_BODY", "no"))
+        });
+        run::run(&cell);
+        let error = handle.join().unwrap_err().into_app_error();
+        assert_eq!(error.code(), "ERR_BODY");
+        assert_eq!(error.context()["task"], "mapped", "with the task's context");
+    }
+
+    use std::future::Future;
 }

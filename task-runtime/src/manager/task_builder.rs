@@ -1,44 +1,19 @@
-//! [`TaskBuilder`]: a task's options and callbacks, before it starts.
+//! [`TaskBuilder`]: a task's options and callbacks, before it starts; `start` submits it.
 
 use std::fmt;
 use std::sync::Arc;
 
-use super::body::{BoxBody, Plain, WithCompletion};
-use super::cell::{TaskCell, TaskCore, TaskCoreInit};
-use super::name::{GivenName, TaskName};
-use super::slot::Slot;
-use super::{Task, TaskId};
-use crate::delivery::{Callbacks, Delivery, Listeners};
+use super::core::ManagerCore;
 use crate::dispatch::Dispatcher;
-use crate::manager::ManagerCore;
-use crate::{AppError, Progress, TaskContext};
-
-/// What to do when a task of the same name is already active. Keyed by task name.
-///
-/// ```
-/// use task_runtime::{AppError, Exclusive, TaskManager};
-///
-/// let manager = TaskManager::new(2);
-/// // A search box: every keystroke starts a search; only the latest one reports back.
-/// for query in ["r", "ru", "rus", "rust"] {
-///     manager
-///         .task(move |_ctx| Ok::<_, AppError>(format!("results for {query}")))
-///         .name("search")
-///         .exclusive(Exclusive::CancelPrevious)
-///         .on_complete(|results| println!("{results}"))
-///         .start();
-/// }
-/// # manager.wait_for_all(std::time::Duration::from_secs(10));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Exclusive {
-    /// "Latest wins": earlier tasks of the name are cancelled if still active, and none of
-    /// their callbacks that have not run yet will run (even if their body already finished).
-    /// Their outcome stays observable through their handles and the manager's signals.
-    CancelPrevious,
-    /// This task is cancelled at once (it never runs) if a task of the name is active.
-    SkipIfActive,
-}
+use crate::error::AppError;
+use crate::progress::Progress;
+use crate::task::body::{BoxBody, Plain, WithCompletion};
+use crate::task::cell::{TaskCell, TaskSpec};
+use crate::task::context::TaskContext;
+use crate::task::delivery::Callbacks;
+use crate::task::name::{GivenName, TaskName};
+use crate::task::Task;
+use crate::vocabulary::Exclusive;
 
 /// Configures a task before it starts: name, priority, callbacks, dispatcher.
 ///
@@ -196,21 +171,20 @@ impl<T: Send + 'static> TaskBuilder<T> {
             body,
             options,
         } = self;
-        let listeners = Listeners::new(options.callbacks.as_deref(), options.show_progress);
-        let delivery = Delivery::new(options.callbacks);
-        let cell = Arc::new(TaskCell {
-            core: TaskCore::new(TaskCoreInit {
-                id: TaskId::next(),
-                name: TaskName::new(options.name, manager.next_task_number()),
-                priority: options.priority,
-                listeners,
-                exclusive: options.exclusive,
-                dispatcher: options.dispatcher,
-                manager: Arc::clone(&manager),
-                delivery,
-            }),
-            slot: Slot::new(body),
-        });
+        let name = TaskName::new(options.name, manager.next_task_number());
+        let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
+            .then(|| manager.registry.latest_of(name.as_str()));
+        let spec = TaskSpec {
+            host: Arc::clone(&manager.host),
+            name,
+            priority: options.priority,
+            dispatcher: options.dispatcher,
+            exclusive: options.exclusive,
+            latest,
+            callbacks: options.callbacks,
+            show_progress: options.show_progress,
+        };
+        let cell = TaskCell::new(spec, body);
         manager.submit(cell.clone());
         Task::new(cell)
     }

@@ -3,9 +3,11 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use crate::manager::ManagerCore;
-use crate::task::cell::CellRef;
-use crate::{Cancelled, TaskId};
+use super::cell::CellRef;
+use super::delivery;
+use crate::error::Cancelled;
+use crate::host::Host;
+use crate::vocabulary::TaskId;
 
 /// Handed to every task body: the task's identity, its cancellation flag, and progress
 /// reporting.
@@ -80,7 +82,7 @@ impl TaskContext {
     }
 
     fn update_progress(&self, current: u64, total: u64, message: Option<String>) {
-        self.cell.core.delivery.report(&self.cell, |progress| {
+        delivery::report(&self.cell, |progress| {
             progress.current = current;
             progress.total = total;
             if let Some(message) = message {
@@ -104,8 +106,8 @@ thread_local! {
     /// The tasks running on this thread, innermost last (a worker that joins a queued task
     /// runs it nested inside its own).
     static RUNNING: RefCell<Vec<TaskContext>> = const { RefCell::new(Vec::new()) };
-    /// Managers whose callbacks this thread is delivering through a queued dispatcher,
-    /// innermost last, by address.
+    /// Hosts (one per manager) whose callbacks this thread is delivering through a queued
+    /// dispatcher, innermost last, by address.
     static DELIVERING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -153,41 +155,35 @@ impl Drop for CurrentTask {
     }
 }
 
-fn address(manager: &ManagerCore) -> usize {
-    std::ptr::from_ref(manager) as usize
+fn address(host: &Host) -> usize {
+    std::ptr::from_ref(host) as usize
 }
 
-/// How many tasks of `manager` this thread is running (nested ones included): a shutdown from
+/// How many tasks of `host` this thread is running (nested ones included): a shutdown from
 /// here cannot wait for them.
-pub(crate) fn running_here(manager: &ManagerCore) -> usize {
-    let manager = address(manager);
+pub(crate) fn running_here(host: &Host) -> usize {
+    let host = address(host);
     RUNNING.with(|running| {
         running
             .borrow()
             .iter()
-            .filter(|ctx| address(&ctx.cell.core.manager) == manager)
+            .filter(|ctx| address(&ctx.cell.core.host) == host)
             .count()
     })
 }
 
-/// Marks this thread as delivering `manager`'s callbacks through a queued dispatcher until the
+/// Marks this thread as delivering `host`'s callbacks through a queued dispatcher until the
 /// guard is dropped: a callback waiting for the manager to be idle must not wait for the very
 /// delivery it runs in.
-pub(crate) fn delivering(manager: &ManagerCore) -> Delivering {
-    DELIVERING.with(|delivering| delivering.borrow_mut().push(address(manager)));
+pub(crate) fn delivering(host: &Host) -> Delivering {
+    DELIVERING.with(|delivering| delivering.borrow_mut().push(address(host)));
     Delivering(())
 }
 
-/// How many deliveries of `manager` are in progress on this thread.
-pub(crate) fn delivering_here(manager: &ManagerCore) -> usize {
-    let manager = address(manager);
-    DELIVERING.with(|delivering| {
-        delivering
-            .borrow()
-            .iter()
-            .filter(|m| **m == manager)
-            .count()
-    })
+/// How many deliveries of `host` are in progress on this thread.
+pub(crate) fn delivering_here(host: &Host) -> usize {
+    let host = address(host);
+    DELIVERING.with(|delivering| delivering.borrow().iter().filter(|h| **h == host).count())
 }
 
 /// Ends a [`delivering`] mark.

@@ -1,0 +1,303 @@
+//! [`Host`]: what a task needs from its surroundings once it is submitted.
+//!
+//! A task points at its host, never at its manager: the clock its instants count from, the
+//! dispatcher its callbacks default to, where errors and panics go, the signals and the
+//! progress display that follow it, the count of undecided tasks that idle waiters watch, and
+//! which threads are the pool's. Every method takes names, dispatchers and [`TaskInfo`], never
+//! a task's internals, so the host sits below the task and knows nothing of it. The manager
+//! builds the host and owns it with the pool and the registry.
+
+mod undecided;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(crate) use undecided::Undecided;
+
+use crate::dispatch::Dispatcher;
+use crate::display::{DisplayPump, ProgressDisplay};
+use crate::error::{AppError, ErrorSink};
+use crate::pool::PoolThreads;
+use crate::signal::{ManagerSignals, Signal};
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::unwind::{self, Panic};
+use crate::vocabulary::{Outcome, TaskInfo, TaskState};
+
+/// Rewrites every task error before anyone sees it (`TaskManagerBuilder::map_error`).
+pub(crate) type ErrorMap = Arc<dyn Fn(AppError) -> AppError + Send + Sync>;
+
+pub(crate) struct Host {
+    dispatcher: Dispatcher,
+    errors: ErrorSink,
+    error_map: Option<ErrorMap>,
+    signals: ManagerSignals,
+    /// Calls the progress display for tasks with `show_progress`, on a thread of its own.
+    display: DisplayPump,
+    undecided: Undecided,
+    /// Tasks with a queued dispatcher (an event loop, `from_fn`) whose terminal delivery is
+    /// not done yet, counted from submission: such a task is always undecided or undelivered,
+    /// so "none undecided, then none undelivered" is a reliable idle check. Deliveries on the
+    /// worker thread happen inline and need no count, which keeps a shared counter off the
+    /// common path.
+    undelivered: AtomicUsize,
+    /// Task instants are stored as offsets from this one (8 bytes instead of 16).
+    epoch: Instant,
+    pool: PoolThreads,
+}
+
+/// What a host is made of.
+pub(crate) struct HostConfig {
+    pub(crate) dispatcher: Dispatcher,
+    pub(crate) errors: ErrorSink,
+    pub(crate) error_map: Option<ErrorMap>,
+    pub(crate) display: Arc<dyn ProgressDisplay>,
+    pub(crate) display_thread: String,
+    pub(crate) pool: PoolThreads,
+}
+
+impl Host {
+    pub(crate) fn new(config: HostConfig) -> Self {
+        Host {
+            dispatcher: config.dispatcher,
+            display: DisplayPump::new(config.display, config.errors.clone(), config.display_thread),
+            errors: config.errors,
+            error_map: config.error_map,
+            signals: ManagerSignals::default(),
+            undecided: Undecided::new(),
+            undelivered: AtomicUsize::new(0),
+            epoch: Instant::now(),
+            pool: config.pool,
+        }
+    }
+
+    /// A host for tasks built without a manager, in unit tests: callbacks go to `dispatcher`,
+    /// errors to `errors`, no thread is the pool's.
+    #[cfg(test)]
+    pub(crate) fn for_tests(dispatcher: Dispatcher, errors: ErrorSink) -> Arc<Host> {
+        Arc::new(Host::new(HostConfig {
+            dispatcher,
+            errors,
+            error_map: None,
+            display: Arc::new(crate::display::LogProgress::new()),
+            display_thread: "test-display".to_owned(),
+            pool: PoolThreads::none(),
+        }))
+    }
+
+    /// Where callbacks run unless a task has a dispatcher of its own.
+    pub(crate) fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    pub(crate) fn signals(&self) -> &ManagerSignals {
+        &self.signals
+    }
+
+    pub(crate) fn display(&self) -> &DisplayPump {
+        &self.display
+    }
+
+    pub(crate) fn undecided(&self) -> &Undecided {
+        &self.undecided
+    }
+
+    /// Whether the calling thread is one of the pool's workers.
+    pub(crate) fn is_pool_thread(&self) -> bool {
+        self.pool.include_current()
+    }
+
+    // ----- the clock -----
+
+    /// Nanoseconds since the host was made.
+    pub(crate) fn since_epoch(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant `nanos` after the host was made.
+    pub(crate) fn instant_at(&self, nanos: u64) -> Instant {
+        self.epoch + Duration::from_nanos(nanos)
+    }
+
+    // ----- a task's life: submitted, decided, delivered -----
+
+    /// A task delivering through `dispatcher` was submitted.
+    pub(crate) fn submitted(&self, dispatcher: &Dispatcher) {
+        if !dispatcher.is_worker_thread() {
+            self.undelivered.fetch_add(1, Ordering::SeqCst);
+        }
+        self.undecided.entered();
+    }
+
+    /// A task's outcome was decided.
+    pub(crate) fn decided(&self) {
+        self.undecided.decided();
+    }
+
+    /// A task's terminal event was delivered through `dispatcher` (or there was nothing to
+    /// deliver).
+    pub(crate) fn delivered(&self, dispatcher: &Dispatcher) {
+        if !dispatcher.is_worker_thread() {
+            self.undelivered.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Tasks with a queued dispatcher whose terminal delivery is not done.
+    pub(crate) fn undelivered(&self) -> usize {
+        self.undelivered.load(Ordering::SeqCst)
+    }
+
+    // ----- errors and user code -----
+
+    /// Hands an error nobody else took to the error handler.
+    pub(crate) fn handle_error(&self, error: &AppError) {
+        self.errors.report(error);
+    }
+
+    /// User code run for `task` (`what`) panicked.
+    pub(crate) fn report_panic(&self, what: &str, task: &str, panic: &Panic) {
+        self.handle_error(&AppError::callback_panicked(what, task, panic.message()));
+    }
+
+    /// Runs a user callback of `task`; a panic goes to the error handler.
+    pub(crate) fn run_callback(&self, what: &str, task: &str, callback: impl FnOnce()) {
+        if let Err(panic) = unwind::catch(callback) {
+            self.report_panic(what, task, &panic);
+        }
+    }
+
+    /// Drops user data (values, closures) of `task` where a panicking `Drop` is contained.
+    pub(crate) fn drop_user_value<V>(&self, value: V, task: &str) {
+        if let Some(panic) = unwind::drop_contained(value) {
+            self.report_panic("dropping a value", task, &panic);
+        }
+    }
+
+    /// The error `task` ends with, as everyone will see it: with context `task = <name>`,
+    /// rewritten by the manager's `map_error` (which keeps that context).
+    pub(crate) fn task_error(&self, task: &str, error: AppError) -> AppError {
+        let error = error.with_context("task", task);
+        let Some(map) = &self.error_map else {
+            return error;
+        };
+        let original = error.clone();
+        match unwind::catch(|| map(error)) {
+            Ok(mapped) => mapped.with_context("task", task),
+            Err(panic) => {
+                self.report_panic("the manager's map_error", task, &panic);
+                original
+            }
+        }
+    }
+
+    // ----- signals -----
+
+    pub(crate) fn wants_started(&self) -> bool {
+        self.signals.task_started.is_connected()
+    }
+
+    /// Whether a slot listens for tasks ending in `state`.
+    pub(crate) fn wants_end(&self, state: TaskState) -> bool {
+        match state {
+            TaskState::Completed => self.signals.task_completed.is_connected(),
+            TaskState::Failed => self.signals.task_failed.is_connected(),
+            TaskState::Cancelled => self.signals.task_cancelled.is_connected(),
+            TaskState::Queued | TaskState::Running => false,
+        }
+    }
+
+    /// Emits `task_started` after the task's own `on_started`, which ran through `from`.
+    /// `info` is made only when a slot will receive it.
+    pub(crate) fn signal_started(
+        self: &Arc<Self>,
+        from: &Dispatcher,
+        info: impl FnOnce() -> TaskInfo,
+    ) {
+        if self.signals.task_started.is_connected() {
+            self.emit(from, info(), itself, "task_started", |s| &s.task_started);
+        }
+    }
+
+    /// Emits the signal of `outcome` after the task's own terminal callback, which ran
+    /// through `from`.
+    pub(crate) fn signal_ended(
+        self: &Arc<Self>,
+        from: &Dispatcher,
+        info: impl FnOnce() -> TaskInfo,
+        outcome: Outcome,
+    ) {
+        if !self.wants_end(outcome.state()) {
+            return;
+        }
+        match outcome {
+            Outcome::Completed => self.emit(from, info(), itself, "task_completed", |s| {
+                &s.task_completed
+            }),
+            Outcome::Cancelled => self.emit(from, info(), itself, "task_cancelled", |s| {
+                &s.task_cancelled
+            }),
+            Outcome::Failed(error) => self.emit(from, (info(), error), first, "task_failed", |s| {
+                &s.task_failed
+            }),
+        }
+    }
+
+    /// Emits `arg` on one signal, on the host's dispatcher: right here if `from` (where the
+    /// task's own callback just ran) delivers to the same place, so the signal follows that
+    /// callback; else as a job of its own.
+    fn emit<A: Send + 'static>(
+        self: &Arc<Self>,
+        from: &Dispatcher,
+        arg: A,
+        info: fn(&A) -> &TaskInfo,
+        name: &'static str,
+        signal: fn(&ManagerSignals) -> &Signal<A>,
+    ) {
+        if from.same_target(&self.dispatcher) {
+            self.emit_now(&arg, info, name, signal);
+            return;
+        }
+        // Kept for the report: a dispatcher that panics may drop the job, and `arg` with it.
+        let task = info(&arg).name.clone();
+        let host = Arc::clone(self);
+        let dispatched = unwind::catch(|| {
+            self.dispatcher
+                .dispatch(Box::new(move || host.emit_now(&arg, info, name, signal)))
+        });
+        if let Err(panic) = dispatched {
+            self.report_panic("the manager's dispatcher", &task, &panic);
+        }
+    }
+}
+
+impl Host {
+    fn emit_now<A>(
+        &self,
+        arg: &A,
+        info: fn(&A) -> &TaskInfo,
+        name: &'static str,
+        signal: fn(&ManagerSignals) -> &Signal<A>,
+    ) {
+        signal(&self.signals).emit_with(arg, |panic| {
+            let slot = format!("a {name} slot");
+            self.report_panic(&slot, &info(arg).name, &panic);
+        });
+    }
+}
+
+fn itself(info: &TaskInfo) -> &TaskInfo {
+    info
+}
+
+fn first(arg: &(TaskInfo, AppError)) -> &TaskInfo {
+    &arg.0
+}
+
+impl fmt::Debug for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Host")
+            .field("dispatcher", &self.dispatcher)
+            .field("undelivered", &self.undelivered())
+            .finish_non_exhaustive()
+    }
+}

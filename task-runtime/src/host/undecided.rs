@@ -1,0 +1,146 @@
+//! [`Undecided`]: how many tasks have no outcome yet, and the threads waiting for that count
+//! to drop (`wait_for_all`, shutdown).
+//!
+//! Every task is submitted on one thread and decided on another, so the count is the one
+//! shared line a worker writes per task: one counter and one fence, and the lock only when
+//! the count drops below what some waiter allows. An *idle epoch* bumped each time the count
+//! reaches zero lets a waiter for zero return `true` once it saw the epoch move, even if new
+//! work arrived before it woke up ("idle before the deadline" is an event, not a state).
+
+use std::time::{Duration, Instant};
+
+use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{lock, time_left, wait_timeout, CachePadded, Condvar, Mutex};
+
+pub(crate) struct Undecided {
+    /// Tasks submitted and not yet decided (refused ones too, until their cancellation).
+    count: CachePadded<AtomicUsize>,
+    /// Bumped whenever `count` drops to zero.
+    idle_epoch: AtomicU64,
+    /// One more than the most tasks any waiter allows, 0 when nobody waits: a decision
+    /// notifies only when the count drops below it.
+    notify_below: AtomicUsize,
+    /// How many tasks each waiting thread allows (`notify_below` is derived from them).
+    allowances: Mutex<Vec<usize>>,
+    /// Notified (under `allowances`) when tasks are decided while somebody waits.
+    decided: Condvar,
+}
+
+impl Undecided {
+    pub(crate) fn new() -> Self {
+        Undecided {
+            count: CachePadded(AtomicUsize::new(0)),
+            idle_epoch: AtomicU64::new(0),
+            notify_below: AtomicUsize::new(0),
+            allowances: Mutex::new(Vec::new()),
+            decided: Condvar::new(),
+        }
+    }
+
+    /// A task was submitted: it counts until [`decided`](Self::decided). Called before
+    /// admission, so that every task, refused ones included, is decided exactly once.
+    pub(crate) fn entered(&self) {
+        self.count.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A task was decided. Wakes the waiters if one waits for the count just reached;
+    /// otherwise costs one counter and one read of a line nobody writes.
+    pub(crate) fn decided(&self) {
+        let before = self.count.0.fetch_sub(1, Ordering::AcqRel);
+        debug_assert!(before > 0, "a task was decided twice");
+        if before == 1 {
+            self.idle_epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        // Pairs with the waiter's fence in `wait_until_at_most`: either it sees the count (and
+        // epoch) just written, or this sees it waiting.
+        fence(Ordering::SeqCst);
+        if before <= self.notify_below.load(Ordering::Relaxed) {
+            let _allowances = lock(&self.allowances);
+            self.decided.notify_all();
+        }
+    }
+
+    /// Whether no task is undecided.
+    pub(crate) fn is_zero(&self) -> bool {
+        self.count.0.load(Ordering::Acquire) == 0
+    }
+
+    /// Waits until at most `allowed` tasks are undecided or `deadline` passes (`None`: no
+    /// deadline). With `allowed == 0`, also returns `true` if the count was zero at any moment
+    /// since the call began, even if new tasks came since.
+    pub(crate) fn wait_until_at_most(&self, allowed: usize, deadline: Option<Instant>) -> bool {
+        let mut allowances = lock(&self.allowances);
+        allowances.push(allowed);
+        self.notify_below
+            .store(notify_below(&allowances), Ordering::Relaxed);
+        fence(Ordering::SeqCst); // pairs with the fence in `decided`
+        let epoch = self.idle_epoch.load(Ordering::Acquire);
+        let result = loop {
+            if self.count.0.load(Ordering::Acquire) <= allowed
+                || (allowed == 0 && self.idle_epoch.load(Ordering::Acquire) != epoch)
+            {
+                break true;
+            }
+            // Decisions notify while we wait; the slice only bounds a wake-up we could not see
+            // coming (none is expected).
+            let slice = match time_left(deadline) {
+                Some(left) if left.is_zero() => break false,
+                Some(left) => left.min(Duration::from_millis(50)),
+                None => Duration::from_millis(50),
+            };
+            allowances = wait_timeout(&self.decided, allowances, slice).0;
+        };
+        if let Some(at) = allowances.iter().position(|a| *a == allowed) {
+            allowances.swap_remove(at);
+        }
+        self.notify_below
+            .store(notify_below(&allowances), Ordering::Relaxed);
+        drop(allowances);
+        result
+    }
+}
+
+fn notify_below(allowances: &[usize]) -> usize {
+    allowances.iter().max().map_or(0, |most| most + 1)
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn the_count_follows_entries_and_decisions() {
+        let undecided = Undecided::new();
+        assert!(undecided.is_zero());
+        undecided.entered();
+        undecided.entered();
+        assert!(!undecided.is_zero());
+        assert!(!undecided.wait_until_at_most(1, Some(Instant::now())));
+        undecided.decided();
+        assert!(undecided.wait_until_at_most(1, Some(Instant::now())));
+        undecided.decided();
+        assert!(undecided.is_zero());
+        assert!(undecided.wait_until_at_most(0, None));
+    }
+
+    #[test]
+    fn a_waiter_sees_a_moment_of_idleness_it_slept_through() {
+        let undecided = Arc::new(Undecided::new());
+        undecided.entered();
+        let waiter = {
+            let undecided = Arc::clone(&undecided);
+            std::thread::spawn(move || {
+                undecided.wait_until_at_most(0, Some(Instant::now() + Duration::from_secs(30)))
+            })
+        };
+        // Idle for a moment, then busy again: the waiter must still say "became idle".
+        while undecided.notify_below.load(Ordering::Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        undecided.decided();
+        undecided.entered();
+        assert!(waiter.join().unwrap());
+        undecided.decided();
+    }
+}

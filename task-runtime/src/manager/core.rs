@@ -1,0 +1,128 @@
+//! [`ManagerCore`]: what one manager owns (the host its tasks point at, the pool, the
+//! registry), and the operations on many tasks: submitting, cancelling, shutting down.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::registry::{Refusal, Registry};
+use crate::host::Host;
+use crate::pool::Pool;
+use crate::sync::atomic::Ordering;
+use crate::sync::CachePadded;
+use crate::task::cell::{CancelRequest, CellRef};
+use crate::task::{context, run};
+use crate::vocabulary::TaskId;
+
+pub(crate) struct ManagerCore {
+    pub(crate) host: Arc<Host>,
+    pub(crate) pool: Pool<CellRef>,
+    pub(crate) registry: Registry,
+    pub(crate) shutdown_timeout: Duration,
+    /// Written by every submission: padded, so workers reading the fields around it do not
+    /// lose their cached copies each time.
+    next_number: CachePadded<AtomicU64>,
+}
+
+impl ManagerCore {
+    pub(crate) fn new(host: Arc<Host>, pool: Pool<CellRef>, shutdown_timeout: Duration) -> Self {
+        ManagerCore {
+            host,
+            pool,
+            registry: Registry::new(),
+            shutdown_timeout,
+            next_number: CachePadded(AtomicU64::new(0)),
+        }
+    }
+
+    /// The number in the next default name, `Task-<n>`.
+    pub(crate) fn next_task_number(&self) -> u64 {
+        self.next_number.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Admits and queues a new task, or cancels it at once when it may not run.
+    pub(crate) fn submit(&self, cell: CellRef) {
+        self.host.submitted(cell.core.dispatcher());
+        match self.registry.admit(&cell) {
+            Ok(superseded) => {
+                for old in &superseded {
+                    run::cancel(old);
+                }
+                if !superseded.is_empty() {
+                    self.pool.purge_stale();
+                }
+                if let Err(cell) = self.pool.submit(cell) {
+                    // Only once the last handle is gone: a builder outlived its manager.
+                    let _entered = cell.core.enter_span();
+                    tracing::warn!("task started after its manager was dropped; cancelled");
+                    run::cancel(&cell);
+                }
+            }
+            Err(refusal) => {
+                let _entered = cell.core.enter_span();
+                match refusal {
+                    Refusal::ShutDown => tracing::warn!(
+                        "task '{}' started after the manager was shut down; cancelled",
+                        cell.core.name
+                    ),
+                    Refusal::NameActive => tracing::info!(
+                        "task '{}' skipped: a task of this name is active",
+                        cell.core.name
+                    ),
+                }
+                run::cancel(&cell);
+            }
+        }
+    }
+
+    /// Cancels the active task with this id; whether it was active.
+    pub(crate) fn cancel(&self, id: TaskId) -> bool {
+        let Some(cell) = self.registry.get(id) else {
+            return false;
+        };
+        let request = run::cancel(&cell);
+        self.pool.purge_stale();
+        request != CancelRequest::Finished
+    }
+
+    /// Cancels every active task named `name`; whether there was one.
+    pub(crate) fn cancel_named(&self, name: &str) -> bool {
+        let matching = self.registry.named(name);
+        for cell in &matching {
+            run::cancel(cell);
+        }
+        self.pool.purge_stale();
+        !matching.is_empty()
+    }
+
+    /// Cancels every active task; returns how many this call cancelled.
+    pub(crate) fn cancel_all(&self) -> usize {
+        let cancelled = self
+            .registry
+            .cells()
+            .iter()
+            .filter(|cell| run::cancel(cell).newly_cancelled())
+            .count();
+        self.pool.purge_stale();
+        cancelled
+    }
+
+    /// Refuses new tasks, cancels the active ones, and waits for their bodies to return.
+    pub(crate) fn shutdown(&self, deadline: Option<Instant>) -> bool {
+        self.registry.close();
+        self.cancel_all();
+        // A task of this manager shutting it down from its body or its worker-side callbacks
+        // cannot wait for itself (nor for the tasks it runs nested, joined inline).
+        let own = context::running_here(&self.host);
+        self.host.undecided().wait_until_at_most(own, deadline)
+    }
+
+    /// The last handle is gone: shut down, let the workers exit, stop the display.
+    pub(crate) fn close(&self) {
+        let deadline = crate::sync::deadline_after(self.shutdown_timeout);
+        self.shutdown(deadline);
+        self.pool.terminate(deadline);
+        // After the workers: the cancellations above still show.
+        self.host.display().stop(deadline);
+    }
+}

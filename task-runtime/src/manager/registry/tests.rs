@@ -1,0 +1,168 @@
+//! The registry, on tasks built without a manager.
+
+use std::sync::Arc;
+
+use super::{Refusal, Registry};
+use crate::dispatch::Dispatcher;
+use crate::task::cell::CellRef;
+use crate::task::delivery::Callbacks;
+use crate::task::run;
+use crate::task::testing::{task, TestHost};
+use crate::task::Task;
+use crate::vocabulary::{Exclusive, TaskState};
+
+fn host() -> TestHost {
+    TestHost::new(Dispatcher::worker_thread())
+}
+
+fn queued(test: &TestHost, name: &'static str) -> (Task<()>, CellRef) {
+    task(test.spec(name, Callbacks::default()), |_| Ok(()))
+}
+
+fn exclusive(
+    test: &TestHost,
+    registry: &Registry,
+    name: &'static str,
+    how: Exclusive,
+) -> (Task<()>, CellRef) {
+    let mut spec = test.spec(name, Callbacks::default());
+    spec.exclusive = Some(how);
+    if how == Exclusive::CancelPrevious {
+        spec.latest = Some(registry.latest_of(name));
+    }
+    task(spec, |_| Ok(()))
+}
+
+#[test]
+fn active_tasks_are_listed_in_submission_order_until_decided() {
+    let test = host();
+    let registry = Registry::new();
+    let tasks: Vec<_> = ["b", "a", "b"].map(|name| queued(&test, name)).into();
+    for (_, cell) in tasks.iter().rev() {
+        registry.admit(cell).ok().unwrap();
+    }
+    assert_eq!(registry.len(), 3);
+    let ids: Vec<_> = registry.cells().iter().map(|c| c.core.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    assert_eq!(registry.named("b").len(), 2);
+    let first = &tasks[0].1;
+    assert!(registry.get(first.core.id).is_some());
+    run::run(first);
+    assert_eq!(registry.len(), 2, "a decided task is not active");
+    assert_eq!(registry.named("b").len(), 1);
+    run::cancel(&tasks[2].1);
+    assert_eq!(registry.named("b").len(), 0);
+}
+
+#[test]
+fn the_registry_never_keeps_a_task_alive() {
+    let test = host();
+    let registry = Registry::new();
+    let (handle, cell) = queued(&test, "weak");
+    let id = cell.core.id;
+    registry.admit(&cell).ok().unwrap();
+    assert_eq!(
+        Arc::strong_count(&cell),
+        2,
+        "the handle and this test, not the registry"
+    );
+    run::run(&cell);
+    drop((handle, cell));
+    assert!(registry.get(id).is_none(), "a task nobody holds is gone");
+    assert_eq!(registry.len(), 0);
+}
+
+#[test]
+fn finished_entries_are_swept_as_submissions_come() {
+    let test = host();
+    let registry = Registry::new();
+    const TASKS: usize = 16 * 200; // 200 per shard
+    for _ in 0..TASKS {
+        let (_, cell) = queued(&test, "swept");
+        registry.admit(&cell).ok().unwrap();
+        run::run(&cell);
+    }
+    let (_keep, active) = queued(&test, "kept");
+    registry.admit(&active).ok().unwrap();
+    let entries: usize = registry
+        .shards
+        .iter()
+        .map(|s| s.0.lock().unwrap().tasks.len())
+        .sum();
+    assert!(
+        entries < TASKS / 2,
+        "{entries} entries kept for 1 active task"
+    );
+    assert_eq!(registry.len(), 1);
+}
+
+#[test]
+fn skip_if_active_is_refused_while_a_task_of_the_name_is_active() {
+    let test = host();
+    let registry = Registry::new();
+    let (_a, first) = queued(&test, "sync");
+    registry.admit(&first).ok().unwrap();
+    let (_b, skipped) = exclusive(&test, &registry, "sync", Exclusive::SkipIfActive);
+    assert_eq!(registry.admit(&skipped).err(), Some(Refusal::NameActive));
+    run::run(&first);
+    let (_c, admitted) = exclusive(&test, &registry, "sync", Exclusive::SkipIfActive);
+    assert_eq!(registry.admit(&admitted).ok().map(|s| s.len()), Some(0));
+}
+
+#[test]
+fn cancel_previous_supersedes_every_older_task_of_the_name() {
+    let test = host();
+    let registry = Registry::new();
+    let (_plain, plain) = queued(&test, "search");
+    registry.admit(&plain).ok().unwrap();
+    let (_old, old) = exclusive(&test, &registry, "search", Exclusive::CancelPrevious);
+    registry.admit(&old).ok().unwrap();
+    run::run(&old); // decided, its delivery could still be pending
+    let (_new, new) = exclusive(&test, &registry, "search", Exclusive::CancelPrevious);
+    let superseded = registry.admit(&new).ok().unwrap();
+    let ids: Vec<_> = superseded.iter().map(|c| c.core.id).collect();
+    assert_eq!(
+        ids,
+        [plain.core.id],
+        "the active ones, for the caller to cancel"
+    );
+    assert!(plain.core.is_superseded());
+    assert!(old.core.is_superseded(), "decided, but still superseded");
+    assert!(!new.core.is_superseded());
+    let (_other, other) = exclusive(&test, &registry, "other", Exclusive::CancelPrevious);
+    registry.admit(&other).ok().unwrap();
+    assert!(!new.core.is_superseded(), "names do not interfere");
+}
+
+#[test]
+fn closing_refuses_new_tasks_but_keeps_the_active_ones() {
+    let test = host();
+    let registry = Registry::new();
+    let (_a, active) = queued(&test, "a");
+    registry.admit(&active).ok().unwrap();
+    registry.close();
+    let (_b, late) = queued(&test, "b");
+    assert_eq!(registry.admit(&late).err(), Some(Refusal::ShutDown));
+    let (_c, latest) = exclusive(&test, &registry, "c", Exclusive::CancelPrevious);
+    assert_eq!(registry.admit(&latest).err(), Some(Refusal::ShutDown));
+    assert!(
+        !latest.core.is_superseded(),
+        "a refused task still delivers its on_cancelled"
+    );
+    assert_eq!(registry.len(), 1);
+    assert_eq!(active.core.state(), TaskState::Queued);
+}
+
+#[test]
+fn names_without_tasks_are_forgotten() {
+    let test = host();
+    let registry = Registry::new();
+    for n in 0..500 {
+        let name: &'static str = Box::leak(format!("name-{n}").into_boxed_str());
+        drop(exclusive(&test, &registry, name, Exclusive::CancelPrevious));
+    }
+    let kept = super::lock(&registry.control).latest.len();
+    assert!(kept < 500 / 2, "{kept} names kept without tasks");
+}

@@ -1,0 +1,204 @@
+//! The drain: delivers what a task's [`Mailbox`](super::Mailbox) holds, in order, on the
+//! task's dispatcher, and tells the host when the terminal event is done.
+
+use super::mailbox::{Callbacks, Due, Posted, Terminal};
+use crate::error::AppError;
+use crate::progress::Progress;
+use crate::task::cell::CellRef;
+use crate::task::context;
+use crate::unwind;
+use crate::vocabulary::Outcome;
+
+/// The body started.
+pub(crate) fn post_started(cell: &CellRef) {
+    let core = &cell.core;
+    if (core.listeners.on_started() || core.host.wants_started()) && core.mailbox.post_started() {
+        schedule(cell);
+    }
+}
+
+/// The body reported progress.
+pub(crate) fn report(cell: &CellRef, update: impl FnOnce(&mut Progress)) {
+    let core = &cell.core;
+    let schedule_drain =
+        core.mailbox
+            .report(core.listeners, core.is_cancelled(), update, |progress| {
+                core.host.display().progress(core.id, progress)
+            });
+    if schedule_drain {
+        schedule(cell);
+    }
+}
+
+/// The outcome is decided and stored in the slot: deliver it (or end the task's delivery at
+/// once when nobody listens).
+pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
+    let core = &cell.core;
+    let wanted = match &terminal {
+        Terminal::Completed(completion) => completion.is_some(),
+        Terminal::Failed(_) => true, // on_error or the error handler
+        Terminal::Cancelled => core.listeners.on_cancelled(),
+    } || core.host.wants_end(terminal.state());
+    let here = core.dispatcher().is_worker_thread();
+    match core.mailbox.post_terminal(terminal, wanted, here) {
+        Posted::Abandoned(terminal) => end_undelivered(cell, terminal),
+        Posted::DeliverHere(terminal, callbacks) => {
+            let _span = core.enter_span();
+            deliver_terminal(cell, terminal, callbacks);
+        }
+        Posted::Unwanted(callbacks) => {
+            if let Some(callbacks) = callbacks {
+                core.host.drop_user_value(callbacks, core.name.as_str());
+            }
+            core.host.delivered(core.dispatcher());
+        }
+        Posted::Queued { schedule: true } => schedule(cell),
+        Posted::Queued { schedule: false } => {}
+    }
+}
+
+/// Hands the task's dispatcher a drain job; on the worker thread, drains right away (no job
+/// to allocate).
+fn schedule(cell: &CellRef) {
+    let core = &cell.core;
+    let dispatcher = core.dispatcher();
+    if dispatcher.is_worker_thread() {
+        drain(cell);
+        return;
+    }
+    let job = DrainJob(Some(cell.clone()));
+    if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.run()))) {
+        // If the dispatcher dropped the job while panicking, the job abandoned the mailbox.
+        core.host
+            .report_panic("the dispatcher", core.name.as_str(), &panic);
+    }
+}
+
+/// Delivers everything due for one task, in order, until the mailbox is empty.
+fn drain(cell: &CellRef) {
+    let core = &cell.core;
+    let _span = core.enter_span();
+    // A queued delivery counts as undelivered until it ends; a callback it runs that waits for
+    // the manager to be idle must not wait for this very delivery.
+    let _delivering =
+        (!core.dispatcher().is_worker_thread()).then(|| context::delivering(&core.host));
+    while let Some(due) = core.mailbox.next_due(|| core.is_cancelled()) {
+        deliver(cell, due);
+    }
+}
+
+fn deliver(cell: &CellRef, due: Due) {
+    let core = &cell.core;
+    let host = &core.host;
+    let name = core.name.as_str();
+    // A task superseded by a newer one of its name (`Exclusive::CancelPrevious`) delivers
+    // none of its own callbacks any more; the manager's signals still see it end.
+    let silenced = core.is_superseded();
+    match due {
+        Due::Started => {
+            let callback = core.mailbox.take_callback(|c| c.on_started.take());
+            if let Some(callback) = callback.filter(|_| !silenced) {
+                host.run_callback("on_started", name, callback);
+            }
+            host.signal_started(core.dispatcher(), || core.info());
+        }
+        Due::Progress(progress) => {
+            if let Some(mut callback) = core.mailbox.take_callback(|c| c.on_progress.take()) {
+                if !silenced {
+                    host.run_callback("on_progress", name, || callback(progress));
+                }
+                core.mailbox.return_on_progress(callback);
+            }
+        }
+        Due::Terminal(terminal) => {
+            let callbacks = core.mailbox.take_callbacks();
+            deliver_terminal(cell, terminal, callbacks);
+        }
+    }
+}
+
+/// Delivers the terminal event (the mailbox is closed, `callbacks` taken out of it), releases
+/// what was not called, emits the manager's signal, and tells the host it is delivered.
+fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Box<Callbacks>>) {
+    let core = &cell.core;
+    let host = &core.host;
+    let name = core.name.as_str();
+    let silenced = core.is_superseded();
+    let ended = match terminal {
+        Terminal::Completed(completion) => {
+            match completion {
+                Some(completion) if !silenced => {
+                    host.run_callback("on_complete", name, || completion.complete())
+                }
+                Some(completion) => host.drop_user_value(completion, name),
+                None => {}
+            }
+            Outcome::Completed
+        }
+        Terminal::Failed(error) => {
+            let callback = callbacks.as_mut().and_then(|c| c.on_error.take());
+            match callback.filter(|_| !silenced) {
+                Some(callback) => {
+                    let err = error.clone();
+                    host.run_callback("on_error", name, move || callback(err));
+                }
+                None => host.handle_error(&error),
+            }
+            Outcome::Failed(error)
+        }
+        Terminal::Cancelled => {
+            let callback = callbacks.as_mut().and_then(|c| c.on_cancelled.take());
+            if let Some(callback) = callback.filter(|_| !silenced) {
+                host.run_callback("on_cancelled", name, callback);
+            }
+            Outcome::Cancelled
+        }
+    };
+    if let Some(callbacks) = callbacks {
+        host.drop_user_value(callbacks, name);
+    }
+    host.signal_ended(core.dispatcher(), || core.info(), ended);
+    host.delivered(core.dispatcher());
+}
+
+/// The drain was lost before the terminal event arrived: nothing can be delivered, but an
+/// error still reaches the error handler and the host still hears the delivery is over.
+fn end_undelivered(cell: &CellRef, terminal: Terminal) {
+    let core = &cell.core;
+    let host = &core.host;
+    match terminal {
+        Terminal::Failed(error) => host.handle_error(&error),
+        Terminal::Completed(Some(completion)) => {
+            host.drop_user_value(completion, core.name.as_str())
+        }
+        Terminal::Completed(None) | Terminal::Cancelled => {}
+    }
+    if let Some(callbacks) = core.mailbox.take_callbacks() {
+        host.drop_user_value(callbacks, core.name.as_str());
+    }
+    host.delivered(core.dispatcher());
+}
+
+/// The job handed to a dispatcher. Dropped without running, it abandons the mailbox.
+struct DrainJob(Option<CellRef>);
+
+impl DrainJob {
+    fn run(mut self) {
+        if let Some(cell) = self.0.take() {
+            drain(&cell);
+        }
+    }
+}
+
+impl Drop for DrainJob {
+    fn drop(&mut self) {
+        let Some(cell) = self.0.take() else { return };
+        let core = &cell.core;
+        let terminal = core.mailbox.abandon();
+        core.host
+            .handle_error(&AppError::delivery_lost(core.name.as_str()));
+        if let Some(terminal) = terminal {
+            end_undelivered(&cell, terminal);
+        }
+    }
+}

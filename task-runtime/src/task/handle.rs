@@ -1,0 +1,186 @@
+//! [`Task`], the handle to one piece of background work.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::cell::{CancelRequest, CellRef, TaskCell};
+use super::run;
+use super::slot::Slot;
+use crate::error::TaskError;
+use crate::progress::Progress;
+use crate::sync::{deadline_after, spin_briefly};
+use crate::vocabulary::{TaskId, TaskState};
+
+/// A handle to a background task: cancel it, poll it, join it or `.await` it.
+///
+/// Returned by [`TaskManager::spawn`](crate::TaskManager::spawn),
+/// [`TaskBuilder::start`](crate::TaskBuilder::start) and the `#[run_in_background]` macro.
+/// The task runs whether or not the handle is kept: dropping a `Task` *detaches* it, and its
+/// callbacks still run.
+///
+/// Every task ends exactly once: completed (with the value), failed (with an
+/// [`AppError`](crate::AppError)) or cancelled. The handle sees that outcome as soon as it is
+/// decided, without waiting for callbacks: `join` on the UI thread cannot deadlock against
+/// callbacks queued for that same thread.
+///
+/// # Examples
+///
+/// ```
+/// use task_runtime::{AppError, TaskManager};
+///
+/// let manager = TaskManager::new(2);
+/// let task = manager.spawn(|ctx| {
+///     let mut sum = 0u64;
+///     for i in 0..=100 {
+///         ctx.check_cancelled()?;
+///         sum += i;
+///     }
+///     Ok::<_, AppError>(sum)
+/// });
+/// assert_eq!(task.join().unwrap(), 5050);
+/// ```
+///
+/// In a frame-based UI, poll once per frame:
+///
+/// ```
+/// # use task_runtime::{AppError, TaskManager};
+/// # let manager = TaskManager::new(1);
+/// let mut task = manager.spawn(|_| Ok::<_, AppError>("loaded"));
+/// loop {
+///     // ... draw the frame ...
+///     if let Some(result) = task.try_take() {
+///         assert_eq!(result.unwrap(), "loaded");
+///         break;
+///     }
+///     # task.wait_for(std::time::Duration::from_millis(10));
+/// }
+/// ```
+pub struct Task<T> {
+    cell: Arc<TaskCell<Slot<T>>>,
+}
+
+impl<T: Send + 'static> Task<T> {
+    pub(crate) fn new(cell: Arc<TaskCell<Slot<T>>>) -> Self {
+        Task { cell }
+    }
+
+    fn erased(&self) -> CellRef {
+        self.cell.clone()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.cell.core.id
+    }
+
+    /// The task's name (`Task-<n>` unless one was given).
+    pub fn name(&self) -> &str {
+        self.cell.core.name.as_str()
+    }
+
+    /// Requests cancellation; returns `false` if the task had already finished.
+    ///
+    /// A queued task is cancelled at once: it never starts, and its `on_cancelled` is
+    /// delivered. A running task has its flag set (the body sees it through
+    /// [`TaskContext::is_cancelled`](crate::TaskContext::is_cancelled)); its outcome is
+    /// *cancelled* whatever the body then returns, and no progress is delivered any more.
+    pub fn cancel(&self) -> bool {
+        run::cancel(&self.erased()) != CancelRequest::Finished
+    }
+
+    /// Whether cancellation was requested, even if the body is still running.
+    pub fn is_cancelled(&self) -> bool {
+        self.cell.core.is_cancelled()
+    }
+
+    /// The task's state now.
+    pub fn state(&self) -> TaskState {
+        self.cell.core.state()
+    }
+
+    /// The latest progress the body reported, if any.
+    pub fn progress(&self) -> Option<Progress> {
+        self.cell.core.mailbox.latest_progress()
+    }
+
+    /// Whether the outcome is decided. Once it is, [`try_take`](Self::try_take) returns it.
+    pub fn is_finished(&self) -> bool {
+        self.state().is_terminal()
+    }
+
+    /// Blocks until the outcome is decided and returns it.
+    ///
+    /// Never waits for callbacks. Called on one of the manager's own worker threads for a task
+    /// that is still queued, the task runs right there, so joining from inside a task cannot
+    /// starve a full pool.
+    ///
+    /// # Panics
+    ///
+    /// If the result was already taken with [`try_take`](Self::try_take) or by awaiting.
+    pub fn join(self) -> Result<T, TaskError> {
+        run::help_if_worker(&self.erased());
+        spin_briefly(|| self.is_finished());
+        self.cell.slot.join()
+    }
+
+    /// Waits at most `timeout` for the outcome; returns whether it is decided.
+    ///
+    /// Every timeout is accepted: `Duration::MAX` waits for as long as it takes. Unlike
+    /// [`join`](Self::join), it never runs a queued task inline on a worker thread, so it
+    /// returns by its deadline however long the task would take.
+    #[must_use = "wait_for returns false when the task did not finish in time"]
+    pub fn wait_for(&self, timeout: Duration) -> bool {
+        let deadline = deadline_after(timeout);
+        spin_briefly(|| self.is_finished());
+        self.cell.slot.wait(deadline)
+    }
+
+    /// Takes the outcome if it is decided, without blocking. Returns `Some` once; later calls
+    /// return `None`.
+    #[must_use = "the outcome is taken: ignoring it loses the value or the error"]
+    pub fn try_take(&mut self) -> Option<Result<T, TaskError>> {
+        self.cell.slot.try_take()
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.cell.core.id)
+            .field("name", &self.cell.core.name.as_str())
+            .field("state", &self.cell.core.state())
+            .finish()
+    }
+}
+
+/// Resolves to the outcome once it is decided; the waker is woken exactly then.
+///
+/// ```
+/// use task_runtime::{AppError, TaskManager};
+///
+/// let manager = TaskManager::new(1);
+/// let task = manager.spawn(|_| Ok::<_, AppError>(1 + 1));
+/// assert_eq!(futures::executor::block_on(task).unwrap(), 2);
+/// ```
+impl<T: Send + 'static> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.cell.slot.poll(cx.waker()) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        // Detach: the task keeps running; a value nobody can read any more is dropped now,
+        // on the thread that dropped the handle.
+        drop(self.cell.slot.detach(&self.cell.core));
+    }
+}
