@@ -43,10 +43,9 @@ const SHARDS: usize = 16;
 /// A sweep comes when a table has doubled since the last one, plus this much.
 const SWEEP_SLACK: usize = 64;
 
-struct Entry {
-    id: TaskId,
-    cell: Weak<TaskCell<dyn AnySlot>>,
-}
+/// One task, weakly. (No copy of its id beside it: every queued task pays for an entry, and
+/// looking a task up by id is rare.)
+type Entry = Weak<TaskCell<dyn AnySlot>>;
 
 /// Tasks (in no particular order), finished ones swept out now and then.
 #[derive(Default)]
@@ -69,7 +68,7 @@ impl Shard {
             while at < self.tasks.len() {
                 // A task nobody holds any more is finished: queued and running tasks are held
                 // by the pool or a worker.
-                let alive = self.tasks[at].cell.upgrade();
+                let alive = self.tasks[at].upgrade();
                 let active = alive.as_ref().is_some_and(|cell| is_active(&cell.core));
                 released.extend(alive);
                 if active {
@@ -85,7 +84,7 @@ impl Shard {
 
     /// Every task of the shard that is still alive.
     fn alive(&self, into: &mut Released) {
-        into.extend(self.tasks.iter().filter_map(|entry| entry.cell.upgrade()));
+        into.extend(self.tasks.iter().filter_map(Weak::upgrade));
     }
 }
 
@@ -192,11 +191,7 @@ impl Registry {
         if self.closed.load(Ordering::SeqCst) {
             return Err(Refusal::ShutDown);
         }
-        let entry = Entry {
-            id: cell.core.id,
-            cell: Arc::downgrade(cell),
-        };
-        shard.push(entry, &mut released);
+        shard.push(Arc::downgrade(cell), &mut released);
         drop(shard);
         // After the lock (and usually on the thread that created them, which is the
         // allocator's cheap path).
@@ -227,11 +222,19 @@ impl Registry {
     /// so. (Not reading the state here also keeps the canceller's first access to it a
     /// compare-and-swap, which loom needs to see the race; see `tests/loom.rs`.)
     pub(crate) fn get(&self, id: TaskId) -> Option<CellRef> {
-        lock(self.shard(id))
-            .tasks
-            .iter()
-            .find(|entry| entry.id == id)
-            .and_then(|entry| entry.cell.upgrade())
+        let mut released = Released::new();
+        let shard = lock(self.shard(id));
+        let mut found = None;
+        for cell in shard.tasks.iter().filter_map(Weak::upgrade) {
+            if cell.core.id == id {
+                found = Some(cell);
+                break;
+            }
+            released.push(cell);
+        }
+        drop(shard);
+        drop(released);
+        found
     }
 
     /// The active tasks matching `pick`, in submission order (ids grow with submission). The
