@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use crossbeam_channel::{unbounded, Sender};
 use task_macros::run_in_background;
-use task_runtime::{Dispatcher, EventLoop, Task, TaskContext, TaskManager};
+use task_runtime::{
+    Dispatcher, EventLoop, Outcome, Progress, ProgressDisplay, Task, TaskContext, TaskInfo,
+    TaskManager,
+};
 
 const THREADS: usize = 4;
 const BATCH: usize = 100_000;
@@ -198,10 +201,33 @@ fn latency(c: &mut Criterion) {
 /// One way of reporting progress: `(ctx, current, total)`.
 type Update = fn(&TaskContext, u64, u64);
 
+/// Who follows the reports.
+#[derive(Clone, Copy)]
+enum Listener<'a> {
+    Nobody,
+    /// `on_progress` through a UI thread that drains continuously.
+    Ui(&'a Dispatcher),
+    /// `show_progress(true)`: the manager's progress display.
+    Display,
+}
+
+/// A display that only counts what it is shown: the cost measured is the runtime's.
+#[derive(Default)]
+struct CountingDisplay(AtomicUsize);
+
+impl ProgressDisplay for CountingDisplay {
+    fn task_started(&self, _: &TaskInfo) {}
+    fn task_progress(&self, _: &TaskInfo, progress: &Progress) {
+        black_box(progress);
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    fn task_finished(&self, _: &TaskInfo, _: &Outcome) {}
+}
+
 /// Runs `calls` progress updates inside one task body and returns how long they took.
 fn time_in_body(
     manager: &TaskManager,
-    listener: Option<&Dispatcher>,
+    listener: Listener<'_>,
     calls: u64,
     update: Update,
 ) -> Duration {
@@ -212,17 +238,25 @@ fn time_in_body(
         }
         Ok::<_, Infallible>(start.elapsed())
     });
-    if let Some(dispatcher) = listener {
-        builder = builder.dispatcher(dispatcher.clone()).on_progress(|p| {
-            black_box(p);
-        });
+    match listener {
+        Listener::Nobody => {}
+        Listener::Ui(dispatcher) => {
+            builder = builder.dispatcher(dispatcher.clone()).on_progress(|p| {
+                black_box(p);
+            });
+        }
+        Listener::Display => builder = builder.show_progress(true),
     }
     builder.start().join().unwrap()
 }
 
 fn progress(c: &mut Criterion) {
     let mut group = c.benchmark_group("progress");
-    let manager = TaskManager::new(THREADS);
+    let manager = TaskManager::builder()
+        .max_threads(THREADS)
+        .progress_display(CountingDisplay::default())
+        .build()
+        .unwrap();
     let ui = UiThread::start();
     let updates: [(&str, Update); 2] = [
         ("set_progress", |ctx, i, n| ctx.set_progress(i, n)),
@@ -232,10 +266,14 @@ fn progress(c: &mut Criterion) {
     ];
     for (name, update) in updates {
         group.bench_function(BenchmarkId::new(name, "uncontended"), |b| {
-            b.iter_custom(|iters| time_in_body(&manager, None, iters, update))
+            b.iter_custom(|iters| time_in_body(&manager, Listener::Nobody, iters, update))
         });
         group.bench_function(BenchmarkId::new(name, "ui_draining"), |b| {
-            b.iter_custom(|iters| time_in_body(&manager, Some(&ui.dispatcher), iters, update))
+            let ui = Listener::Ui(&ui.dispatcher);
+            b.iter_custom(|iters| time_in_body(&manager, ui, iters, update))
+        });
+        group.bench_function(BenchmarkId::new(name, "shown"), |b| {
+            b.iter_custom(|iters| time_in_body(&manager, Listener::Display, iters, update))
         });
     }
     group.finish();

@@ -25,7 +25,7 @@ mod terminal;
 use std::sync::Arc;
 
 pub use self::log::LogProgress;
-pub(crate) use pump::DisplayPump;
+pub(crate) use pump::{DisplayPump, Shown};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;
 

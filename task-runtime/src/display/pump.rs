@@ -2,21 +2,20 @@
 //! [`ProgressDisplay`], so that drawing (a terminal that blocks, a display's own lock) never
 //! holds up a worker.
 //!
-//! Workers post a task's start, its end, and its progress. The pump keeps the latest progress
-//! of every shown task itself and queues "progress is due" once until the thread takes it,
-//! so however often a body reports, the thread shows the latest value and never a backlog.
-//! Per task the queue is in posting order, so a display sees started -> progress* ->
-//! finished; nothing of a task is shown after its end, nor progress after its cancellation.
-//! The thread starts with the first event and exits when the manager stops it, after
-//! showing what was already queued.
+//! Each shown task has a [`Shown`]: which task it is, and the latest progress it reported,
+//! kept here on the display's side and updated in place by every report. A report queues
+//! "progress is due" once until the thread takes it, so however often a body reports, the
+//! thread shows the latest value and never a backlog. Per task the queue is in posting order,
+//! so a display sees started -> progress* -> finished; nothing of a task is shown after its
+//! end, nor progress after its cancellation. The thread starts with the first event and exits
+//! when the manager stops it, after showing what was already queued.
 //!
 //! The pump knows tasks only by [`TaskInfo`]; it reports a panicking display to the
 //! [`ErrorSink`] it was built with. This is presentation, not an outcome: it uses
 //! `std::sync` directly rather than the loom-swappable primitives, and no loom model shows
 //! progress.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -28,7 +27,7 @@ use crate::error::{AppError, ErrorSink};
 use crate::progress::Progress;
 use crate::sync::{lock, time_left, wait, wait_timeout};
 use crate::unwind;
-use crate::vocabulary::{Outcome, TaskId, TaskInfo};
+use crate::vocabulary::{Outcome, TaskInfo};
 
 pub(crate) struct DisplayPump {
     shared: Arc<Shared>,
@@ -48,8 +47,6 @@ struct Shared {
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Event>,
-    /// The tasks whose start was posted and whose end was not shown yet.
-    shown: HashMap<TaskId, Shown>,
     thread: Option<JoinHandle<()>>,
     /// The manager is gone: events are dropped, and the thread exits once it has shown the
     /// ones already queued.
@@ -57,9 +54,16 @@ struct Queue {
     exited: bool,
 }
 
-struct Shown {
+/// One shown task, as the display keeps it: shared by the task, which reports into it, and
+/// the display thread, which shows it.
+pub(crate) struct Shown {
     info: TaskInfo,
-    latest: Option<Progress>,
+    latest: Mutex<Latest>,
+}
+
+#[derive(Default)]
+struct Latest {
+    progress: Option<Progress>,
     /// A `Progress` event for this task is queued.
     due: bool,
     /// Ended or cancelled: later reports are ignored.
@@ -68,10 +72,27 @@ struct Shown {
     withheld: bool,
 }
 
+impl Shown {
+    pub(crate) fn new(info: TaskInfo) -> Arc<Shown> {
+        Arc::new(Shown {
+            info,
+            latest: Mutex::new(Latest::default()),
+        })
+    }
+}
+
+impl fmt::Debug for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shown")
+            .field("task", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
 enum Event {
-    Started(TaskId),
-    Progress(TaskId),
-    Finished(TaskInfo, Outcome),
+    Started(Arc<Shown>),
+    Progress(Arc<Shown>),
+    Finished(Arc<Shown>, Outcome),
 }
 
 impl DisplayPump {
@@ -93,67 +114,51 @@ impl DisplayPump {
     }
 
     /// A shown task's body started.
-    pub(crate) fn started(&self, info: TaskInfo) {
-        let id = info.id;
-        self.post(|queue| {
-            queue.shown.insert(
-                id,
-                Shown {
-                    info,
-                    latest: None,
-                    due: false,
-                    closed: false,
-                    withheld: false,
-                },
-            );
-            Some(Event::Started(id))
-        });
+    pub(crate) fn started(&self, shown: &Arc<Shown>) {
+        self.post(Event::Started(Arc::clone(shown)));
     }
 
     /// A shown task reported `progress`: it becomes the task's latest, and is queued to be
-    /// shown unless it already is. Ignored before the start and after the end or
-    /// cancellation.
-    pub(crate) fn progress(&self, id: TaskId, progress: &Progress) {
-        self.post(|queue| {
-            let shown = queue.shown.get_mut(&id).filter(|shown| !shown.closed)?;
-            match &mut shown.latest {
+    /// shown unless it already is. Ignored after the task's end or cancellation. The hot path
+    /// of a shown chatty body: one uncontended lock, no allocation after the first report.
+    pub(crate) fn progress(&self, shown: &Arc<Shown>, progress: &Progress) {
+        let due = {
+            let mut latest = lock(&shown.latest);
+            if latest.closed {
+                return;
+            }
+            match &mut latest.progress {
                 // Field by field: the message's buffer is reused (a derived `clone_from`
                 // would allocate a new one for every report).
-                Some(latest) => {
-                    latest.current = progress.current;
-                    latest.total = progress.total;
-                    latest.message.clone_from(&progress.message);
+                Some(kept) => {
+                    kept.current = progress.current;
+                    kept.total = progress.total;
+                    kept.message.clone_from(&progress.message);
                 }
                 none => *none = Some(progress.clone()),
             }
-            (!std::mem::replace(&mut shown.due, true)).then_some(Event::Progress(id))
-        });
+            !std::mem::replace(&mut latest.due, true)
+        };
+        if due {
+            self.post(Event::Progress(Arc::clone(shown)));
+        }
     }
 
     /// A shown task was cancelled while running: its pending progress is not shown.
-    pub(crate) fn cancelled(&self, id: TaskId) {
-        self.post(|queue| {
-            if let Some(shown) = queue.shown.get_mut(&id) {
-                shown.closed = true;
-                shown.withheld = true;
-            }
-            None
-        });
+    pub(crate) fn cancelled(&self, shown: &Shown) {
+        let mut latest = lock(&shown.latest);
+        latest.closed = true;
+        latest.withheld = true;
     }
 
     /// A shown task ended.
-    pub(crate) fn finished(&self, info: TaskInfo, outcome: Outcome) {
-        self.post(|queue| {
-            if let Some(shown) = queue.shown.get_mut(&info.id) {
-                shown.closed = true;
-            }
-            Some(Event::Finished(info, outcome))
-        });
+    pub(crate) fn finished(&self, shown: &Arc<Shown>, outcome: Outcome) {
+        lock(&shown.latest).closed = true;
+        self.post(Event::Finished(Arc::clone(shown), outcome));
     }
 
-    /// Applies `change` to the queue; queues the event it returns and wakes the thread
-    /// (starting it the first time).
-    fn post(&self, change: impl FnOnce(&mut Queue) -> Option<Event>) {
+    /// Queues `event` and wakes the thread (starting it the first time).
+    fn post(&self, event: Event) {
         let shared = &self.shared;
         if shared.switched_off.load(Ordering::Relaxed) {
             return;
@@ -162,9 +167,6 @@ impl DisplayPump {
         if queue.stopped {
             return;
         }
-        let Some(event) = change(&mut queue) else {
-            return;
-        };
         queue.events.push_back(event);
         if queue.thread.is_none() {
             let thread = Arc::clone(shared);
@@ -249,66 +251,42 @@ fn show_events(shared: &Shared) {
     }
 }
 
-/// What one event shows, read from the queue.
-enum Showing {
-    Started(TaskInfo),
-    Progress(TaskInfo, Progress),
-    Finished(TaskInfo, Outcome),
-}
-
 impl Shared {
     fn show(&self, event: Event) {
         if self.switched_off.load(Ordering::Relaxed) {
             return;
         }
-        let Some(showing) = self.read(event) else {
-            return;
-        };
         let display = &*self.display;
-        let shown = unwind::catch(|| match &showing {
-            Showing::Started(info) => display.task_started(info),
-            Showing::Progress(info, progress) => display.task_progress(info, progress),
-            Showing::Finished(info, outcome) => display.task_finished(info, outcome),
-        });
-        if let Err(panic) = shown {
+        let (shown, result) = match &event {
+            Event::Started(shown) => (shown, unwind::catch(|| display.task_started(&shown.info))),
+            Event::Progress(shown) => {
+                let progress = {
+                    let mut latest = lock(&shown.latest);
+                    latest.due = false;
+                    latest.progress.clone().filter(|_| !latest.withheld)
+                };
+                let Some(progress) = progress else { return };
+                let shown_now = unwind::catch(|| display.task_progress(&shown.info, &progress));
+                (shown, shown_now)
+            }
+            Event::Finished(shown, outcome) => (
+                shown,
+                unwind::catch(|| display.task_finished(&shown.info, outcome)),
+            ),
+        };
+        if let Err(panic) = result {
             self.switch_off(&mut lock(&self.queue));
-            let (Showing::Started(info) | Showing::Progress(info, _) | Showing::Finished(info, _)) =
-                &showing;
             self.errors.report(&AppError::callback_panicked(
                 "the progress display",
-                &info.name,
+                &shown.info.name,
                 &format!("{}; it is switched off", panic.message()),
             ));
-        }
-    }
-
-    /// What `event` shows now: progress is the latest value, unless it was withheld.
-    fn read(&self, event: Event) -> Option<Showing> {
-        let mut queue = lock(&self.queue);
-        match event {
-            Event::Started(id) => {
-                let shown = queue.shown.get(&id)?;
-                Some(Showing::Started(shown.info.clone()))
-            }
-            Event::Progress(id) => {
-                let shown = queue.shown.get_mut(&id)?;
-                shown.due = false;
-                let progress = shown.latest.clone().filter(|_| !shown.withheld)?;
-                Some(Showing::Progress(shown.info.clone(), progress))
-            }
-            Event::Finished(info, outcome) => {
-                if let Entry::Occupied(shown) = queue.shown.entry(info.id) {
-                    shown.remove();
-                }
-                Some(Showing::Finished(info, outcome))
-            }
         }
     }
 
     fn switch_off(&self, queue: &mut Queue) {
         self.switched_off.store(true, Ordering::Relaxed);
         queue.events.clear();
-        queue.shown.clear();
     }
 }
 
@@ -361,11 +339,11 @@ mod tests {
         }
     }
 
-    fn info(id: u64, name: &str) -> TaskInfo {
-        TaskInfo {
-            id: TaskId::for_tests(id),
+    fn shown(id: u64, name: &str) -> Arc<Shown> {
+        Shown::new(TaskInfo {
+            id: crate::vocabulary::TaskId::for_tests(id),
             name: name.to_owned(),
-        }
+        })
     }
 
     fn progress(current: u64) -> Progress {
@@ -388,13 +366,13 @@ mod tests {
     fn progress_is_coalesced_to_the_latest_and_ordered_before_the_end() {
         let recorder = Arc::new(Recorder::default());
         let pump = pump(&recorder, ErrorSink::tracing());
-        pump.progress(TaskId::for_tests(1), &progress(9)); // before the start: ignored
-        pump.started(info(1, "a"));
+        let a = shown(1, "a");
+        pump.started(&a);
         for current in 1..=5 {
-            pump.progress(TaskId::for_tests(1), &progress(current));
+            pump.progress(&a, &progress(current));
         }
-        pump.finished(info(1, "a"), Outcome::Completed);
-        pump.progress(TaskId::for_tests(1), &progress(7)); // after the end: ignored
+        pump.finished(&a, Outcome::Completed);
+        pump.progress(&a, &progress(7)); // after the end: ignored
         recorder.open();
         stop(&pump);
         assert_eq!(recorder.calls(), ["a started", "a 5/10", "a done"]);
@@ -404,13 +382,14 @@ mod tests {
     fn nothing_pending_is_shown_after_cancellation() {
         let recorder = Arc::new(Recorder::default());
         let pump = pump(&recorder, ErrorSink::tracing());
-        pump.started(info(2, "b"));
-        pump.progress(TaskId::for_tests(2), &progress(3));
-        pump.cancelled(TaskId::for_tests(2));
-        pump.progress(TaskId::for_tests(2), &progress(4));
-        pump.finished(info(2, "b"), Outcome::Cancelled);
+        let b = shown(2, "b");
+        pump.started(&b);
+        pump.progress(&b, &progress(3));
+        pump.cancelled(&b);
+        pump.progress(&b, &progress(4));
+        pump.finished(&b, Outcome::Cancelled);
         // A task cancelled while queued only ends.
-        pump.finished(info(3, "c"), Outcome::Cancelled);
+        pump.finished(&shown(3, "c"), Outcome::Cancelled);
         recorder.open();
         stop(&pump);
         assert_eq!(
@@ -432,11 +411,12 @@ mod tests {
             &recorder,
             ErrorSink::new(move |error: &AppError| h.lock().unwrap().push(error.clone())),
         );
-        pump.started(info(4, "d"));
-        pump.progress(TaskId::for_tests(4), &progress(1));
-        pump.finished(info(4, "d"), Outcome::Completed);
+        let d = shown(4, "d");
+        pump.started(&d);
+        pump.progress(&d, &progress(1));
+        pump.finished(&d, Outcome::Completed);
         stop(&pump);
-        pump.started(info(5, "e"));
+        pump.started(&shown(5, "e"));
         assert_eq!(recorder.calls(), ["d started"]);
         let heard = heard.lock().unwrap();
         assert_eq!(heard.len(), 1);

@@ -38,6 +38,7 @@ use super::delivery::{Callbacks, Listeners, Mailbox};
 use super::name::TaskName;
 use super::slot::{AnySlot, Slot};
 use crate::dispatch::Dispatcher;
+use crate::display::Shown;
 use crate::host::Host;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
 use crate::vocabulary::{Exclusive, TaskId, TaskInfo, TaskState};
@@ -105,6 +106,8 @@ struct Extras {
     dispatcher: Option<Dispatcher>,
     span: Option<tracing::Span>,
     latest: Option<Arc<LatestOfName>>,
+    /// `show_progress(true)`: what the progress display keeps of this task.
+    shown: Option<Arc<Shown>>,
 }
 
 /// The id of the newest `Exclusive::CancelPrevious` task of one name, shared by every such
@@ -144,15 +147,23 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
         // A span only costs memory when a subscriber wants it.
         let span = tracing::info_span!("task", id = id.as_u64(), name = %spec.name);
         let span = (!span.is_disabled()).then_some(span);
-        let extras =
-            (spec.dispatcher.is_some() || span.is_some() || spec.latest.is_some()).then(|| {
-                Box::new(Extras {
-                    dispatcher: spec.dispatcher,
-                    span,
-                    latest: spec.latest,
-                })
-            });
-        let listeners = Listeners::new(spec.callbacks.as_deref(), spec.show_progress);
+        let shown = spec.show_progress.then(|| {
+            Shown::new(TaskInfo {
+                id,
+                name: spec.name.as_str().to_owned(),
+            })
+        });
+        let rare =
+            spec.dispatcher.is_some() || span.is_some() || spec.latest.is_some() || shown.is_some();
+        let extras = rare.then(|| {
+            Box::new(Extras {
+                dispatcher: spec.dispatcher,
+                span,
+                latest: spec.latest,
+                shown,
+            })
+        });
+        let listeners = Listeners::new(spec.callbacks.as_deref());
         Arc::new(TaskCell {
             core: TaskCore {
                 id,
@@ -190,6 +201,11 @@ impl TaskCore {
             id: self.id,
             name: self.name.as_str().to_owned(),
         }
+    }
+
+    /// What the progress display keeps of a task started with `show_progress(true)`.
+    pub(crate) fn shown(&self) -> Option<&Arc<Shown>> {
+        self.extras.as_ref().and_then(|e| e.shown.as_ref())
     }
 
     /// The "latest of my name" of an `Exclusive::CancelPrevious` task.

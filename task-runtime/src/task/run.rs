@@ -6,7 +6,7 @@ use super::cell::{CancelRequest, CellRef};
 use super::context::{CurrentTask, TaskContext};
 use super::delivery::{self, Terminal};
 use crate::error::AppError;
-use crate::vocabulary::{Outcome, TaskState};
+use crate::vocabulary::TaskState;
 
 /// Runs a queued task on the current thread: body, outcome, then delivery. Does nothing if
 /// the task is no longer queued (cancelled, or already run by a joining worker).
@@ -22,8 +22,8 @@ pub(crate) fn run(cell: &CellRef) {
     let running = CurrentTask::enter(&ctx);
     tracing::info!("task started");
     delivery::post_started(cell);
-    if core.listeners.display() {
-        core.host.display().started(core.info());
+    if let Some(shown) = core.shown() {
+        core.host.display().started(shown);
     }
 
     let terminal = cell.slot.run(core, &ctx);
@@ -47,10 +47,12 @@ pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
             tracing::info!("task cancelled before it started");
             decided(cell, Terminal::Cancelled);
         }
-        CancelRequest::WasRunning if core.listeners.display() => {
-            core.host.display().cancelled(core.id);
+        CancelRequest::WasRunning => {
+            if let Some(shown) = core.shown() {
+                core.host.display().cancelled(shown);
+            }
         }
-        _ => {}
+        CancelRequest::AlreadyRequested | CancelRequest::Finished => {}
     }
     request
 }
@@ -78,9 +80,8 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
 fn decided(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     core.host.decided();
-    if core.listeners.display() {
-        let outcome: Outcome = terminal.outcome();
-        core.host.display().finished(core.info(), outcome);
+    if let Some(shown) = core.shown() {
+        core.host.display().finished(shown, terminal.outcome());
     }
     delivery::post_terminal(cell, terminal);
 }

@@ -18,13 +18,14 @@ pub(crate) fn post_started(cell: &CellRef) {
 }
 
 /// The body reported progress.
+#[inline]
 pub(crate) fn report(cell: &CellRef, update: impl FnOnce(&mut Progress)) {
     let core = &cell.core;
-    let schedule_drain =
-        core.mailbox
-            .report(core.listeners, core.is_cancelled(), update, |progress| {
-                core.host.display().progress(core.id, progress)
-            });
+    let cancelled = || core.is_cancelled();
+    let show = core
+        .shown()
+        .map(|shown| |progress: &Progress| core.host.display().progress(shown, progress));
+    let schedule_drain = core.mailbox.report(core.listeners, cancelled, update, show);
     if schedule_drain {
         schedule(cell);
     }

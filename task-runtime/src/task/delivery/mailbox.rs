@@ -26,10 +26,8 @@ impl Listeners {
     const ON_STARTED: u8 = 1;
     const ON_PROGRESS: u8 = 1 << 1;
     const ON_CANCELLED: u8 = 1 << 2;
-    /// `show_progress(true)`: the progress display follows the task.
-    const DISPLAY: u8 = 1 << 3;
 
-    pub(crate) fn new(callbacks: Option<&Callbacks>, show_progress: bool) -> Self {
+    pub(crate) fn new(callbacks: Option<&Callbacks>) -> Self {
         let mut bits = 0;
         if let Some(callbacks) = callbacks {
             for (present, bit) in [
@@ -41,9 +39,6 @@ impl Listeners {
                     bits |= bit;
                 }
             }
-        }
-        if show_progress {
-            bits |= Self::DISPLAY;
         }
         Listeners(bits)
     }
@@ -62,11 +57,6 @@ impl Listeners {
 
     pub(crate) fn on_cancelled(self) -> bool {
         self.has(Self::ON_CANCELLED)
-    }
-
-    /// Whether the task asked for `show_progress`.
-    pub(crate) fn display(self) -> bool {
-        self.has(Self::DISPLAY)
     }
 }
 
@@ -166,23 +156,24 @@ impl Mailbox {
         !std::mem::replace(&mut events.scheduled, true)
     }
 
-    /// The body reported progress: the latest value is updated in place, and `show` sees it
-    /// (still locked, so displays see reports in order) when the display listens and the
-    /// task is neither cancelled nor closed. Returns whether a drain must be scheduled. This
+    /// The body reported progress: the latest value is updated in place, and `show` (the
+    /// progress display, if it follows the task) sees it, still locked, so that it sees the
+    /// reports in order, unless the task is cancelled or closed. Returns whether a drain must be scheduled. This
     /// is the hot path of a chatty body: one uncontended lock, no allocation after the first
     /// report.
+    #[inline]
     pub(crate) fn report(
         &self,
         listeners: Listeners,
-        cancelled: bool,
+        cancelled: impl FnOnce() -> bool,
         update: impl FnOnce(&mut Progress),
-        show: impl FnOnce(&Progress),
+        show: Option<impl FnOnce(&Progress)>,
     ) -> bool {
         let mut events = lock(&self.events);
         let progress = events.progress.get_or_insert_with(Box::default);
         update(progress);
-        let open = !events.closed && !cancelled;
-        if open && listeners.display() {
+        let open = !events.closed && !cancelled();
+        if let Some(show) = show.filter(|_| open) {
             show(events.progress.as_deref().expect("inserted above"));
         }
         events.progress_due |= open;
@@ -280,9 +271,11 @@ mod tests {
             on_progress: Some(Box::new(|_| {})),
             ..Callbacks::default()
         };
-        let listeners = Listeners::new(Some(&callbacks), false);
+        let listeners = Listeners::new(Some(&callbacks));
         (Mailbox::new(Some(Box::new(callbacks))), listeners)
     }
+
+    const NO_DISPLAY: Option<fn(&Progress)> = None;
 
     fn set(current: u64) -> impl FnOnce(&mut Progress) {
         move |progress| progress.current = current
@@ -300,29 +293,28 @@ mod tests {
 
     #[test]
     fn listeners_say_who_listens() {
-        let none = Listeners::new(None, false);
+        let none = Listeners::new(None);
         assert!(!none.on_started() && !none.on_progress() && !none.on_cancelled());
-        assert!(!none.display());
         let callbacks = Callbacks {
             on_started: Some(Box::new(|| {})),
             on_cancelled: Some(Box::new(|| {})),
             ..Callbacks::default()
         };
-        let some = Listeners::new(Some(&callbacks), true);
-        assert!(some.on_started() && some.on_cancelled() && some.display());
+        let some = Listeners::new(Some(&callbacks));
+        assert!(some.on_started() && some.on_cancelled());
         assert!(!some.on_progress());
     }
 
     #[test]
     fn one_drain_is_scheduled_for_many_reports_and_delivers_the_latest() {
         let (mailbox, listeners) = with_progress_listener();
-        assert!(mailbox.report(listeners, false, set(1), |_| {}));
+        assert!(mailbox.report(listeners, || false, set(1), NO_DISPLAY));
         for current in 2..=5 {
-            assert!(!mailbox.report(listeners, false, set(current), |_| {}));
+            assert!(!mailbox.report(listeners, || false, set(current), NO_DISPLAY));
         }
         assert_eq!(due(&mailbox), ["progress 5"]);
         // Unscheduled by the empty mailbox: the next report schedules again.
-        assert!(mailbox.report(listeners, false, set(6), |_| {}));
+        assert!(mailbox.report(listeners, || false, set(6), NO_DISPLAY));
         assert_eq!(mailbox.latest_progress().unwrap().current, 6);
     }
 
@@ -330,33 +322,32 @@ mod tests {
     fn events_come_out_in_order_and_nothing_after_the_end() {
         let (mailbox, listeners) = with_progress_listener();
         assert!(mailbox.post_started());
-        assert!(!mailbox.report(listeners, false, set(3), |_| {}));
+        assert!(!mailbox.report(listeners, || false, set(3), NO_DISPLAY));
         let posted = mailbox.post_terminal(Terminal::Cancelled, true, false);
         assert!(matches!(posted, Posted::Queued { schedule: false }));
         assert_eq!(due(&mailbox), ["started", "progress 3", "cancelled"]);
         assert!(!mailbox.post_started(), "closed after the terminal event");
-        assert!(!mailbox.report(listeners, false, set(4), |_| {}));
+        assert!(!mailbox.report(listeners, || false, set(4), NO_DISPLAY));
         assert!(mailbox.next_due(|| false).is_none());
     }
 
     #[test]
     fn no_progress_is_due_after_cancellation() {
         let (mailbox, listeners) = with_progress_listener();
-        assert!(mailbox.report(listeners, false, set(1), |_| {}));
+        assert!(mailbox.report(listeners, || false, set(1), NO_DISPLAY));
         assert!(mailbox.next_due(|| true).is_none(), "cancelled meanwhile");
-        assert!(!mailbox.report(listeners, true, set(2), |_| {}));
+        assert!(!mailbox.report(listeners, || true, set(2), NO_DISPLAY));
     }
 
     #[test]
     fn the_display_sees_open_reports_only() {
         let mailbox = Mailbox::new(None);
-        let shown = Listeners::new(None, true);
+        let nobody = Listeners::new(None);
         let mut seen = Vec::new();
-        assert!(!mailbox.report(shown, false, set(1), |p| seen.push(p.current)));
-        mailbox.report(shown, true, set(2), |p| seen.push(p.current));
-        mailbox.report(Listeners::new(None, false), false, set(3), |p| {
-            seen.push(p.current)
-        });
+        let mut show = |p: &Progress| seen.push(p.current);
+        assert!(!mailbox.report(nobody, || false, set(1), Some(&mut show)));
+        mailbox.report(nobody, || true, set(2), Some(&mut show));
+        mailbox.report(nobody, || false, set(3), NO_DISPLAY);
         assert_eq!(seen, [1]);
     }
 
