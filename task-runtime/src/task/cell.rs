@@ -1,7 +1,7 @@
 //! The shared state of one task, and the state machine that gives it exactly one outcome.
 //!
 //! A task is one allocation, `Arc<TaskCell<Slot<T>>>`: the non-generic [`TaskCore`] (id,
-//! name, state, delivery) followed by the typed [`Slot`](super::slot::Slot) (body, then
+//! name, state, mailbox) followed by the typed [`Slot`](super::slot::Slot) (body, then
 //! result). The registry, the pool queue and [`TaskContext`](crate::TaskContext) hold it
 //! type-erased as [`CellRef`] (`Arc<TaskCell<dyn AnySlot>>`), and still reach `core` as a
 //! plain field. The registry holds it weakly, so a finished task is freed once its handle,
@@ -11,23 +11,23 @@
 //!
 //! The cell is kept small, since every queued task costs one: what most tasks do not use
 //! (a dispatcher of their own, an enabled tracing span, the "latest of my name" of
-//! `Exclusive::CancelPrevious`) is boxed behind one pointer, names are inline, and instants
+//! `Exclusive::CancelPrevious`, what the progress display keeps) is boxed behind one pointer, names are inline, and instants
 //! are stored as offsets from the host's creation.
 //!
 //! # Exactly one outcome
 //!
 //! `TaskCore::state` packs the phase (queued, running, completed, failed, cancelled) and a
-//! cancel-requested bit into one atomic. Only two transitions leave a non-terminal phase:
+//! cancel-requested bit into one atomic. Only three transitions leave a non-terminal phase:
 //!
 //! * queued -> cancelled, made by whoever cancels a task that has not started; that thread
-//!   then owns the outcome (it publishes `Cancelled` and delivers `on_cancelled`);
+//!   then owns the outcome (it stores `Cancelled` and delivers `on_cancelled`);
 //! * running -> completed | failed | cancelled, made by the worker once the body returned; it
 //!   is `cancelled` whenever the cancel bit was set, whatever the body returned;
 //! * queued -> failed, when no worker thread can ever run the task (the pool could start
 //!   none); whoever abandons it then owns the outcome, as a canceller does.
 //!
-//! All compare-and-swap on the same atomic, so exactly one of them wins. Both happen while
-//! holding the slot's lock and publish the result in the same critical section, so anyone who
+//! All compare-and-swap on the same atomic, so exactly one of them wins. Each happens while
+//! holding the slot's lock and store the result in the same critical section, so anyone who
 //! sees a terminal phase and then locks the slot finds the result there.
 
 use std::sync::Arc;
