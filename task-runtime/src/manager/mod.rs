@@ -90,8 +90,9 @@ pub struct TaskSnapshot {
 impl TaskManager {
     /// Creates a manager with at most `max_threads` worker threads and default settings.
     ///
-    /// Its callbacks and signals run on the **worker thread** ([`Dispatcher::worker_thread`](crate::Dispatcher::worker_thread)),
-    /// not on your UI thread: for that, build it with
+    /// Its callbacks and signals run on the **worker thread**
+    /// ([`Dispatcher::worker_thread`](crate::Dispatcher::worker_thread)), not on your UI
+    /// thread: for that, build it with
     /// [`builder().dispatcher(..)`](TaskManagerBuilder::dispatcher), for instance an
     /// [`EventLoop`](crate::EventLoop)'s.
     ///

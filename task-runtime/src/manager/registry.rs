@@ -211,10 +211,13 @@ impl Registry {
 
     pub(crate) fn len(&self) -> usize {
         let mut alive = Released::new();
+        let mut active = 0;
         for shard in &self.shards {
             lock(&shard.0).alive(&mut alive);
+            active += alive.iter().filter(|cell| is_active(&cell.core)).count();
+            alive.clear(); // outside the shard's lock
         }
-        alive.iter().filter(|cell| is_active(&cell.core)).count()
+        active
     }
 
     /// The task with this id, if it is alive and (or was, and has not been swept yet)

@@ -11,8 +11,8 @@
 //!
 //! The cell is kept small, since every queued task costs one: what most tasks do not use
 //! (a dispatcher of their own, an enabled tracing span, the "latest of my name" of
-//! `Exclusive::CancelPrevious`, what the progress display keeps) is boxed behind one pointer, names are inline, and instants
-//! are stored as offsets from the host's creation.
+//! `Exclusive::CancelPrevious`, what the progress display keeps) is boxed behind one
+//! pointer, names are inline, and instants are stored as offsets from the host's creation.
 //!
 //! # Exactly one outcome
 //!
@@ -348,9 +348,10 @@ impl TaskCore {
 
 /// A task was just decided. The fence orders that decision before the deciding thread's
 /// next reads: "was the handle dropped?" (when storing the outcome) and "does anybody wait
-/// for the undecided count to drop?" (when counting the decision). Each pairs with the other side's "say so, fence, then
-/// read the state", so at least one of the two sees the other. (A `SeqCst` fence rather
-/// than `SeqCst` accesses: loom models the former exactly, the latter only as `AcqRel`.)
+/// for the undecided count to drop?" (when counting the decision). Each pairs with the
+/// other side's "say so, fence, then read the state", so at least one of the two sees the
+/// other. (A `SeqCst` fence rather than `SeqCst` accesses: loom models the former exactly,
+/// the latter only as `AcqRel`.)
 fn decided_fence() {
     fence(Ordering::SeqCst);
 }

@@ -306,6 +306,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use std::future::Future;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::{Context, Poll, Wake};
@@ -427,6 +428,4 @@ mod tests {
         assert_eq!(error.code(), "ERR_BODY");
         assert_eq!(error.context()["task"], "mapped", "with the task's context");
     }
-
-    use std::future::Future;
 }

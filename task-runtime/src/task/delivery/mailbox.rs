@@ -158,9 +158,9 @@ impl Mailbox {
 
     /// The body reported progress: the latest value is updated in place, and `show` (the
     /// progress display, if it follows the task) sees it, still locked, so that it sees the
-    /// reports in order, unless the task is cancelled or closed. Returns whether a drain must be scheduled. This
-    /// is the hot path of a chatty body: one uncontended lock, no allocation after the first
-    /// report.
+    /// reports in order, unless the task is cancelled or closed. Returns whether a drain
+    /// must be scheduled. This is the hot path of a chatty body: one uncontended lock, no
+    /// allocation after the first report.
     #[inline]
     pub(crate) fn report(
         &self,
