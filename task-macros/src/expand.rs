@@ -13,11 +13,13 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, Ident, ItemFn, Path};
+use syn::visit::Visit;
+use syn::{Attribute, FnArg, GenericParam, Ident, ItemFn, Path, Signature, Type};
 
-use crate::args::{Args, Callback, ExclusiveMode, Key, MacroKind};
-use crate::signature::{self, mentions_impl_trait, Output, ReceiverKind, Shape};
+use crate::attr::{Attr, Callback, ExclusiveMode, Keyed, MacroKind};
+use crate::signature::{Arg, Output, ReceiverKind, Shape};
 
 /// `tokens` reported at `span`: every token (inside groups too) keeps its hygiene but takes
 /// the location of `span`, so generated expressions whose type errors are about one user
@@ -86,15 +88,16 @@ fn sibling_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
     })
 }
 
-pub(crate) fn expand(kind: MacroKind, args: &Args, func: &ItemFn, shape: &Shape) -> TokenStream {
+pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape) -> TokenStream {
     let krate: Path = args
-        .krate()
-        .cloned()
+        .krate
+        .as_ref()
+        .map(|k| k.value.clone())
         .unwrap_or_else(|| syn::parse_quote!(::task_runtime));
     let names = Names::new();
     let sig = &func.sig;
     let fn_name = &sig.ident;
-    let on_complete = args.callback(Key::OnComplete);
+    let on_complete = args.on_complete.as_ref();
 
     let value_type = match &shape.output {
         Output::Unit => quote!(()),
@@ -157,9 +160,10 @@ pub(crate) fn expand(kind: MacroKind, args: &Args, func: &ItemFn, shape: &Shape)
     let manager = manager(&krate, args, shape, &names);
     let receiver = receiver_capture(&krate, shape, &names);
     let builder = builder(&krate, func, shape, &names, &sibling, output_span);
-    let task_name = match args.task_name() {
-        Some(name) => name.clone(),
-        None => syn::LitStr::new(&fn_name.to_string(), fn_name.span()),
+    let task_name = match &args.task_name {
+        Some(name) => name.value.clone(),
+        // `fn r#match()` is the task "match".
+        None => syn::LitStr::new(&fn_name.unraw().to_string(), fn_name.span()),
     };
     let options = options(&krate, kind, args);
     let Names {
@@ -226,47 +230,73 @@ fn checks(krate: &Path, shape: &Shape) -> TokenStream {
     quote!(#(#arguments)* #output)
 }
 
-fn callback_local(key: Key) -> Ident {
-    Ident::new(&format!("__task_{}", key.name()), Span::mixed_site())
+fn callback_local(key: &Ident) -> Ident {
+    Ident::new(&format!("__task_{}", key.unraw()), Span::mixed_site())
 }
 
 /// Each callback bound to a local, type-checked at its own expression. They are set up before
 /// the receiver moves into the task, since `self.method` callbacks need it.
 fn callbacks(
     krate: &Path,
-    args: &Args,
+    args: &Attr,
     shape: &Shape,
     names: &Names,
     value_type: Option<&TokenStream>,
 ) -> TokenStream {
     args.callbacks()
-        .map(|(key, callback)| {
-            let local = callback_local(key);
-            let check = match key {
-                Key::OnComplete => match value_type {
-                    // The value type is pinned so that a callback of the wrong type is
-                    // reported at the callback, not somewhere in the builder chain.
-                    Some(value) => quote!(#krate::__private::on_complete::<#value>),
-                    None => quote!(#krate::__private::on_complete),
-                },
-                Key::OnError => quote!(#krate::__private::on_error),
-                Key::OnProgress => quote!(#krate::__private::on_progress),
-                _ => quote!(#krate::__private::on_event),
-            };
-            let value = match callback {
-                Callback::Expr(expr) => call_at(check, expr.to_token_stream(), expr.span()),
-                Callback::SelfMethod { self_token, method } => {
-                    self_method(krate, key, &check, self_token, method, shape, names)
-                }
-            };
-            quote!(let #local = #value;)
-        })
+        .map(
+            |Keyed {
+                 key,
+                 value: callback,
+             }| {
+                let local = callback_local(key);
+                let slot = Slot::of(key);
+                let check = match slot {
+                    Slot::Complete => match value_type {
+                        // The value type is pinned so that a callback of the wrong type is
+                        // reported at the callback, not somewhere in the builder chain.
+                        Some(value) => quote!(#krate::__private::on_complete::<#value>),
+                        None => quote!(#krate::__private::on_complete),
+                    },
+                    Slot::Error => quote!(#krate::__private::on_error),
+                    Slot::Progress => quote!(#krate::__private::on_progress),
+                    Slot::Event => quote!(#krate::__private::on_event),
+                };
+                let value = match callback {
+                    Callback::Expr(expr) => call_at(check, expr.to_token_stream(), expr.span()),
+                    Callback::SelfMethod { self_token, method } => {
+                        self_method(krate, slot, &check, self_token, method, shape, names)
+                    }
+                };
+                quote!(let #local = #value;)
+            },
+        )
         .collect()
+}
+
+/// What a callback receives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Complete,
+    Error,
+    Progress,
+    Event,
+}
+
+impl Slot {
+    fn of(key: &Ident) -> Slot {
+        match key.unraw().to_string().as_str() {
+            "on_complete" => Slot::Complete,
+            "on_error" => Slot::Error,
+            "on_progress" => Slot::Progress,
+            _ => Slot::Event,
+        }
+    }
 }
 
 fn self_method(
     krate: &Path,
-    key: Key,
+    slot: Slot,
     check: &TokenStream,
     self_token: &syn::Token![self],
     method: &Ident,
@@ -275,11 +305,11 @@ fn self_method(
 ) -> TokenStream {
     // Hygienic, but located at the method: a type mismatch is reported at `self.method`.
     let at_method = Span::mixed_site().located_at(method.span());
-    let param = match key {
-        Key::OnComplete => Some(Ident::new("__task_value", at_method)),
-        Key::OnError => Some(Ident::new("__task_error", at_method)),
-        Key::OnProgress => Some(Ident::new("__task_progress", at_method)),
-        _ => None,
+    let param = match slot {
+        Slot::Complete => Some(Ident::new("__task_value", at_method)),
+        Slot::Error => Some(Ident::new("__task_error", at_method)),
+        Slot::Progress => Some(Ident::new("__task_progress", at_method)),
+        Slot::Event => None,
     };
     let params = param.iter();
     let arguments = param.iter();
@@ -298,8 +328,14 @@ fn self_method(
             } else {
                 quote_spanned!(self_token.span=> &#self_token)
             };
-            let clone = quote_spanned!(self_token.span=>
-                #krate::__private::clone_receiver::<Self>(#receiver));
+            // A `&self` method clones for its task too: one check, one message about it.
+            let clone = if kind == ReceiverKind::Shared {
+                quote_spanned!(self_token.span=>
+                    #krate::__private::clone_receiver::<Self>(#receiver))
+            } else {
+                quote_spanned!(self_token.span=>
+                    #krate::__private::clone_for_callback::<Self>(#receiver))
+            };
             let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
             quote!({
                 let #cb_this = #clone;
@@ -323,6 +359,7 @@ fn self_method(
                 })
             })
         }
+        ReceiverKind::Unique | ReceiverKind::OtherBorrow => unreachable!("rejected by `valid`"),
     }
 }
 
@@ -330,21 +367,20 @@ fn self_method(
 /// moves into the task (`self`, `self: Arc<Self>`) needs its own handle, since `manager =
 /// &self.tasks` would otherwise borrow what moves. (A clone is an atomic increment on a line
 /// that workers also write; per task, it shows in the benchmarks.)
-fn manager(krate: &Path, args: &Args, shape: &Shape, names: &Names) -> TokenStream {
+fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStream {
     let local = &names.manager;
     let receiver_moves = shape
         .receiver
         .as_ref()
         .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc));
-    match args.manager() {
+    match args.manager.as_ref().map(|m| &m.value) {
         Some(expr) if receiver_moves => {
             let value = quote_spanned!(expr.span()=> #krate::__private::manager(#expr));
             quote!(let #local = #value;)
         }
-        Some(expr) => {
-            let value = quote_spanned!(expr.span()=> #krate::__private::manager_ref(#expr));
-            quote!(let #local = #value;)
-        }
+        // A plain `let` with a type: the check stays at the expression, and a temporary in
+        // it (`&self.app.manager()`) lives as long as the local, as in any `let x = &f();`.
+        Some(expr) => quote_spanned!(expr.span()=> let #local: &#krate::TaskManager = #expr;),
         None => quote!(let #local = #krate::get_task_manager();),
     }
 }
@@ -360,6 +396,9 @@ fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
             #krate::__private::clone_receiver::<Self>(#self_token)),
         ReceiverKind::Owned | ReceiverKind::Arc => quote!(#self_token),
         ReceiverKind::ArcRef => quote!(::std::sync::Arc::clone(#self_token)),
+        ReceiverKind::Unique | ReceiverKind::OtherBorrow => {
+            unreachable!("rejected by `valid`")
+        }
     };
     quote!(let #this = #value;)
 }
@@ -391,10 +430,10 @@ fn builder(
             .iter()
             .map(|arg| arg.name.to_token_stream())
             .collect();
-        if let Some((index, _, _)) = &shape.context {
-            call_args.insert(*index, ctx.to_token_stream());
+        if let Some(context) = shape.context() {
+            call_args.insert(context.index, ctx.to_token_stream());
         }
-        let turbofish = signature::turbofish(&func.sig, &shape.args);
+        let turbofish = turbofish(&func.sig, &shape.args);
         let run = call_at(
             convert,
             quote!(#this.#sibling #turbofish (#(#call_args),*)),
@@ -403,32 +442,43 @@ fn builder(
         let body = quote!(move |#ctx: &#krate::TaskContext| { #run });
         respan(quote!(let #builder = #manager.task(#body);), output_span)
     } else {
+        // A closure cannot name an `impl Trait` return type: it is inferred then.
         let ret = match &func.sig.output {
-            syn::ReturnType::Default => quote!(()),
-            syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
+            syn::ReturnType::Default => quote!(-> ()),
+            syn::ReturnType::Type(_, ty) if mentions_impl_trait(ty) => TokenStream::new(),
+            syn::ReturnType::Type(_, ty) => quote!(-> #ty),
         };
-        let param = match &shape.context {
-            Some((_, pat, ty)) => quote!(#pat: #ty),
+        let param = match shape.context() {
+            Some(context) => {
+                let (pat, ty) = (&context.pat, &context.ty);
+                quote!(#pat: #ty)
+            }
             None => quote!(_: &#krate::TaskContext),
         };
         let block = &func.block;
         let run = call_at(convert, quote!(#body(#ctx)), output_span);
         let call = quote!(move |#ctx: &#krate::TaskContext| #run);
         let task = respan(quote!(let #builder = #manager.task(#call);), output_span);
+        // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
         quote! {
-            let #body = move |#param| -> #ret #block;
+            #[allow(unused_mut)]
+            let mut #body = move |#param| #ret #block;
             #task
         }
     }
 }
 
 /// `.priority(..).show_progress(..).exclusive(..)` (the name is set before, without a copy).
-fn options(krate: &Path, kind: MacroKind, args: &Args) -> TokenStream {
+fn options(krate: &Path, kind: MacroKind, args: &Attr) -> TokenStream {
     let show_progress = args
-        .show_progress()
-        .unwrap_or(kind == MacroKind::AsyncMethod);
-    let priority = args.priority().map(|p| quote!(.priority(#p)));
-    let exclusive = args.exclusive().map(|mode| match mode {
+        .show_progress
+        .as_ref()
+        .map_or(kind == MacroKind::AsyncMethod, |b| b.value.value);
+    let priority = args.priority.as_ref().map(|p| {
+        let value = &p.value.0;
+        quote!(.priority(#value))
+    });
+    let exclusive = args.exclusive.as_ref().map(|mode| match mode.value {
         ExclusiveMode::CancelPrevious => quote!(.exclusive(#krate::Exclusive::CancelPrevious)),
         ExclusiveMode::SkipIfActive => quote!(.exclusive(#krate::Exclusive::SkipIfActive)),
     });
@@ -441,25 +491,54 @@ fn options(krate: &Path, kind: MacroKind, args: &Args) -> TokenStream {
 
 /// One statement per callback, `let builder = builder.on_error(local);`, located at the
 /// callback: if the callback has the wrong type, every error about it points there.
-fn attach_callbacks(args: &Args, builder: &Ident) -> TokenStream {
-    // `on_complete` last: it changes the builder's type.
-    [
-        Key::OnStarted,
-        Key::OnProgress,
-        Key::OnError,
-        Key::OnCancelled,
-        Key::OnComplete,
-    ]
-    .into_iter()
-    .filter_map(|key| args.callback(key).map(|callback| (key, callback)))
-    .map(|(key, callback)| {
-        let method = Ident::new(key.name(), Span::call_site());
-        let local = callback_local(key);
-        let span = match callback {
-            Callback::Expr(expr) => expr.span(),
-            Callback::SelfMethod { method, .. } => method.span(),
-        };
-        respan(quote!(let #builder = #builder.#method(#local);), span)
-    })
-    .collect()
+fn attach_callbacks(args: &Attr, builder: &Ident) -> TokenStream {
+    // `on_complete` last (`callbacks()` gives it last): it changes the builder's type.
+    args.callbacks()
+        .map(
+            |Keyed {
+                 key,
+                 value: callback,
+             }| {
+                let method = Ident::new(&key.unraw().to_string(), Span::call_site());
+                let local = callback_local(key);
+                respan(
+                    quote!(let #builder = #builder.#method(#local);),
+                    callback.span(),
+                )
+            },
+        )
+        .collect()
+}
+
+/// Whether a type mentions `impl Trait` (then it cannot be named in a turbofish).
+fn mentions_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
+/// The generic arguments to call the original function with: `::<T, N>`, or nothing when
+/// an `impl Trait` argument forbids naming them (inference does the work then).
+fn turbofish(sig: &Signature, args: &[Arg]) -> TokenStream {
+    let params: Vec<&Ident> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            GenericParam::Type(t) => Some(&t.ident),
+            GenericParam::Const(c) => Some(&c.ident),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    if params.is_empty() || args.iter().any(|arg| mentions_impl_trait(&arg.ty)) {
+        TokenStream::new()
+    } else {
+        quote::quote!(::<#(#params),*>)
+    }
 }

@@ -39,7 +39,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod args;
+mod attr;
 mod expand;
 mod signature;
 mod valid;
@@ -49,7 +49,7 @@ use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
 use syn::spanned::Spanned;
 
-use args::{Args, MacroKind};
+use attr::{Attr, MacroKind};
 
 /// Runs the function on a worker pool and returns a `Task` handle at once.
 ///
@@ -286,11 +286,11 @@ fn try_expand(
     attr: TokenStream2,
     item: TokenStream2,
 ) -> syn::Result<TokenStream2> {
-    let args = Args::parse(kind, attr)?;
+    let attr = Attr::parse(kind, attr)?;
     let func = parse_function(kind, item)?;
-    let shape = signature::analyse(&func.sig)?;
-    valid::check(&args, &shape, &func.sig.ident)?;
-    Ok(expand::expand(kind, &args, &func, &shape))
+    let shape = signature::analyse(&func.sig);
+    valid::check(kind, &attr, &func.sig, &shape)?;
+    Ok(expand::expand(kind, &attr, &func, &shape))
 }
 
 /// The annotated item must be a function with a body.
@@ -301,11 +301,13 @@ fn parse_function(kind: MacroKind, item: TokenStream2) -> syn::Result<syn::ItemF
     let attribute = kind.attribute();
     if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
         if method.default.is_none() {
+            // A trait's method declaration and a function of an `extern` block look alike.
             return Err(syn::Error::new_spanned(
                 &method.sig,
                 format!(
-                    "{attribute} needs a function body; put it on the method in the `impl` block \
-                     instead of the trait declaration"
+                    "{attribute} needs a function with a body: in a trait, put it on the method \
+                     of the `impl` block; a function of an `extern` block cannot run in the \
+                     background (call it from a Rust function)"
                 ),
             ));
         }
@@ -324,6 +326,11 @@ fn parse_function(kind: MacroKind, item: TokenStream2) -> syn::Result<syn::ItemF
         Ok(syn::Item::Enum(e)) => ("an enum", e.enum_token.span),
         Ok(syn::Item::Trait(t)) => ("a trait", t.trait_token.span),
         Ok(syn::Item::Mod(m)) => ("a module", m.mod_token.span),
+        Ok(syn::Item::Macro(m)) => ("a macro invocation", m.mac.path.span()),
+        Ok(syn::Item::Static(s)) => ("a static", s.static_token.span),
+        Ok(syn::Item::Const(c)) => ("a constant", c.const_token.span),
+        Ok(syn::Item::Use(u)) => ("a `use` declaration", u.use_token.span),
+        Ok(syn::Item::Type(t)) => ("a type alias", t.type_token.span),
         Ok(other) => ("this item", other.span()),
         Err(error) => return Err(error),
     };

@@ -1,14 +1,11 @@
-//! What the annotated function looks like: its receiver, its arguments, where the
-//! `&TaskContext` goes, and what it returns. Everything that cannot run on a worker thread is
-//! rejected here, at the offending token.
+//! The annotated function as a model: its receiver, its arguments, where the `&TaskContext`
+//! goes, and what it returns. Describes only; `valid.rs` rejects what cannot run on a worker.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, ToTokens};
-use syn::spanned::Spanned;
-use syn::visit::Visit;
+use proc_macro2::Span;
+use quote::format_ident;
 use syn::{
-    FnArg, GenericArgument, GenericParam, Ident, Pat, PatIdent, PathArguments, ReturnType,
-    Signature, Token, Type, TypePath, TypeReference,
+    FnArg, GenericArgument, Ident, Pat, PatIdent, PathArguments, ReturnType, Signature, Token,
+    Type, TypePath, TypeReference,
 };
 
 /// How the task gets hold of `self`.
@@ -22,11 +19,16 @@ pub(crate) enum ReceiverKind {
     Arc,
     /// `self: &Arc<Self>`: the `Arc` is cloned into the task; callbacks use a `Weak`.
     ArcRef,
+    /// `&mut self` or `self: &mut ..`: rejected.
+    Unique,
+    /// `self: &Rc<Self>` and other borrowed receivers: rejected.
+    OtherBorrow,
 }
 
 pub(crate) struct Receiver {
     pub(crate) kind: ReceiverKind,
     pub(crate) self_token: Token![self],
+    pub(crate) syntax: syn::Receiver,
 }
 
 /// An argument the caller passes (the `&TaskContext` parameter is not one).
@@ -53,79 +55,45 @@ pub(crate) enum Output {
     },
 }
 
+/// A `&TaskContext` parameter: where it sits among the non-receiver inputs, and how it is
+/// written.
+pub(crate) struct Context {
+    pub(crate) index: usize,
+    pub(crate) pat: Pat,
+    pub(crate) ty: Type,
+}
+
 pub(crate) struct Shape {
     pub(crate) receiver: Option<Receiver>,
     pub(crate) args: Vec<Arg>,
-    /// Index of the `&TaskContext` parameter among the non-receiver inputs, and its pattern.
-    pub(crate) context: Option<(usize, Pat, Type)>,
+    /// Every `&TaskContext` parameter (more than one is rejected).
+    pub(crate) contexts: Vec<Context>,
     pub(crate) output: Output,
 }
 
-/// Analyses `sig`, rejecting what a background task cannot be.
-pub(crate) fn analyse(sig: &Signature) -> syn::Result<Shape> {
-    if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span,
-            "an `async fn` cannot run on a worker thread; remove `async`: the generated \
-             function returns a `Task` you can `.await`",
-        ));
+impl Shape {
+    pub(crate) fn context(&self) -> Option<&Context> {
+        self.contexts.first()
     }
-    if let Some(constness) = &sig.constness {
-        return Err(syn::Error::new(
-            constness.span,
-            "a `const fn` cannot start a background task; remove `const`",
-        ));
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        return Err(syn::Error::new(
-            unsafety.span,
-            "an `unsafe fn` cannot run in the background: its caller's safety obligations \
-             would not hold on another thread; wrap the unsafe call in a safe function",
-        ));
-    }
-    if let Some(abi) = &sig.abi {
-        return Err(syn::Error::new(
-            abi.span(),
-            "an `extern` function cannot run in the background; call it from a Rust function",
-        ));
-    }
-    if let Some(variadic) = &sig.variadic {
-        return Err(syn::Error::new(
-            variadic.span(),
-            "a variadic function cannot run in the background; take a `Vec` instead",
-        ));
-    }
-    for param in &sig.generics.params {
-        if let GenericParam::Lifetime(lifetime) = param {
-            return Err(syn::Error::new_spanned(
-                lifetime,
-                format!(
-                    "a background task cannot borrow for `{}`: it outlives the call; remove the \
-                     lifetime parameter and take owned arguments",
-                    lifetime.lifetime
-                ),
-            ));
-        }
-    }
+}
 
+/// Describes `sig`.
+pub(crate) fn analyse(sig: &Signature) -> Shape {
     let mut receiver = None;
     let mut args = Vec::new();
-    let mut context = None;
+    let mut contexts = Vec::new();
     let mut index = 0;
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(r) => receiver = Some(analyse_receiver(r)?),
+            FnArg::Receiver(r) => receiver = Some(analyse_receiver(r)),
             FnArg::Typed(typed) => {
                 if is_context(&typed.ty) {
-                    if context.is_some() {
-                        return Err(syn::Error::new_spanned(
-                            typed,
-                            "only one `&TaskContext` parameter is allowed; remove this one",
-                        ));
-                    }
-                    context = Some((index, (*typed.pat).clone(), (*typed.ty).clone()));
+                    contexts.push(Context {
+                        index,
+                        pat: (*typed.pat).clone(),
+                        ty: (*typed.ty).clone(),
+                    });
                 } else {
-                    check_owned(&typed.pat, &typed.ty)?;
                     let (name, named) = match &*typed.pat {
                         Pat::Ident(PatIdent {
                             by_ref: None,
@@ -149,7 +117,6 @@ pub(crate) fn analyse(sig: &Signature) -> syn::Result<Shape> {
             }
         }
     }
-
     let output = match &sig.output {
         ReturnType::Default => Output::Unit,
         ReturnType::Type(_, ty) => match result_value(ty) {
@@ -160,25 +127,18 @@ pub(crate) fn analyse(sig: &Signature) -> syn::Result<Shape> {
             None => Output::Plain(ty.clone()),
         },
     };
-    Ok(Shape {
+    Shape {
         receiver,
         args,
-        context,
+        contexts,
         output,
-    })
+    }
 }
 
-fn analyse_receiver(receiver: &syn::Receiver) -> syn::Result<Receiver> {
-    let mut_self = || {
-        syn::Error::new_spanned(
-            receiver,
-            "`&mut self` cannot be moved to a worker thread; take `&self` and use interior \
-             mutability (`Mutex`, atomics), or `self: Arc<Self>`",
-        )
-    };
+fn analyse_receiver(receiver: &syn::Receiver) -> Receiver {
     let kind = if receiver.colon_token.is_none() {
         match (&receiver.reference, &receiver.mutability) {
-            (Some(_), Some(_)) => return Err(mut_self()),
+            (Some(_), Some(_)) => ReceiverKind::Unique,
             (Some(_), None) => ReceiverKind::Shared,
             (None, _) => ReceiverKind::Owned,
         }
@@ -187,26 +147,21 @@ fn analyse_receiver(receiver: &syn::Receiver) -> syn::Result<Receiver> {
             Type::Reference(TypeReference {
                 mutability: Some(_),
                 ..
-            }) => return Err(mut_self()),
+            }) => ReceiverKind::Unique,
             Type::Reference(TypeReference { elem, .. }) => match &**elem {
                 ty if is_self(ty) => ReceiverKind::Shared,
                 ty if last_segment_is(ty, "Arc") => ReceiverKind::ArcRef,
-                _ => {
-                    return Err(syn::Error::new_spanned(
-                        &receiver.ty,
-                        "unsupported receiver for a background method; use `&self`, `self`, \
-                         `self: Arc<Self>` or `self: &Arc<Self>`",
-                    ))
-                }
+                _ => ReceiverKind::OtherBorrow,
             },
             ty if last_segment_is(ty, "Arc") => ReceiverKind::Arc,
             _ => ReceiverKind::Owned,
         }
     };
-    Ok(Receiver {
+    Receiver {
         kind,
         self_token: receiver.self_token,
-    })
+        syntax: receiver.clone(),
+    }
 }
 
 /// `&TaskContext` (any path ending in `TaskContext`), the parameter the runtime supplies.
@@ -215,11 +170,17 @@ fn is_context(ty: &Type) -> bool {
         if last_segment_is(elem, "TaskContext"))
 }
 
+/// `&mut TaskContext`: a mistake for `&TaskContext`.
+pub(crate) fn is_mut_context(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(TypeReference { mutability: Some(_), elem, .. })
+        if last_segment_is(elem, "TaskContext"))
+}
+
 fn is_self(ty: &Type) -> bool {
     matches!(ty, Type::Path(TypePath { qself: None, path }) if path.is_ident("Self"))
 }
 
-fn last_segment_is(ty: &Type, name: &str) -> bool {
+pub(crate) fn last_segment_is(ty: &Type, name: &str) -> bool {
     match ty {
         Type::Path(TypePath { qself: None, path }) => {
             path.segments.last().is_some_and(|s| s.ident == name)
@@ -245,113 +206,4 @@ fn result_value(ty: &Type) -> Option<Option<Type>> {
         _ => None,
     };
     Some(value)
-}
-
-/// Arguments move to another thread, so they must not borrow.
-fn check_owned(pat: &Pat, ty: &Type) -> syn::Result<()> {
-    let mut finder = BorrowFinder(false);
-    finder.visit_type(ty);
-    if !finder.0 {
-        return Ok(());
-    }
-    let name = match pat {
-        Pat::Ident(p) => format!("`{}`", p.ident),
-        other => format!("`{}`", other.to_token_stream()),
-    };
-    let message = match ty {
-        Type::Reference(reference) => format!(
-            "argument {name} is borrowed; a background task outlives the call and needs owned \
-             arguments: take {} instead of `{}`",
-            owned_suggestion(reference),
-            tidy(ty)
-        ),
-        _ => format!(
-            "argument {name} borrows (`{}`); a background task outlives the call and needs \
-             owned arguments (`String`, `Vec<T>`, `PathBuf`, `Arc<T>`)",
-            tidy(ty)
-        ),
-    };
-    Err(syn::Error::new_spanned(ty, message))
-}
-
-fn owned_suggestion(reference: &TypeReference) -> String {
-    let owned = match &*reference.elem {
-        Type::Path(p) if p.path.is_ident("str") => "String".to_owned(),
-        Type::Path(p) if last_is(p, "Path") => "PathBuf".to_owned(),
-        Type::Path(p) if last_is(p, "OsStr") => "OsString".to_owned(),
-        Type::Path(p) if last_is(p, "CStr") => "CString".to_owned(),
-        Type::Slice(slice) => format!("Vec<{}>", tidy(&slice.elem)),
-        other => {
-            let other = tidy(other);
-            return format!("`{other}` (or `Arc<{other}>` to share it)");
-        }
-    };
-    format!("`{owned}`")
-}
-
-fn last_is(p: &TypePath, name: &str) -> bool {
-    p.path.segments.last().is_some_and(|s| s.ident == name)
-}
-
-fn tidy(ty: &Type) -> String {
-    let text = ty.to_token_stream().to_string();
-    text.replace("& ", "&")
-        .replace(" <", "<")
-        .replace("< ", "<")
-        .replace(" >", ">")
-}
-
-/// Whether a type holds a reference or a non-`'static` lifetime.
-struct BorrowFinder(bool);
-
-impl<'ast> Visit<'ast> for BorrowFinder {
-    fn visit_type_reference(&mut self, reference: &'ast TypeReference) {
-        if reference
-            .lifetime
-            .as_ref()
-            .is_none_or(|l| l.ident != "static")
-        {
-            self.0 = true;
-        }
-        syn::visit::visit_type_reference(self, reference);
-    }
-
-    fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
-        if lifetime.ident != "static" {
-            self.0 = true;
-        }
-    }
-}
-
-/// Whether a type mentions `impl Trait` (then it cannot be named in a turbofish).
-pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_type(ty);
-    finder.0
-}
-
-/// The generic arguments to call the original function with: `::<T, N>`, or nothing when
-/// an `impl Trait` argument forbids naming them (inference does the work then).
-pub(crate) fn turbofish(sig: &Signature, args: &[Arg]) -> TokenStream {
-    let params: Vec<&Ident> = sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|param| match param {
-            GenericParam::Type(t) => Some(&t.ident),
-            GenericParam::Const(c) => Some(&c.ident),
-            GenericParam::Lifetime(_) => None,
-        })
-        .collect();
-    if params.is_empty() || args.iter().any(|arg| mentions_impl_trait(&arg.ty)) {
-        TokenStream::new()
-    } else {
-        quote::quote!(::<#(#params),*>)
-    }
 }

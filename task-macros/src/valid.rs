@@ -1,23 +1,294 @@
-//! Checks that need both the attribute's arguments and the function's shape.
+//! Every semantic check, over the two models: the attribute ([`Attr`]) and the function
+//! ([`Shape`], with its signature). Each rejects at the offending token with a message that
+//! says how to fix it; the first problem is the error.
 
-use crate::args::{Args, Callback};
-use crate::signature::Shape;
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{FnArg, GenericParam, Pat, Signature, Type, TypeReference};
+
+use crate::attr::{example, Attr, Callback, MacroKind};
+use crate::signature::{self, Output, ReceiverKind, Shape};
 
 /// The first problem, if any.
-pub(crate) fn check(args: &Args, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()> {
-    for (key, callback) in args.callbacks() {
-        if let Callback::SelfMethod { self_token, method } = callback {
+pub(crate) fn check(
+    kind: MacroKind,
+    attr: &Attr,
+    sig: &Signature,
+    shape: &Shape,
+) -> syn::Result<()> {
+    keys_of(kind, attr)?;
+    function(sig)?;
+    receiver(shape)?;
+    arguments(sig, shape)?;
+    output(shape)?;
+    callbacks(attr, shape, &sig.ident)
+}
+
+/// The value travels to the handle from a worker thread, after the call returned.
+fn output(shape: &Shape) -> syn::Result<()> {
+    let ty = match &shape.output {
+        Output::Unit => return Ok(()),
+        Output::Plain(ty) | Output::Fallible { ty, .. } => ty,
+    };
+    let mut finder = BorrowFinder(false);
+    finder.visit_type(ty);
+    if finder.0 {
+        let owned = match &**ty {
+            Type::Reference(reference) => owned_suggestion(reference),
+            _ => "an owned type (`String`, `Vec<T>`, `Arc<T>`)".to_owned(),
+        };
+        return Err(syn::Error::new_spanned(
+            ty,
+            format!(
+                "a background task's value is delivered after the call returned, so it cannot \
+                 borrow: return {owned} instead of `{}`",
+                tidy(ty)
+            ),
+        ));
+    }
+    if let Type::ImplTrait(imp) = &**ty {
+        let bounds: Vec<String> = imp
+            .bounds
+            .iter()
+            .map(|bound| bound.to_token_stream().to_string())
+            .collect();
+        let has = |name: &str| {
+            bounds
+                .iter()
+                .any(|b| b == name || b.ends_with(&format!(":: {name}")))
+        };
+        let missing: Vec<&str> = [("Send", has("Send")), ("'static", has("'static"))]
+            .into_iter()
+            .filter(|(_, present)| !present)
+            .map(|(bound, _)| bound)
+            .collect();
+        if !missing.is_empty() {
+            return Err(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "the value of a background task crosses threads and outlives the call: \
+                     write `{} + {}`",
+                    tidy(ty),
+                    missing.join(" + ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `#[async_method]` takes fewer keys than `#[run_in_background]`.
+fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
+    for key in attr.keys() {
+        let name = key.unraw().to_string();
+        if kind.accepts(&name) {
+            continue;
+        }
+        let why = if name.starts_with("on_") {
+            format!(
+                "{} takes no callbacks; use `#[run_in_background({name} = ...)]` to get `{name}`",
+                kind.attribute()
+            )
+        } else {
+            format!(
+                "`{name}` is not supported by {}; use `#[run_in_background({})]`",
+                kind.attribute(),
+                example(&name)
+            )
+        };
+        return Err(syn::Error::new(key.span(), why));
+    }
+    Ok(())
+}
+
+/// What kind of function can run in the background.
+fn function(sig: &Signature) -> syn::Result<()> {
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span,
+            "an `async fn` cannot run on a worker thread; remove `async`: the generated \
+             function returns a `Task` you can `.await`",
+        ));
+    }
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new(
+            constness.span,
+            "a `const fn` cannot start a background task; remove `const`",
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        return Err(syn::Error::new(
+            unsafety.span,
+            "an `unsafe fn` cannot run in the background: its caller's safety obligations \
+             would not hold on another thread; wrap the unsafe call in a safe function",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        return Err(syn::Error::new(
+            abi.span(),
+            "an `extern` function cannot run in the background; call it from a Rust function",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        return Err(syn::Error::new(
+            variadic.span(),
+            "a variadic function cannot run in the background; take a `Vec` instead",
+        ));
+    }
+    for param in &sig.generics.params {
+        if let GenericParam::Lifetime(lifetime) = param {
+            return Err(syn::Error::new_spanned(
+                lifetime,
+                format!(
+                    "a background task cannot borrow for `{}`: it outlives the call; remove the \
+                     lifetime parameter and take owned arguments",
+                    lifetime.lifetime
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn receiver(shape: &Shape) -> syn::Result<()> {
+    let Some(receiver) = &shape.receiver else {
+        return Ok(());
+    };
+    match receiver.kind {
+        ReceiverKind::Unique => Err(syn::Error::new_spanned(
+            &receiver.syntax,
+            "`&mut self` cannot be moved to a worker thread; take `&self` and use interior \
+             mutability (`Mutex`, atomics), or `self: Arc<Self>`",
+        )),
+        ReceiverKind::OtherBorrow => Err(syn::Error::new_spanned(
+            &receiver.syntax.ty,
+            "unsupported receiver for a background method; use `&self`, `self`, \
+             `self: Arc<Self>` or `self: &Arc<Self>`",
+        )),
+        ReceiverKind::Shared | ReceiverKind::Owned | ReceiverKind::Arc | ReceiverKind::ArcRef => {
+            Ok(())
+        }
+    }
+}
+
+fn arguments(sig: &Signature, shape: &Shape) -> syn::Result<()> {
+    if let Some(second) = shape.contexts.get(1) {
+        let typed = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(typed) => Some(typed),
+                FnArg::Receiver(_) => None,
+            })
+            .nth(second.index)
+            .expect("the context's index is among the typed inputs");
+        return Err(syn::Error::new_spanned(
+            typed,
+            "only one `&TaskContext` parameter is allowed; remove this one",
+        ));
+    }
+    for arg in &shape.args {
+        if signature::is_mut_context(&arg.ty) {
+            return Err(syn::Error::new_spanned(
+                &arg.ty,
+                "the task's context is shared, not unique: take `&TaskContext`",
+            ));
+        }
+        owned(&arg.pat, &arg.ty)?;
+    }
+    Ok(())
+}
+
+/// `self.method` callbacks need a receiver to call the method on.
+fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()> {
+    for keyed in attr.callbacks() {
+        if let Callback::SelfMethod { self_token, method } = &keyed.value {
             if shape.receiver.is_none() {
                 return Err(syn::Error::new(
                     self_token.span,
                     format!(
-                        "`{} = self.{method}` needs a method with a `self` receiver, but `{fn_name}` \
+                        "`{} = self.{method}` needs a method with a `self` receiver, but `{}` \
                          has none; pass a function path (`Self::{method}`) or a closure",
-                        key.name()
+                        keyed.key.unraw(),
+                        fn_name.unraw()
                     ),
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// Arguments move to another thread, so they must not borrow.
+fn owned(pat: &Pat, ty: &Type) -> syn::Result<()> {
+    let mut finder = BorrowFinder(false);
+    finder.visit_type(ty);
+    if !finder.0 {
+        return Ok(());
+    }
+    let name = match pat {
+        Pat::Ident(p) => format!("`{}`", p.ident),
+        other => format!("`{}`", other.to_token_stream()),
+    };
+    let message = match ty {
+        Type::Reference(reference) => format!(
+            "argument {name} is borrowed; a background task outlives the call and needs owned \
+             arguments: take {} instead of `{}`",
+            owned_suggestion(reference),
+            tidy(ty)
+        ),
+        _ => format!(
+            "argument {name} borrows (`{}`); a background task outlives the call and needs \
+             owned arguments (`String`, `Vec<T>`, `PathBuf`, `Arc<T>`)",
+            tidy(ty)
+        ),
+    };
+    Err(syn::Error::new_spanned(ty, message))
+}
+
+fn owned_suggestion(reference: &TypeReference) -> String {
+    let owned = match &*reference.elem {
+        Type::Path(p) if p.path.is_ident("str") => "String".to_owned(),
+        ty if signature::last_segment_is(ty, "Path") => "PathBuf".to_owned(),
+        ty if signature::last_segment_is(ty, "OsStr") => "OsString".to_owned(),
+        ty if signature::last_segment_is(ty, "CStr") => "CString".to_owned(),
+        Type::Slice(slice) => format!("Vec<{}>", tidy(&slice.elem)),
+        other => {
+            let other = tidy(other);
+            return format!("`{other}` (or `Arc<{other}>` to share it)");
+        }
+    };
+    format!("`{owned}`")
+}
+
+fn tidy(ty: &Type) -> String {
+    let text = ty.to_token_stream().to_string();
+    text.replace("& ", "&")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+}
+
+/// Whether a type holds a reference or a non-`'static` lifetime.
+struct BorrowFinder(bool);
+
+impl<'ast> Visit<'ast> for BorrowFinder {
+    fn visit_type_reference(&mut self, reference: &'ast TypeReference) {
+        if reference
+            .lifetime
+            .as_ref()
+            .is_none_or(|l| l.ident != "static")
+        {
+            self.0 = true;
+        }
+        syn::visit::visit_type_reference(self, reference);
+    }
+
+    fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+        if lifetime.ident != "static" {
+            self.0 = true;
+        }
+    }
 }

@@ -87,9 +87,24 @@ pub trait SharedReceiver: Clone + Send + 'static {}
 
 impl<T: Clone + Send + 'static> SharedReceiver for T {}
 
-/// Clones a `&self` receiver for the task (or a `self.method` callback). Called as
-/// `clone_receiver::<Self>(self)`: naming the type keeps rustc from suggesting `&&self`.
+/// Clones a `&self` receiver for the task. Called as `clone_receiver::<Self>(self)`: naming
+/// the type keeps rustc from suggesting `&&self`.
 pub fn clone_receiver<S: SharedReceiver>(receiver: &S) -> S {
+    receiver.clone()
+}
+
+/// A receiver that `self.method` callbacks run on a clone of.
+#[diagnostic::on_unimplemented(
+    message = "`self.method` callbacks run on a clone of `{Self}`, which must be `Clone + Send + 'static`",
+    label = "cloned for the callback",
+    note = "derive `Clone` (sharing state through `Arc`), take `self: Arc<Self>` (callbacks then reach it through a `Weak`), or pass a closure"
+)]
+pub trait CallbackReceiver: Clone + Send + 'static {}
+
+impl<T: Clone + Send + 'static> CallbackReceiver for T {}
+
+/// Clones the receiver for a `self.method` callback, as [`clone_receiver`] does for the task.
+pub fn clone_for_callback<S: CallbackReceiver>(receiver: &S) -> S {
     receiver.clone()
 }
 
@@ -97,11 +112,6 @@ pub fn clone_receiver<S: SharedReceiver>(receiver: &S) -> S {
 /// the handle lets the receiver move).
 pub fn manager(manager: &TaskManager) -> TaskManager {
     manager.clone()
-}
-
-/// Checks the `manager = ..` expression's type, at the expression, without a clone.
-pub fn manager_ref(manager: &TaskManager) -> &TaskManager {
-    manager
 }
 
 /// The object an `Arc<Self>` method's callbacks reach, without keeping it alive.
