@@ -1,25 +1,24 @@
 //! Generating the wrapper.
 //!
-//! For a method with a receiver, the original function is kept, untouched, as a hidden
-//! sibling method (`__task_body_<name>`), so `self`, `Self`, macros in the body and error
-//! locations all behave as written; the wrapper moves or clones the receiver into the task and
-//! calls it. A function without a receiver may be free or associated (the macro cannot tell),
-//! so its body runs instead in a closure inside the wrapper, which inherits `Self` and the
-//! generics. Either way the wrapper keeps the name, visibility, attributes and generics, drops
-//! the `&TaskContext` parameter, and returns a `Task`.
+//! The body runs in a closure inside the wrapper, which inherits `Self`, the generics and the
+//! arguments (moved in). No other item is generated, so a method of a trait impl expands to
+//! exactly the method the trait declares. For a method, the wrapper clones or moves the
+//! receiver into the task, and the body's `self` tokens name that local instead (located at
+//! the `self` they replace). The wrapper keeps the name, visibility, attributes and generics,
+//! drops the `&TaskContext` parameter, and returns a `Task`.
 //!
 //! Generated locals use mixed-site hygiene, so they never collide with the user's names, and
 //! every generated check is spanned at the user's token it is about.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Attribute, FnArg, GenericParam, Ident, ItemFn, Path, Signature, Type};
+use syn::{FnArg, Ident, ItemFn, Path, Type};
 
 use crate::attr::{Attr, Callback, ExclusiveMode, Keyed, MacroKind};
-use crate::signature::{Arg, Output, ReceiverKind, Shape};
+use crate::signature::{Output, ReceiverKind, Shape};
 
 /// `tokens` reported at `span`: every token (inside groups too) keeps its hygiene but takes
 /// the location of `span`, so generated expressions whose type errors are about one user
@@ -59,6 +58,8 @@ struct Names {
     body: Ident,
     cb_this: Ident,
     cb_weak: Ident,
+    /// What the body's `self` becomes.
+    self_: Ident,
 }
 
 impl Names {
@@ -72,20 +73,9 @@ impl Names {
             body: local("__task_body"),
             cb_this: local("__task_callback_this"),
             cb_weak: local("__task_callback_weak"),
+            self_: local("__task_self"),
         }
     }
-}
-
-/// The attributes that must also apply to the hidden sibling: conditional compilation and
-/// lint levels. (Docs, `#[must_use]` and the like stay on the public wrapper.)
-fn sibling_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
-    attrs.iter().filter(|attr| {
-        [
-            "cfg", "cfg_attr", "allow", "warn", "deny", "forbid", "expect",
-        ]
-        .iter()
-        .any(|name| attr.path().is_ident(name))
-    })
 }
 
 pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape) -> TokenStream {
@@ -126,8 +116,6 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
 
     // The wrapper's signature: same name, generics and receiver; no `&TaskContext`.
     let mut wrapper_sig = sig.clone();
-    let sibling = format_ident!("__task_body_{}", fn_name);
-    let uses_sibling = shape.receiver.is_some();
     wrapper_sig.inputs = sig
         .inputs
         .iter()
@@ -143,14 +131,8 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
             FnArg::Typed(_) => None,
         })
         .chain(shape.args.iter().map(|arg| {
-            let ty = &arg.ty;
-            if uses_sibling {
-                let name = &arg.name;
-                syn::parse_quote!(#name: #ty)
-            } else {
-                let pat = &arg.pat;
-                syn::parse_quote!(#pat: #ty)
-            }
+            let (pat, ty) = (&arg.pat, &arg.ty);
+            syn::parse_quote!(#pat: #ty)
         }))
         .collect();
     wrapper_sig.output = syn::parse_quote_spanned!(sig.output.span()=> -> #krate::Task<#task_type>);
@@ -159,7 +141,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     let callbacks = callbacks(&krate, args, shape, &names, nameable_value.as_ref());
     let manager = manager(&krate, args, shape, &names);
     let receiver = receiver_capture(&krate, shape, &names);
-    let builder = builder(&krate, func, shape, &names, &sibling, output_span);
+    let builder = builder(&krate, func, shape, &names, output_span);
     let task_name = match &args.task_name {
         Some(name) => name.value.clone(),
         // `fn r#match()` is the task "match".
@@ -192,31 +174,24 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
             #start
         }
     };
-    if !uses_sibling {
-        return wrapper;
-    }
-    let mut sibling_sig = sig.clone();
-    sibling_sig.ident = sibling;
-    let sibling_attrs = sibling_attrs(&func.attrs);
-    let block = &func.block;
-    quote! {
-        #wrapper
-
-        #[doc(hidden)]
-        #[inline]
-        // Arguments arrive owned because the task outlives the call: "take a reference
-        // instead" is advice the user cannot follow here.
-        #[allow(clippy::needless_pass_by_value)]
-        #(#sibling_attrs)*
-        #sibling_sig #block
-    }
+    wrapper
 }
 
 /// Checks spanned at the user's tokens: arguments and the return type.
 fn checks(krate: &Path, shape: &Shape) -> TokenStream {
-    let arguments = shape.args.iter().filter(|arg| arg.named).map(|arg| {
-        let name = &arg.name;
-        quote_spanned!(arg.ty.span()=> #krate::__private::assert_task_argument(&#name);)
+    // By value where the argument has a name (its type may be an `impl Trait`, which cannot
+    // be named), by type for patterns.
+    let arguments = shape.args.iter().filter_map(|arg| {
+        let ty = &arg.ty;
+        match &arg.binding {
+            Some(name) => {
+                Some(quote_spanned!(ty.span()=> #krate::__private::assert_task_argument(&#name);))
+            }
+            None if mentions_impl_trait(ty) => None,
+            None => Some(
+                quote_spanned!(ty.span()=> #krate::__private::assert_task_argument_type::<#ty>();),
+            ),
+        }
     });
     let output = match &shape.output {
         Output::Plain(ty) if !mentions_impl_trait(ty) => {
@@ -409,7 +384,6 @@ fn builder(
     func: &ItemFn,
     shape: &Shape,
     names: &Names,
-    sibling: &Ident,
     output_span: Span,
 ) -> TokenStream {
     let Names {
@@ -424,48 +398,100 @@ fn builder(
         Output::Fallible { .. } => quote!(#krate::__private::TaskReturn::into_task_result),
         Output::Unit | Output::Plain(_) => quote!(#krate::__private::infallible),
     };
-    if shape.receiver.is_some() {
-        let mut call_args: Vec<TokenStream> = shape
-            .args
-            .iter()
-            .map(|arg| arg.name.to_token_stream())
-            .collect();
-        if let Some(context) = shape.context() {
-            call_args.insert(context.index, ctx.to_token_stream());
+    // A closure cannot name an `impl Trait` return type: it is inferred then.
+    let ret = match &func.sig.output {
+        syn::ReturnType::Default => quote!(-> ()),
+        syn::ReturnType::Type(_, ty) if mentions_impl_trait(ty) => TokenStream::new(),
+        syn::ReturnType::Type(_, ty) => quote!(-> #ty),
+    };
+    let param = match shape.context() {
+        Some(context) => {
+            let (pat, ty) = (&context.pat, &context.ty);
+            quote!(#pat: #ty)
         }
-        let turbofish = turbofish(&func.sig, &shape.args);
-        let run = call_at(
-            convert,
-            quote!(#this.#sibling #turbofish (#(#call_args),*)),
-            output_span,
-        );
-        let body = quote!(move |#ctx: &#krate::TaskContext| { #run });
-        respan(quote!(let #builder = #manager.task(#body);), output_span)
-    } else {
-        // A closure cannot name an `impl Trait` return type: it is inferred then.
-        let ret = match &func.sig.output {
-            syn::ReturnType::Default => quote!(-> ()),
-            syn::ReturnType::Type(_, ty) if mentions_impl_trait(ty) => TokenStream::new(),
-            syn::ReturnType::Type(_, ty) => quote!(-> #ty),
-        };
-        let param = match shape.context() {
-            Some(context) => {
-                let (pat, ty) = (&context.pat, &context.ty);
-                quote!(#pat: #ty)
+        None => quote!(_: &#krate::TaskContext),
+    };
+    let block = match &shape.receiver {
+        // The body's `self` is the task's own receiver (a clone, or the moved one): its
+        // tokens name a local instead, bound at the top of the body.
+        Some(receiver) => {
+            let stmts = replace_self(func.block.to_token_stream(), &names.self_);
+            let self_ = &names.self_;
+            let bind = match receiver.kind {
+                ReceiverKind::Shared | ReceiverKind::ArcRef => quote!(&#this),
+                ReceiverKind::Owned | ReceiverKind::Arc => quote!(#this),
+                ReceiverKind::Unique | ReceiverKind::OtherBorrow => {
+                    unreachable!("rejected by `valid`")
+                }
+            };
+            quote!({
+                #[allow(unused_mut, unused_variables)]
+                let mut #self_ = #bind;
+                #stmts
+            })
+        }
+        None => func.block.to_token_stream(),
+    };
+    let run = call_at(convert, quote!(#body(#ctx)), output_span);
+    let call = quote!(move |#ctx: &#krate::TaskContext| #run);
+    let task = respan(quote!(let #builder = #manager.task(#call);), output_span);
+    // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
+    quote! {
+        #[allow(unused_mut)]
+        let mut #body = move |#param| #ret #block;
+        #task
+    }
+}
+
+/// `tokens` (a method's body) with every `self` naming the receiver replaced by `with`, which
+/// keeps the location of the `self` it replaces. Left alone: `self::` paths and the bodies
+/// of items nested in the body (`fn`, `impl`, `trait`, `mod`), where `self` is another one.
+fn replace_self(tokens: TokenStream, with: &Ident) -> TokenStream {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    let mut nested_item = false;
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Ident(ident) if ident == "self" => {
+                let path = matches!(tokens.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if path {
+                    out.push(TokenTree::Ident(ident));
+                } else {
+                    let mut replaced = with.clone();
+                    replaced.set_span(with.span().located_at(ident.span()));
+                    out.push(TokenTree::Ident(replaced));
+                }
             }
-            None => quote!(_: &#krate::TaskContext),
-        };
-        let block = &func.block;
-        let run = call_at(convert, quote!(#body(#ctx)), output_span);
-        let call = quote!(move |#ctx: &#krate::TaskContext| #run);
-        let task = respan(quote!(let #builder = #manager.task(#call);), output_span);
-        // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
-        quote! {
-            #[allow(unused_mut)]
-            let mut #body = move |#param| #ret #block;
-            #task
+            TokenTree::Ident(ident) => {
+                if ["fn", "impl", "trait", "mod"]
+                    .iter()
+                    .any(|item| ident == item)
+                {
+                    nested_item = true;
+                }
+                out.push(TokenTree::Ident(ident));
+            }
+            TokenTree::Punct(punct) => {
+                if punct.as_char() == ';' {
+                    nested_item = false; // `fn` in a type, as in `let f: fn() = ..;`
+                }
+                out.push(TokenTree::Punct(punct));
+            }
+            TokenTree::Group(group) if group.delimiter() == Delimiter::Brace && nested_item => {
+                nested_item = false;
+                out.push(TokenTree::Group(group));
+            }
+            TokenTree::Group(group) => {
+                let mut replaced =
+                    Group::new(group.delimiter(), replace_self(group.stream(), with));
+                replaced.set_span(group.span());
+                out.push(TokenTree::Group(replaced));
+            }
+            other => out.push(other),
         }
     }
+    out.into_iter().collect()
 }
 
 /// `.priority(..).show_progress(..).exclusive(..)` (the name is set before, without a copy).
@@ -521,24 +547,4 @@ fn mentions_impl_trait(ty: &Type) -> bool {
     let mut finder = Finder(false);
     finder.visit_type(ty);
     finder.0
-}
-
-/// The generic arguments to call the original function with: `::<T, N>`, or nothing when
-/// an `impl Trait` argument forbids naming them (inference does the work then).
-fn turbofish(sig: &Signature, args: &[Arg]) -> TokenStream {
-    let params: Vec<&Ident> = sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|param| match param {
-            GenericParam::Type(t) => Some(&t.ident),
-            GenericParam::Const(c) => Some(&c.ident),
-            GenericParam::Lifetime(_) => None,
-        })
-        .collect();
-    if params.is_empty() || args.iter().any(|arg| mentions_impl_trait(&arg.ty)) {
-        TokenStream::new()
-    } else {
-        quote::quote!(::<#(#params),*>)
-    }
 }

@@ -1,8 +1,6 @@
 //! The annotated function as a model: its receiver, its arguments, where the `&TaskContext`
 //! goes, and what it returns. Describes only; `valid.rs` rejects what cannot run on a worker.
 
-use proc_macro2::Span;
-use quote::format_ident;
 use syn::{
     FnArg, GenericArgument, Ident, Pat, PatIdent, PathArguments, ReturnType, Signature, Token,
     Type, TypePath, TypeReference,
@@ -35,11 +33,8 @@ pub(crate) struct Receiver {
 pub(crate) struct Arg {
     pub(crate) pat: Pat,
     pub(crate) ty: Type,
-    /// The name the wrapper gives it, to forward it: the user's own for plain `name: T`
-    /// arguments, a generated one for patterns such as `(a, b): (u32, u32)`.
-    pub(crate) name: Ident,
-    /// Whether `name` is the user's binding (so the argument can be checked by name).
-    pub(crate) named: bool,
+    /// The user's name for it, when the pattern is a plain `name: T` (not `(a, b): (u32, u32)`).
+    pub(crate) binding: Option<Ident>,
 }
 
 pub(crate) enum Output {
@@ -94,23 +89,19 @@ pub(crate) fn analyse(sig: &Signature) -> Shape {
                         ty: (*typed.ty).clone(),
                     });
                 } else {
-                    let (name, named) = match &*typed.pat {
+                    let binding = match &*typed.pat {
                         Pat::Ident(PatIdent {
                             by_ref: None,
                             subpat: None,
                             ident,
                             ..
-                        }) => (ident.clone(), true),
-                        _ => (
-                            format_ident!("__task_arg{}", index, span = Span::mixed_site()),
-                            false,
-                        ),
+                        }) => Some(ident.clone()),
+                        _ => None,
                     };
                     args.push(Arg {
                         pat: (*typed.pat).clone(),
                         ty: (*typed.ty).clone(),
-                        name,
-                        named,
+                        binding,
                     });
                 }
                 index += 1;

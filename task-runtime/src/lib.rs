@@ -121,6 +121,12 @@ pub use task::context::{current, TaskContext};
 pub use task::Task;
 pub use vocabulary::{Exclusive, Outcome, TaskId, TaskInfo, TaskState};
 
+/// The attributes (feature `macros`, on by default): `#[run_in_background]` turns a function
+/// into one that starts a task; `#[async_method]` is its form for methods that are awaited.
+/// Their manual is in the `task-macros` crate.
+#[cfg(feature = "macros")]
+pub use task_macros::{async_method, run_in_background};
+
 /// The indicatif version [`TerminalProgress`] draws with (feature `terminal`), for
 /// [`TerminalProgress::with_draw_target`].
 #[cfg(feature = "terminal")]

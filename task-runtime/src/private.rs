@@ -77,6 +77,9 @@ impl<T: Send + 'static> TaskArgument for T {}
 /// Checks an argument.
 pub fn assert_task_argument<T: TaskArgument>(_: &T) {}
 
+/// Checks a pattern argument (`(a, b): (u32, u32)`), which has no name, by its type.
+pub fn assert_task_argument_type<T: TaskArgument>() {}
+
 /// A receiver a `&self` background method clones into its task.
 #[diagnostic::on_unimplemented(
     message = "`&self` background methods run on a clone of `{Self}`, which must be `Clone + Send + 'static`",
