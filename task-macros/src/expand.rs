@@ -84,6 +84,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
         .as_ref()
         .map(|k| k.value.clone())
         .unwrap_or_else(|| syn::parse_quote!(::task_runtime));
+    let private = private_path(&krate);
     let names = Names::new();
     let sig = &func.sig;
     let fn_name = &sig.ident;
@@ -94,7 +95,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
         Output::Plain(ty) => ty.to_token_stream(),
         Output::Fallible { value: Some(t), .. } => t.to_token_stream(),
         Output::Fallible { ty, value: None } => {
-            quote!(<#ty as #krate::__private::TaskReturn>::Value)
+            quote!(<#ty as #private::TaskReturn>::Value)
         }
     };
     let task_type = if on_complete.is_some() {
@@ -154,7 +155,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     } = &names;
 
     let configure = respan(
-        quote!(let #builder_name = #krate::__private::static_name(#builder_name, #task_name) #options;),
+        quote!(let #builder_name = #private::static_name(#builder_name, #task_name) #options;),
         output_span,
     );
     let attach = attach_callbacks(args, builder_name);
@@ -179,26 +180,23 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
 
 /// Checks spanned at the user's tokens: arguments and the return type.
 fn checks(krate: &Path, shape: &Shape) -> TokenStream {
+    let private = private_path(krate);
     // By value where the argument has a name (its type may be an `impl Trait`, which cannot
     // be named), by type for patterns.
     let arguments = shape.args.iter().filter_map(|arg| {
         let ty = &arg.ty;
         match &arg.binding {
-            Some(name) => {
-                Some(quote_spanned!(ty.span()=> #krate::__private::assert_task_argument(&#name);))
-            }
+            Some(name) => Some(quote_spanned!(ty.span()=> #private::assert_task_argument(&#name);)),
             None if mentions_impl_trait(ty) => None,
-            None => Some(
-                quote_spanned!(ty.span()=> #krate::__private::assert_task_argument_type::<#ty>();),
-            ),
+            None => Some(quote_spanned!(ty.span()=> #private::assert_task_argument_type::<#ty>();)),
         }
     });
     let output = match &shape.output {
         Output::Plain(ty) if !mentions_impl_trait(ty) => {
-            Some(quote_spanned!(ty.span()=> #krate::__private::assert_task_value::<#ty>();))
+            Some(quote_spanned!(ty.span()=> #private::assert_task_value::<#ty>();))
         }
         Output::Fallible { ty, .. } if !mentions_impl_trait(ty) => {
-            Some(quote_spanned!(ty.span()=> #krate::__private::assert_task_return::<#ty>();))
+            Some(quote_spanned!(ty.span()=> #private::assert_task_return::<#ty>();))
         }
         _ => None,
     };
@@ -218,6 +216,7 @@ fn callbacks(
     names: &Names,
     value_type: Option<&TokenStream>,
 ) -> TokenStream {
+    let private = private_path(krate);
     args.callbacks()
         .map(
             |Keyed {
@@ -230,12 +229,12 @@ fn callbacks(
                     Slot::Complete => match value_type {
                         // The value type is pinned so that a callback of the wrong type is
                         // reported at the callback, not somewhere in the builder chain.
-                        Some(value) => quote!(#krate::__private::on_complete::<#value>),
-                        None => quote!(#krate::__private::on_complete),
+                        Some(value) => quote!(#private::on_complete::<#value>),
+                        None => quote!(#private::on_complete),
                     },
-                    Slot::Error => quote!(#krate::__private::on_error),
-                    Slot::Progress => quote!(#krate::__private::on_progress),
-                    Slot::Event => quote!(#krate::__private::on_event),
+                    Slot::Error => quote!(#private::on_error),
+                    Slot::Progress => quote!(#private::on_progress),
+                    Slot::Event => quote!(#private::on_event),
                 };
                 let value = match callback {
                     Callback::Expr(expr) => call_at(check, expr.to_token_stream(), expr.span()),
@@ -278,6 +277,7 @@ fn self_method(
     shape: &Shape,
     names: &Names,
 ) -> TokenStream {
+    let private = private_path(krate);
     // Hygienic, but located at the method: a type mismatch is reported at `self.method`.
     let at_method = Span::mixed_site().located_at(method.span());
     let param = match slot {
@@ -306,10 +306,10 @@ fn self_method(
             // A `&self` method clones for its task too: one check, one message about it.
             let clone = if kind == ReceiverKind::Shared {
                 quote_spanned!(self_token.span=>
-                    #krate::__private::clone_receiver::<Self>(#receiver))
+                    #private::clone_receiver::<Self>(#receiver))
             } else {
                 quote_spanned!(self_token.span=>
-                    #krate::__private::clone_for_callback::<Self>(#receiver))
+                    #private::clone_for_callback::<Self>(#receiver))
             };
             let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
             quote!({
@@ -326,7 +326,7 @@ fn self_method(
             let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
             // Through a `Weak`: if the object is gone by delivery time, the callback is skipped.
             quote!({
-                let #cb_weak = #krate::__private::downgrade(#arc);
+                let #cb_weak = #private::downgrade(#arc);
                 #check(move |#(#params),*| {
                     if let ::core::option::Option::Some(#cb_this) = #cb_weak.upgrade() {
                         #call;
@@ -343,6 +343,7 @@ fn self_method(
 /// &self.tasks` would otherwise borrow what moves. (A clone is an atomic increment on a line
 /// that workers also write; per task, it shows in the benchmarks.)
 fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStream {
+    let private = private_path(krate);
     let local = &names.manager;
     let receiver_moves = shape
         .receiver
@@ -350,7 +351,7 @@ fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStre
         .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc));
     match args.manager.as_ref().map(|m| &m.value) {
         Some(expr) if receiver_moves => {
-            let value = quote_spanned!(expr.span()=> #krate::__private::manager(#expr));
+            let value = quote_spanned!(expr.span()=> #private::manager(#expr));
             quote!(let #local = #value;)
         }
         // A plain `let` with a type: the check stays at the expression, and a temporary in
@@ -361,6 +362,7 @@ fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStre
 }
 
 fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
+    let private = private_path(krate);
     let Some(receiver) = &shape.receiver else {
         return TokenStream::new();
     };
@@ -368,7 +370,7 @@ fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
     let self_token = &receiver.self_token;
     let value = match receiver.kind {
         ReceiverKind::Shared => quote_spanned!(self_token.span=>
-            #krate::__private::clone_receiver::<Self>(#self_token)),
+            #private::clone_receiver::<Self>(#self_token)),
         ReceiverKind::Owned | ReceiverKind::Arc => quote!(#self_token),
         ReceiverKind::ArcRef => quote!(::std::sync::Arc::clone(#self_token)),
         ReceiverKind::Unique | ReceiverKind::OtherBorrow => {
@@ -386,6 +388,7 @@ fn builder(
     names: &Names,
     output_span: Span,
 ) -> TokenStream {
+    let private = private_path(krate);
     let Names {
         this,
         manager,
@@ -395,8 +398,8 @@ fn builder(
         ..
     } = names;
     let convert = match shape.output {
-        Output::Fallible { .. } => quote!(#krate::__private::TaskReturn::into_task_result),
-        Output::Unit | Output::Plain(_) => quote!(#krate::__private::infallible),
+        Output::Fallible { .. } => quote!(#private::TaskReturn::into_task_result),
+        Output::Unit | Output::Plain(_) => quote!(#private::infallible),
     };
     // A closure cannot name an `impl Trait` return type: it is inferred then.
     let ret = match &func.sig.output {
@@ -547,4 +550,18 @@ fn mentions_impl_trait(ty: &Type) -> bool {
     let mut finder = Finder(false);
     finder.visit_type(ty);
     finder.0
+}
+
+/// The runtime's module for generated code, named after the version both crates share: a
+/// macro crate paired with a runtime of another version fails to compile here instead of
+/// expanding to code that does something else.
+fn private_path(krate: &Path) -> TokenStream {
+    let module = Ident::new(
+        &format!(
+            "__private_{}",
+            env!("CARGO_PKG_VERSION").replace(['.', '-', '+'], "_")
+        ),
+        Span::call_site(),
+    );
+    quote!(#krate::#module)
 }

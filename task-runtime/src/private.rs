@@ -151,3 +151,17 @@ pub fn on_progress<F: FnMut(Progress) + Send + 'static>(
 pub fn on_event<F: FnOnce() + Send + 'static>(callback: F) -> impl FnOnce() + Send + 'static {
     callback
 }
+
+#[cfg(test)]
+mod tests {
+    /// The macros name this module after their own version, which is the workspace's.
+    #[test]
+    fn the_module_is_named_after_the_version() {
+        let expected = format!(
+            "__private_{}",
+            env!("CARGO_PKG_VERSION").replace(['.', '-', '+'], "_")
+        );
+        let actual = module_path!().rsplit("::").nth(1).unwrap();
+        assert_eq!(actual, expected, "rename the module in lib.rs");
+    }
+}
