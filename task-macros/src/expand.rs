@@ -90,14 +90,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     let fn_name = &sig.ident;
     let on_complete = args.on_complete.as_ref();
 
-    let value_type = match &shape.output {
-        Output::Unit => quote!(()),
-        Output::Plain(ty) => ty.to_token_stream(),
-        Output::Fallible { value: Some(t), .. } => t.to_token_stream(),
-        Output::Fallible { ty, value: None } => {
-            quote!(<#ty as #private::TaskReturn>::Value)
-        }
-    };
+    let value_type = value_type(&private, shape);
     let task_type = if on_complete.is_some() {
         quote!(())
     } else {
@@ -540,7 +533,7 @@ fn attach_callbacks(args: &Attr, builder: &Ident) -> TokenStream {
 }
 
 /// Whether a type mentions `impl Trait` (then it cannot be named in a turbofish).
-fn mentions_impl_trait(ty: &Type) -> bool {
+pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'ast> Visit<'ast> for Finder {
         fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
@@ -552,10 +545,22 @@ fn mentions_impl_trait(ty: &Type) -> bool {
     finder.0
 }
 
+/// What the task yields: `T` of a `Result<T, E>`, or the type returned.
+pub(crate) fn value_type(private: &TokenStream, shape: &Shape) -> TokenStream {
+    match &shape.output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) => ty.to_token_stream(),
+        Output::Fallible { value: Some(t), .. } => t.to_token_stream(),
+        Output::Fallible { ty, value: None } => {
+            quote!(<#ty as #private::TaskReturn>::Value)
+        }
+    }
+}
+
 /// The runtime's module for generated code, named after the version both crates share: a
 /// macro crate paired with a runtime of another version fails to compile here instead of
 /// expanding to code that does something else.
-fn private_path(krate: &Path) -> TokenStream {
+pub(crate) fn private_path(krate: &Path) -> TokenStream {
     let module = Ident::new(
         &format!(
             "__private_{}",

@@ -41,6 +41,7 @@
 
 mod attr;
 mod expand;
+mod fallback;
 mod signature;
 mod valid;
 
@@ -256,44 +257,24 @@ pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// unchanged, so the rest of the crate still type-checks against it and rust-analyzer keeps
 /// working inside the body.
 fn entry(kind: MacroKind, attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
-    match try_expand(kind, attr, item.clone()) {
+    // Parse, then check, then generate; on the first mistake, its error and a fallback.
+    let parsed = Attr::parse(kind, attr.clone());
+    let expanded = parsed.as_ref().map_err(Clone::clone).and_then(|parsed| {
+        let func = parse_function(kind, item.clone())?;
+        let shape = signature::analyse(&func.sig);
+        valid::check(kind, parsed, &func.sig, &shape)?;
+        Ok(expand::expand(kind, parsed, &func, &shape))
+    });
+    match expanded {
         Ok(expanded) => expanded,
         Err(error) => {
             let error = error.to_compile_error();
-            let item = fallback_item(item);
+            let item = fallback::fallback(parsed.as_ref().ok(), &attr, item);
             quote!(#error #item)
         }
     }
 }
 
-/// The item to emit next to an error: the user's own, except for what is not valid Rust on
-/// its own (a C-variadic parameter outside `extern`), which would add a second error.
-fn fallback_item(item: TokenStream2) -> TokenStream2 {
-    match syn::parse2::<syn::ItemFn>(item.clone()) {
-        Ok(mut func) if func.sig.variadic.is_some() => {
-            func.sig.variadic = None;
-            if let Some(syn::punctuated::Pair::Punctuated(arg, _)) = func.sig.inputs.pop() {
-                func.sig.inputs.push(arg);
-            }
-            quote!(#func)
-        }
-        _ => item,
-    }
-}
-
-fn try_expand(
-    kind: MacroKind,
-    attr: TokenStream2,
-    item: TokenStream2,
-) -> syn::Result<TokenStream2> {
-    let attr = Attr::parse(kind, attr)?;
-    let func = parse_function(kind, item)?;
-    let shape = signature::analyse(&func.sig);
-    valid::check(kind, &attr, &func.sig, &shape)?;
-    Ok(expand::expand(kind, &attr, &func, &shape))
-}
-
-/// The annotated item must be a function with a body.
 fn parse_function(kind: MacroKind, item: TokenStream2) -> syn::Result<syn::ItemFn> {
     if let Ok(func) = syn::parse2::<syn::ItemFn>(item.clone()) {
         return Ok(func);

@@ -156,7 +156,7 @@ fn analyse_receiver(receiver: &syn::Receiver) -> Receiver {
 }
 
 /// `&TaskContext` (any path ending in `TaskContext`), the parameter the runtime supplies.
-fn is_context(ty: &Type) -> bool {
+pub(crate) fn is_context(ty: &Type) -> bool {
     matches!(ty, Type::Reference(TypeReference { mutability: None, elem, .. })
         if last_segment_is(elem, "TaskContext"))
 }

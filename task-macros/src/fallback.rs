@@ -1,0 +1,94 @@
+//! What is emitted beside a compile error: the function with the signature the macro would
+//! have generated (`-> Task<T>`, no `&TaskContext`) and a body that is never run, so that
+//! callers written against that signature, and a trait impl that declares it, raise no second
+//! error. When even that signature cannot be written (a function that is not one, a
+//! borrowed or `impl Trait` value), the item is emitted as written.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::visit::Visit;
+use syn::{FnArg, ItemFn, Path, ReturnType, Type};
+
+use crate::attr::Attr;
+use crate::expand::{mentions_impl_trait, private_path, value_type};
+use crate::signature;
+
+/// `attr` is the parsed attribute when it parsed; `attr_tokens` serves otherwise.
+pub(crate) fn fallback(
+    attr: Option<&Attr>,
+    attr_tokens: &TokenStream,
+    item: TokenStream,
+) -> TokenStream {
+    let Ok(func) = syn::parse2::<ItemFn>(item.clone()) else {
+        return item;
+    };
+    let borrowed_or_opaque = match &func.sig.output {
+        ReturnType::Default => false,
+        ReturnType::Type(_, ty) => mentions_impl_trait(ty) || borrows(ty),
+    };
+    if borrowed_or_opaque {
+        return quote!(#func);
+    }
+    let krate: Path = attr
+        .and_then(|attr| attr.krate.as_ref().map(|k| k.value.clone()))
+        .unwrap_or_else(|| syn::parse_quote!(::task_runtime));
+    let on_complete = match attr {
+        Some(attr) => attr.on_complete.is_some(),
+        None => mentions_on_complete(attr_tokens),
+    };
+    let shape = signature::analyse(&func.sig);
+    let task_type = if on_complete {
+        quote!(())
+    } else {
+        value_type(&private_path(&krate), &shape)
+    };
+    let mut sig = func.sig.clone();
+    sig.asyncness = None;
+    sig.constness = None;
+    sig.variadic = None;
+    // The context's type stays named in the body, so its import is still used.
+    let contexts: Vec<&Type> = shape.contexts.iter().map(|context| &context.ty).collect();
+    sig.inputs = sig
+        .inputs
+        .into_iter()
+        .filter(|input| match input {
+            FnArg::Typed(typed) => !signature::is_context(&typed.ty),
+            FnArg::Receiver(_) => true,
+        })
+        .collect();
+    sig.inputs.pop_punct();
+    sig.output = syn::parse_quote!(-> #krate::Task<#task_type>);
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    quote! {
+        #(#attrs)*
+        #[allow(unused_variables, unused_mut, clippy::diverging_sub_expression)]
+        #vis #sig {
+            #(let _: ::core::option::Option<#contexts> = ::core::option::Option::None;)*
+            ::core::unreachable!("this function did not compile")
+        }
+    }
+}
+
+/// Whether the attribute's tokens mention `on_complete` (when they did not parse).
+fn mentions_on_complete(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "on_complete",
+        _ => false,
+    })
+}
+
+fn borrows(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
+            self.0 = true;
+        }
+        fn visit_lifetime(&mut self, _: &'ast syn::Lifetime) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
