@@ -17,6 +17,8 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitBool, LitStr, Member, Path, T
 pub(crate) enum MacroKind {
     RunInBackground,
     AsyncMethod,
+    /// `#[task_methods]` on an `impl` block: defaults for the attributes inside.
+    TaskMethods,
 }
 
 impl MacroKind {
@@ -24,6 +26,7 @@ impl MacroKind {
         match self {
             MacroKind::RunInBackground => "#[run_in_background]",
             MacroKind::AsyncMethod => "#[async_method]",
+            MacroKind::TaskMethods => "#[task_methods]",
         }
     }
 
@@ -32,12 +35,23 @@ impl MacroKind {
     pub(crate) fn accepts(self, key: &str) -> bool {
         match self {
             MacroKind::RunInBackground => true,
-            MacroKind::AsyncMethod => {
-                ["task_name", "show_progress", "priority", "manager", "crate"].contains(&key)
-            }
+            MacroKind::AsyncMethod => [
+                "task_name",
+                "show_progress",
+                "priority",
+                "manager",
+                "scope",
+                "local",
+                "crate",
+            ]
+            .contains(&key),
+            MacroKind::TaskMethods => DEFAULTS.contains(&key),
         }
     }
 }
+
+/// The keys `#[task_methods]` gives to every attribute inside its `impl` block.
+pub(crate) const DEFAULTS: [&str; 4] = ["manager", "scope", "local", "crate"];
 
 /// Names people reach for that are not keys, and the key they mean.
 const SYNONYMS: &[(&str, &str)] = &[
@@ -149,6 +163,8 @@ model! {
     "priority" => priority: Priority = priority, "priority = 10";
     "exclusive" => exclusive: ExclusiveMode = exclusive, "exclusive = \"cancel_previous\"";
     "manager" => manager: Expr = expression, "manager = &self.tasks";
+    "scope" => scope: Expr = expression, "scope = &self.scope";
+    "local" => local: LitBool = boolean, "local = true";
     "crate" => krate: Path = crate_path, "crate = \"my_app::tasks\"";
 }
 
@@ -386,8 +402,12 @@ fn crate_path(key: &Ident, expr: Expr) -> syn::Result<Path> {
 }
 
 fn expression(key: &Ident, expr: Expr) -> syn::Result<Expr> {
+    let what = match key.unraw().to_string().as_str() {
+        "scope" => "an expression of type `&ScopeHandle` or `&TaskScope`",
+        _ => "an expression of type `&TaskManager`",
+    };
     match expr {
-        Expr::Lit(_) => Err(wrong(key, &expr, "an expression of type `&TaskManager`")),
+        Expr::Lit(_) => Err(wrong(key, &expr, what)),
         other => Ok(other),
     }
 }

@@ -42,6 +42,7 @@
 mod attr;
 mod expand;
 mod fallback;
+mod methods;
 mod signature;
 mod valid;
 
@@ -94,6 +95,10 @@ use attr::{Attr, MacroKind};
 /// | `exclusive` | `"cancel_previous"` (latest wins) or `"skip_if_active"` | none |
 /// | `manager` | expression of type `&TaskManager`, e.g. `&self.tasks` | `task_runtime::get_task_manager()` |
 /// | `crate` | string literal: the path to `task_runtime` | `"::task_runtime"` |
+/// | `scope`, `local` | reserved (task scopes, callbacks that stay on the UI thread) | |
+///
+/// An unknown key is reported with the closest valid one ("did you mean `on_complete`?").
+/// [`macro@task_methods`] on the `impl` block gives `manager` and `crate` to every method of it.
 ///
 /// A callback is a path (`show`, `Self::show`, `ui::show`), a closure (`|doc| ...`), or
 /// `self.method`, which calls the method on the receiver: on a clone for `&self` and `self`
@@ -256,6 +261,57 @@ pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Parses, validates and expands; on the first error, emits it *and* the user's item
 /// unchanged, so the rest of the crate still type-checks against it and rust-analyzer keeps
 /// working inside the body.
+/// Gives every `#[run_in_background]` and `#[async_method]` method of an `impl` block the same
+/// defaults, so that `manager = &self.tasks` is written once.
+///
+/// ```
+/// use task_macros::{run_in_background, task_methods};
+/// use task_runtime::TaskManager;
+///
+/// #[derive(Clone)]
+/// struct Library {
+///     tasks: TaskManager,
+/// }
+///
+/// #[task_methods(manager = &self.tasks)]
+/// impl Library {
+///     #[run_in_background]
+///     fn count(&self, text: String) -> usize {
+///         text.split_whitespace().count()
+///     }
+///
+///     // A key on the method wins over the block's.
+///     #[run_in_background(manager = task_runtime::get_task_manager())]
+///     fn shout(&self, text: String) -> String {
+///         text.to_uppercase()
+///     }
+/// }
+///
+/// let library = Library { tasks: TaskManager::new(2) };
+/// assert_eq!(library.count("one two".to_owned()).join().unwrap(), 2);
+/// assert_eq!(library.shout("hi".to_owned()).join().unwrap(), "HI");
+/// ```
+///
+/// # Keys
+///
+/// `manager` (an expression of type `&TaskManager`) and `crate` (the path to task_runtime), as
+/// on the methods. `scope` and `local` are reserved for task scopes and callbacks that stay on
+/// the UI thread, which this version does not have yet.
+///
+/// Only the attributes' arguments are rewritten: each method then expands on its own, and an
+/// error about a default is reported at the default's tokens here.
+#[proc_macro_attribute]
+pub fn task_methods(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match methods::expand(attr.into(), item.clone().into()) {
+        Ok(expanded) => expanded.into(),
+        Err(error) => {
+            let error = error.to_compile_error();
+            let item = TokenStream2::from(item);
+            quote!(#error #item).into()
+        }
+    }
+}
+
 fn entry(kind: MacroKind, attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // Parse, then check, then generate; on the first mistake, its error and a fallback.
     let parsed = Attr::parse(kind, attr.clone());

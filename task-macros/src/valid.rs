@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, GenericParam, Pat, Signature, Type, TypeReference};
 
-use crate::attr::{example, Attr, Callback, MacroKind};
+use crate::attr::{example, Attr, Callback, MacroKind, DEFAULTS};
 use crate::signature::{self, Output, ReceiverKind, Shape};
 
 /// The first problem, if any.
@@ -79,14 +79,35 @@ fn output(shape: &Shape) -> syn::Result<()> {
     Ok(())
 }
 
-/// `#[async_method]` takes fewer keys than `#[run_in_background]`.
-fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
+/// `#[async_method]` takes fewer keys than `#[run_in_background]`; `scope` and `local` are
+/// reserved for task scopes and UI-thread callbacks, which this version does not have yet.
+pub(crate) fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
     for key in attr.keys() {
         let name = key.unraw().to_string();
+        if name == "scope" || name == "local" {
+            let feature = if name == "scope" {
+                "task scopes (`TaskScope`)"
+            } else {
+                "callbacks that stay on the UI thread (`TaskBuilder::local`)"
+            };
+            return Err(syn::Error::new(
+                key.span(),
+                format!(
+                    "`{name}` is reserved for {feature}, which this version of task-runtime \
+                     does not have yet; remove it"
+                ),
+            ));
+        }
         if kind.accepts(&name) {
             continue;
         }
-        let why = if name.starts_with("on_") {
+        let why = if kind == MacroKind::TaskMethods {
+            format!(
+                "{} gives defaults for {}; put `{name}` on the methods themselves",
+                kind.attribute(),
+                DEFAULTS.map(|k| format!("`{k}`")).join(", ")
+            )
+        } else if name.starts_with("on_") {
             format!(
                 "{} takes no callbacks; use `#[run_in_background({name} = ...)]` to get `{name}`",
                 kind.attribute()

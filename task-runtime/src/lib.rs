@@ -125,7 +125,7 @@ pub use vocabulary::{Exclusive, Outcome, TaskId, TaskInfo, TaskState};
 /// into one that starts a task; `#[async_method]` is its form for methods that are awaited.
 /// Their manual is in the `task-macros` crate.
 #[cfg(feature = "macros")]
-pub use task_macros::{async_method, run_in_background};
+pub use task_macros::{async_method, run_in_background, task_methods};
 
 /// The indicatif version [`TerminalProgress`] draws with (feature `terminal`), for
 /// [`TerminalProgress::with_draw_target`].
