@@ -364,8 +364,11 @@ fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
     let value = match receiver.kind {
         ReceiverKind::Shared => quote_spanned!(self_token.span=>
             #private::clone_receiver::<Self>(#self_token)),
-        ReceiverKind::Owned | ReceiverKind::Arc => quote!(#self_token),
-        ReceiverKind::ArcRef => quote!(::std::sync::Arc::clone(#self_token)),
+        // Checked at the receiver: it moves to a worker thread.
+        ReceiverKind::Owned | ReceiverKind::Arc => quote_spanned!(receiver.syntax.ty.span()=>
+            #private::task_receiver(#self_token)),
+        ReceiverKind::ArcRef => quote_spanned!(receiver.syntax.ty.span()=>
+            #private::task_receiver(::std::sync::Arc::clone(#self_token))),
         ReceiverKind::Unique | ReceiverKind::OtherBorrow => {
             unreachable!("rejected by `valid`")
         }

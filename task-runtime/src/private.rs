@@ -96,6 +96,21 @@ pub fn clone_receiver<S: SharedReceiver>(receiver: &S) -> S {
     receiver.clone()
 }
 
+/// A receiver that moves into the task: `self`, `self: Box<Self>`, `self: Arc<Self>`.
+#[diagnostic::on_unimplemented(
+    message = "the receiver `{Self}` moves to a worker thread, so it must be `Send + 'static`",
+    label = "moved into the background task",
+    note = "`Arc<Self>` rather than `Rc<Self>` (and `Self: Sync` for `Arc`), `Mutex` or atomics rather than `Cell`/`RefCell`"
+)]
+pub trait TaskReceiver: Send + 'static {}
+
+impl<T: Send + 'static> TaskReceiver for T {}
+
+/// Passes a receiver that moves into the task through its check.
+pub fn task_receiver<R: TaskReceiver>(receiver: R) -> R {
+    receiver
+}
+
 /// A receiver that `self.method` callbacks run on a clone of.
 #[diagnostic::on_unimplemented(
     message = "`self.method` callbacks run on a clone of `{Self}`, which must be `Clone + Send + 'static`",
