@@ -135,7 +135,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     let callbacks = callbacks(&krate, args, shape, &names, nameable_value.as_ref());
     let manager = manager(&krate, args, shape, &names);
     let receiver = receiver_capture(&krate, shape, &names);
-    let builder = builder(&krate, func, shape, &names, output_span);
+    let (body, task_fn) = builder(&krate, func, shape, &names, output_span);
     let task_name = match &args.task_name {
         Some(name) => name.value.clone(),
         // `fn r#match()` is the task "match".
@@ -152,7 +152,19 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
         output_span,
     );
     let attach = attach_callbacks(args, builder_name);
-    let start = respan(quote!(#builder_name.start()), output_span);
+    // One call checks the value once (a value that is not `Send` is one error, here), builds,
+    // configures and starts the task.
+    let run = if on_complete.is_some() {
+        quote!(#private::run_completing)
+    } else {
+        quote!(#private::run)
+    };
+    let manager_name = &names.manager;
+    let start = call_at(
+        run,
+        quote!(#manager_name, #task_fn, |#builder_name| { #configure #attach #builder_name }),
+        output_span,
+    );
     let attrs = &func.attrs;
     let vis = &func.vis;
     let wrapper = quote! {
@@ -162,16 +174,14 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
             #callbacks
             #manager
             #receiver
-            #builder
-            #configure
-            #attach
+            #body
             #start
         }
     };
     wrapper
 }
 
-/// Checks spanned at the user's tokens: arguments and the return type.
+/// Checks spanned at the user's tokens: the arguments.
 fn checks(krate: &Path, shape: &Shape) -> TokenStream {
     let private = private_path(krate);
     // By value where the argument has a name (its type may be an `impl Trait`, which cannot
@@ -184,16 +194,9 @@ fn checks(krate: &Path, shape: &Shape) -> TokenStream {
             None => Some(quote_spanned!(ty.span()=> #private::assert_task_argument_type::<#ty>();)),
         }
     });
-    let output = match &shape.output {
-        Output::Plain(ty) if !mentions_impl_trait(ty) => {
-            Some(quote_spanned!(ty.span()=> #private::assert_task_value::<#ty>();))
-        }
-        Output::Fallible { ty, .. } if !mentions_impl_trait(ty) => {
-            Some(quote_spanned!(ty.span()=> #private::assert_task_return::<#ty>();))
-        }
-        _ => None,
-    };
-    quote!(#(#arguments)* #output)
+    // The return type is checked where the task is built (`run`) and its result converted
+    // (`TaskReturn`): once each, at the return type.
+    quote!(#(#arguments)*)
 }
 
 fn callback_local(key: &Ident) -> Ident {
@@ -343,9 +346,10 @@ fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStre
         .as_ref()
         .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc));
     match args.manager.as_ref().map(|m| &m.value) {
+        // A reference to a clone of its own, so that the receiver can move.
         Some(expr) if receiver_moves => {
             let value = quote_spanned!(expr.span()=> #private::manager(#expr));
-            quote!(let #local = #value;)
+            quote!(let #local = &#value;)
         }
         // A plain `let` with a type: the check stays at the expression, and a temporary in
         // it (`&self.app.manager()`) lives as long as the local, as in any `let x = &f();`.
@@ -376,22 +380,18 @@ fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
     quote!(let #this = #value;)
 }
 
-/// `let builder = manager.task(move |ctx| <run the body>);`
+/// The body as a closure (`let mut body = move |ctx| { .. };`), and the task's function that
+/// calls it: `move |ctx| convert(body(ctx))`.
 fn builder(
     krate: &Path,
     func: &ItemFn,
     shape: &Shape,
     names: &Names,
     output_span: Span,
-) -> TokenStream {
+) -> (TokenStream, TokenStream) {
     let private = private_path(krate);
     let Names {
-        this,
-        manager,
-        builder,
-        ctx,
-        body,
-        ..
+        this, ctx, body, ..
     } = names;
     let convert = match shape.output {
         Output::Fallible { .. } => quote!(#private::TaskReturn::into_task_result),
@@ -432,14 +432,13 @@ fn builder(
         None => func.block.to_token_stream(),
     };
     let run = call_at(convert, quote!(#body(#ctx)), output_span);
-    let call = quote!(move |#ctx: &#krate::TaskContext| #run);
-    let task = respan(quote!(let #builder = #manager.task(#call);), output_span);
+    let call = respan(quote!(move |#ctx: &#krate::TaskContext| #run), output_span);
     // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
-    quote! {
+    let prelude = quote! {
         #[allow(unused_mut)]
         let mut #body = move |#param| #ret #block;
-        #task
-    }
+    };
+    (prelude, call)
 }
 
 /// `tokens` (a method's body) with every `self` naming the receiver replaced by `with`, which

@@ -11,6 +11,8 @@ use std::sync::{Arc, Weak};
 use crate::error::AppError;
 use crate::manager::{TaskBuilder, TaskManager};
 use crate::progress::Progress;
+use crate::task::context::TaskContext;
+use crate::task::Task;
 
 /// What a fallible task function returns: `Result<T, E>` with `E: Into<AppError>` and
 /// `T: Send + 'static` (any alias of `Result`, such as `io::Result<T>`, included).
@@ -58,11 +60,27 @@ pub trait TaskValue: Send + 'static {}
 
 impl<T: Send + 'static> TaskValue for T {}
 
-/// Checks a plain (infallible) return type.
-pub fn assert_task_value<T: TaskValue>() {}
+/// Builds the task of `body` on `manager`, lets `configure` set its options and callbacks,
+/// and starts it. The value is checked once, here, as [`TaskValue`]: a value that is not
+/// `Send` is one failed bound, reported once.
+pub fn run<T, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T>
+where
+    T: TaskValue,
+    F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
+    C: FnOnce(TaskBuilder<T>) -> TaskBuilder<T>,
+{
+    configure(manager.task(body)).start()
+}
 
-/// Checks a fallible return type.
-pub fn assert_task_return<R: TaskReturn>() {}
+/// [`run`] for a task whose `on_complete` takes the value: the handle yields `()`.
+pub fn run_completing<T, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
+where
+    T: TaskValue,
+    F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
+    C: FnOnce(TaskBuilder<T>) -> TaskBuilder<()>,
+{
+    configure(manager.task(body)).start()
+}
 
 /// An argument moved into a background task.
 #[diagnostic::on_unimplemented(

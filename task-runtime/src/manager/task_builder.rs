@@ -85,6 +85,51 @@ impl<T: Send + 'static> TaskBuilder<T> {
         }
     }
 
+    /// Called with the value when the body completes. The value then belongs to the callback:
+    /// the builder becomes a `TaskBuilder<()>` and the handle reports completion only.
+    ///
+    /// Given twice, both callbacks run, in order (the second receives `()`).
+    pub fn on_complete(self, f: impl FnOnce(T) + Send + 'static) -> TaskBuilder<()> {
+        TaskBuilder {
+            manager: self.manager,
+            options: self.options,
+            body: Box::new(WithCompletion::new(self.body, f)),
+        }
+    }
+
+    /// Queues the task and returns its handle. Returns at once.
+    ///
+    /// If the manager was shut down, or the task is [`Exclusive::SkipIfActive`] and a task of
+    /// its name is active, the task is cancelled right away (it never runs, and its
+    /// `on_cancelled` is delivered).
+    pub fn start(self) -> Task<T> {
+        let TaskBuilder {
+            manager,
+            body,
+            options,
+        } = self;
+        let name = TaskName::new(options.name, manager.next_task_number());
+        let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
+            .then(|| manager.registry.latest_of(name.as_str()));
+        let spec = TaskSpec {
+            host: Arc::clone(&manager.host),
+            name,
+            priority: options.priority,
+            dispatcher: options.dispatcher,
+            exclusive: options.exclusive,
+            latest,
+            callbacks: options.callbacks,
+            show_progress: options.show_progress,
+        };
+        let cell = TaskCell::new(spec, body);
+        manager.submit(cell.clone());
+        Task::new(cell)
+    }
+}
+
+// No bounds on the options: a value type that is not `Send` is reported once, by
+// `TaskManager::task`, not again at every option the macros' code sets.
+impl<T> TaskBuilder<T> {
     fn callbacks(&mut self) -> &mut Callbacks {
         self.options.callbacks.get_or_insert_with(Box::default)
     }
@@ -108,18 +153,6 @@ impl<T: Send + 'static> TaskBuilder<T> {
     pub fn on_started(mut self, f: impl FnOnce() + Send + 'static) -> Self {
         self.callbacks().on_started = Some(Box::new(f));
         self
-    }
-
-    /// Called with the value when the body completes. The value then belongs to the callback:
-    /// the builder becomes a `TaskBuilder<()>` and the handle reports completion only.
-    ///
-    /// Given twice, both callbacks run, in order (the second receives `()`).
-    pub fn on_complete(self, f: impl FnOnce(T) + Send + 'static) -> TaskBuilder<()> {
-        TaskBuilder {
-            manager: self.manager,
-            options: self.options,
-            body: Box::new(WithCompletion::new(self.body, f)),
-        }
     }
 
     /// Called with the error when the body fails or panics. Without it, the error goes to the
@@ -160,40 +193,8 @@ impl<T: Send + 'static> TaskBuilder<T> {
         self
     }
 
-    /// Queues the task and returns its handle. Returns at once.
-    ///
-    /// If the manager was shut down, or the task is [`Exclusive::SkipIfActive`] and a task of
-    /// its name is active, the task is cancelled right away (it never runs, and its
-    /// `on_cancelled` is delivered).
-    pub fn start(self) -> Task<T> {
-        let TaskBuilder {
-            manager,
-            body,
-            options,
-        } = self;
-        let name = TaskName::new(options.name, manager.next_task_number());
-        let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
-            .then(|| manager.registry.latest_of(name.as_str()));
-        let spec = TaskSpec {
-            host: Arc::clone(&manager.host),
-            name,
-            priority: options.priority,
-            dispatcher: options.dispatcher,
-            exclusive: options.exclusive,
-            latest,
-            callbacks: options.callbacks,
-            show_progress: options.show_progress,
-        };
-        let cell = TaskCell::new(spec, body);
-        manager.submit(cell.clone());
-        Task::new(cell)
-    }
-}
-
-impl<T> TaskBuilder<T> {
     /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`): kept
-    /// as a reference, never copied. (No bounds: a value type that is not `Send` is reported
-    /// once, by the builder's other methods.)
+    /// as a reference, never copied.
     pub(crate) fn static_name(mut self, name: &'static str) -> Self {
         self.options.name = Some(GivenName::Static(name));
         self
