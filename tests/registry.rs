@@ -274,3 +274,45 @@ fn a_waiter_does_not_make_the_pool_quadratic() {
     assert!(waiter.join().unwrap());
     assert_eq!(done.load(Ordering::Relaxed), 100_000);
 }
+
+/// The registry does not own its tasks: a detached task (handle dropped) is kept alive by the
+/// queue or its worker, so it is still listed, counted and cancellable by id, and its
+/// callbacks still run.
+#[test]
+fn detached_tasks_stay_listed_and_cancellable_by_id() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let running = gated(&manager, "running", &gate);
+    eventually("the gated task runs", || {
+        running.state() == TaskState::Running
+    });
+    let log = Log::new();
+    let mut ids = Vec::new();
+    for (name, priority) in [("queued", 0), ("ranked", 5)] {
+        let detached = manager
+            .task(|_| Ok::<_, AppError>(()))
+            .name(name)
+            .priority(priority)
+            .on_cancelled(log.recorder(name))
+            .start();
+        ids.push(detached.id());
+        drop(detached);
+    }
+    assert_eq!(manager.active_count(), 3);
+    assert_eq!(manager.active_tasks(), ["running", "queued", "ranked"]);
+    for id in &ids {
+        assert!(
+            manager.cancel(*id),
+            "a detached queued task is still active"
+        );
+        assert!(!manager.cancel(*id), "and cancelled once");
+    }
+    assert_eq!(log.events(), ["queued", "ranked"]);
+    assert_eq!(manager.active_count(), 1);
+    // A detached running task is listed until it is decided.
+    drop(running);
+    assert_eq!(manager.active_tasks(), ["running"]);
+    gate.open();
+    assert!(manager.wait_for_all(PATIENCE));
+    assert_eq!(manager.active_count(), 0);
+}

@@ -96,6 +96,19 @@ impl Callback {
     }
 }
 
+/// What a callback is called with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Receives {
+    /// The task's value (`on_complete`).
+    Value,
+    /// The `AppError` (`on_error`).
+    Error,
+    /// The `Progress` (`on_progress`).
+    Progress,
+    /// Nothing (`on_started`, `on_cancelled`).
+    Nothing,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExclusiveMode {
     CancelPrevious,
@@ -174,17 +187,18 @@ impl Attr {
         syn::parse::Parser::parse2(|input: ParseStream<'_>| parse_attr(kind, input), tokens)
     }
 
-    /// Every callback given, with its key.
-    pub(crate) fn callbacks(&self) -> impl Iterator<Item = &Keyed<Callback>> {
+    /// Every callback given, with what it receives, `on_complete` last (it changes the
+    /// builder's type).
+    pub(crate) fn callbacks(&self) -> impl Iterator<Item = (Receives, &Keyed<Callback>)> {
         [
-            &self.on_started,
-            &self.on_progress,
-            &self.on_error,
-            &self.on_cancelled,
-            &self.on_complete,
+            (Receives::Nothing, &self.on_started),
+            (Receives::Progress, &self.on_progress),
+            (Receives::Error, &self.on_error),
+            (Receives::Nothing, &self.on_cancelled),
+            (Receives::Value, &self.on_complete),
         ]
         .into_iter()
-        .flatten()
+        .filter_map(|(receives, keyed)| keyed.as_ref().map(|keyed| (receives, keyed)))
     }
 }
 

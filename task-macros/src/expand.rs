@@ -17,7 +17,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, Ident, ItemFn, Path, Type};
 
-use crate::attr::{Attr, Callback, ExclusiveMode, Keyed, MacroKind};
+use crate::attr::{Attr, Callback, ExclusiveMode, Keyed, MacroKind, Receives};
 use crate::signature::{Output, ReceiverKind, Shape};
 
 /// `tokens` reported at `span`: every token (inside groups too) keeps its hygiene but takes
@@ -215,22 +215,24 @@ fn callbacks(
     let private = private_path(krate);
     args.callbacks()
         .map(
-            |Keyed {
-                 key,
-                 value: callback,
-             }| {
+            |(
+                slot,
+                Keyed {
+                    key,
+                    value: callback,
+                },
+            )| {
                 let local = callback_local(key);
-                let slot = Slot::of(key);
                 let check = match slot {
-                    Slot::Complete => match value_type {
+                    Receives::Value => match value_type {
                         // The value type is pinned so that a callback of the wrong type is
                         // reported at the callback, not somewhere in the builder chain.
                         Some(value) => quote!(#private::on_complete::<#value>),
                         None => quote!(#private::on_complete),
                     },
-                    Slot::Error => quote!(#private::on_error),
-                    Slot::Progress => quote!(#private::on_progress),
-                    Slot::Event => quote!(#private::on_event),
+                    Receives::Error => quote!(#private::on_error),
+                    Receives::Progress => quote!(#private::on_progress),
+                    Receives::Nothing => quote!(#private::on_event),
                 };
                 let value = match callback {
                     Callback::Expr(expr) => call_at(check, expr.to_token_stream(), expr.span()),
@@ -244,29 +246,9 @@ fn callbacks(
         .collect()
 }
 
-/// What a callback receives.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Complete,
-    Error,
-    Progress,
-    Event,
-}
-
-impl Slot {
-    fn of(key: &Ident) -> Slot {
-        match key.unraw().to_string().as_str() {
-            "on_complete" => Slot::Complete,
-            "on_error" => Slot::Error,
-            "on_progress" => Slot::Progress,
-            _ => Slot::Event,
-        }
-    }
-}
-
 fn self_method(
     krate: &Path,
-    slot: Slot,
+    slot: Receives,
     check: &TokenStream,
     self_token: &syn::Token![self],
     method: &Ident,
@@ -277,10 +259,10 @@ fn self_method(
     // Hygienic, but located at the method: a type mismatch is reported at `self.method`.
     let at_method = Span::mixed_site().located_at(method.span());
     let param = match slot {
-        Slot::Complete => Some(Ident::new("__task_value", at_method)),
-        Slot::Error => Some(Ident::new("__task_error", at_method)),
-        Slot::Progress => Some(Ident::new("__task_progress", at_method)),
-        Slot::Event => None,
+        Receives::Value => Some(Ident::new("__task_value", at_method)),
+        Receives::Error => Some(Ident::new("__task_error", at_method)),
+        Receives::Progress => Some(Ident::new("__task_progress", at_method)),
+        Receives::Nothing => None,
     };
     let params = param.iter();
     let arguments = param.iter();
@@ -519,10 +501,13 @@ fn attach_callbacks(args: &Attr, builder: &Ident) -> TokenStream {
     // `on_complete` last (`callbacks()` gives it last): it changes the builder's type.
     args.callbacks()
         .map(
-            |Keyed {
-                 key,
-                 value: callback,
-             }| {
+            |(
+                _,
+                Keyed {
+                    key,
+                    value: callback,
+                },
+            )| {
                 let method = Ident::new(&key.unraw().to_string(), Span::call_site());
                 let local = callback_local(key);
                 respan(

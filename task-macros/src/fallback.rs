@@ -6,12 +6,12 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::visit::Visit;
 use syn::{FnArg, ItemFn, Path, ReturnType, Type};
 
 use crate::attr::Attr;
 use crate::expand::{mentions_impl_trait, private_path, value_type};
 use crate::signature;
+use crate::valid::borrows;
 
 /// `attr` is the parsed attribute when it parsed; `attr_tokens` serves otherwise.
 pub(crate) fn fallback(
@@ -76,19 +76,4 @@ fn mentions_on_complete(tokens: &TokenStream) -> bool {
         proc_macro2::TokenTree::Ident(ident) => ident == "on_complete",
         _ => false,
     })
-}
-
-fn borrows(ty: &Type) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
-            self.0 = true;
-        }
-        fn visit_lifetime(&mut self, _: &'ast syn::Lifetime) {
-            self.0 = true;
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_type(ty);
-    finder.0
 }

@@ -32,9 +32,7 @@ fn output(shape: &Shape) -> syn::Result<()> {
         Output::Unit => return Ok(()),
         Output::Plain(ty) | Output::Fallible { ty, .. } => ty,
     };
-    let mut finder = BorrowFinder(false);
-    finder.visit_type(ty);
-    if finder.0 {
+    if borrows(ty) {
         let owned = match &**ty {
             Type::Reference(reference) => owned_suggestion(reference),
             _ => "an owned type (`String`, `Vec<T>`, `Arc<T>`)".to_owned(),
@@ -224,7 +222,7 @@ fn arguments(sig: &Signature, shape: &Shape) -> syn::Result<()> {
 
 /// `self.method` callbacks need a receiver to call the method on.
 fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()> {
-    for keyed in attr.callbacks() {
+    for (_, keyed) in attr.callbacks() {
         if let Callback::SelfMethod { self_token, method } = &keyed.value {
             if shape.receiver.is_none() {
                 return Err(syn::Error::new(
@@ -244,9 +242,7 @@ fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()
 
 /// Arguments move to another thread, so they must not borrow.
 fn owned(pat: &Pat, ty: &Type) -> syn::Result<()> {
-    let mut finder = BorrowFinder(false);
-    finder.visit_type(ty);
-    if !finder.0 {
+    if !borrows(ty) {
         return Ok(());
     }
     let name = match pat {
@@ -293,6 +289,12 @@ fn tidy(ty: &Type) -> String {
 }
 
 /// Whether a type holds a reference or a non-`'static` lifetime.
+pub(crate) fn borrows(ty: &Type) -> bool {
+    let mut finder = BorrowFinder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
 struct BorrowFinder(bool);
 
 impl<'ast> Visit<'ast> for BorrowFinder {

@@ -268,9 +268,7 @@ impl Host {
             self.report_panic("the manager's dispatcher", &task, &panic);
         }
     }
-}
 
-impl Host {
     fn emit_now<A>(
         &self,
         arg: &A,

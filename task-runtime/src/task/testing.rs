@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::body::Plain;
+use super::body::{BoxBody, Plain};
 use super::cell::{CellRef, TaskCell, TaskSpec};
 use super::context::TaskContext;
 use super::delivery::Callbacks;
@@ -64,8 +64,13 @@ where
     T: Send + 'static,
     F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
 {
+    submit(spec, Box::new(Plain::new(f)))
+}
+
+/// [`task`] for a body built by the test (one with `on_complete`, say).
+pub(crate) fn submit<T: Send + 'static>(spec: TaskSpec, body: BoxBody<T>) -> (Task<T>, CellRef) {
     let host = Arc::clone(&spec.host);
-    let cell = TaskCell::new(spec, Box::new(Plain::new(f)));
+    let cell = TaskCell::new(spec, body);
     host.submitted(cell.core.dispatcher());
     let erased: CellRef = cell.clone();
     (Task::new(cell), erased)

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use crate::dispatch::Dispatcher;
 use crate::error::{codes, AppError};
 use crate::task::body::{Plain, WithCompletion};
-use crate::task::cell::{LatestOfName, TaskCell};
+use crate::task::cell::LatestOfName;
 use crate::task::context::TaskContext;
 use crate::task::run;
-use crate::task::testing::{task, HeldJobs, Log, TestHost};
+use crate::task::testing::{submit, task, HeldJobs, Log, TestHost};
 use crate::task::Task;
 use crate::vocabulary::TaskId;
 
@@ -27,12 +27,9 @@ fn reporting(test: &TestHost, log: &Log, dispatcher: Option<Dispatcher>) -> Task
     let body = WithCompletion::new(Box::new(body), move |value: i32| {
         done.push(format!("complete {value}"));
     });
-    let host = Arc::clone(&spec.host);
-    let cell = TaskCell::new(spec, Box::new(body));
-    host.submitted(cell.core.dispatcher());
-    let erased: crate::task::cell::CellRef = cell.clone();
-    run::run(&erased);
-    Task::new(cell)
+    let (task, cell) = submit(spec, Box::new(body));
+    run::run(&cell);
+    task
 }
 
 #[test]
