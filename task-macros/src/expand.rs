@@ -56,6 +56,7 @@ struct Names {
     builder: Ident,
     ctx: Ident,
     body: Ident,
+    convert: Ident,
     cb_this: Ident,
     cb_weak: Ident,
     /// What the body's `self` becomes.
@@ -71,6 +72,7 @@ impl Names {
             builder: local("__task_builder"),
             ctx: local("__task_ctx"),
             body: local("__task_body"),
+            convert: local("__task_convert"),
             cb_this: local("__task_callback_this"),
             cb_weak: local("__task_callback_weak"),
             self_: local("__task_self"),
@@ -90,7 +92,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     let fn_name = &sig.ident;
     let on_complete = args.on_complete.as_ref();
 
-    let value_type = value_type(&private, shape);
+    let value_type = value_type(&krate, shape);
     let task_type = if on_complete.is_some() {
         quote!(())
     } else {
@@ -155,9 +157,13 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     // One call checks the value once (a value that is not `Send` is one error, here), builds,
     // configures and starts the task.
     let run = if on_complete.is_some() {
-        quote!(#private::run_completing)
+        quote!(run_completing)
     } else {
-        quote!(#private::run)
+        quote!(run)
+    };
+    let run = match &nameable_value {
+        Some(value) => quote!(<#value as #krate::bounds::TaskValue>::#run),
+        None => quote!(#krate::bounds::TaskValue::#run),
     };
     let manager_name = &names.manager;
     let start = call_at(
@@ -183,19 +189,20 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
 
 /// Checks spanned at the user's tokens: the arguments.
 fn checks(krate: &Path, shape: &Shape) -> TokenStream {
-    let private = private_path(krate);
     // By value where the argument has a name (its type may be an `impl Trait`, which cannot
     // be named), by type for patterns.
     let arguments = shape.args.iter().filter_map(|arg| {
         let ty = &arg.ty;
         match &arg.binding {
-            Some(name) => Some(quote_spanned!(ty.span()=> #private::assert_task_argument(&#name);)),
+            Some(name) => Some(quote_spanned!(ty.span()=>
+                #krate::bounds::TaskArgument::check(&#name);)),
             None if mentions_impl_trait(ty) => None,
-            None => Some(quote_spanned!(ty.span()=> #private::assert_task_argument_type::<#ty>();)),
+            None => Some(quote_spanned!(ty.span()=>
+                <#ty as #krate::bounds::TaskArgument>::check_type();)),
         }
     });
-    // The return type is checked where the task is built (`run`) and its result converted
-    // (`TaskReturn`): once each, at the return type.
+    // The value is checked where the task is built (`TaskValue::run`), the error type where
+    // the result is converted (`IntoAppError`): once each.
     quote!(#(#arguments)*)
 }
 
@@ -205,6 +212,11 @@ fn callback_local(key: &Ident) -> Ident {
 
 /// Each callback bound to a local, type-checked at its own expression. They are set up before
 /// the receiver moves into the task, since `self.method` callbacks need it.
+///
+/// A callback is called from a closure of the right type (`move |value: T| callback(value)`)
+/// rather than checked against an `Fn` bound: a callback taking the wrong type is then one
+/// "expected `String`, found `usize`" at the callback, not two signature mismatches with the
+/// types in notes. The closure is then checked for `Send` alone.
 fn callbacks(
     krate: &Path,
     args: &Attr,
@@ -212,7 +224,6 @@ fn callbacks(
     names: &Names,
     value_type: Option<&TokenStream>,
 ) -> TokenStream {
-    let private = private_path(krate);
     args.callbacks()
         .map(
             |(
@@ -223,21 +234,10 @@ fn callbacks(
                 },
             )| {
                 let local = callback_local(key);
-                let check = match slot {
-                    Receives::Value => match value_type {
-                        // The value type is pinned so that a callback of the wrong type is
-                        // reported at the callback, not somewhere in the builder chain.
-                        Some(value) => quote!(#private::on_complete::<#value>),
-                        None => quote!(#private::on_complete),
-                    },
-                    Receives::Error => quote!(#private::on_error),
-                    Receives::Progress => quote!(#private::on_progress),
-                    Receives::Nothing => quote!(#private::on_event),
-                };
                 let value = match callback {
-                    Callback::Expr(expr) => call_at(check, expr.to_token_stream(), expr.span()),
+                    Callback::Expr(expr) => expr_callback(krate, slot, key, expr, value_type),
                     Callback::SelfMethod { self_token, method } => {
-                        self_method(krate, slot, &check, self_token, method, shape, names)
+                        self_method(krate, slot, self_token, method, shape, names, value_type)
                     }
                 };
                 quote!(let #local = #value;)
@@ -246,26 +246,118 @@ fn callbacks(
         .collect()
 }
 
+/// What a callback in `slot` is called with, when it can be named.
+fn received_type(
+    krate: &Path,
+    slot: Receives,
+    value_type: Option<&TokenStream>,
+) -> Option<Option<TokenStream>> {
+    match slot {
+        Receives::Value => value_type.map(|value| Some(value.clone())),
+        Receives::Error => Some(Some(quote!(#krate::AppError))),
+        Receives::Progress => Some(Some(quote!(#krate::Progress))),
+        Receives::Nothing => Some(None),
+    }
+}
+
+/// The `bounds` trait that checks the callback of `slot` and hands it to the builder.
+fn checked(krate: &Path, slot: Receives, received: Option<&TokenStream>) -> TokenStream {
+    match (slot, received) {
+        (Receives::Value, Some(value)) => {
+            quote!(#krate::bounds::CompleteCallback::<#value>::checked)
+        }
+        (Receives::Value, None) => quote!(#krate::bounds::CompleteCallback::checked),
+        (Receives::Error, _) => quote!(#krate::bounds::ErrorCallback::checked),
+        (Receives::Progress, _) => quote!(#krate::bounds::ProgressCallback::checked),
+        (Receives::Nothing, _) => quote!(#krate::bounds::EventCallback::checked),
+    }
+}
+
+/// `{ let mut on_error = <expr>; checked(move |error: AppError| -> () { on_error(error) }) }`,
+/// located at the expression. A closure's own parameters are annotated with the type they
+/// receive where they have none, since it is no longer passed where its signature could be
+/// deduced.
+fn expr_callback(
+    krate: &Path,
+    slot: Receives,
+    key: &Ident,
+    expr: &syn::Expr,
+    value_type: Option<&TokenStream>,
+) -> TokenStream {
+    let span = expr.span();
+    let Some(received) = received_type(krate, slot, value_type) else {
+        // A value that cannot be named (`impl Trait`): checked against an `Fn` bound, from
+        // which a closure's parameter type is deduced.
+        let private = private_path(krate);
+        return call_at(quote!(#private::on_complete), expr.to_token_stream(), span);
+    };
+    let mut expr = expr.clone();
+    if let (syn::Expr::Closure(closure), Some(ty)) = (&mut expr, &received) {
+        annotate(closure, ty);
+    }
+    // Named after the key, so that a message about it reads "`on_error` has type ..".
+    let callback = Ident::new(
+        &key.unraw().to_string(),
+        Span::mixed_site().located_at(span),
+    );
+    let param = received
+        .as_ref()
+        .map(|_| Ident::new("__task_received", Span::mixed_site().located_at(span)));
+    let params = param.iter().zip(&received).map(|(p, ty)| quote!(#p: #ty));
+    let arguments = param.iter();
+    let call = call_at(callback.to_token_stream(), quote!(#(#arguments),*), span);
+    let check = checked(krate, slot, received.as_ref());
+    let wrapper = respan(quote!(move |#(#params),*| -> () { #call }), span);
+    quote!({
+        #[allow(unused_mut)]
+        let mut #callback = #expr;
+        #check(#wrapper)
+    })
+}
+
+/// Gives the closure's first parameter the type `ty` when it has none.
+fn annotate(closure: &mut syn::ExprClosure, ty: &TokenStream) {
+    if let Some(first) = closure.inputs.first_mut() {
+        if !matches!(first, syn::Pat::Type(_)) {
+            let pat = first.clone();
+            let ty: Type = syn::parse_quote_spanned!(pat.span()=> #ty);
+            *first = syn::Pat::Type(syn::PatType {
+                attrs: Vec::new(),
+                pat: Box::new(pat),
+                colon_token: Default::default(),
+                ty: Box::new(ty),
+            });
+        }
+    }
+}
+
 fn self_method(
     krate: &Path,
     slot: Receives,
-    check: &TokenStream,
     self_token: &syn::Token![self],
     method: &Ident,
     shape: &Shape,
     names: &Names,
+    value_type: Option<&TokenStream>,
 ) -> TokenStream {
-    let private = private_path(krate);
+    let bounds = quote!(#krate::bounds);
     // Hygienic, but located at the method: a type mismatch is reported at `self.method`.
     let at_method = Span::mixed_site().located_at(method.span());
-    let param = match slot {
-        Receives::Value => Some(Ident::new("__task_value", at_method)),
-        Receives::Error => Some(Ident::new("__task_error", at_method)),
-        Receives::Progress => Some(Ident::new("__task_progress", at_method)),
-        Receives::Nothing => None,
-    };
-    let params = param.iter();
+    let received = received_type(krate, slot, value_type);
+    let param = (slot != Receives::Nothing).then(|| Ident::new("__task_received", at_method));
+    // Annotated where the type can be named; otherwise deduced from the check's bound.
+    let params = param.iter().map(|p| match &received {
+        Some(Some(ty)) => quote!(#p: #ty),
+        _ => quote!(#p),
+    });
     let arguments = param.iter();
+    let check = match &received {
+        Some(received) => checked(krate, slot, received.as_ref()),
+        None => {
+            let private = private_path(krate);
+            quote!(#private::on_complete)
+        }
+    };
     let kind = shape
         .receiver
         .as_ref()
@@ -275,21 +367,25 @@ fn self_method(
     } = names;
     match kind {
         ReceiverKind::Shared | ReceiverKind::Owned => {
-            // `self` is `&Self` for a shared receiver, `Self` for an owned one.
-            let receiver = if kind == ReceiverKind::Shared {
-                quote_spanned!(self_token.span=> #self_token)
-            } else {
-                quote_spanned!(self_token.span=> &#self_token)
-            };
             // A `&self` method clones for its task too: one check, one message about it.
             let clone = if kind == ReceiverKind::Shared {
                 quote_spanned!(self_token.span=>
-                    #private::clone_receiver::<Self>(#receiver))
+                    <Self as #bounds::ClonedForTask>::clone_for_task(#self_token))
             } else {
                 quote_spanned!(self_token.span=>
-                    #private::clone_for_callback::<Self>(#receiver))
+                    <Self as #bounds::ClonedForCallback>::clone_for_callback(&#self_token))
             };
-            let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
+            // Called on a shared reference to the clone, as `Self::method(&clone, ..)`: a
+            // method taking `&mut self` (which would change the clone, not the object) is
+            // then one "types differ in mutability" at the method, naming both types.
+            let mut at = cb_this.clone();
+            at.set_span(cb_this.span().located_at(method.span()));
+            let this = quote_spanned!(method.span()=> &#at);
+            let call = call_at(
+                quote_spanned!(method.span()=> Self::#method),
+                quote!(#this #(, #arguments)*),
+                method.span(),
+            );
             quote!({
                 let #cb_this = #clone;
                 #check(move |#(#params),*| { #call; })
@@ -301,6 +397,7 @@ fn self_method(
             } else {
                 quote_spanned!(self_token.span=> #self_token)
             };
+            let private = private_path(krate);
             let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
             // Through a `Weak`: if the object is gone by delivery time, the callback is skipped.
             quote!({
@@ -341,20 +438,21 @@ fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStre
 }
 
 fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
-    let private = private_path(krate);
     let Some(receiver) = &shape.receiver else {
         return TokenStream::new();
     };
     let this = &names.this;
     let self_token = &receiver.self_token;
+    let bounds = quote!(#krate::bounds);
     let value = match receiver.kind {
+        // Naming `Self` keeps rustc from suggesting `&&self`.
         ReceiverKind::Shared => quote_spanned!(self_token.span=>
-            #private::clone_receiver::<Self>(#self_token)),
+            <Self as #bounds::ClonedForTask>::clone_for_task(#self_token)),
         // Checked at the receiver: it moves to a worker thread.
         ReceiverKind::Owned | ReceiverKind::Arc => quote_spanned!(receiver.syntax.ty.span()=>
-            #private::task_receiver(#self_token)),
+            #bounds::TaskReceiver::into_task(#self_token)),
         ReceiverKind::ArcRef => quote_spanned!(receiver.syntax.ty.span()=>
-            #private::task_receiver(::std::sync::Arc::clone(#self_token))),
+            #bounds::TaskReceiver::into_task(::std::sync::Arc::clone(#self_token))),
         ReceiverKind::Unique | ReceiverKind::OtherBorrow => {
             unreachable!("rejected by `valid`")
         }
@@ -372,18 +470,54 @@ fn builder(
     output_span: Span,
 ) -> (TokenStream, TokenStream) {
     let private = private_path(krate);
+    let bounds = quote!(#krate::bounds);
     let Names {
-        this, ctx, body, ..
+        this,
+        ctx,
+        body,
+        convert: convert_local,
+        ..
     } = names;
-    let convert = match shape.output {
-        Output::Fallible { .. } => quote!(#private::TaskReturn::into_task_result),
-        Output::Unit | Output::Plain(_) => quote!(#private::infallible),
+    // The error type is checked by naming its conversion, at the error type where it is
+    // written: once, and nothing else about the result depends on it.
+    let (convert, run) = match &shape.output {
+        Output::Fallible { ty, error, .. } => {
+            let convert = match error {
+                Some(error) if !mentions_impl_trait(error) => quote_spanned!(error.span()=>
+                    <#error as #bounds::IntoAppError>::into_app_error),
+                _ if !mentions_impl_trait(ty) => quote_spanned!(ty.span()=>
+                    <<#ty as #bounds::TaskReturn>::Error as #bounds::IntoAppError>::into_app_error),
+                _ => quote_spanned!(ty.span()=> <_ as #bounds::IntoAppError>::into_app_error),
+            };
+            let run = call_at(
+                quote!(#bounds::TaskReturn::into_task_result),
+                quote!(#body(#ctx), #convert_local),
+                output_span,
+            );
+            // A function pointer: its call has no bound of its own to fail a second time.
+            let app_error = quote!(#krate::AppError);
+            (
+                quote!(let #convert_local: fn(_) -> #app_error = #convert;),
+                run,
+            )
+        }
+        Output::Unit | Output::Plain(_) => {
+            let run = call_at(
+                quote!(#private::infallible),
+                quote!(#body(#ctx)),
+                output_span,
+            );
+            (TokenStream::new(), run)
+        }
     };
-    // A closure cannot name an `impl Trait` return type: it is inferred then.
+    // A closure cannot name an `impl Trait`: that part of the type is inferred (`-> _`,
+    // `-> io::Result<_>`), the rest still guides inference (`Ok(..)`'s error type).
     let ret = match &func.sig.output {
         syn::ReturnType::Default => quote!(-> ()),
-        syn::ReturnType::Type(_, ty) if mentions_impl_trait(ty) => TokenStream::new(),
-        syn::ReturnType::Type(_, ty) => quote!(-> #ty),
+        syn::ReturnType::Type(_, ty) => {
+            let ty = infer_impl_trait((**ty).clone());
+            quote!(-> #ty)
+        }
     };
     let param = match shape.context() {
         Some(context) => {
@@ -413,12 +547,12 @@ fn builder(
         }
         None => func.block.to_token_stream(),
     };
-    let run = call_at(convert, quote!(#body(#ctx)), output_span);
     let call = respan(quote!(move |#ctx: &#krate::TaskContext| #run), output_span);
     // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
     let prelude = quote! {
         #[allow(unused_mut)]
         let mut #body = move |#param| #ret #block;
+        #convert
     };
     (prelude, call)
 }
@@ -519,6 +653,24 @@ fn attach_callbacks(args: &Attr, builder: &Ident) -> TokenStream {
         .collect()
 }
 
+/// `ty` with each `impl Trait` in it replaced by `_`.
+fn infer_impl_trait(mut ty: Type) -> Type {
+    struct Infer;
+    impl syn::visit_mut::VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(opaque) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](opaque.impl_token.span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Infer, &mut ty);
+    ty
+}
+
 /// Whether a type mentions `impl Trait` (then it cannot be named in a turbofish).
 pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);
@@ -533,13 +685,15 @@ pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
 }
 
 /// What the task yields: `T` of a `Result<T, E>`, or the type returned.
-pub(crate) fn value_type(private: &TokenStream, shape: &Shape) -> TokenStream {
+pub(crate) fn value_type(krate: &Path, shape: &Shape) -> TokenStream {
     match &shape.output {
         Output::Unit => quote!(()),
         Output::Plain(ty) => ty.to_token_stream(),
         Output::Fallible { value: Some(t), .. } => t.to_token_stream(),
-        Output::Fallible { ty, value: None } => {
-            quote!(<#ty as #private::TaskReturn>::Value)
+        Output::Fallible {
+            ty, value: None, ..
+        } => {
+            quote!(<#ty as #krate::bounds::TaskReturn>::Value)
         }
     }
 }

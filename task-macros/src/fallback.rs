@@ -9,7 +9,7 @@ use quote::quote;
 use syn::{FnArg, ItemFn, Path, ReturnType, Type};
 
 use crate::attr::Attr;
-use crate::expand::{mentions_impl_trait, private_path, value_type};
+use crate::expand::{mentions_impl_trait, value_type};
 use crate::signature;
 use crate::valid::borrows;
 
@@ -40,7 +40,7 @@ pub(crate) fn fallback(
     let task_type = if on_complete {
         quote!(())
     } else {
-        value_type(&private_path(&krate), &shape)
+        value_type(&krate, &shape)
     };
     let mut sig = func.sig.clone();
     sig.asyncness = None;

@@ -103,8 +103,15 @@ use attr::{Attr, MacroKind};
 /// A callback is a path (`show`, `Self::show`, `ui::show`), a closure (`|doc| ...`), or
 /// `self.method`, which calls the method on the receiver: on a clone for `&self` and `self`
 /// receivers, through a `Weak` for `self: Arc<Self>` and `self: &Arc<Self>` (if the object is
-/// gone when the callback is due, the callback is skipped). Callbacks must be
-/// `Send + 'static`.
+/// gone when the callback is due, the callback is skipped). Such a method takes `&self`: one
+/// taking `&mut self` would change the clone, not your object, and is a compile error. A
+/// closure's parameter needs no type (`|doc| ...`): it is the type the slot receives.
+/// Callbacks must be `Send + 'static` and return `()`.
+///
+/// Mistakes are compile errors at the token they are about: a callback of the wrong type is
+/// "expected `String`, found `usize`" at the callback; a type that cannot cross to a worker
+/// thread names the requirement it misses, one of the traits of `task_runtime::bounds`
+/// ("the trait `TaskArgument` is not implemented for `Rc<Vec<u64>>`").
 ///
 /// # The function
 ///
@@ -112,7 +119,8 @@ use attr::{Attr, MacroKind};
 ///   `io::Result<T>` and `anyhow`-style aliases too) is fallible: the task yields `T`, and
 ///   `E: Into<AppError>`; `?` works as usual. Any other type `R` is the task's value; no return
 ///   type means `()`. The generated function returns `Task<T>`, or `Task<()>` with
-///   `on_complete`.
+///   `on_complete`. `-> impl Trait` must say `+ Send + 'static` (or, in edition 2024,
+///   `+ Send + use<..>` naming no lifetime).
 /// * **Context.** A parameter of type `&TaskContext` is removed from the generated signature
 ///   and supplied by the runtime: use it to check cancellation and report progress.
 /// * **Receivers.** `&self` runs the body on a clone (`Self: Clone + Send + 'static`; share

@@ -42,11 +42,12 @@ pub(crate) enum Output {
     Unit,
     /// Any type whose last path segment is not `Result`: the task yields it.
     Plain(Box<Type>),
-    /// `Result<T, E>` or an alias: the task yields `T`. `value` is `T` when it is written
-    /// as the first generic argument.
+    /// `Result<T, E>` or an alias: the task yields `T`. `value` is `T` and `error` is `E`
+    /// where they are written as the generic arguments.
     Fallible {
         ty: Box<Type>,
         value: Option<Box<Type>>,
+        error: Option<Box<Type>>,
     },
 }
 
@@ -110,10 +111,11 @@ pub(crate) fn analyse(sig: &Signature) -> Shape {
     }
     let output = match &sig.output {
         ReturnType::Default => Output::Unit,
-        ReturnType::Type(_, ty) => match result_value(ty) {
-            Some(value) => Output::Fallible {
+        ReturnType::Type(_, ty) => match result_types(ty) {
+            Some((value, error)) => Output::Fallible {
                 ty: ty.clone(),
                 value: value.map(Box::new),
+                error: error.map(Box::new),
             },
             None => Output::Plain(ty.clone()),
         },
@@ -181,7 +183,9 @@ pub(crate) fn last_segment_is(ty: &Type, name: &str) -> bool {
 }
 
 /// For a type whose path ends in `Result`: `Some(first generic type argument)` if written.
-fn result_value(ty: &Type) -> Option<Option<Type>> {
+/// For a type whose last segment is `Result`: its value and error types, where written
+/// (`Result<T, E>`; an alias such as `io::Result<T>` gives the value only).
+fn result_types(ty: &Type) -> Option<(Option<Type>, Option<Type>)> {
     let Type::Path(TypePath { qself: None, path }) = ty else {
         return None;
     };
@@ -189,12 +193,17 @@ fn result_value(ty: &Type) -> Option<Option<Type>> {
     if last.ident != "Result" {
         return None;
     }
-    let value = match &last.arguments {
-        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
-            GenericArgument::Type(ty) => Some(ty.clone()),
-            _ => None,
-        }),
-        _ => None,
-    };
-    Some(value)
+    let mut types = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(ty) => Some(ty.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+    .into_iter();
+    Some((types.next(), types.next()))
 }

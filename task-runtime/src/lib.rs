@@ -103,6 +103,8 @@ mod task;
 // The manager on top, and what is built on it.
 mod manager;
 mod method;
+// What the attributes require of a task's types, named in their compile errors.
+pub mod bounds;
 
 pub use dispatch::{Dispatcher, EventLoop, Job};
 #[cfg(feature = "terminal")]

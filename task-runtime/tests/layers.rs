@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["host"],
     &["task"],
     &["manager"],
-    &["method", "private"],
+    &["method", "bounds", "private"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

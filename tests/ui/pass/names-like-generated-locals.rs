@@ -18,7 +18,18 @@ impl S {
     }
 }
 
+fn on_complete(_: u32) {}
+
+// A callback named like its key, and one named like the macro's own locals.
+#[run_in_background(on_complete = on_complete, on_error = __task_received)]
+fn callbacks(value: u32) -> Result<u32, task_runtime::AppError> {
+    Ok(value)
+}
+
+fn __task_received(_: task_runtime::AppError) {}
+
 fn main() {
+    callbacks(1).join().unwrap();
     assert_eq!(__task_manager(1, 2).join().unwrap(), 3);
     assert_eq!(S.body(1, (2, 3), 4).join().unwrap(), 10);
 }

@@ -1,0 +1,269 @@
+//! What the attributes require of a task's types, one trait per requirement.
+//!
+//! `#[run_in_background]` and `#[async_method]` check each argument, receiver, value, error
+//! type and callback of the function they annotate through these traits, at the token the
+//! check is about, so a mistake is one compile error there that names the requirement (for
+//! example "the trait `TaskArgument` is not implemented for `Rc<Vec<u64>>`") instead of an
+//! error inside the generated code. Each trait is implemented for every type that meets its
+//! requirement: there is nothing to implement, and code written by hand has no reason to name
+//! them (use [`TaskManager::task`] and [`TaskBuilder`]'s methods, which state the same bounds).
+//!
+//! ```compile_fail
+//! use std::rc::Rc;
+//! use task_runtime::run_in_background;
+//!
+//! #[run_in_background]
+//! fn total(numbers: Rc<Vec<u64>>) -> u64 {
+//!     // error: argument of type `Rc<Vec<u64>>` cannot be moved to a worker thread: it must
+//!     // be `Send + 'static` ... required for `Rc<Vec<u64>>` to implement `TaskArgument`
+//!     numbers.iter().sum()
+//! }
+//! ```
+
+use crate::error::AppError;
+use crate::manager::{TaskBuilder, TaskManager};
+use crate::progress::Progress;
+use crate::task::context::TaskContext;
+use crate::task::Task;
+
+/// An argument, moved into the task: `Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "argument of type `{Self}` cannot be moved to a worker thread: it must be `Send + 'static`",
+    label = "moved into the background task",
+    note = "use an owned, thread-safe type (e.g. `Arc<T>` instead of `Rc<T>`, `Arc<Mutex<T>>` instead of `RefCell<T>`)"
+)]
+pub trait TaskArgument {
+    /// Checks a named argument (its type may be an `impl Trait`, which cannot be named).
+    #[doc(hidden)]
+    fn check(&self) {}
+    /// Checks a pattern argument (`(a, b): (u32, u32)`), which has no name, by its type.
+    #[doc(hidden)]
+    fn check_type() {}
+}
+
+impl<T: Send + 'static> TaskArgument for T {}
+
+/// A task's value, sent from the worker thread to the handle and the callbacks:
+/// `Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the result of a background task: it must be `Send + 'static`",
+    label = "returned from a worker thread",
+    note = "return an owned, thread-safe type (e.g. `Arc<T>` instead of `Rc<T>`, `String` instead of `&str`)"
+)]
+pub trait TaskValue: Sized {
+    /// Builds the task of `body` on `manager`, lets `configure` set its options and callbacks,
+    /// and starts it. The value is checked here only, so a value that is not `Send` is one
+    /// error.
+    #[doc(hidden)]
+    fn run<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self>
+    where
+        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<Self>) -> TaskBuilder<Self>;
+
+    /// [`TaskValue::run`] for a task whose `on_complete` takes the value: the handle yields `()`.
+    #[doc(hidden)]
+    fn run_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
+    where
+        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<Self>) -> TaskBuilder<()>;
+}
+
+impl<T: Send + 'static> TaskValue for T {
+    fn run<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<T>) -> TaskBuilder<T>,
+    {
+        configure(manager.task(body)).start()
+    }
+
+    fn run_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<T>) -> TaskBuilder<()>,
+    {
+        configure(manager.task(body)).start()
+    }
+}
+
+/// What a fallible task function returns: a `Result` (or an alias of it, such as
+/// `io::Result<T>`). Its error type is checked apart, as [`IntoAppError`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the result of a background task: a return type named `Result` must be `std::result::Result<T, E>` or an alias of it",
+    label = "not a `std::result::Result`",
+    note = "rename the type, or return `Result<{Self}, E>`"
+)]
+pub trait TaskReturn {
+    /// The value the task produces.
+    type Value;
+    /// The function's error type.
+    type Error;
+    /// Converts into the runtime's result type, with `convert` for the error.
+    #[doc(hidden)]
+    fn into_task_result<C>(self, convert: C) -> Result<Self::Value, AppError>
+    where
+        C: FnOnce(Self::Error) -> AppError;
+}
+
+impl<T, E> TaskReturn for Result<T, E> {
+    type Value = T;
+    type Error = E;
+
+    fn into_task_result<C>(self, convert: C) -> Result<T, AppError>
+    where
+        C: FnOnce(E) -> AppError,
+    {
+        self.map_err(convert)
+    }
+}
+
+/// The error type of a fallible task function: it converts into [`AppError`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the error type of a background task: it must convert into `AppError`",
+    label = "the error type of this task",
+    note = "any `std::error::Error + Send + Sync + 'static` converts (give it a code with `TaskManagerBuilder::map_error`); a type that is not one can implement `From<{Self}> for AppError`"
+)]
+pub trait IntoAppError {
+    /// Converts the error.
+    #[doc(hidden)]
+    fn into_app_error(self) -> AppError;
+}
+
+// Reported as "`E` is not `IntoAppError`", once, not as each bound of `From<E> for AppError`
+// that `E` misses (`Send` and `Sync` are two errors each, and the conversion is checked twice).
+#[diagnostic::do_not_recommend]
+impl<E: Into<AppError>> IntoAppError for E {
+    fn into_app_error(self) -> AppError {
+        self.into()
+    }
+}
+
+/// A receiver that moves into the task (`self`, `self: Box<Self>`, `self: Arc<Self>`):
+/// `Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the receiver `{Self}` moves to a worker thread, so it must be `Send + 'static`",
+    label = "moved into the background task",
+    note = "`Arc<Self>` rather than `Rc<Self>` (and `Self: Sync` for `Arc`), `Mutex` or atomics rather than `Cell`/`RefCell`"
+)]
+pub trait TaskReceiver: Sized {
+    /// Passes the receiver through its check.
+    #[doc(hidden)]
+    fn into_task(self) -> Self {
+        self
+    }
+}
+
+impl<T: Send + 'static> TaskReceiver for T {}
+
+/// The type of a `&self` background method, which runs on a clone: `Clone + Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "`&self` background methods run on a clone of `{Self}`, which must be `Clone + Send + 'static`",
+    label = "cloned into the background task",
+    note = "derive `Clone` (sharing state through `Arc`), or take `self: Arc<Self>`"
+)]
+pub trait ClonedForTask: Sized {
+    /// Clones the receiver for the task.
+    #[doc(hidden)]
+    fn clone_for_task(&self) -> Self;
+}
+
+impl<T: Clone + Send + 'static> ClonedForTask for T {
+    fn clone_for_task(&self) -> T {
+        self.clone()
+    }
+}
+
+/// The type whose `self.method` callbacks run on a clone of the receiver:
+/// `Clone + Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "`self.method` callbacks run on a clone of `{Self}`, which must be `Clone + Send + 'static`",
+    label = "cloned for the callback",
+    note = "derive `Clone` (sharing state through `Arc`), take `self: Arc<Self>` (callbacks then reach it through a `Weak`), or pass a closure"
+)]
+pub trait ClonedForCallback: Sized {
+    /// Clones the receiver for a callback.
+    #[doc(hidden)]
+    fn clone_for_callback(&self) -> Self;
+}
+
+impl<T: Clone + Send + 'static> ClonedForCallback for T {
+    fn clone_for_callback(&self) -> T {
+        self.clone()
+    }
+}
+
+// The callback checks return opaque types that satisfy the builder's bounds by declaration: a
+// callback that is not `Send` is reported once, at the callback, and not again at the builder
+// call the macro generates. (Its argument type is checked before, by calling it.)
+
+/// An `on_complete` callback: `FnOnce(T) + Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_complete` callback must be `Send + 'static`: it is made here and runs where the task's dispatcher delivers",
+    label = "captures something that cannot be sent to another thread",
+    note = "capture `Arc<Mutex<T>>` rather than `Rc<RefCell<T>>`, or send a message to the state's owner"
+)]
+pub trait CompleteCallback<T> {
+    /// The callback, as the builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnOnce(T) + Send + 'static;
+}
+
+impl<T, F: FnOnce(T) + Send + 'static> CompleteCallback<T> for F {
+    fn checked(self) -> impl FnOnce(T) + Send + 'static {
+        self
+    }
+}
+
+/// An `on_error` callback: `FnOnce(AppError) + Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_error` callback must be `Send + 'static`: it is made here and runs where the task's dispatcher delivers",
+    label = "captures something that cannot be sent to another thread",
+    note = "capture `Arc<Mutex<T>>` rather than `Rc<RefCell<T>>`, or send a message to the state's owner"
+)]
+pub trait ErrorCallback {
+    /// The callback, as the builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnOnce(AppError) + Send + 'static;
+}
+
+impl<F: FnOnce(AppError) + Send + 'static> ErrorCallback for F {
+    fn checked(self) -> impl FnOnce(AppError) + Send + 'static {
+        self
+    }
+}
+
+/// An `on_progress` callback: `FnMut(Progress) + Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_progress` callback must be `FnMut(Progress) + Send + 'static`: it is called once per delivered report, where the task's dispatcher delivers",
+    label = "cannot be called repeatedly from another thread",
+    note = "capture `Arc<Mutex<T>>` rather than `Rc<RefCell<T>>`, and clone what the callback gives away"
+)]
+pub trait ProgressCallback {
+    /// The callback, as the builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnMut(Progress) + Send + 'static;
+}
+
+impl<F: FnMut(Progress) + Send + 'static> ProgressCallback for F {
+    fn checked(self) -> impl FnMut(Progress) + Send + 'static {
+        self
+    }
+}
+
+/// An `on_started` or `on_cancelled` callback: `FnOnce() + Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_started` and `on_cancelled` callbacks must be `Send + 'static`: they are made here and run where the task's dispatcher delivers",
+    label = "captures something that cannot be sent to another thread",
+    note = "capture `Arc<Mutex<T>>` rather than `Rc<RefCell<T>>`, or send a message to the state's owner"
+)]
+pub trait EventCallback {
+    /// The callback, as the builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnOnce() + Send + 'static;
+}
+
+impl<F: FnOnce() + Send + 'static> EventCallback for F {
+    fn checked(self) -> impl FnOnce() + Send + 'static {
+        self
+    }
+}
