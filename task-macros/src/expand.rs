@@ -59,6 +59,7 @@ struct Names {
     convert: Ident,
     cb_this: Ident,
     cb_weak: Ident,
+    cloner: Ident,
     /// What the body's `self` becomes.
     self_: Ident,
 }
@@ -75,9 +76,22 @@ impl Names {
             convert: local("__task_convert"),
             cb_this: local("__task_callback_this"),
             cb_weak: local("__task_callback_weak"),
+            cloner: local("__task_cloner"),
             self_: local("__task_self"),
         }
     }
+}
+
+/// What the expansion decides once, from the attribute and the function.
+#[derive(Clone, Copy)]
+struct Plan<'a> {
+    /// `local = true`: callbacks stay on the calling thread and need not be `Send`.
+    local: bool,
+    /// The value's type, where it can be named (not an `impl Trait`).
+    value: Option<&'a TokenStream>,
+    /// The task takes the receiver (a clone, or the receiver itself): its body uses `self`.
+    /// Without `local`, a method's task always takes it, as it always did.
+    captures_receiver: bool,
 }
 
 pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape) -> TokenStream {
@@ -133,11 +147,20 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
         .collect();
     wrapper_sig.output = syn::parse_quote_spanned!(sig.output.span()=> -> #krate::Task<#task_type>);
 
+    let local = args.local.as_ref().is_some_and(|local| local.value.value);
+    let plan = Plan {
+        local,
+        value: nameable_value.as_ref(),
+        // Decided by the tokens: a body that names `self` needs the receiver on the worker.
+        captures_receiver: shape.receiver.is_some()
+            && (!local || replace_self(func.block.to_token_stream(), &names.self_).1),
+    };
     let checks = checks(&krate, shape);
-    let callbacks = callbacks(&krate, args, shape, &names, nameable_value.as_ref());
-    let manager = manager(&krate, args, shape, &names);
-    let receiver = receiver_capture(&krate, shape, &names);
-    let (body, task_fn) = builder(&krate, func, shape, &names, output_span);
+    let cloner = receiver_cloner(&krate, args, shape, &names, plan);
+    let callbacks = callbacks(&krate, args, shape, &names, plan);
+    let manager = manager(&krate, args, shape, &names, plan);
+    let receiver = receiver_capture(&krate, shape, &names, plan);
+    let (body, task_fn) = builder(&krate, func, shape, &names, output_span, plan);
     let task_name = match &args.task_name {
         Some(name) => name.value.clone(),
         // `fn r#match()` is the task "match".
@@ -150,16 +173,21 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     } = &names;
 
     let configure = respan(
-        quote!(let #builder_name = #private::static_name(#builder_name, #task_name) #options;),
+        if plan.local {
+            quote!(let #builder_name = #private::static_local_name(#builder_name, #task_name) #options;)
+        } else {
+            quote!(let #builder_name = #private::static_name(#builder_name, #task_name) #options;)
+        },
         output_span,
     );
     let attach = attach_callbacks(args, builder_name);
     // One call checks the value once (a value that is not `Send` is one error, here), builds,
     // configures and starts the task.
-    let run = if on_complete.is_some() {
-        quote!(run_completing)
-    } else {
-        quote!(run)
+    let run = match (plan.local, on_complete.is_some()) {
+        (false, false) => quote!(run),
+        (false, true) => quote!(run_completing),
+        (true, false) => quote!(run_local),
+        (true, true) => quote!(run_local_completing),
     };
     let run = match &nameable_value {
         Some(value) => quote!(<#value as #krate::bounds::TaskValue>::#run),
@@ -177,6 +205,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
         #(#attrs)*
         #vis #wrapper_sig {
             #checks
+            #cloner
             #callbacks
             #manager
             #receiver
@@ -222,7 +251,7 @@ fn callbacks(
     args: &Attr,
     shape: &Shape,
     names: &Names,
-    value_type: Option<&TokenStream>,
+    plan: Plan<'_>,
 ) -> TokenStream {
     args.callbacks()
         .map(
@@ -235,9 +264,9 @@ fn callbacks(
             )| {
                 let local = callback_local(key);
                 let value = match callback {
-                    Callback::Expr(expr) => expr_callback(krate, slot, key, expr, value_type),
+                    Callback::Expr(expr) => expr_callback(krate, slot, key, expr, plan),
                     Callback::SelfMethod { self_token, method } => {
-                        self_method(krate, slot, self_token, method, shape, names, value_type)
+                        self_method(krate, slot, self_token, method, shape, names, plan)
                     }
                 };
                 quote!(let #local = #value;)
@@ -261,15 +290,34 @@ fn received_type(
 }
 
 /// The `bounds` trait that checks the callback of `slot` and hands it to the builder.
-fn checked(krate: &Path, slot: Receives, received: Option<&TokenStream>) -> TokenStream {
-    match (slot, received) {
-        (Receives::Value, Some(value)) => {
-            quote!(#krate::bounds::CompleteCallback::<#value>::checked)
-        }
-        (Receives::Value, None) => quote!(#krate::bounds::CompleteCallback::checked),
-        (Receives::Error, _) => quote!(#krate::bounds::ErrorCallback::checked),
-        (Receives::Progress, _) => quote!(#krate::bounds::ProgressCallback::checked),
-        (Receives::Nothing, _) => quote!(#krate::bounds::EventCallback::checked),
+fn checked(
+    krate: &Path,
+    slot: Receives,
+    received: Option<&TokenStream>,
+    plan: Plan<'_>,
+) -> TokenStream {
+    let base = match slot {
+        Receives::Value => "CompleteCallback",
+        Receives::Error => "ErrorCallback",
+        Receives::Progress => "ProgressCallback",
+        Receives::Nothing => "EventCallback",
+    };
+    let local = if plan.local { "Local" } else { "" };
+    let name = Ident::new(&format!("{local}{base}"), Span::call_site());
+    let value = received
+        .filter(|_| slot == Receives::Value)
+        .map(|value| quote!(::<#value>));
+    quote!(#krate::bounds::#name #value::checked)
+}
+
+/// The check for an `on_complete` whose value type cannot be named (an `impl Trait`): an
+/// `Fn` bound, from which a closure's parameter type is deduced.
+fn unnamed_complete(krate: &Path, plan: Plan<'_>) -> TokenStream {
+    let private = private_path(krate);
+    if plan.local {
+        quote!(#private::on_local_complete)
+    } else {
+        quote!(#private::on_complete)
     }
 }
 
@@ -282,14 +330,11 @@ fn expr_callback(
     slot: Receives,
     key: &Ident,
     expr: &syn::Expr,
-    value_type: Option<&TokenStream>,
+    plan: Plan<'_>,
 ) -> TokenStream {
     let span = expr.span();
-    let Some(received) = received_type(krate, slot, value_type) else {
-        // A value that cannot be named (`impl Trait`): checked against an `Fn` bound, from
-        // which a closure's parameter type is deduced.
-        let private = private_path(krate);
-        return call_at(quote!(#private::on_complete), expr.to_token_stream(), span);
+    let Some(received) = received_type(krate, slot, plan.value) else {
+        return call_at(unnamed_complete(krate, plan), expr.to_token_stream(), span);
     };
     let mut expr = expr.clone();
     if let (syn::Expr::Closure(closure), Some(ty)) = (&mut expr, &received) {
@@ -306,7 +351,7 @@ fn expr_callback(
     let params = param.iter().zip(&received).map(|(p, ty)| quote!(#p: #ty));
     let arguments = param.iter();
     let call = call_at(callback.to_token_stream(), quote!(#(#arguments),*), span);
-    let check = checked(krate, slot, received.as_ref());
+    let check = checked(krate, slot, received.as_ref(), plan);
     let wrapper = respan(quote!(move |#(#params),*| -> () { #call }), span);
     quote!({
         #[allow(unused_mut)]
@@ -338,12 +383,11 @@ fn self_method(
     method: &Ident,
     shape: &Shape,
     names: &Names,
-    value_type: Option<&TokenStream>,
+    plan: Plan<'_>,
 ) -> TokenStream {
-    let bounds = quote!(#krate::bounds);
     // Hygienic, but located at the method: a type mismatch is reported at `self.method`.
     let at_method = Span::mixed_site().located_at(method.span());
-    let received = received_type(krate, slot, value_type);
+    let received = received_type(krate, slot, plan.value);
     let param = (slot != Receives::Nothing).then(|| Ident::new("__task_received", at_method));
     // Annotated where the type can be named; otherwise deduced from the check's bound.
     let params = param.iter().map(|p| match &received {
@@ -352,11 +396,8 @@ fn self_method(
     });
     let arguments = param.iter();
     let check = match &received {
-        Some(received) => checked(krate, slot, received.as_ref()),
-        None => {
-            let private = private_path(krate);
-            quote!(#private::on_complete)
-        }
+        Some(received) => checked(krate, slot, received.as_ref(), plan),
+        None => unnamed_complete(krate, plan),
     };
     let kind = shape
         .receiver
@@ -367,14 +408,14 @@ fn self_method(
     } = names;
     match kind {
         ReceiverKind::Shared | ReceiverKind::Owned => {
-            // A `&self` method clones for its task too: one check, one message about it.
-            let clone = if kind == ReceiverKind::Shared {
-                quote_spanned!(self_token.span=>
-                    <Self as #bounds::ClonedForTask>::clone_for_task(#self_token))
+            // `&self` is `&Self` already; `self` is `Self`.
+            let receiver = if kind == ReceiverKind::Shared {
+                quote_spanned!(self_token.span=> #self_token)
             } else {
-                quote_spanned!(self_token.span=>
-                    <Self as #bounds::ClonedForCallback>::clone_for_callback(&#self_token))
+                quote_spanned!(self_token.span=> &#self_token)
             };
+            let cloner = &names.cloner;
+            let clone = quote_spanned!(self_token.span=> #cloner(#receiver));
             // Called on a shared reference to the clone, as `Self::method(&clone, ..)`: a
             // method taking `&mut self` (which would change the clone, not the object) is
             // then one "types differ in mutability" at the method, naming both types.
@@ -417,13 +458,14 @@ fn self_method(
 /// moves into the task (`self`, `self: Arc<Self>`) needs its own handle, since `manager =
 /// &self.tasks` would otherwise borrow what moves. (A clone is an atomic increment on a line
 /// that workers also write; per task, it shows in the benchmarks.)
-fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStream {
+fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names, plan: Plan<'_>) -> TokenStream {
     let private = private_path(krate);
     let local = &names.manager;
-    let receiver_moves = shape
-        .receiver
-        .as_ref()
-        .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc));
+    let receiver_moves = plan.captures_receiver
+        && shape
+            .receiver
+            .as_ref()
+            .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc));
     match args.manager.as_ref().map(|m| &m.value) {
         // A reference to a clone of its own, so that the receiver can move.
         Some(expr) if receiver_moves => {
@@ -437,8 +479,49 @@ fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names) -> TokenStre
     }
 }
 
-fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
+/// `let cloner: fn(&Self) -> Self = <Self as Trait>::clone..;`: the one check that `Self` can
+/// be cloned for the task and the `self.method` callbacks, at the receiver when the task takes
+/// a clone, else at the first such callback. A function pointer, so that each use of it is
+/// not checked again: a type that cannot be cloned is one error, however many callbacks.
+fn receiver_cloner(
+    krate: &Path,
+    args: &Attr,
+    shape: &Shape,
+    names: &Names,
+    plan: Plan<'_>,
+) -> TokenStream {
     let Some(receiver) = &shape.receiver else {
+        return TokenStream::new();
+    };
+    let bounds = quote!(#krate::bounds);
+    let cloner = &names.cloner;
+    let callback_self = args
+        .callbacks()
+        .find_map(|(_, callback)| match &callback.value {
+            Callback::SelfMethod { self_token, .. } => Some(self_token.span),
+            Callback::Expr(_) => None,
+        });
+    let task_clones = receiver.kind == ReceiverKind::Shared && plan.captures_receiver;
+    let check = match (task_clones, callback_self) {
+        (true, _) => quote_spanned!(receiver.self_token.span=>
+            <Self as #bounds::ClonedForTask>::clone_for_task),
+        (false, None) => return TokenStream::new(),
+        (false, Some(_))
+            if !matches!(receiver.kind, ReceiverKind::Shared | ReceiverKind::Owned) =>
+        {
+            // `Arc` receivers' callbacks use a `Weak`, not a clone.
+            return TokenStream::new();
+        }
+        (false, Some(span)) if plan.local => quote_spanned!(span=>
+            <Self as #bounds::ClonedForLocalCallback>::clone_for_local_callback),
+        (false, Some(span)) => quote_spanned!(span=>
+            <Self as #bounds::ClonedForCallback>::clone_for_callback),
+    };
+    quote!(let #cloner: fn(&Self) -> Self = #check;)
+}
+
+fn receiver_capture(krate: &Path, shape: &Shape, names: &Names, plan: Plan<'_>) -> TokenStream {
+    let Some(receiver) = shape.receiver.as_ref().filter(|_| plan.captures_receiver) else {
         return TokenStream::new();
     };
     let this = &names.this;
@@ -446,8 +529,10 @@ fn receiver_capture(krate: &Path, shape: &Shape, names: &Names) -> TokenStream {
     let bounds = quote!(#krate::bounds);
     let value = match receiver.kind {
         // Naming `Self` keeps rustc from suggesting `&&self`.
-        ReceiverKind::Shared => quote_spanned!(self_token.span=>
-            <Self as #bounds::ClonedForTask>::clone_for_task(#self_token)),
+        ReceiverKind::Shared => {
+            let cloner = &names.cloner;
+            quote_spanned!(self_token.span=> #cloner(#self_token))
+        }
         // Checked at the receiver: it moves to a worker thread.
         ReceiverKind::Owned | ReceiverKind::Arc => quote_spanned!(receiver.syntax.ty.span()=>
             #bounds::TaskReceiver::into_task(#self_token)),
@@ -468,6 +553,7 @@ fn builder(
     shape: &Shape,
     names: &Names,
     output_span: Span,
+    plan: Plan<'_>,
 ) -> (TokenStream, TokenStream) {
     let private = private_path(krate);
     let bounds = quote!(#krate::bounds);
@@ -526,11 +612,11 @@ fn builder(
         }
         None => quote!(_: &#krate::TaskContext),
     };
-    let block = match &shape.receiver {
+    let block = match shape.receiver.as_ref().filter(|_| plan.captures_receiver) {
         // The body's `self` is the task's own receiver (a clone, or the moved one): its
         // tokens name a local instead, bound at the top of the body.
         Some(receiver) => {
-            let stmts = replace_self(func.block.to_token_stream(), &names.self_);
+            let (stmts, _) = replace_self(func.block.to_token_stream(), &names.self_);
             let self_ = &names.self_;
             let bind = match receiver.kind {
                 ReceiverKind::Shared | ReceiverKind::ArcRef => quote!(&#this),
@@ -558,13 +644,14 @@ fn builder(
 }
 
 /// `tokens` (a method's body) with every `self` naming the receiver replaced by `with`, which
-/// keeps the location of the `self` it replaces. Left alone: `self::` paths and the bodies
+/// keeps the location of the `self` it replaces, and whether there was any. Left alone: `self::` paths and the bodies
 /// of items nested in the body (`fn`, `impl`, `trait`, `mod`), where `self` is another one.
-fn replace_self(tokens: TokenStream, with: &Ident) -> TokenStream {
+fn replace_self(tokens: TokenStream, with: &Ident) -> (TokenStream, bool) {
     use proc_macro2::{Delimiter, Group, TokenTree};
     let mut out = Vec::new();
     let mut tokens = tokens.into_iter().peekable();
     let mut nested_item = false;
+    let mut replaced_any = false;
     while let Some(token) = tokens.next() {
         match token {
             TokenTree::Ident(ident) if ident == "self" => {
@@ -575,6 +662,7 @@ fn replace_self(tokens: TokenStream, with: &Ident) -> TokenStream {
                     let mut replaced = with.clone();
                     replaced.set_span(with.span().located_at(ident.span()));
                     out.push(TokenTree::Ident(replaced));
+                    replaced_any = true;
                 }
             }
             TokenTree::Ident(ident) => {
@@ -597,15 +685,16 @@ fn replace_self(tokens: TokenStream, with: &Ident) -> TokenStream {
                 out.push(TokenTree::Group(group));
             }
             TokenTree::Group(group) => {
-                let mut replaced =
-                    Group::new(group.delimiter(), replace_self(group.stream(), with));
+                let (stream, any) = replace_self(group.stream(), with);
+                replaced_any |= any;
+                let mut replaced = Group::new(group.delimiter(), stream);
                 replaced.set_span(group.span());
                 out.push(TokenTree::Group(replaced));
             }
             other => out.push(other),
         }
     }
-    out.into_iter().collect()
+    (out.into_iter().collect(), replaced_any)
 }
 
 /// `.priority(..).show_progress(..).exclusive(..)` (the name is set before, without a copy).

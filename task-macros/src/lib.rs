@@ -95,10 +95,11 @@ use attr::{Attr, MacroKind};
 /// | `exclusive` | `"cancel_previous"` (latest wins) or `"skip_if_active"` | none |
 /// | `manager` | expression of type `&TaskManager`, e.g. `&self.tasks` | `task_runtime::get_task_manager()` |
 /// | `crate` | string literal: the path to `task_runtime` | `"::task_runtime"` |
-/// | `scope`, `local` | reserved (task scopes, callbacks that stay on the UI thread) | |
+/// | `local` | `true`: callbacks stay on the calling thread and need not be `Send` (see below) | `false` |
+/// | `scope` | reserved (task scopes) | |
 ///
 /// An unknown key is reported with the closest valid one ("did you mean `on_complete`?").
-/// [`macro@task_methods`] on the `impl` block gives `manager` and `crate` to every method of it.
+/// [`macro@task_methods`] on the `impl` block gives `manager`, `local` and `crate` to every method of it.
 ///
 /// A callback is a path (`show`, `Self::show`, `ui::show`), a closure (`|doc| ...`), or
 /// `self.method`, which calls the method on the receiver: on a clone for `&self` and `self`
@@ -107,6 +108,13 @@ use attr::{Attr, MacroKind};
 /// taking `&mut self` would change the clone, not your object, and is a compile error. A
 /// closure's parameter needs no type (`|doc| ...`): it is the type the slot receives.
 /// Callbacks must be `Send + 'static` and return `()`.
+///
+/// With `local = true` the task is built with `TaskBuilder::local`: callbacks stay on the
+/// thread that calls the function, so they may capture `Rc<RefCell<..>>` or GTK widgets, and
+/// `self.method` callbacks need `Self: Clone + 'static` only. `Self: Send` is still needed
+/// when the body uses `self` (it runs on a worker); the attribute's own expressions
+/// (`manager = ..`) run on the calling thread and do not count. The manager's (or task's)
+/// dispatcher must deliver to that thread: an `EventLoop` it drains.
 ///
 /// Mistakes are compile errors at the token they are about: a callback of the wrong type is
 /// "expected `String`, found `usize`" at the callback; a type that cannot cross to a worker
@@ -302,9 +310,9 @@ pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Keys
 ///
-/// `manager` (an expression of type `&TaskManager`) and `crate` (the path to task_runtime), as
-/// on the methods. `scope` and `local` are reserved for task scopes and callbacks that stay on
-/// the UI thread, which this version does not have yet.
+/// `manager` (an expression of type `&TaskManager`), `local` (callbacks that stay on the
+/// calling thread) and `crate` (the path to task_runtime), as on the methods. `scope` is
+/// reserved for task scopes, which this version does not have yet.
 ///
 /// Only the attributes' arguments are rewritten: each method then expands on its own, and an
 /// error about a default is reported at the default's tokens here.

@@ -83,23 +83,16 @@ fn output(shape: &Shape) -> syn::Result<()> {
     Ok(())
 }
 
-/// `#[async_method]` takes fewer keys than `#[run_in_background]`; `scope` and `local` are
-/// reserved for task scopes and UI-thread callbacks, which this version does not have yet.
+/// `#[async_method]` takes fewer keys than `#[run_in_background]`; `scope` is reserved for
+/// task scopes, which this version does not have yet.
 pub(crate) fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
     for key in attr.keys() {
         let name = key.unraw().to_string();
-        if name == "scope" || name == "local" {
-            let feature = if name == "scope" {
-                "task scopes (`TaskScope`)"
-            } else {
-                "callbacks that stay on the UI thread (`TaskBuilder::local`)"
-            };
+        if name == "scope" {
             return Err(syn::Error::new(
                 key.span(),
-                format!(
-                    "`{name}` is reserved for {feature}, which this version of task-runtime \
-                     does not have yet; remove it"
-                ),
+                "`scope` is reserved for task scopes (`TaskScope`), which this version of \
+                 task-runtime does not have yet; remove it",
             ));
         }
         if kind.accepts(&name) {

@@ -21,7 +21,7 @@
 //! ```
 
 use crate::error::AppError;
-use crate::manager::{TaskBuilder, TaskManager};
+use crate::manager::{LocalTaskBuilder, TaskBuilder, TaskManager};
 use crate::progress::Progress;
 use crate::task::context::TaskContext;
 use crate::task::Task;
@@ -66,6 +66,20 @@ pub trait TaskValue: Sized {
     where
         F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
         C: FnOnce(TaskBuilder<Self>) -> TaskBuilder<()>;
+
+    /// [`TaskValue::run`] with callbacks that stay on this thread (`local = true`).
+    #[doc(hidden)]
+    fn run_local<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self>
+    where
+        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<Self>) -> LocalTaskBuilder<Self>;
+
+    /// [`TaskValue::run_completing`] with callbacks that stay on this thread.
+    #[doc(hidden)]
+    fn run_local_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
+    where
+        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<Self>) -> LocalTaskBuilder<()>;
 }
 
 impl<T: Send + 'static> TaskValue for T {
@@ -83,6 +97,22 @@ impl<T: Send + 'static> TaskValue for T {
         C: FnOnce(TaskBuilder<T>) -> TaskBuilder<()>,
     {
         configure(manager.task(body)).start()
+    }
+
+    fn run_local<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<T>) -> LocalTaskBuilder<T>,
+    {
+        configure(manager.task(body).local()).start()
+    }
+
+    fn run_local_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<T>) -> LocalTaskBuilder<()>,
+    {
+        configure(manager.task(body).local()).start()
     }
 }
 
@@ -192,6 +222,25 @@ impl<T: Clone + Send + 'static> ClonedForCallback for T {
     }
 }
 
+/// The type whose `self.method` callbacks run on a clone of the receiver, in a `local = true`
+/// task: `Clone + 'static` (the clone stays on this thread).
+#[diagnostic::on_unimplemented(
+    message = "`self.method` callbacks run on a clone of `{Self}`, which must be `Clone + 'static`",
+    label = "cloned for the callback",
+    note = "derive `Clone` (sharing state through `Rc` is fine in a local task), or pass a closure"
+)]
+pub trait ClonedForLocalCallback: Sized {
+    /// Clones the receiver for a local callback.
+    #[doc(hidden)]
+    fn clone_for_local_callback(&self) -> Self;
+}
+
+impl<T: Clone + 'static> ClonedForLocalCallback for T {
+    fn clone_for_local_callback(&self) -> T {
+        self.clone()
+    }
+}
+
 // The callback checks return opaque types that satisfy the builder's bounds by declaration: a
 // callback that is not `Send` is reported once, at the callback, and not again at the builder
 // call the macro generates. (Its argument type is checked before, by calling it.)
@@ -264,6 +313,80 @@ pub trait EventCallback {
 
 impl<F: FnOnce() + Send + 'static> EventCallback for F {
     fn checked(self) -> impl FnOnce() + Send + 'static {
+        self
+    }
+}
+
+// Local callbacks (`local = true`) stay on the thread that starts the task: `'static` only.
+
+/// An `on_complete` callback of a local task: `FnOnce(T) + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_complete` callback must be `'static`: it runs after the call returns",
+    label = "borrows something that does not live long enough",
+    note = "move owned or `Rc` state into it (`move |value| ..`)"
+)]
+pub trait LocalCompleteCallback<T> {
+    /// The callback, as the local builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnOnce(T) + 'static;
+}
+
+impl<T, F: FnOnce(T) + 'static> LocalCompleteCallback<T> for F {
+    fn checked(self) -> impl FnOnce(T) + 'static {
+        self
+    }
+}
+
+/// An `on_error` callback of a local task: `FnOnce(AppError) + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_error` callback must be `'static`: it runs after the call returns",
+    label = "borrows something that does not live long enough",
+    note = "move owned or `Rc` state into it (`move |error| ..`)"
+)]
+pub trait LocalErrorCallback {
+    /// The callback, as the local builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnOnce(AppError) + 'static;
+}
+
+impl<F: FnOnce(AppError) + 'static> LocalErrorCallback for F {
+    fn checked(self) -> impl FnOnce(AppError) + 'static {
+        self
+    }
+}
+
+/// An `on_progress` callback of a local task: `FnMut(Progress) + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_progress` callback must be `FnMut(Progress) + 'static`: it is called once per delivered report, after the call returns",
+    label = "cannot be called repeatedly later",
+    note = "move owned or `Rc` state into it, and clone what the callback gives away"
+)]
+pub trait LocalProgressCallback {
+    /// The callback, as the local builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnMut(Progress) + 'static;
+}
+
+impl<F: FnMut(Progress) + 'static> LocalProgressCallback for F {
+    fn checked(self) -> impl FnMut(Progress) + 'static {
+        self
+    }
+}
+
+/// An `on_started` or `on_cancelled` callback of a local task: `FnOnce() + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_started` and `on_cancelled` callbacks must be `'static`: they run after the call returns",
+    label = "borrows something that does not live long enough",
+    note = "move owned or `Rc` state into it (`move || ..`)"
+)]
+pub trait LocalEventCallback {
+    /// The callback, as the local builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnOnce() + 'static;
+}
+
+impl<F: FnOnce() + 'static> LocalEventCallback for F {
+    fn checked(self) -> impl FnOnce() + 'static {
         self
     }
 }

@@ -7,11 +7,24 @@
 use std::sync::{Arc, Weak};
 
 use crate::error::AppError;
-use crate::manager::{TaskBuilder, TaskManager};
+use crate::manager::{LocalTaskBuilder, TaskBuilder, TaskManager};
 
 /// `builder.name(name)` for the macros' `task_name`: a literal, kept without a copy.
 pub fn static_name<T>(builder: TaskBuilder<T>, name: &'static str) -> TaskBuilder<T> {
     builder.static_name(name)
+}
+
+/// [`static_name`] for a local task.
+pub fn static_local_name<T>(
+    builder: LocalTaskBuilder<T>,
+    name: &'static str,
+) -> LocalTaskBuilder<T> {
+    builder.static_name(name)
+}
+
+/// [`on_complete`] for a local task.
+pub fn on_local_complete<T>(callback: impl FnOnce(T) + 'static) -> impl FnOnce(T) + 'static {
+    callback
 }
 
 /// Wraps the value of an infallible task function.

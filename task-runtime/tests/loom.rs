@@ -427,3 +427,57 @@ fn cancel_previous_races_completion_of_the_superseded_task() {
         assert_settled(&manager);
     });
 }
+
+/// Records the (model) thread it is dropped on.
+struct DropGuard(Arc<StdMutex<Vec<thread::ThreadId>>>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().push(thread::current().id());
+    }
+}
+
+/// Guarantee 8: a local callback runs only on the thread that registered it, and is dropped
+/// there, while the worker drops the task's `on_complete` (the body failed) concurrently with
+/// the owner delivering `on_error`. The worker cannot reach the owner's table: it leaves the
+/// callback to the owner, which drops it the next time it touches its table.
+#[test]
+fn local_callbacks_run_and_drop_on_their_thread() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    model(|| {
+        let queue = Queue::default();
+        let manager = queue.manager();
+        let owner = thread::current().id();
+        let drops = Arc::new(StdMutex::new(Vec::new()));
+        let ran = Rc::new(RefCell::new(Vec::new()));
+        let (guard, r) = (DropGuard(Arc::clone(&drops)), Rc::clone(&ran));
+        let task = manager
+            .task(|_| Err::<u32, _>(AppError::new("ERR_TEST", "no")))
+            .local()
+            .on_complete(move |_| drop(guard))
+            .on_error(move |_| r.borrow_mut().push(thread::current().id()))
+            .start();
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        queue.run_all();
+        worker.join().unwrap();
+        queue.run_all();
+        assert!(task.join().is_err());
+        // Registering (here: a builder dropped unstarted) sweeps what the worker left.
+        drop(
+            manager
+                .task(|_| Ok::<_, AppError>(()))
+                .local()
+                .on_started(|| {}),
+        );
+        assert_eq!(*ran.borrow(), [owner]);
+        assert_eq!(*drops.lock().unwrap(), [owner]);
+        assert_settled(&manager);
+    });
+}

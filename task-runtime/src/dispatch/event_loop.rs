@@ -52,9 +52,15 @@ pub(crate) struct LoopShared {
     /// Spurious wake-ups are possible, lost ones are not.
     woken: AtomicBool,
     waker: Option<Box<dyn Fn() + Send + Sync>>,
+    /// The thread that created the loop, where local callbacks can be delivered through it.
+    owner: std::thread::ThreadId,
 }
 
 impl LoopShared {
+    pub(crate) fn owner(&self) -> std::thread::ThreadId {
+        self.owner
+    }
+
     pub(crate) fn post(&self, job: Job) {
         if let Err(unsent) = self.tx.send(job) {
             // Only happens once the EventLoop itself is gone: nobody is left to run it.
@@ -108,6 +114,7 @@ impl EventLoop {
                 tx,
                 woken: AtomicBool::new(false),
                 waker,
+                owner: std::thread::current().id(),
             }),
             rx,
         }
@@ -174,6 +181,18 @@ impl EventLoop {
                 }
             }
         }
+    }
+
+    /// The thread that created this loop. It is the thread expected to drain it, and the
+    /// only one to which [local](crate::TaskBuilder::local) tasks delivering through it can
+    /// deliver.
+    ///
+    /// ```
+    /// let ui = task_runtime::EventLoop::new();
+    /// assert_eq!(ui.owner(), std::thread::current().id());
+    /// ```
+    pub fn owner(&self) -> std::thread::ThreadId {
+        self.shared.owner
     }
 
     /// How many jobs are queued and not yet run.

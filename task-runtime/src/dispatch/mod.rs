@@ -99,6 +99,15 @@ impl Dispatcher {
         matches!(self.target, Target::WorkerThread)
     }
 
+    /// Where jobs run, as far as the dispatcher knows it.
+    pub(crate) fn runs_jobs(&self) -> RunsJobs {
+        match &self.target {
+            Target::WorkerThread => RunsJobs::WhereDispatched,
+            Target::Custom(_) => RunsJobs::Unknown,
+            Target::EventLoop(shared) => RunsJobs::On(shared.owner()),
+        }
+    }
+
     /// Whether both dispatchers deliver to the same place (same event loop, same function).
     pub(crate) fn same_target(&self, other: &Dispatcher) -> bool {
         match (&self.target, &other.target) {
@@ -108,6 +117,17 @@ impl Dispatcher {
             _ => false,
         }
     }
+}
+
+/// Where a dispatcher runs its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunsJobs {
+    /// On the thread that dispatches them (a worker, a cancelling thread).
+    WhereDispatched,
+    /// On the thread that drains the event loop: the one that created it.
+    On(std::thread::ThreadId),
+    /// Wherever the user's function sends them.
+    Unknown,
 }
 
 impl fmt::Debug for Dispatcher {

@@ -37,6 +37,22 @@ impl AppError {
         .with_context("task", task)
     }
 
+    /// A delivery of `task`, whose callbacks are local to thread `owner`, ran on thread
+    /// `here`: its callbacks could not run there.
+    pub(crate) fn delivered_elsewhere(task: &str, owner: &str, here: &str) -> Self {
+        AppError::new(
+            codes::ERR_DELIVERY_LOST,
+            format!(
+                "the callbacks of task '{task}' are local to thread {owner}, but its dispatcher \
+                 delivered them on thread {here}, where they cannot run; deliver local tasks \
+                 through a dispatcher that runs jobs on thread {owner} (an EventLoop it drains)"
+            ),
+        )
+        .with_context("task", task)
+        .with_context("owner_thread", owner)
+        .with_context("delivery_thread", here)
+    }
+
     /// No worker thread could run `task`, for `reason`.
     pub(crate) fn thread_spawn(task: &str, reason: &str) -> Self {
         AppError::new(
@@ -64,6 +80,11 @@ mod tests {
         assert_eq!(lost.code(), codes::ERR_DELIVERY_LOST);
         assert!(lost.message().contains("dropped a callback delivery"));
         assert_eq!(lost.context()["task"], "Load");
+        let elsewhere = AppError::delivered_elsewhere("Load", "'main'", "'worker-1'");
+        assert_eq!(elsewhere.code(), codes::ERR_DELIVERY_LOST);
+        assert!(elsewhere.message().contains("local to thread 'main'"));
+        assert!(elsewhere.message().contains("on thread 'worker-1'"));
+        assert_eq!(elsewhere.context()["delivery_thread"], "'worker-1'");
         let spawn = AppError::thread_spawn("Load", "no threads");
         assert_eq!(spawn.code(), codes::ERR_THREAD_SPAWN);
         assert_eq!(spawn.severity(), Severity::Critical);

@@ -5,6 +5,7 @@ mod core;
 mod global;
 mod idle;
 mod job;
+mod local_builder;
 mod registry;
 mod task_builder;
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub use builder::TaskManagerBuilder;
 pub use global::{get_task_manager, init_global, set_max_threads};
+pub use local_builder::LocalTaskBuilder;
 pub use task_builder::TaskBuilder;
 
 use self::core::ManagerCore;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::core::ManagerCore;
+use super::local_builder::LocalTaskBuilder;
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
 use crate::progress::Progress;
@@ -103,12 +104,24 @@ impl<T: Send + 'static> TaskBuilder<T> {
     /// its name is active, the task is cancelled right away (it never runs, and its
     /// `on_cancelled` is delivered).
     pub fn start(self) -> Task<T> {
+        self.start_named(|_| {})
+    }
+
+    /// Callbacks that run on this thread only and need not be `Send`; see
+    /// [`LocalTaskBuilder`].
+    pub fn local(self) -> LocalTaskBuilder<T> {
+        LocalTaskBuilder::new(self)
+    }
+
+    /// [`start`](Self::start), telling `named` the task's name first.
+    pub(super) fn start_named(self, named: impl FnOnce(&str)) -> Task<T> {
         let TaskBuilder {
             manager,
             body,
             options,
         } = self;
         let name = TaskName::new(options.name, manager.next_task_number());
+        named(name.as_str());
         let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
             .then(|| manager.registry.latest_of(name.as_str()));
         let spec = TaskSpec {
@@ -132,6 +145,19 @@ impl<T: Send + 'static> TaskBuilder<T> {
 impl<T> TaskBuilder<T> {
     fn callbacks(&mut self) -> &mut Callbacks {
         self.options.callbacks.get_or_insert_with(Box::default)
+    }
+
+    /// The host of the task's manager.
+    pub(super) fn host(&self) -> &Arc<crate::host::Host> {
+        &self.manager.host
+    }
+
+    /// Where the task's callbacks will run.
+    pub(super) fn chosen_dispatcher(&self) -> &Dispatcher {
+        self.options
+            .dispatcher
+            .as_ref()
+            .unwrap_or_else(|| self.manager.host.dispatcher())
     }
 
     /// Names the task (default `Task-<n>`, numbered per manager). Names need not be unique;

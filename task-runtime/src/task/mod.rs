@@ -9,6 +9,7 @@ pub(crate) mod cell;
 pub(crate) mod context;
 pub(crate) mod delivery;
 mod handle;
+pub(crate) mod local;
 pub(crate) mod name;
 pub(crate) mod run;
 pub(crate) mod slot;

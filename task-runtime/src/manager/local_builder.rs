@@ -1,0 +1,199 @@
+//! [`LocalTaskBuilder`]: a task whose callbacks stay on the thread that made it.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::task_builder::TaskBuilder;
+use crate::dispatch::{Dispatcher, RunsJobs};
+use crate::error::AppError;
+use crate::progress::Progress;
+use crate::task::local::Owner;
+use crate::task::Task;
+use crate::vocabulary::Exclusive;
+
+/// A [`TaskBuilder`] whose callbacks are `'static` but need not be `Send`: they may capture
+/// `Rc<RefCell<..>>`, GTK widgets, slint models, anything of the UI thread. Made by
+/// [`TaskBuilder::local`].
+///
+/// The callbacks never leave the thread that called `local()`: they are kept there, and the
+/// task carries only its body and its value to the worker. They run there only, through a
+/// dispatcher that runs jobs on that thread (an [`EventLoop`](crate::EventLoop) the thread
+/// created and drains, or a toolkit's own `Dispatcher::from_fn` that runs jobs on its main
+/// loop), and are dropped there, at the latest when the thread exits. Ordering, coalescing,
+/// exclusivity and outcomes are those of [`TaskBuilder`]; the [`Task`] handle is `Send` as
+/// ever.
+///
+/// What it costs: each callback is one more allocation and one table lookup when it runs,
+/// on the UI thread; the worker's side is unchanged.
+///
+/// # Panics
+///
+/// [`start`](Self::start) panics where the task's dispatcher cannot deliver to this thread:
+/// [`Dispatcher::worker_thread`], or an `EventLoop` created on another thread. A
+/// `Dispatcher::from_fn` is trusted; if its jobs still run on another thread, no callback
+/// runs there: `ERR_DELIVERY_LOST` goes to the error handler, naming both threads, and the
+/// task's outcome and handle are unaffected.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use task_runtime::{AppError, EventLoop, TaskManager};
+///
+/// let ui = EventLoop::new();
+/// let manager = TaskManager::builder().dispatcher(ui.dispatcher()).build().unwrap();
+///
+/// // UI state of this thread: not `Send`, and no `Arc<Mutex<..>>` needed.
+/// let status = Rc::new(RefCell::new(String::from("loading")));
+/// let shown = Rc::clone(&status);
+/// manager
+///     .task(|_ctx| Ok::<_, AppError>(6 * 7))
+///     .local()
+///     .on_progress(|p| println!("{p}"))
+///     .on_complete(move |answer| *shown.borrow_mut() = format!("answer: {answer}"))
+///     .start();
+///
+/// assert!(ui.run_until_idle(&manager, Duration::from_secs(10)));
+/// assert_eq!(*status.borrow(), "answer: 42");
+/// ```
+#[must_use = "a LocalTaskBuilder does nothing until `.start()` is called"]
+pub struct LocalTaskBuilder<T> {
+    inner: TaskBuilder<T>,
+    owner: Arc<Owner>,
+    /// Not `Send`: its callbacks are registered with the thread that holds it.
+    here: PhantomData<Rc<()>>,
+}
+
+impl<T: Send + 'static> LocalTaskBuilder<T> {
+    pub(super) fn new(inner: TaskBuilder<T>) -> Self {
+        let owner = Owner::here(Arc::clone(inner.host()));
+        LocalTaskBuilder {
+            inner,
+            owner,
+            here: PhantomData,
+        }
+    }
+
+    /// Called with the value when the body completes, on this thread. As
+    /// [`TaskBuilder::on_complete`], the builder then yields `()`.
+    pub fn on_complete(self, f: impl FnOnce(T) + 'static) -> LocalTaskBuilder<()> {
+        let mut local = self.owner.register_once(f);
+        LocalTaskBuilder {
+            inner: self.inner.on_complete(move |value| local.call(value)),
+            owner: self.owner,
+            here: PhantomData,
+        }
+    }
+
+    /// Queues the task and returns its handle, as [`TaskBuilder::start`] does.
+    ///
+    /// # Panics
+    ///
+    /// If the task's dispatcher cannot deliver to this thread (see the type's docs).
+    pub fn start(self) -> Task<T> {
+        check_delivers_here(self.inner.chosen_dispatcher());
+        let owner = self.owner;
+        self.inner.start_named(|name| owner.set_task(name))
+    }
+}
+
+/// Panics, saying what to do, when `dispatcher` cannot deliver to the calling thread.
+fn check_delivers_here(dispatcher: &Dispatcher) {
+    let here = std::thread::current();
+    match dispatcher.runs_jobs() {
+        RunsJobs::WhereDispatched => panic!(
+            "a local task's callbacks run on the thread that called `local()`, but its \
+             dispatcher runs them on worker threads; give the manager (or the task) the \
+             dispatcher of an EventLoop this thread drains: \
+             `TaskManager::builder().dispatcher(ui.dispatcher())`"
+        ),
+        RunsJobs::On(owner) if owner != here.id() => panic!(
+            "a local task's callbacks run on the thread that called `local()` ({}), but its \
+             dispatcher is an EventLoop created on another thread ({owner:?}), which only \
+             that thread drains; call `local()` on that thread, or create the EventLoop on \
+             this one",
+            here.name()
+                .map_or_else(|| format!("{:?}", here.id()), str::to_owned),
+        ),
+        RunsJobs::On(_) | RunsJobs::Unknown => {}
+    }
+}
+
+// No bounds on the options, as on `TaskBuilder`.
+impl<T> LocalTaskBuilder<T> {
+    fn map(self, f: impl FnOnce(TaskBuilder<T>) -> TaskBuilder<T>) -> Self {
+        LocalTaskBuilder {
+            inner: f(self.inner),
+            owner: self.owner,
+            here: PhantomData,
+        }
+    }
+
+    /// Names the task; see [`TaskBuilder::name`].
+    pub fn name(self, name: impl Into<String>) -> Self {
+        self.map(|inner| inner.name(name))
+    }
+
+    /// Sets the priority; see [`TaskBuilder::priority`].
+    pub fn priority(self, priority: i32) -> Self {
+        self.map(|inner| inner.priority(priority))
+    }
+
+    /// Hands the task to the manager's progress display; see [`TaskBuilder::show_progress`].
+    pub fn show_progress(self, show: bool) -> Self {
+        self.map(|inner| inner.show_progress(show))
+    }
+
+    /// Where this task's callbacks run: it must run them on this thread.
+    pub fn dispatcher(self, dispatcher: Dispatcher) -> Self {
+        self.map(|inner| inner.dispatcher(dispatcher))
+    }
+
+    /// What to do with other active tasks of the same name; see [`Exclusive`].
+    pub fn exclusive(self, exclusive: Exclusive) -> Self {
+        self.map(|inner| inner.exclusive(exclusive))
+    }
+
+    /// Called on this thread when the body starts, before any progress.
+    pub fn on_started(self, f: impl FnOnce() + 'static) -> Self {
+        let mut local = self.owner.register_once(move |()| f());
+        self.map(|inner| inner.on_started(move || local.call(())))
+    }
+
+    /// Called on this thread with the error when the body fails or panics; see
+    /// [`TaskBuilder::on_error`].
+    pub fn on_error(self, f: impl FnOnce(AppError) + 'static) -> Self {
+        let mut local = self.owner.register_once(f);
+        self.map(|inner| inner.on_error(move |error| local.call(error)))
+    }
+
+    /// Called on this thread with the latest progress, coalesced as for
+    /// [`TaskBuilder::on_progress`].
+    pub fn on_progress(self, f: impl FnMut(Progress) + 'static) -> Self {
+        let mut local = self.owner.register(f, true);
+        self.map(|inner| inner.on_progress(move |progress| local.call(progress)))
+    }
+
+    /// Called on this thread when the task is cancelled, whether it was queued or running.
+    pub fn on_cancelled(self, f: impl FnOnce() + 'static) -> Self {
+        let mut local = self.owner.register_once(move |()| f());
+        self.map(|inner| inner.on_cancelled(move || local.call(())))
+    }
+
+    /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`).
+    pub(crate) fn static_name(self, name: &'static str) -> Self {
+        self.map(|inner| inner.static_name(name))
+    }
+}
+
+impl<T> fmt::Debug for LocalTaskBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("LocalTaskBuilder")
+            .field(&self.inner)
+            .finish()
+    }
+}
