@@ -1,5 +1,6 @@
 //! Soak test: a million tasks with random outcomes while other threads cancel at random,
-//! call `cancel_all`, flap `set_max_threads` between 1 and 8, and an event-loop thread
+//! call `cancel_all`, flap `set_max_threads` between 1 and 8, one task in ten has a deadline
+//! (zero to 400 µs), and an event-loop thread
 //! delivers every callback. Checks that every task ends exactly once, that the registry
 //! empties, that the worker threads never exceed the limit, and that no task state leaks.
 //!
@@ -194,7 +195,8 @@ fn main() -> ExitCode {
         ));
     }
     // Helper threads are up and no worker exists yet: this is the fixed part.
-    let fixed_threads = thread_count() + 1; // + the monitor
+    // + the monitor, + the deadline timer (started by the first task with a deadline)
+    let fixed_threads = thread_count() + 2;
     {
         let peak = peak_threads.clone();
         helpers.push(every(
@@ -216,6 +218,8 @@ fn main() -> ExitCode {
             }
         }
         let kind = kind(&mut rng);
+        // One task in ten has a deadline, from zero (it never runs) to 400 µs (most make it).
+        let deadline = (rng.below(10) == 0).then(|| Duration::from_micros(rng.below(400)));
         let end = |endings: &Arc<Vec<AtomicU8>>| {
             let endings = endings.clone();
             move || {
@@ -223,7 +227,7 @@ fn main() -> ExitCode {
             }
         };
         let (completed, failed, cancelled) = (end(&endings), end(&endings), end(&endings));
-        let task = manager
+        let builder = manager
             .task(move |ctx| -> Result<u64, AppError> {
                 match kind {
                     Kind::Ok => Ok(i as u64),
@@ -254,8 +258,11 @@ fn main() -> ExitCode {
             .on_progress(|_| {})
             .on_complete(move |_| completed())
             .on_error(move |_| failed())
-            .on_cancelled(cancelled)
-            .start();
+            .on_cancelled(cancelled);
+        let task = match deadline {
+            Some(deadline) => builder.timeout(deadline).start(),
+            None => builder.start(),
+        };
         {
             let mut recent = recent.lock().unwrap();
             if recent.len() == 4096 {

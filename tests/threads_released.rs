@@ -1,4 +1,4 @@
-//! No worker thread (nor the progress display's) outlives a dropped manager once its tasks
+//! No worker thread (nor the progress display's, nor the deadline timer) outlives a dropped manager once its tasks
 //! return (guarantee 6). Counts
 //! the process's threads, so this file holds a single test: no other test may start threads
 //! meanwhile.
@@ -51,6 +51,12 @@ fn threads_are_released_when_the_last_handle_drops() {
                     Ok::<_, AppError>(())
                 })
                 .show_progress(i == 0)
+                // One sets a deadline far away, which starts the deadline timer.
+                .timeout(if i == 1 {
+                    std::time::Duration::from_secs(3600)
+                } else {
+                    std::time::Duration::MAX
+                })
                 .start()
         })
         .collect();
@@ -59,15 +65,15 @@ fn threads_are_released_when_the_last_handle_drops() {
     }
     assert_eq!(
         thread_count(),
-        baseline + 4 + 1,
-        "four workers and the display"
+        baseline + 4 + 1 + 1,
+        "four workers, the display and the deadline timer"
     );
     assert_eq!(manager.worker_count(), 4);
 
     drop(manager);
     assert_eq!(
         thread_count(),
-        baseline + 4 + 1,
+        baseline + 4 + 1 + 1,
         "a clone still holds the manager"
     );
     drop(clone);

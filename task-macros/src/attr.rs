@@ -39,6 +39,7 @@ impl MacroKind {
                 "task_name",
                 "show_progress",
                 "priority",
+                "timeout_ms",
                 "manager",
                 "scope",
                 "local",
@@ -51,7 +52,7 @@ impl MacroKind {
 }
 
 /// The keys `#[task_methods]` gives to every attribute inside its `impl` block.
-pub(crate) const DEFAULTS: [&str; 4] = ["manager", "scope", "local", "crate"];
+pub(crate) const DEFAULTS: [&str; 5] = ["manager", "scope", "local", "timeout_ms", "crate"];
 
 /// Names people reach for that are not keys, and the key they mean.
 const SYNONYMS: &[(&str, &str)] = &[
@@ -118,6 +119,9 @@ pub(crate) enum ExclusiveMode {
 /// An integer literal that fits an `i32`, possibly negative.
 pub(crate) struct Priority(pub(crate) Expr);
 
+/// A deadline in milliseconds: an integer literal that fits a `u64`.
+pub(crate) struct TimeoutMs(pub(crate) u64);
+
 macro_rules! model {
     ($($name:literal => $field:ident: $ty:ty = $parse:ident, $example:literal;)*) => {
         /// The parsed arguments.
@@ -175,6 +179,7 @@ model! {
     "show_progress" => show_progress: LitBool = boolean, "show_progress = true";
     "priority" => priority: Priority = priority, "priority = 10";
     "exclusive" => exclusive: ExclusiveMode = exclusive, "exclusive = \"cancel_previous\"";
+    "timeout_ms" => timeout_ms: TimeoutMs = milliseconds, "timeout_ms = 2000";
     "manager" => manager: Expr = expression, "manager = &self.tasks";
     "scope" => scope: Expr = expression, "scope = &self.scope";
     "local" => local: LitBool = boolean, "local = true";
@@ -372,6 +377,26 @@ fn priority(key: &Ident, expr: Expr) -> syn::Result<Priority> {
         ));
     }
     Ok(Priority(expr))
+}
+
+fn milliseconds(key: &Ident, expr: Expr) -> syn::Result<TimeoutMs> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = &expr
+    else {
+        return Err(wrong(key, &expr, "an integer literal (milliseconds)"));
+    };
+    match int.base10_parse::<u64>() {
+        Ok(ms) if int.suffix().is_empty() => Ok(TimeoutMs(ms)),
+        _ => Err(syn::Error::new(
+            int.span(),
+            format!(
+                "`{}` is a number of milliseconds: an integer that fits in a `u64`, without a \
+                 suffix",
+                key.unraw()
+            ),
+        )),
+    }
 }
 
 fn exclusive(key: &Ident, expr: Expr) -> syn::Result<ExclusiveMode> {

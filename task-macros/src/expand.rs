@@ -697,7 +697,8 @@ fn replace_self(tokens: TokenStream, with: &Ident) -> (TokenStream, bool) {
     (out.into_iter().collect(), replaced_any)
 }
 
-/// `.priority(..).show_progress(..).exclusive(..)` (the name is set before, without a copy).
+/// `.priority(..).show_progress(..).exclusive(..).timeout(..)` (the name is set before,
+/// without a copy).
 fn options(krate: &Path, kind: MacroKind, args: &Attr) -> TokenStream {
     let show_progress = args
         .show_progress
@@ -707,6 +708,10 @@ fn options(krate: &Path, kind: MacroKind, args: &Attr) -> TokenStream {
         let value = &p.value.0;
         quote!(.priority(#value))
     });
+    let timeout = args.timeout_ms.as_ref().map(|ms| {
+        let ms = ms.value.0;
+        quote!(.timeout(::core::time::Duration::from_millis(#ms)))
+    });
     let exclusive = args.exclusive.as_ref().map(|mode| match mode.value {
         ExclusiveMode::CancelPrevious => quote!(.exclusive(#krate::Exclusive::CancelPrevious)),
         ExclusiveMode::SkipIfActive => quote!(.exclusive(#krate::Exclusive::SkipIfActive)),
@@ -715,6 +720,7 @@ fn options(krate: &Path, kind: MacroKind, args: &Attr) -> TokenStream {
         #priority
         .show_progress(#show_progress)
         #exclusive
+        #timeout
     }
 }
 

@@ -481,3 +481,45 @@ fn local_callbacks_run_and_drop_on_their_thread() {
         assert_settled(&manager);
     });
 }
+
+/// Guarantee 11: the deadline vs the worker completing the task vs a cancel from another
+/// thread. Exactly one outcome, the same for the handle and the callbacks: completed, or
+/// cancelled (the cancel came first), or failed with a timeout (the deadline came first); a
+/// body stopped by either never has its value delivered.
+#[test]
+fn timeout_races_completion_and_cancel() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let log = Log::default();
+        let (done, failed) = (log.clone(), log.clone());
+        let task = manager
+            .task(|_| Ok::<_, AppError>(7))
+            .timeout(std::time::Duration::from_secs(3600))
+            .on_complete(move |_| done.push("completed"))
+            .on_error(move |error| failed.push(error.code().to_owned()))
+            .on_cancelled(log.recorder("cancelled"))
+            .start();
+        let canceller = {
+            let manager = manager.clone();
+            let id = task.id();
+            thread::spawn(move || manager.cancel(id))
+        };
+        let timer = {
+            let manager = manager.clone();
+            thread::spawn(move || manager.expire_deadlines())
+        };
+        manager.run_queued_task();
+        canceller.join().unwrap();
+        timer.join().unwrap();
+        let events = log.events();
+        match task.join() {
+            Ok(()) => assert_eq!(events, ["completed"]),
+            Err(TaskError::Cancelled) => assert_eq!(events, ["cancelled"]),
+            Err(TaskError::Failed(error)) => {
+                assert_eq!(error.code(), task_runtime::codes::ERR_TASK_TIMEOUT);
+                assert_eq!(events, [task_runtime::codes::ERR_TASK_TIMEOUT]);
+            }
+        }
+        assert_settled(&manager);
+    });
+}

@@ -25,6 +25,8 @@ pub const ERR_CALLBACK_PANICKED: &str = "ERR_CALLBACK_PANICKED";
 pub const ERR_DELIVERY_LOST: &str = "ERR_DELIVERY_LOST";
 /// The runtime could not start a worker thread.
 pub const ERR_THREAD_SPAWN: &str = "ERR_THREAD_SPAWN";
+/// The task did not finish before its deadline (`TaskBuilder::timeout`).
+pub const ERR_TASK_TIMEOUT: &str = "ERR_TASK_TIMEOUT";
 
 /// A file or directory does not exist.
 pub const ERR_FILE_NOT_FOUND: &str = "ERR_FILE_NOT_FOUND";

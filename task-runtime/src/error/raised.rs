@@ -53,6 +53,21 @@ impl AppError {
         .with_context("delivery_thread", here)
     }
 
+    /// `task` did not finish within `timeout`.
+    pub(crate) fn timed_out(task: &str, timeout: std::time::Duration) -> Self {
+        let ms = timeout.as_millis();
+        AppError::new(
+            codes::ERR_TASK_TIMEOUT,
+            format!("task '{task}' did not finish within {ms} ms"),
+        )
+        .with_severity(Severity::Warning)
+        .with_user_message(format!(
+            "This took too long (more than {ms} ms) and was stopped."
+        ))
+        .with_context("task", task)
+        .with_context("timeout_ms", ms)
+    }
+
     /// No worker thread could run `task`, for `reason`.
     pub(crate) fn thread_spawn(task: &str, reason: &str) -> Self {
         AppError::new(
@@ -85,6 +100,10 @@ mod tests {
         assert!(elsewhere.message().contains("local to thread 'main'"));
         assert!(elsewhere.message().contains("on thread 'worker-1'"));
         assert_eq!(elsewhere.context()["delivery_thread"], "'worker-1'");
+        let timeout = AppError::timed_out("Load", std::time::Duration::from_millis(200));
+        assert_eq!(timeout.code(), codes::ERR_TASK_TIMEOUT);
+        assert_eq!(timeout.severity(), Severity::Warning);
+        assert_eq!(timeout.context()["timeout_ms"], "200");
         let spawn = AppError::thread_spawn("Load", "no threads");
         assert_eq!(spawn.code(), codes::ERR_THREAD_SPAWN);
         assert_eq!(spawn.severity(), Severity::Critical);

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::deadlines::Deadlines;
 use super::registry::{Refusal, Registry};
 use crate::host::Host;
 use crate::pool::Pool;
@@ -19,6 +20,7 @@ pub(crate) struct ManagerCore {
     pub(crate) pool: Pool<CellRef>,
     pub(crate) registry: Registry,
     pub(crate) shutdown_timeout: Duration,
+    deadlines: Deadlines,
     /// Written by every submission: padded, so workers reading the fields around it do not
     /// lose their cached copies each time.
     next_number: CachePadded<AtomicU64>,
@@ -27,6 +29,7 @@ pub(crate) struct ManagerCore {
 impl ManagerCore {
     pub(crate) fn new(host: Arc<Host>, pool: Pool<CellRef>, shutdown_timeout: Duration) -> Self {
         ManagerCore {
+            deadlines: Deadlines::new(Arc::clone(&host)),
             host,
             pool,
             registry: Registry::new(),
@@ -40,8 +43,9 @@ impl ManagerCore {
         self.next_number.0.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Admits and queues a new task, or cancels it at once when it may not run.
-    pub(crate) fn submit(&self, cell: CellRef) {
+    /// Admits and queues a new task, or cancels it at once when it may not run. A `timeout`
+    /// starts counting now; a zero one times the task out before any worker can start it.
+    pub(crate) fn submit(&self, cell: CellRef, timeout: Option<Duration>) {
         self.host.submitted(cell.core.dispatcher());
         match self.registry.admit(&cell) {
             Ok(superseded) => {
@@ -51,11 +55,18 @@ impl ManagerCore {
                 if !superseded.is_empty() {
                     self.pool.purge_stale();
                 }
+                if timeout == Some(Duration::ZERO) {
+                    run::time_out(&cell);
+                    return;
+                }
+                let deadline = timeout.map(|timeout| (cell.clone(), timeout));
                 if let Err(cell) = self.pool.submit(cell) {
                     // Only once the last handle is gone: a builder outlived its manager.
                     let _entered = cell.core.enter_span();
                     tracing::warn!("task started after its manager was dropped; cancelled");
                     run::cancel(&cell);
+                } else if let Some((cell, timeout)) = deadline {
+                    self.deadlines.add(&cell, timeout);
                 }
             }
             Err(refusal) => {
@@ -117,11 +128,18 @@ impl ManagerCore {
         self.host.undecided().wait_until_at_most(own, deadline)
     }
 
+    /// Every pending deadline passes now (loom models play the timer with this).
+    #[cfg(loom)]
+    pub(crate) fn expire_deadlines(&self) {
+        self.deadlines.expire_all();
+    }
+
     /// The last handle is gone: shut down, let the workers exit, stop the display.
     pub(crate) fn close(&self) {
         let deadline = crate::sync::deadline_after(self.shutdown_timeout);
         self.shutdown(deadline);
         self.pool.terminate(deadline);
+        self.deadlines.close();
         // After the workers: the cancellations above still show.
         self.host.display().stop(deadline);
     }

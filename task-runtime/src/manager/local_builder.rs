@@ -158,6 +158,11 @@ impl<T> LocalTaskBuilder<T> {
         self.map(|inner| inner.exclusive(exclusive))
     }
 
+    /// A deadline; see [`TaskBuilder::timeout`].
+    pub fn timeout(self, timeout: std::time::Duration) -> Self {
+        self.map(|inner| inner.timeout(timeout))
+    }
+
     /// Called on this thread when the body starts, before any progress.
     pub fn on_started(self, f: impl FnOnce() + 'static) -> Self {
         let mut local = self.owner.register_once(move |()| f());

@@ -2,6 +2,7 @@
 
 mod builder;
 mod core;
+mod deadlines;
 mod global;
 mod idle;
 mod job;
@@ -260,6 +261,14 @@ impl TaskManager {
     #[doc(hidden)]
     pub fn run_queued_task(&self) -> bool {
         self.core().pool.run_queued()
+    }
+
+    /// Passes every pending deadline now, on the calling thread; loom models play the timer
+    /// with it (no timer thread runs under loom).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn expire_deadlines(&self) {
+        self.core().expire_deadlines();
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::core::ManagerCore;
 use super::local_builder::LocalTaskBuilder;
@@ -62,6 +63,7 @@ struct Options {
     show_progress: bool,
     dispatcher: Option<Dispatcher>,
     exclusive: Option<Exclusive>,
+    timeout: Option<Duration>,
     /// Boxed: the builder is moved through every chained call, and most tasks set none.
     callbacks: Option<Box<Callbacks>>,
 }
@@ -81,6 +83,7 @@ impl<T: Send + 'static> TaskBuilder<T> {
                 show_progress: false,
                 dispatcher: None,
                 exclusive: None,
+                timeout: None,
                 callbacks: None,
             },
         }
@@ -133,9 +136,10 @@ impl<T: Send + 'static> TaskBuilder<T> {
             latest,
             callbacks: options.callbacks,
             show_progress: options.show_progress,
+            timeout: options.timeout,
         };
         let cell = TaskCell::new(spec, body);
-        manager.submit(cell.clone());
+        manager.submit(cell.clone(), options.timeout);
         Task::new(cell)
     }
 }
@@ -219,6 +223,42 @@ impl<T> TaskBuilder<T> {
         self
     }
 
+    /// A deadline, counted from [`start`](Self::start). When it passes, the task is
+    /// cancelled (its body sees [`TaskContext::is_cancelled`]), and its outcome is *failed*
+    /// with [`ERR_TASK_TIMEOUT`](crate::codes::ERR_TASK_TIMEOUT) (severity `Warning`, context
+    /// `timeout_ms`), whatever the body then returns, delivered to `on_error` once the body
+    /// has returned. A task still queued at its deadline never runs: its outcome is decided
+    /// at the deadline, even when no worker is free. A cancellation made before the deadline
+    /// gives *cancelled*, as without one.
+    ///
+    /// Every duration is accepted: `Duration::ZERO` fails the task before its body can run,
+    /// `Duration::MAX` never fires. Deadlines share one timer thread per manager, started by
+    /// the first one and asleep while none is due.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use task_runtime::{codes, AppError, TaskError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let slow = manager
+    ///     .task(|ctx| {
+    ///         while !ctx.is_cancelled() {
+    ///             std::thread::sleep(Duration::from_millis(1));
+    ///         }
+    ///         Ok::<_, AppError>("finished anyway")
+    ///     })
+    ///     .timeout(Duration::from_millis(20))
+    ///     .start();
+    /// match slow.join() {
+    ///     Err(TaskError::Failed(error)) => assert_eq!(error.code(), codes::ERR_TASK_TIMEOUT),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
     /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`): kept
     /// as a reference, never copied.
     pub(crate) fn static_name(mut self, name: &'static str) -> Self {
@@ -234,6 +274,7 @@ impl<T> fmt::Debug for TaskBuilder<T> {
             .field("priority", &self.options.priority)
             .field("show_progress", &self.options.show_progress)
             .field("exclusive", &self.options.exclusive)
+            .field("timeout", &self.options.timeout)
             .finish_non_exhaustive()
     }
 }

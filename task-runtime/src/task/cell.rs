@@ -16,13 +16,16 @@
 //!
 //! # Exactly one outcome
 //!
-//! `TaskCore::state` packs the phase (queued, running, completed, failed, cancelled) and a
-//! cancel-requested bit into one atomic. Only three transitions leave a non-terminal phase:
+//! `TaskCore::state` packs the phase (queued, running, completed, failed, cancelled), a
+//! cancel-requested bit and a timed-out bit (set with it by the deadline) into one atomic.
+//! Only three transitions leave a non-terminal phase:
 //!
-//! * queued -> cancelled, made by whoever cancels a task that has not started; that thread
-//!   then owns the outcome (it stores `Cancelled` and delivers `on_cancelled`);
+//! * queued -> cancelled, made by whoever cancels a task that has not started (or queued ->
+//!   failed, made by the deadline timer); that thread then owns the outcome (it stores
+//!   `Cancelled`, or the timeout, and delivers `on_cancelled` or `on_error`);
 //! * running -> completed | failed | cancelled, made by the worker once the body returned; it
-//!   is `cancelled` whenever the cancel bit was set, whatever the body returned;
+//!   is `cancelled` whenever the cancel bit was set, whatever the body returned, and `failed`
+//!   with the timeout when the timed-out bit was;
 //! * queued -> failed, when no worker thread can ever run the task (the pool could start
 //!   none); whoever abandons it then owns the outcome, as a canceller does.
 //!
@@ -31,7 +34,7 @@
 //! sees a terminal phase and then locks the slot finds the result there.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::body::BoxBody;
 use super::delivery::{Callbacks, Listeners, Mailbox};
@@ -39,6 +42,7 @@ use super::name::TaskName;
 use super::slot::{AnySlot, Slot};
 use crate::dispatch::Dispatcher;
 use crate::display::Shown;
+use crate::error::AppError;
 use crate::host::Host;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
 use crate::vocabulary::{Exclusive, TaskId, TaskInfo, TaskState};
@@ -58,6 +62,18 @@ const FAILED: u8 = 3;
 const CANCELLED: u8 = 4;
 const PHASE: u8 = 0b0111;
 const CANCEL_REQUESTED: u8 = 0b1000;
+/// Set with `CANCEL_REQUESTED` by the deadline: the outcome is `Failed` (a timeout), not
+/// `Cancelled`.
+const TIMED_OUT: u8 = 0b1_0000;
+
+/// Why a task is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// `cancel`: the outcome is `Cancelled`.
+    Cancel,
+    /// The deadline passed: the outcome is a timeout (`Failed`), unless a cancel came first.
+    Deadline,
+}
 
 /// What a cancellation request found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +124,8 @@ struct Extras {
     latest: Option<Arc<LatestOfName>>,
     /// `show_progress(true)`: what the progress display keeps of this task.
     shown: Option<Arc<Shown>>,
+    /// `timeout(d)`: for the error when the deadline passes.
+    timeout: Option<Duration>,
 }
 
 /// The id of the newest `Exclusive::CancelPrevious` task of one name, shared by every such
@@ -138,6 +156,7 @@ pub(crate) struct TaskSpec {
     pub(crate) latest: Option<Arc<LatestOfName>>,
     pub(crate) callbacks: Option<Box<Callbacks>>,
     pub(crate) show_progress: bool,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl<T: Send + 'static> TaskCell<Slot<T>> {
@@ -153,14 +172,18 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
                 name: spec.name.as_str().to_owned(),
             })
         });
-        let rare =
-            spec.dispatcher.is_some() || span.is_some() || spec.latest.is_some() || shown.is_some();
+        let rare = spec.dispatcher.is_some()
+            || span.is_some()
+            || spec.latest.is_some()
+            || shown.is_some()
+            || spec.timeout.is_some();
         let extras = rare.then(|| {
             Box::new(Extras {
                 dispatcher: spec.dispatcher,
                 span,
                 latest: spec.latest,
                 shown,
+                timeout: spec.timeout,
             })
         });
         let listeners = Listeners::new(spec.callbacks.as_deref());
@@ -206,6 +229,12 @@ impl TaskCore {
     /// What the progress display keeps of a task started with `show_progress(true)`.
     pub(crate) fn shown(&self) -> Option<&Arc<Shown>> {
         self.extras.as_ref().and_then(|e| e.shown.as_ref())
+    }
+
+    /// The error of a task whose deadline passed.
+    pub(crate) fn timeout_error(&self) -> AppError {
+        let timeout = self.extras.as_ref().and_then(|e| e.timeout);
+        AppError::timed_out(self.name.as_str(), timeout.unwrap_or_default())
     }
 
     /// The "latest of my name" of an `Exclusive::CancelPrevious` task.
@@ -273,18 +302,31 @@ impl TaskCore {
         started
     }
 
-    /// Must be called with the slot locked (see the module docs).
+    /// A request to stop, for `why`. For a deadline the outcome is `Failed` (a timeout),
+    /// decided now for a queued task; a cancellation requested before wins (the task stays
+    /// `Cancelled`). Must be called with the slot locked (see the module docs).
     ///
     /// Transitions are compare-and-swap first, guessing the common current state, rather than
     /// load-then-CAS: one atomic operation less on the usual path, and loom's DPOR only sees
     /// the race with a concurrent reader when the writer's first access is the write.
-    pub(crate) fn request_cancel(&self) -> CancelRequest {
+    pub(crate) fn request_stop(&self, why: Stop) -> CancelRequest {
+        match why {
+            Stop::Cancel => self.request(CANCELLED | CANCEL_REQUESTED, CANCEL_REQUESTED),
+            Stop::Deadline => self.request(
+                FAILED | CANCEL_REQUESTED | TIMED_OUT,
+                CANCEL_REQUESTED | TIMED_OUT,
+            ),
+        }
+    }
+
+    /// A request to stop: a queued task becomes `queued`, a running one gets `running` bits.
+    fn request(&self, queued: u8, running: u8) -> CancelRequest {
         let mut s = QUEUED;
         loop {
             let (next, result) = match s & PHASE {
-                QUEUED => (CANCELLED | CANCEL_REQUESTED, CancelRequest::WasQueued),
+                QUEUED => (queued, CancelRequest::WasQueued),
                 RUNNING if s & CANCEL_REQUESTED != 0 => return CancelRequest::AlreadyRequested,
-                RUNNING => (s | CANCEL_REQUESTED, CancelRequest::WasRunning),
+                RUNNING => (s | running, CancelRequest::WasRunning),
                 _ => return CancelRequest::Finished,
             };
             match self
@@ -300,6 +342,11 @@ impl TaskCore {
                 Err(actual) => s = actual,
             }
         }
+    }
+
+    /// Whether the deadline stopped the task (its outcome is then a timeout).
+    pub(crate) fn timed_out(&self) -> bool {
+        self.state.load(Ordering::Acquire) & TIMED_OUT != 0
     }
 
     /// queued -> failed: the task can never run (no worker thread could start). Must be
@@ -324,7 +371,9 @@ impl TaskCore {
                 RUNNING,
                 "only a running task is decided by its worker"
             );
-            let phase = if s & CANCEL_REQUESTED != 0 {
+            let phase = if s & TIMED_OUT != 0 {
+                FAILED
+            } else if s & CANCEL_REQUESTED != 0 {
                 CANCELLED
             } else if succeeded {
                 COMPLETED
@@ -333,7 +382,7 @@ impl TaskCore {
             };
             match self.state.compare_exchange(
                 s,
-                phase | (s & CANCEL_REQUESTED),
+                phase | (s & (CANCEL_REQUESTED | TIMED_OUT)),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::cancel_on_drop::CancelOnDrop;
 use super::cell::{CancelRequest, CellRef, TaskCell};
 use super::run;
 use super::slot::Slot;
@@ -137,6 +138,12 @@ impl<T: Send + 'static> Task<T> {
         let deadline = deadline_after(timeout);
         spin_briefly(|| self.is_finished());
         self.cell.slot.wait(deadline)
+    }
+
+    /// This handle as a guard that cancels the task when dropped (a plain `Task` detaches).
+    /// See [`CancelOnDrop`].
+    pub fn cancel_on_drop(self) -> CancelOnDrop<T> {
+        CancelOnDrop::new(self)
     }
 
     /// Takes the outcome if it is decided, without blocking. Returns `Some` once; later calls

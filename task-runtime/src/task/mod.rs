@@ -5,6 +5,7 @@
 //! submits them; from then on a task runs, is cancelled and delivers on its own.
 
 pub(crate) mod body;
+mod cancel_on_drop;
 pub(crate) mod cell;
 pub(crate) mod context;
 pub(crate) mod delivery;
@@ -16,4 +17,5 @@ pub(crate) mod slot;
 #[cfg(all(test, not(loom)))]
 pub(crate) mod testing;
 
+pub use cancel_on_drop::CancelOnDrop;
 pub use handle::Task;

@@ -2,7 +2,7 @@
 //! an outcome is decided. Each then counts the decision with the host, shows the end on the
 //! display, and posts the terminal event.
 
-use super::cell::{CancelRequest, CellRef};
+use super::cell::{CancelRequest, CellRef, Stop};
 use super::context::{CurrentTask, TaskContext};
 use super::delivery::{self, Terminal};
 use crate::error::AppError;
@@ -39,13 +39,32 @@ pub(crate) fn run(cell: &CellRef) {
 /// Requests cancellation. A task that was still queued is finished here and now: its
 /// decision is counted and its `on_cancelled` is delivered from this thread's dispatch.
 pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
+    stop(cell, Stop::Cancel)
+}
+
+/// The task's deadline passed: a queued task fails now with a timeout (and never runs); a
+/// running one is asked to stop, and fails with a timeout once its body returns.
+pub(crate) fn time_out(cell: &CellRef) -> CancelRequest {
+    stop(cell, Stop::Deadline)
+}
+
+fn stop(cell: &CellRef, why: Stop) -> CancelRequest {
     let core = &cell.core;
-    let request = cell.slot.cancel(core);
+    let request = cell.slot.cancel(core, why);
     match request {
         CancelRequest::WasQueued => {
             let _entered = core.enter_span();
-            tracing::info!("task cancelled before it started");
-            decided(cell, Terminal::Cancelled);
+            let terminal = match why {
+                Stop::Cancel => {
+                    tracing::info!("task cancelled before it started");
+                    Terminal::Cancelled
+                }
+                Stop::Deadline => {
+                    tracing::info!("task timed out before it started");
+                    Terminal::Failed(core.timeout_error())
+                }
+            };
+            decided(cell, terminal);
         }
         CancelRequest::WasRunning => {
             if let Some(shown) = core.shown() {

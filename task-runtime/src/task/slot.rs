@@ -1,6 +1,6 @@
 //! [`Slot`]: the typed half of a task: its body, then its result, and who waits for it.
 //!
-//! Every terminal transition of the state machine (`TaskCore::decide`, `request_cancel`,
+//! Every terminal transition of the state machine (`TaskCore::decide`, `request_stop`,
 //! `abandon`) happens while this slot is locked, and the outcome is stored in the same
 //! critical section (see `cell`'s module docs).
 
@@ -8,7 +8,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use super::body::BoxBody;
-use super::cell::{CancelRequest, TaskCore};
+use super::cell::{CancelRequest, Stop, TaskCore};
 use super::context::TaskContext;
 use super::delivery::Terminal;
 use crate::error::{AppError, TaskError};
@@ -23,7 +23,7 @@ pub(crate) trait AnySlot: Send + Sync {
     fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal;
     /// Requests cancellation. For a queued task this decides `Cancelled`, stores it and drops
     /// the body; the caller then delivers the outcome.
-    fn cancel(&self, core: &TaskCore) -> CancelRequest;
+    fn cancel(&self, core: &TaskCore, why: Stop) -> CancelRequest;
     /// Fails a task that is still queued and can never run (no thread could start): decides
     /// `Failed` with `error`, stores it and drops the body. Returns whether it was queued.
     fn abandon(&self, core: &TaskCore, error: &AppError) -> bool;
@@ -247,6 +247,15 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         let inner = lock(&self.inner);
         let state = core.decide(matches!(output, Ok(Ok(_))));
         match output {
+            output if state == TaskState::Failed && core.timed_out() => {
+                // The deadline stopped it: whatever the body produced is dropped unread.
+                let error = core.timeout_error();
+                self.store_error(core, inner, TaskError::Failed(error.clone()));
+                if let Ok(Ok(produced)) = output {
+                    core.host.drop_user_value(produced, name);
+                }
+                Terminal::Failed(error)
+            }
             Ok(Ok((value, completion))) if state == TaskState::Completed => {
                 if let Some(unread) = self.store_value(core, inner, value) {
                     core.host.drop_user_value(unread, name);
@@ -276,13 +285,17 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         }
     }
 
-    fn cancel(&self, core: &TaskCore) -> CancelRequest {
+    fn cancel(&self, core: &TaskCore, why: Stop) -> CancelRequest {
         let inner = lock(&self.inner);
-        let request = core.request_cancel();
+        let request = core.request_stop(why);
         if request == CancelRequest::WasQueued {
             let mut inner = inner;
             let body = inner.stage.take_body();
-            self.store_error(core, inner, TaskError::Cancelled);
+            let outcome = match why {
+                Stop::Cancel => TaskError::Cancelled,
+                Stop::Deadline => TaskError::Failed(core.timeout_error()),
+            };
+            self.store_error(core, inner, outcome);
             if let Some(body) = body {
                 core.host.drop_user_value(body, core.name.as_str());
             }
@@ -379,7 +392,8 @@ mod tests {
             Ok(())
         });
         assert_eq!(
-            cell.slot.cancel(&cell.core),
+            cell.slot
+                .cancel(&cell.core, crate::task::cell::Stop::Cancel),
             crate::task::cell::CancelRequest::WasQueued
         );
         assert_eq!(

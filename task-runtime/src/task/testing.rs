@@ -52,6 +52,7 @@ impl TestHost {
             exclusive: None,
             latest: None,
             callbacks: Some(Box::new(callbacks)),
+            timeout: None,
             show_progress: false,
         }
     }

@@ -1,0 +1,191 @@
+//! The manager's deadlines (`TaskBuilder::timeout`): one timer thread, started by the first
+//! deadline, asleep on a condition variable while none is due (no CPU), and gone when the
+//! manager closes. Deadlines count on the host's clock.
+//!
+//! It holds tasks weakly: a task that ended long before its deadline is freed as usual, and
+//! its entry is skipped when it comes up.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+// std's, not `crate::sync`'s: the timer is a thread of its own, never part of a loom model
+// (under loom no deadline thread starts; see `start_timer`).
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Duration;
+
+use crate::host::Host;
+use crate::sync::{lock, wait, wait_timeout};
+use crate::task::cell::{CellRef, TaskCell};
+use crate::task::run;
+use crate::task::slot::AnySlot;
+
+pub(crate) struct Deadlines {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<(ThreadId, JoinHandle<()>)>>,
+}
+
+struct Shared {
+    host: Arc<Host>,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    due: BinaryHeap<Reverse<Entry>>,
+    next_seq: u64,
+    closed: bool,
+}
+
+/// A deadline: nanoseconds on the host's clock, then the order deadlines were set in.
+struct Entry {
+    at: u64,
+    seq: u64,
+    cell: Weak<TaskCell<dyn AnySlot>>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+impl Deadlines {
+    pub(crate) fn new(host: Arc<Host>) -> Self {
+        Deadlines {
+            shared: Arc::new(Shared {
+                host,
+                state: Mutex::default(),
+                wake: Condvar::new(),
+            }),
+            thread: Mutex::new(None),
+        }
+    }
+
+    /// Times `cell` out `timeout` from now. A timeout too long for the clock never fires.
+    pub(crate) fn add(&self, cell: &CellRef, timeout: Duration) {
+        let now = self.shared.host.since_epoch();
+        let Some(at) = u64::try_from(timeout.as_nanos())
+            .ok()
+            .and_then(|nanos| now.checked_add(nanos))
+        else {
+            return; // `Duration::MAX` and its like: no deadline at all
+        };
+        {
+            let mut state = lock(&self.shared.state);
+            if state.closed {
+                return; // the manager is closing: every task is being cancelled anyway
+            }
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            let earliest = state.due.peek().is_none_or(|Reverse(first)| at < first.at);
+            state.due.push(Reverse(Entry {
+                at,
+                seq,
+                cell: Arc::downgrade(cell),
+            }));
+            if earliest {
+                self.shared.wake.notify_one();
+            }
+        }
+        self.start_timer(cell);
+    }
+
+    /// Starts the timer thread unless it runs; if it cannot start, `cell` (whose deadline
+    /// needs it) is failed rather than left without one.
+    fn start_timer(&self, cell: &CellRef) {
+        // loom models play every thread themselves: no timer runs there.
+        if cfg!(loom) {
+            return;
+        }
+        let mut thread = lock(&self.thread);
+        if thread.is_some() {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        match std::thread::Builder::new()
+            .name("task-runtime-deadlines".to_owned())
+            .spawn(move || shared.run())
+        {
+            Ok(handle) => *thread = Some((handle.thread().id(), handle)),
+            Err(error) => {
+                drop(thread);
+                run::abandon(
+                    cell,
+                    &format!("its deadline timer could not start: {error}"),
+                );
+            }
+        }
+    }
+
+    /// The manager is closing: the timer thread exits (joined, unless this is it).
+    pub(crate) fn close(&self) {
+        lock(&self.shared.state).closed = true;
+        self.shared.wake.notify_all();
+        let thread = lock(&self.thread).take();
+        if let Some((id, handle)) = thread {
+            if id != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+impl Deadlines {
+    /// Every pending deadline passes now, on the calling thread.
+    #[cfg(loom)]
+    pub(crate) fn expire_all(&self) {
+        let due = std::mem::take(&mut lock(&self.shared.state).due);
+        for cell in due
+            .into_iter()
+            .filter_map(|Reverse(entry)| entry.cell.upgrade())
+        {
+            run::time_out(&cell);
+        }
+    }
+}
+
+impl Shared {
+    fn run(&self) {
+        let mut state = lock(&self.state);
+        loop {
+            if state.closed {
+                return;
+            }
+            let now = self.host.since_epoch();
+            let Some(Reverse(first)) = state.due.peek() else {
+                state = wait(&self.wake, state);
+                continue;
+            };
+            if first.at > now {
+                let left = Duration::from_nanos(first.at - now);
+                state = wait_timeout(&self.wake, state, left).0;
+                continue;
+            }
+            let mut expired = Vec::new();
+            while state.due.peek().is_some_and(|Reverse(e)| e.at <= now) {
+                if let Some(Reverse(entry)) = state.due.pop() {
+                    expired.push(entry.cell);
+                }
+            }
+            drop(state);
+            // Outside the lock: timing out delivers callbacks, which may set deadlines.
+            for cell in expired.iter().filter_map(Weak::upgrade) {
+                run::time_out(&cell);
+            }
+            drop(expired);
+            state = lock(&self.state);
+        }
+    }
+}
