@@ -53,6 +53,7 @@ fn call_at(function: TokenStream, arguments: TokenStream, span: Span) -> TokenSt
 struct Names {
     this: Ident,
     manager: Ident,
+    scope: Ident,
     builder: Ident,
     ctx: Ident,
     body: Ident,
@@ -70,6 +71,7 @@ impl Names {
         Names {
             this: local("__task_this"),
             manager: local("__task_manager"),
+            scope: local("__task_scope"),
             builder: local("__task_builder"),
             ctx: local("__task_ctx"),
             body: local("__task_body"),
@@ -159,6 +161,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     let cloner = receiver_cloner(&krate, args, shape, &names, plan);
     let callbacks = callbacks(&krate, args, shape, &names, plan);
     let manager = manager(&krate, args, shape, &names, plan);
+    let scope = scope(&krate, args, shape, &names, plan);
     let receiver = receiver_capture(&krate, shape, &names, plan);
     let (body, task_fn) = builder(&krate, func, shape, &names, output_span, plan);
     let task_name = match &args.task_name {
@@ -166,7 +169,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
         // `fn r#match()` is the task "match".
         None => syn::LitStr::new(&fn_name.unraw().to_string(), fn_name.span()),
     };
-    let options = options(&krate, kind, args);
+    let options = options(&krate, kind, args, &names);
     let Names {
         builder: builder_name,
         ..
@@ -208,6 +211,7 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
             #cloner
             #callbacks
             #manager
+            #scope
             #receiver
             #body
             #start
@@ -461,14 +465,10 @@ fn self_method(
 fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names, plan: Plan<'_>) -> TokenStream {
     let private = private_path(krate);
     let local = &names.manager;
-    let receiver_moves = plan.captures_receiver
-        && shape
-            .receiver
-            .as_ref()
-            .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc));
+    let moves = receiver_moves(shape, plan);
     match args.manager.as_ref().map(|m| &m.value) {
         // A reference to a clone of its own, so that the receiver can move.
-        Some(expr) if receiver_moves => {
+        Some(expr) if moves => {
             let value = quote_spanned!(expr.span()=> #private::manager(#expr));
             quote!(let #local = &#value;)
         }
@@ -477,6 +477,30 @@ fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names, plan: Plan<'
         Some(expr) => quote_spanned!(expr.span()=> let #local: &#krate::TaskManager = #expr;),
         None => quote!(let #local = #krate::get_task_manager();),
     }
+}
+
+/// The scope the task starts in, as `manager` (a `&TaskScope` coerces to `&ScopeHandle`).
+fn scope(krate: &Path, args: &Attr, shape: &Shape, names: &Names, plan: Plan<'_>) -> TokenStream {
+    let private = private_path(krate);
+    let local = &names.scope;
+    match args.scope.as_ref().map(|s| &s.value) {
+        Some(expr) if receiver_moves(shape, plan) => {
+            let value = quote_spanned!(expr.span()=> #private::scope(#expr));
+            quote!(let #local = &#value;)
+        }
+        Some(expr) => quote_spanned!(expr.span()=> let #local: &#krate::ScopeHandle = #expr;),
+        None => TokenStream::new(),
+    }
+}
+
+/// Whether the receiver moves into the task (`self`, `self: Arc<Self>`): what the
+/// attribute's expressions borrow from it must be taken before.
+fn receiver_moves(shape: &Shape, plan: Plan<'_>) -> bool {
+    plan.captures_receiver
+        && shape
+            .receiver
+            .as_ref()
+            .is_some_and(|r| matches!(r.kind, ReceiverKind::Owned | ReceiverKind::Arc))
 }
 
 /// `let cloner: fn(&Self) -> Self = <Self as Trait>::clone..;`: the one check that `Self` can
@@ -699,7 +723,7 @@ fn replace_self(tokens: TokenStream, with: &Ident) -> (TokenStream, bool) {
 
 /// `.priority(..).show_progress(..).exclusive(..).timeout(..)` (the name is set before,
 /// without a copy).
-fn options(krate: &Path, kind: MacroKind, args: &Attr) -> TokenStream {
+fn options(krate: &Path, kind: MacroKind, args: &Attr, names: &Names) -> TokenStream {
     let show_progress = args
         .show_progress
         .as_ref()
@@ -716,11 +740,16 @@ fn options(krate: &Path, kind: MacroKind, args: &Attr) -> TokenStream {
         ExclusiveMode::CancelPrevious => quote!(.exclusive(#krate::Exclusive::CancelPrevious)),
         ExclusiveMode::SkipIfActive => quote!(.exclusive(#krate::Exclusive::SkipIfActive)),
     });
+    let scope = args.scope.as_ref().map(|_| {
+        let local = &names.scope;
+        quote!(.scope(#local))
+    });
     quote! {
         #priority
         .show_progress(#show_progress)
         #exclusive
         #timeout
+        #scope
     }
 }
 

@@ -97,11 +97,11 @@ use attr::{Attr, MacroKind};
 /// | `crate` | string literal: the path to `task_runtime` | `"::task_runtime"` |
 /// | `timeout_ms` | integer literal: a deadline in milliseconds, as `TaskBuilder::timeout` | none |
 /// | `local` | `true`: callbacks stay on the calling thread and need not be `Send` (see below) | `false` |
-/// | `scope` | reserved (task scopes) | |
+/// | `scope` | expression of type `&ScopeHandle` or `&TaskScope`: the task's scope | none |
 ///
 /// An unknown key is reported with the closest valid one ("did you mean `on_complete`?").
-/// [`macro@task_methods`] on the `impl` block gives `manager`, `local`, `timeout_ms` and
-/// `crate` to every method of it.
+/// [`macro@task_methods`] on the `impl` block gives `manager`, `scope`, `local`,
+/// `timeout_ms` and `crate` to every method of it.
 ///
 /// A callback is a path (`show`, `Self::show`, `ui::show`), a closure (`|doc| ...`), or
 /// `self.method`, which calls the method on the receiver: on a clone for `&self` and `self`
@@ -312,10 +312,9 @@ pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Keys
 ///
-/// `manager` (an expression of type `&TaskManager`), `local` (callbacks that stay on the
-/// calling thread), `timeout_ms` (a deadline) and `crate` (the path to task_runtime), as on
-/// the methods. `scope` is
-/// reserved for task scopes, which this version does not have yet.
+/// `manager` (an expression of type `&TaskManager`), `scope` (a `&ScopeHandle` or
+/// `&TaskScope`), `local` (callbacks that stay on the calling thread), `timeout_ms` (a
+/// deadline) and `crate` (the path to task_runtime), as on the methods.
 ///
 /// Only the attributes' arguments are rewritten: each method then expands on its own, and an
 /// error about a default is reported at the default's tokens here.

@@ -83,18 +83,10 @@ fn output(shape: &Shape) -> syn::Result<()> {
     Ok(())
 }
 
-/// `#[async_method]` takes fewer keys than `#[run_in_background]`; `scope` is reserved for
-/// task scopes, which this version does not have yet.
+/// `#[async_method]` takes fewer keys than `#[run_in_background]`.
 pub(crate) fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
     for key in attr.keys() {
         let name = key.unraw().to_string();
-        if name == "scope" {
-            return Err(syn::Error::new(
-                key.span(),
-                "`scope` is reserved for task scopes (`TaskScope`), which this version of \
-                 task-runtime does not have yet; remove it",
-            ));
-        }
         if kind.accepts(&name) {
             continue;
         }

@@ -113,8 +113,8 @@ pub use display::{LogProgress, ProgressDisplay};
 pub use error::codes;
 pub use error::{AppError, BuildError, Cancelled, Category, Severity, TaskError};
 pub use manager::{
-    get_task_manager, init_global, set_max_threads, LocalTaskBuilder, TaskBuilder, TaskManager,
-    TaskManagerBuilder, TaskSnapshot,
+    get_task_manager, init_global, set_max_threads, LocalTaskBuilder, ScopeHandle, ScopeProgress,
+    TaskBuilder, TaskManager, TaskManagerBuilder, TaskScope, TaskSnapshot,
 };
 pub use method::BackgroundMethod;
 pub use progress::Progress;

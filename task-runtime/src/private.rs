@@ -7,7 +7,7 @@
 use std::sync::{Arc, Weak};
 
 use crate::error::AppError;
-use crate::manager::{LocalTaskBuilder, TaskBuilder, TaskManager};
+use crate::manager::{LocalTaskBuilder, ScopeHandle, TaskBuilder, TaskManager};
 
 /// `builder.name(name)` for the macros' `task_name`: a literal, kept without a copy.
 pub fn static_name<T>(builder: TaskBuilder<T>, name: &'static str) -> TaskBuilder<T> {
@@ -36,6 +36,11 @@ pub fn infallible<T>(value: T) -> Result<T, AppError> {
 /// the handle lets the receiver move).
 pub fn manager(manager: &TaskManager) -> TaskManager {
     manager.clone()
+}
+
+/// Takes the scope a task starts in, for a receiver that moves into the task, as [`manager`].
+pub fn scope(scope: &ScopeHandle) -> ScopeHandle {
+    scope.clone()
 }
 
 /// The object an `Arc<Self>` method's callbacks reach, without keeping it alive.

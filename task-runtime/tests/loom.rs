@@ -523,3 +523,50 @@ fn timeout_races_completion_and_cancel() {
         assert_settled(&manager);
     });
 }
+
+/// Guarantee 9: a scope dropped on the dispatcher's thread while its task completes on a
+/// worker (its delivery in flight or not yet posted): whatever ran before the drop, no
+/// callback starts after it, and the task still has exactly one outcome.
+#[test]
+fn no_callback_starts_after_the_scope_is_dropped() {
+    model(|| {
+        let queue = Queue::default();
+        let manager = queue.manager();
+        let scope = manager.scope();
+        let log = Log::default();
+        let done = log.clone();
+        let task = scope
+            .task(|ctx| {
+                ctx.set_progress(1, 1);
+                Ok::<_, AppError>(7)
+            })
+            .on_started(log.recorder("started"))
+            .on_progress({
+                let log = log.clone();
+                move |_| log.push("progress")
+            })
+            .on_complete(move |_| done.push("completed"))
+            .on_cancelled(log.recorder("cancelled"))
+            .start();
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || {
+                manager.run_queued_task();
+            })
+        };
+        queue.run_one();
+        let before = log.events().len();
+        drop(scope);
+        queue.run_all();
+        worker.join().unwrap();
+        queue.run_all();
+        assert_eq!(
+            log.events().len(),
+            before,
+            "after the drop: {:?}",
+            log.events()
+        );
+        assert!(task.is_finished());
+        assert_settled(&manager);
+    });
+}

@@ -47,6 +47,14 @@ impl ManagerCore {
     /// starts counting now; a zero one times the task out before any worker can start it.
     pub(crate) fn submit(&self, cell: CellRef, timeout: Option<Duration>) {
         self.host.submitted(cell.core.dispatcher());
+        if let Some(scope) = cell.core.scope() {
+            scope.admit(&cell);
+            if scope.is_closed() {
+                // Its owner is gone: it never runs, and runs no callback.
+                run::cancel(&cell);
+                return;
+            }
+        }
         match self.registry.admit(&cell) {
             Ok(superseded) => {
                 for old in &superseded {

@@ -158,6 +158,11 @@ impl<T> LocalTaskBuilder<T> {
         self.map(|inner| inner.exclusive(exclusive))
     }
 
+    /// Starts the task in `scope`; see [`TaskBuilder::scope`].
+    pub fn scope(self, scope: &super::scope::ScopeHandle) -> Self {
+        self.map(|inner| inner.scope(scope))
+    }
+
     /// A deadline; see [`TaskBuilder::timeout`].
     pub fn timeout(self, timeout: std::time::Duration) -> Self {
         self.map(|inner| inner.timeout(timeout))

@@ -8,6 +8,7 @@ mod idle;
 mod job;
 mod local_builder;
 mod registry;
+mod scope;
 mod task_builder;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 pub use builder::TaskManagerBuilder;
 pub use global::{get_task_manager, init_global, set_max_threads};
 pub use local_builder::LocalTaskBuilder;
+pub use scope::{ScopeHandle, ScopeProgress, TaskScope};
 pub use task_builder::TaskBuilder;
 
 use self::core::ManagerCore;
@@ -90,6 +92,20 @@ pub struct TaskSnapshot {
     pub started_at: Option<Instant>,
 }
 
+impl TaskSnapshot {
+    fn of(cell: &crate::task::cell::CellRef) -> Self {
+        let core = &cell.core;
+        TaskSnapshot {
+            id: core.id,
+            name: core.name.as_str().to_owned(),
+            state: core.state(),
+            progress: core.mailbox.latest_progress(),
+            queued_at: core.queued_at(),
+            started_at: core.started_at(),
+        }
+    }
+}
+
 impl TaskManager {
     /// Creates a manager with at most `max_threads` worker threads and default settings.
     ///
@@ -130,6 +146,12 @@ impl TaskManager {
         E: Into<AppError> + 'static,
     {
         TaskBuilder::new(Arc::clone(self.core()), f)
+    }
+
+    /// A new scope: tasks started through it are cancelled when it is dropped, and none of
+    /// their callbacks starts from then on. See [`TaskScope`].
+    pub fn scope(&self) -> TaskScope {
+        TaskScope::new(Arc::clone(self.core()), None)
     }
 
     /// Starts a task with default options: `manager.task(f).start()`.
@@ -186,17 +208,7 @@ impl TaskManager {
             .registry
             .cells()
             .iter()
-            .map(|cell| {
-                let core = &cell.core;
-                TaskSnapshot {
-                    id: core.id,
-                    name: core.name.as_str().to_owned(),
-                    state: core.state(),
-                    progress: core.mailbox.latest_progress(),
-                    queued_at: core.queued_at(),
-                    started_at: core.started_at(),
-                }
-            })
+            .map(TaskSnapshot::of)
             .collect()
     }
 

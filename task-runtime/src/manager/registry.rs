@@ -172,7 +172,7 @@ impl Registry {
                     .expect("a CancelPrevious task is built with the latest of its name")
                     .set(core.id);
                 for older in &active {
-                    older.core.mark_superseded();
+                    older.core.silence();
                 }
                 active
             }

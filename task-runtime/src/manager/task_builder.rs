@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::core::ManagerCore;
 use super::local_builder::LocalTaskBuilder;
+use super::scope::ScopeHandle;
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
 use crate::progress::Progress;
@@ -14,6 +15,7 @@ use crate::task::cell::{TaskCell, TaskSpec};
 use crate::task::context::TaskContext;
 use crate::task::delivery::Callbacks;
 use crate::task::name::{GivenName, TaskName};
+use crate::task::scope::ScopeNode;
 use crate::task::Task;
 use crate::vocabulary::Exclusive;
 
@@ -64,6 +66,7 @@ struct Options {
     dispatcher: Option<Dispatcher>,
     exclusive: Option<Exclusive>,
     timeout: Option<Duration>,
+    scope: Option<Arc<ScopeNode>>,
     /// Boxed: the builder is moved through every chained call, and most tasks set none.
     callbacks: Option<Box<Callbacks>>,
 }
@@ -84,6 +87,7 @@ impl<T: Send + 'static> TaskBuilder<T> {
                 dispatcher: None,
                 exclusive: None,
                 timeout: None,
+                scope: None,
                 callbacks: None,
             },
         }
@@ -137,6 +141,7 @@ impl<T: Send + 'static> TaskBuilder<T> {
             callbacks: options.callbacks,
             show_progress: options.show_progress,
             timeout: options.timeout,
+            scope: options.scope,
         };
         let cell = TaskCell::new(spec, body);
         manager.submit(cell.clone(), options.timeout);
@@ -256,6 +261,14 @@ impl<T> TaskBuilder<T> {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Starts the task in `scope` (the same as `scope.task(f)`): dropping the scope cancels
+    /// it and silences its callbacks. See [`TaskScope`](crate::TaskScope). A `&TaskScope`
+    /// works too.
+    pub fn scope(mut self, scope: &ScopeHandle) -> Self {
+        self.options.scope = Some(Arc::clone(scope.node()));
         self
     }
 

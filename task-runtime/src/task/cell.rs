@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use super::body::BoxBody;
 use super::delivery::{Callbacks, Listeners, Mailbox};
 use super::name::TaskName;
+use super::scope::ScopeNode;
 use super::slot::{AnySlot, Slot};
 use crate::dispatch::Dispatcher;
 use crate::display::Shown;
@@ -107,9 +108,9 @@ pub(crate) struct TaskCore {
     extras: Option<Box<Extras>>,
     pub(crate) priority: i32,
     state: AtomicU8,
-    /// An active task of this name was replaced by a newer `Exclusive::CancelPrevious` one:
-    /// deliver nothing more.
-    superseded: AtomicBool,
+    /// Replaced by a newer `Exclusive::CancelPrevious` task of its name, or cancelled by its
+    /// scope: deliver nothing more.
+    silenced: AtomicBool,
     pub(crate) exclusive: Option<Exclusive>,
     pub(crate) listeners: Listeners,
     pub(crate) mailbox: Mailbox,
@@ -126,6 +127,8 @@ struct Extras {
     shown: Option<Arc<Shown>>,
     /// `timeout(d)`: for the error when the deadline passes.
     timeout: Option<Duration>,
+    /// The scope the task belongs to.
+    scope: Option<Arc<ScopeNode>>,
 }
 
 /// The id of the newest `Exclusive::CancelPrevious` task of one name, shared by every such
@@ -157,6 +160,7 @@ pub(crate) struct TaskSpec {
     pub(crate) callbacks: Option<Box<Callbacks>>,
     pub(crate) show_progress: bool,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) scope: Option<Arc<ScopeNode>>,
 }
 
 impl<T: Send + 'static> TaskCell<Slot<T>> {
@@ -176,7 +180,8 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
             || span.is_some()
             || spec.latest.is_some()
             || shown.is_some()
-            || spec.timeout.is_some();
+            || spec.timeout.is_some()
+            || spec.scope.is_some();
         let extras = rare.then(|| {
             Box::new(Extras {
                 dispatcher: spec.dispatcher,
@@ -184,6 +189,7 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
                 latest: spec.latest,
                 shown,
                 timeout: spec.timeout,
+                scope: spec.scope,
             })
         });
         let listeners = Listeners::new(spec.callbacks.as_deref());
@@ -197,7 +203,7 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
                 extras,
                 priority: spec.priority,
                 state: AtomicU8::new(QUEUED),
-                superseded: AtomicBool::new(false),
+                silenced: AtomicBool::new(false),
                 exclusive: spec.exclusive,
                 listeners,
                 mailbox: Mailbox::new(spec.callbacks),
@@ -229,6 +235,11 @@ impl TaskCore {
     /// What the progress display keeps of a task started with `show_progress(true)`.
     pub(crate) fn shown(&self) -> Option<&Arc<Shown>> {
         self.extras.as_ref().and_then(|e| e.shown.as_ref())
+    }
+
+    /// The scope the task belongs to, if any.
+    pub(crate) fn scope(&self) -> Option<&Arc<ScopeNode>> {
+        self.extras.as_ref().and_then(|e| e.scope.as_ref())
     }
 
     /// The error of a task whose deadline passed.
@@ -266,14 +277,19 @@ impl TaskCore {
         s & CANCEL_REQUESTED != 0 || s & PHASE == CANCELLED
     }
 
-    pub(crate) fn mark_superseded(&self) {
-        self.superseded.store(true, Ordering::Release);
+    /// No callback of this task that has not started will: a newer task of its name replaced
+    /// it, or its scope cancelled it. `SeqCst`, as a scope's close: once the call that silenced
+    /// it returned on the dispatcher's thread, that thread's deliveries see it.
+    pub(crate) fn silence(&self) {
+        self.silenced.store(true, Ordering::SeqCst);
     }
 
-    /// Whether a newer `Exclusive::CancelPrevious` task of this name replaced this one: its
-    /// callbacks that have not run yet never will.
-    pub(crate) fn is_superseded(&self) -> bool {
-        self.superseded.load(Ordering::Acquire) || self.latest().is_some_and(|l| !l.is(self.id))
+    /// Whether the task's callbacks that have not run yet never will: silenced, replaced by a
+    /// newer `Exclusive::CancelPrevious` task of its name, or its scope is closed.
+    pub(crate) fn is_silenced(&self) -> bool {
+        self.silenced.load(Ordering::SeqCst)
+            || self.latest().is_some_and(|l| !l.is(self.id))
+            || self.scope().is_some_and(|scope| scope.is_closed())
     }
 
     pub(crate) fn queued_at(&self) -> Instant {

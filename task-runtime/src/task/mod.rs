@@ -13,6 +13,7 @@ mod handle;
 pub(crate) mod local;
 pub(crate) mod name;
 pub(crate) mod run;
+pub(crate) mod scope;
 pub(crate) mod slot;
 #[cfg(all(test, not(loom)))]
 pub(crate) mod testing;

@@ -99,6 +99,9 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
 fn decided(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     core.host.decided();
+    if let Some(scope) = core.scope() {
+        scope.decided(core.mailbox.latest_progress());
+    }
     if let Some(shown) = core.shown() {
         core.host.display().finished(shown, terminal.outcome());
     }

@@ -53,6 +53,7 @@ impl TestHost {
             latest: None,
             callbacks: Some(Box::new(callbacks)),
             timeout: None,
+            scope: None,
             show_progress: false,
         }
     }

@@ -128,12 +128,12 @@ fn cancel_previous_supersedes_every_older_task_of_the_name() {
         [plain.core.id],
         "the active ones, for the caller to cancel"
     );
-    assert!(plain.core.is_superseded());
-    assert!(old.core.is_superseded(), "decided, but still superseded");
-    assert!(!new.core.is_superseded());
+    assert!(plain.core.is_silenced());
+    assert!(old.core.is_silenced(), "decided, but still superseded");
+    assert!(!new.core.is_silenced());
     let (_other, other) = exclusive(&test, &registry, "other", Exclusive::CancelPrevious);
     registry.admit(&other).ok().unwrap();
-    assert!(!new.core.is_superseded(), "names do not interfere");
+    assert!(!new.core.is_silenced(), "names do not interfere");
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn closing_refuses_new_tasks_but_keeps_the_active_ones() {
     let (_c, latest) = exclusive(&test, &registry, "c", Exclusive::CancelPrevious);
     assert_eq!(registry.admit(&latest).err(), Some(Refusal::ShutDown));
     assert!(
-        !latest.core.is_superseded(),
+        !latest.core.is_silenced(),
         "a refused task still delivers its on_cancelled"
     );
     assert_eq!(registry.len(), 1);

@@ -94,7 +94,7 @@ fn deliver(cell: &CellRef, due: Due) {
     let name = core.name.as_str();
     // A task superseded by a newer one of its name (`Exclusive::CancelPrevious`) delivers
     // none of its own callbacks any more; the manager's signals still see it end.
-    let silenced = core.is_superseded();
+    let silenced = core.is_silenced();
     match due {
         Due::Started => {
             let callback = core.mailbox.take_callback(|c| c.on_started.take());
@@ -124,7 +124,7 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
     let core = &cell.core;
     let host = &core.host;
     let name = core.name.as_str();
-    let silenced = core.is_superseded();
+    let silenced = core.is_silenced();
     let ended = match terminal {
         Terminal::Completed(completion) => {
             match completion {

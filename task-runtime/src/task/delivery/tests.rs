@@ -133,10 +133,10 @@ fn a_superseded_task_runs_none_of_its_callbacks_but_signals_its_end() {
     spec.latest = Some(latest.clone());
     let (_task, cell) = task::<u8, _>(spec, |_| Ok(1));
     latest.set(cell.core.id);
-    assert!(!cell.core.is_superseded());
+    assert!(!cell.core.is_silenced());
     run::run(&cell);
     latest.set(TaskId::for_tests(u64::MAX)); // a newer task of the name was admitted
-    assert!(cell.core.is_superseded());
+    assert!(cell.core.is_silenced());
     jobs.run();
     assert!(log.events().is_empty(), "{:?}", log.events());
     assert_eq!(ended.events(), ["signal search"]);

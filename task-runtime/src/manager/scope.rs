@@ -1,0 +1,208 @@
+//! [`TaskScope`] and [`ScopeHandle`]: tasks that live and die with their owner (a window, a
+//! panel, a view model), as Kotlin's `viewModelScope` or Qt's `then(context, ..)`.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::core::ManagerCore;
+use super::task_builder::TaskBuilder;
+use super::TaskSnapshot;
+use crate::error::AppError;
+use crate::sync::deadline_after;
+use crate::task::context::TaskContext;
+use crate::task::run;
+use crate::task::scope::ScopeNode;
+use crate::task::Task;
+
+/// A group of tasks that share a lifetime: dropping the scope cancels every active task of it
+/// and of its children, and from then on no callback of any of them starts, not even
+/// `on_cancelled`, nor one still pending for a task that had already ended: the owner is
+/// gone. Made by [`TaskManager::scope`](crate::TaskManager::scope).
+///
+/// "From then on" means once the drop returned on the thread the dispatcher runs callbacks
+/// on (a callback already running elsewhere may finish). Outcomes stay observable: handles
+/// and the manager's signals see each task end, exactly once. Dropping never blocks.
+///
+/// `Send + Sync`, not `Clone`: the owner holds it. Everything else goes through
+/// [`ScopeHandle`] (which it derefs to), cheap to clone and to hand to code that starts tasks
+/// for the owner; a handle does not keep the scope open.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use task_runtime::{AppError, EventLoop, TaskManager};
+///
+/// let ui = EventLoop::new();
+/// let manager = TaskManager::builder().dispatcher(ui.dispatcher()).build().unwrap();
+/// let panel = manager.scope(); // owned by the panel
+/// let scan = panel.spawn(|ctx| loop {
+///     ctx.check_cancelled()?;
+///     std::thread::sleep(Duration::from_millis(1));
+/// # #[allow(unreachable_code)] return Ok::<(), AppError>(());
+/// });
+/// drop(panel); // the panel closes: its scan stops, and none of its callbacks run
+/// assert!(scan.join().unwrap_err().is_cancelled());
+/// ```
+pub struct TaskScope {
+    handle: ScopeHandle,
+}
+
+/// A handle to a [`TaskScope`]: starts tasks in it, cancels them, counts and waits for them.
+/// Every count and wait includes the scope's children, recursively. `Clone + Send + Sync`;
+/// it does not keep the scope open: once the scope is dropped, a task started through a
+/// handle is cancelled at once (its state is `Cancelled` when `start` returns), never runs,
+/// and runs no callback.
+#[derive(Clone)]
+pub struct ScopeHandle {
+    manager: Arc<ManagerCore>,
+    node: Arc<ScopeNode>,
+}
+
+/// How far a scope's tasks are: returned by [`ScopeHandle::progress`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScopeProgress {
+    /// Tasks submitted in the scope (and its children).
+    pub started: usize,
+    /// Of those, the tasks with an outcome.
+    pub finished: usize,
+    /// The latest progress of its tasks, summed: `current` units...
+    pub current: u64,
+    /// ... of `total`.
+    pub total: u64,
+}
+
+impl TaskScope {
+    pub(super) fn new(manager: Arc<ManagerCore>, parent: Option<Arc<ScopeNode>>) -> Self {
+        TaskScope {
+            handle: ScopeHandle {
+                manager,
+                node: ScopeNode::new(parent),
+            },
+        }
+    }
+
+    /// A handle to this scope.
+    pub fn handle(&self) -> ScopeHandle {
+        self.handle.clone()
+    }
+}
+
+impl Deref for TaskScope {
+    type Target = ScopeHandle;
+
+    fn deref(&self) -> &ScopeHandle {
+        &self.handle
+    }
+}
+
+impl Drop for TaskScope {
+    fn drop(&mut self) {
+        // Closed first: a callback that would start after this returns sees it.
+        self.handle.node.close();
+        for cell in self.handle.node.active() {
+            run::cancel(&cell);
+        }
+        self.handle.manager.pool.purge_stale();
+    }
+}
+
+impl ScopeHandle {
+    /// A task in this scope, to configure and start: as [`TaskManager::task`].
+    ///
+    /// [`TaskManager::task`]: crate::TaskManager::task
+    pub fn task<T, E, F>(&self, f: F) -> TaskBuilder<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::new(Arc::clone(&self.manager), f).scope(self)
+    }
+
+    /// Starts a task in this scope with default options: as `task(f).start()`.
+    pub fn spawn<T, E, F>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        self.task(f).start()
+    }
+
+    /// A scope inside this one: closed when this one is, counted in its counts.
+    pub fn child(&self) -> TaskScope {
+        TaskScope::new(Arc::clone(&self.manager), Some(Arc::clone(&self.node)))
+    }
+
+    /// Cancels the active tasks of this scope and its children; returns how many this call
+    /// cancelled. As with a drop, none of their callbacks starts from then on; the scope stays
+    /// usable, and tasks started in it afterwards behave normally.
+    pub fn cancel(&self) -> usize {
+        let active = self.node.active();
+        for cell in &active {
+            cell.core.silence();
+        }
+        let cancelled = active
+            .iter()
+            .filter(|cell| run::cancel(cell).newly_cancelled())
+            .count();
+        self.manager.pool.purge_stale();
+        cancelled
+    }
+
+    /// How many tasks of this scope and its children are queued or running.
+    pub fn active_count(&self) -> usize {
+        self.node.pending()
+    }
+
+    /// Snapshots of the active tasks of this scope and its children.
+    pub fn tasks(&self) -> Vec<TaskSnapshot> {
+        self.node.active().iter().map(TaskSnapshot::of).collect()
+    }
+
+    /// Blocks until every task of this scope and its children has an outcome, or `timeout`
+    /// passes; `true` iff they all did in time. Every timeout is accepted: `Duration::MAX`
+    /// waits for as long as it takes. Callbacks may still be pending.
+    #[must_use = "wait returns false when the scope's tasks did not finish in time"]
+    pub fn wait(&self, timeout: Duration) -> bool {
+        self.node.wait(deadline_after(timeout))
+    }
+
+    /// How far the scope's tasks are.
+    pub fn progress(&self) -> ScopeProgress {
+        let counts = self.node.counts();
+        ScopeProgress {
+            started: counts.started,
+            finished: counts.finished,
+            current: counts.current,
+            total: counts.total,
+        }
+    }
+
+    /// Whether the scope (or an ancestor) was dropped.
+    pub fn is_closed(&self) -> bool {
+        self.node.is_closed()
+    }
+
+    pub(super) fn node(&self) -> &Arc<ScopeNode> {
+        &self.node
+    }
+}
+
+impl fmt::Debug for TaskScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TaskScope").field(&self.handle).finish()
+    }
+}
+
+impl fmt::Debug for ScopeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeHandle")
+            .field("progress", &self.progress())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

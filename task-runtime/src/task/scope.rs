@@ -1,0 +1,172 @@
+//! [`ScopeNode`]: the state a scope shares with its tasks and its child scopes.
+//!
+//! A task of a scope holds the node (in its cell's extras) to ask, before each callback,
+//! whether the scope or an ancestor was closed: then no callback of it starts any more. The
+//! node counts its tasks as they are started and decided, its own and its descendants'
+//! alike (each decision is counted up the parent chain), so counts and waits include the
+//! children without walking them. It lists its tasks weakly, for cancelling and snapshots.
+
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use super::cell::{CellRef, TaskCell};
+use super::slot::AnySlot;
+use crate::progress::Progress;
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{lock, wait, wait_timeout, Condvar, Mutex};
+
+pub(crate) struct ScopeNode {
+    parent: Option<Arc<ScopeNode>>,
+    /// The scope (this one; ancestors have their own) was dropped.
+    closed: AtomicBool,
+    members: Mutex<Members>,
+    settled: Condvar,
+}
+
+#[derive(Default)]
+struct Members {
+    /// Tasks of this scope itself, pruned of those gone or decided as they are listed.
+    tasks: Vec<Weak<TaskCell<dyn AnySlot>>>,
+    children: Vec<Weak<ScopeNode>>,
+    /// Started and decided tasks, of this scope and its descendants.
+    started: usize,
+    finished: usize,
+    /// The latest progress of the decided tasks, summed (the active ones are read live).
+    done_current: u64,
+    done_total: u64,
+}
+
+/// Counts of a scope, its descendants' included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) started: usize,
+    pub(crate) finished: usize,
+    pub(crate) current: u64,
+    pub(crate) total: u64,
+}
+
+impl ScopeNode {
+    /// A scope; a child of `parent` if given (closed with it, counted in it).
+    pub(crate) fn new(parent: Option<Arc<ScopeNode>>) -> Arc<ScopeNode> {
+        let node = Arc::new(ScopeNode {
+            parent: parent.clone(),
+            closed: AtomicBool::new(false),
+            members: Mutex::default(),
+            settled: Condvar::new(),
+        });
+        if let Some(parent) = parent {
+            let mut members = lock(&parent.members);
+            members.children.retain(|child| child.strong_count() > 0);
+            members.children.push(Arc::downgrade(&node));
+        }
+        node
+    }
+
+    /// Whether this scope or an ancestor was closed. `SeqCst`: a drop that returned on the
+    /// dispatcher's thread is seen by every delivery that thread makes afterwards.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst) || self.parent.as_ref().is_some_and(|p| p.is_closed())
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// A task of this scope starts.
+    pub(crate) fn admit(&self, cell: &CellRef) {
+        lock(&self.members).tasks.push(Arc::downgrade(cell));
+        self.up(|members| members.started += 1);
+    }
+
+    /// A task of this scope was decided; `last` is its latest progress.
+    pub(crate) fn decided(&self, last: Option<Progress>) {
+        let (current, total) = last.map_or((0, 0), |p| (p.current, p.total));
+        self.up(|members| {
+            members.finished += 1;
+            members.done_current = members.done_current.saturating_add(current);
+            members.done_total = members.done_total.saturating_add(total);
+        });
+    }
+
+    /// Applies `change` to this scope and each ancestor, waking their waiters.
+    fn up(&self, change: impl Fn(&mut Members)) {
+        let mut node = Some(self);
+        while let Some(scope) = node {
+            change(&mut lock(&scope.members));
+            scope.settled.notify_all();
+            node = scope.parent.as_deref();
+        }
+    }
+
+    /// The active tasks of this scope and its descendants.
+    pub(crate) fn active(&self) -> Vec<CellRef> {
+        let mut found = Vec::new();
+        self.collect(&mut found);
+        found
+    }
+
+    fn collect(&self, found: &mut Vec<CellRef>) {
+        let children: Vec<Arc<ScopeNode>> = {
+            let mut members = lock(&self.members);
+            let mut live = Vec::new();
+            members.tasks.retain(|task| match task.upgrade() {
+                Some(cell) if !cell.core.state().is_terminal() => {
+                    live.push(cell);
+                    true
+                }
+                _ => false,
+            });
+            found.extend(live);
+            members.children.retain(|child| child.strong_count() > 0);
+            members.children.iter().filter_map(Weak::upgrade).collect()
+        };
+        for child in children {
+            child.collect(found);
+        }
+    }
+
+    /// Tasks started and not yet decided, of this scope and its descendants.
+    pub(crate) fn pending(&self) -> usize {
+        let members = lock(&self.members);
+        members.started - members.finished
+    }
+
+    /// Counts, with the active tasks' latest progress summed in.
+    pub(crate) fn counts(&self) -> Counts {
+        let active = self.active();
+        let members = lock(&self.members);
+        let mut counts = Counts {
+            started: members.started,
+            finished: members.finished,
+            current: members.done_current,
+            total: members.done_total,
+        };
+        drop(members);
+        for cell in active {
+            if let Some(progress) = cell.core.mailbox.latest_progress() {
+                counts.current = counts.current.saturating_add(progress.current);
+                counts.total = counts.total.saturating_add(progress.total);
+            }
+        }
+        counts
+    }
+
+    /// Waits until every task started in this scope (and its descendants) was decided, or
+    /// `deadline` passes (`None`: no deadline); whether they all were.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut members = lock(&self.members);
+        while members.finished < members.started {
+            match deadline {
+                None => members = wait(&self.settled, members),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    members = wait_timeout(&self.settled, members, deadline - now).0;
+                }
+            }
+        }
+        true
+    }
+}
