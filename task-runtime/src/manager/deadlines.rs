@@ -89,6 +89,16 @@ impl Deadlines {
             }
             let seq = state.next_seq;
             state.next_seq += 1;
+            // Tasks that ended long before their deadline leave entries behind: now and then
+            // (the heap doubled), drop those, so a long-lived manager's heap stays small.
+            if state.due.len() >= 1024 && state.due.len().is_power_of_two() {
+                state.due.retain(|Reverse(entry)| {
+                    entry
+                        .cell
+                        .upgrade()
+                        .is_some_and(|cell| !cell.core.state().is_terminal())
+                });
+            }
             let earliest = state.due.peek().is_none_or(|Reverse(first)| at < first.at);
             state.due.push(Reverse(Entry {
                 at,
@@ -187,5 +197,36 @@ impl Shared {
             drop(expired);
             state = lock(&self.state);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::dispatch::Dispatcher;
+    use crate::error::AppError;
+    use crate::task::delivery::Callbacks;
+    use crate::task::testing::{task, TestHost};
+
+    #[test]
+    fn entries_of_tasks_gone_long_before_their_deadline_are_dropped() {
+        let test = TestHost::new(Dispatcher::worker_thread());
+        let deadlines = Deadlines::new(Arc::clone(&test.host));
+        for _ in 0..3000 {
+            let spec = test.spec("deadline", Callbacks::default());
+            let (handle, cell) = task(spec, |_| Ok::<_, AppError>(()));
+            deadlines.add(&cell, Duration::from_secs(3600));
+            drop((handle, cell));
+        }
+        let left = lock(&deadlines.shared.state).due.len();
+        assert!(
+            left < 2048,
+            "{left} entries kept for 3000 tasks that are gone"
+        );
+        deadlines.close();
+        assert!(
+            lock(&deadlines.thread).is_none(),
+            "the timer thread was joined"
+        );
     }
 }

@@ -139,7 +139,8 @@ impl ScopeHandle {
 
     /// Cancels the active tasks of this scope and its children; returns how many this call
     /// cancelled. As with a drop, none of their callbacks starts from then on; the scope stays
-    /// usable, and tasks started in it afterwards behave normally.
+    /// usable, and tasks started in it afterwards behave normally. (A task that completes
+    /// while `cancel` runs may be silenced too; its handle still has its value.)
     pub fn cancel(&self) -> usize {
         let active = self.node.active();
         for cell in &active {
