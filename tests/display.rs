@@ -310,3 +310,44 @@ fn the_macros_show_progress_key_and_async_method_default() {
     drop(service); // the display thread has shown everything queued
     assert!(recorder.calls_for("not_shown").is_empty());
 }
+
+/// A named scope with `show_progress(true)` is one line: the display sees the scope, never
+/// its tasks, with finished-of-started as the progress; `wait` returns once the display drew
+/// it; the drop finishes the line.
+#[test]
+fn a_shown_scope_is_one_line_and_its_tasks_are_not_drawn() {
+    let recorder = Recorder::default();
+    let manager = recorder.manager(2);
+    let batch = manager.scope().named("batch").show_progress(true);
+    let child = batch.child();
+    for units in [2u64, 3] {
+        batch
+            .task(move |ctx| {
+                ctx.set_progress(units, 10);
+                Ok::<_, AppError>(())
+            })
+            .name("member")
+            .show_progress(true)
+            .start();
+    }
+    child
+        .task(|_| Ok::<_, AppError>(()))
+        .name("member")
+        .show_progress(true)
+        .start();
+    assert!(batch.wait(PATIENCE));
+    // Drawn before `wait` returned: the program's own output comes after the last line.
+    let calls = recorder.calls();
+    assert!(recorder.calls_for("member").is_empty(), "{calls:?}");
+    assert_eq!(calls.first().map(String::as_str), Some("batch started"));
+    assert_eq!(
+        calls.last().unwrap(),
+        "batch progress 3/3 5 of 20 units",
+        "{calls:?}"
+    );
+    drop(child);
+    drop(batch);
+    assert!(manager.wait_for_all(PATIENCE));
+    drop(manager); // stops the display after what is queued
+    assert_eq!(recorder.calls().last().unwrap(), "batch finished done");
+}

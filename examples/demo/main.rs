@@ -28,7 +28,7 @@ mod work;
 use history::History;
 use task_macros::run_in_background;
 use task_runtime::indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use task_runtime::{AppError, EventLoop, TaskContext, TaskManager, TerminalProgress};
+use task_runtime::{AppError, EventLoop, ScopeHandle, TaskContext, TaskManager, TerminalProgress};
 
 const FRAME: Duration = Duration::from_millis(16);
 const MB: usize = 1 << 20;
@@ -91,6 +91,8 @@ struct Screen {
 #[derive(Clone)]
 struct Service {
     batch: TaskManager,
+    /// The file hashes: one scope, drawn as one bar.
+    files: ScopeHandle,
     interactive: TaskManager,
     screen: Arc<Mutex<Screen>>,
     dir: Arc<PathBuf>,
@@ -98,8 +100,9 @@ struct Service {
 
 impl Service {
     /// Writes `mb` megabytes of generated data to a file, then reads it back and checksums it.
-    #[run_in_background(task_name = "hash", manager = &self.batch, on_complete = self.show_hash,
-                        on_error = self.show_error, show_progress = true)]
+    #[run_in_background(task_name = "hash", manager = &self.batch, scope = &self.files,
+                        on_complete = self.show_hash, on_error = self.show_error,
+                        show_progress = true)]
     fn hash_file(&self, index: usize, mb: usize, ctx: &TaskContext) -> Result<Checksums, AppError> {
         let path = self.dir.join(format!("data-{index}.bin"));
         let mut seed = work::seed(index);
@@ -232,8 +235,11 @@ fn main() {
     let history = History::default();
     history.follow(&batch);
     history.follow(&interactive);
+    // Every file's hash in one scope, shown as one line however many files there are.
+    let files = batch.scope().named("hash files").show_progress(true);
     let service = Service {
         batch: batch.clone(),
+        files: files.handle(),
         interactive: interactive.clone(),
         screen: Arc::default(),
         dir: Arc::new(dir.clone()),
@@ -291,6 +297,7 @@ fn main() {
         thread::sleep(FRAME.saturating_sub(now.elapsed()));
     }
     frames_line.finish_and_clear();
+    drop(files); // its line is complete
     let screen = Arc::clone(&service.screen);
     drop(service);
     drop((batch, interactive)); // the last handles: the threads exit

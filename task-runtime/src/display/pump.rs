@@ -52,6 +52,10 @@ struct Queue {
     /// ones already queued.
     stopped: bool,
     exited: bool,
+    /// Events queued so far, and of those, shown (or dropped) so far: `flush` waits for the
+    /// second to reach the first.
+    posted: u64,
+    done: u64,
 }
 
 /// One shown task, as the display keeps it: shared by the task, which reports into it, and
@@ -168,6 +172,7 @@ impl DisplayPump {
             return;
         }
         queue.events.push_back(event);
+        queue.posted += 1;
         if queue.thread.is_none() {
             let thread = Arc::clone(shared);
             let spawned = thread::Builder::new()
@@ -189,6 +194,30 @@ impl DisplayPump {
         }
         drop(queue);
         shared.changed.notify_all();
+    }
+
+    /// Waits until every event queued before this call was shown, or `deadline` passes (a
+    /// display that blocks past it is left to finish on its own); whether they all were. Does
+    /// not wait for itself (called from a display call).
+    pub(crate) fn flush(&self, deadline: Option<Instant>) -> bool {
+        let shared = &self.shared;
+        let mut queue = lock(&shared.queue);
+        let target = queue.posted;
+        let on_display_thread = queue
+            .thread
+            .as_ref()
+            .is_some_and(|t| t.thread().id() == thread::current().id());
+        if on_display_thread {
+            return false;
+        }
+        while queue.done < target && !queue.exited && !shared.switched_off.load(Ordering::Relaxed) {
+            queue = match time_left(deadline) {
+                Some(left) if left.is_zero() => return false,
+                Some(left) => wait_timeout(&shared.changed, queue, left).0,
+                None => wait(&shared.changed, queue),
+            };
+        }
+        true
     }
 
     /// Lets the thread show what is queued, then exit; waits for that until `deadline` (a
@@ -245,9 +274,12 @@ fn show_events(shared: &Shared) {
             }
             batch.extend(queue.events.drain(..));
         }
+        let shown = batch.len() as u64;
         for event in batch.drain(..) {
             shared.show(event);
         }
+        lock(&shared.queue).done += shown;
+        shared.changed.notify_all();
     }
 }
 
@@ -286,7 +318,9 @@ impl Shared {
 
     fn switch_off(&self, queue: &mut Queue) {
         self.switched_off.store(true, Ordering::Relaxed);
+        queue.done += queue.events.len() as u64;
         queue.events.clear();
+        self.changed.notify_all();
     }
 }
 

@@ -15,6 +15,7 @@ use crate::task::context::TaskContext;
 use crate::task::run;
 use crate::task::scope::ScopeNode;
 use crate::task::Task;
+use crate::vocabulary::{TaskId, TaskInfo};
 
 /// A group of tasks that share a lifetime: dropping the scope cancels every active task of it
 /// and of its children, and from then on no callback of any of them starts, not even
@@ -48,6 +49,8 @@ use crate::task::Task;
 /// ```
 pub struct TaskScope {
     handle: ScopeHandle,
+    /// Given by `named`, for the progress display.
+    name: Option<String>,
 }
 
 /// A handle to a [`TaskScope`]: starts tasks in it, cancels them, counts and waits for them.
@@ -81,7 +84,48 @@ impl TaskScope {
                 manager,
                 node: ScopeNode::new(parent),
             },
+            name: None,
         }
+    }
+
+    /// Names the scope, for its line in the progress display (default `Scope-<id>`). Name
+    /// it before [`show_progress`](Self::show_progress).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Shows the scope in the manager's progress display as one line: tasks finished of
+    /// started, with the summed units of the finished tasks' progress, until the scope is
+    /// dropped. Its tasks (and its children's) are then not drawn one by one, even with
+    /// `show_progress(true)`. [`wait`](ScopeHandle::wait) returns once the display has drawn
+    /// what it was told, so the program's own output comes after the last line.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, LogProgress, TaskManager};
+    ///
+    /// let manager = TaskManager::builder().progress_display(LogProgress::new()).build().unwrap();
+    /// let batch = manager.scope().named("hash").show_progress(true);
+    /// for file in 0..100u64 {
+    ///     batch.task(move |ctx| { ctx.set_progress(file, 100); Ok::<_, AppError>(()) })
+    ///         .show_progress(true) // drawn as part of the batch's one line
+    ///         .start();
+    /// }
+    /// assert!(batch.wait(std::time::Duration::from_secs(30)));
+    /// assert_eq!(batch.progress().finished, 100);
+    /// ```
+    pub fn show_progress(self, show: bool) -> Self {
+        if show {
+            let id = TaskId::next();
+            let name = self
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("Scope-{}", id.as_u64()));
+            self.handle
+                .node
+                .show(&self.handle.manager.host, TaskInfo { id, name });
+        }
+        self
     }
 
     /// A handle to this scope.
@@ -169,7 +213,12 @@ impl ScopeHandle {
     /// waits for as long as it takes. Callbacks may still be pending.
     #[must_use = "wait returns false when the scope's tasks did not finish in time"]
     pub fn wait(&self, timeout: Duration) -> bool {
-        self.node.wait(deadline_after(timeout))
+        let deadline = deadline_after(timeout);
+        let settled = self.node.wait(deadline);
+        if settled {
+            self.node.flush_display(deadline);
+        }
+        settled
     }
 
     /// How far the scope's tasks are.

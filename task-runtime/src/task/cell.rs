@@ -170,7 +170,9 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
         // A span only costs memory when a subscriber wants it.
         let span = tracing::info_span!("task", id = id.as_u64(), name = %spec.name);
         let span = (!span.is_disabled()).then_some(span);
-        let shown = spec.show_progress.then(|| {
+        // A task of a shown scope is drawn as part of the scope's line, not on its own.
+        let in_shown_scope = spec.scope.as_ref().is_some_and(|scope| scope.is_shown());
+        let shown = (spec.show_progress && !in_shown_scope).then(|| {
             Shown::new(TaskInfo {
                 id,
                 name: spec.name.as_str().to_owned(),

@@ -6,17 +6,22 @@
 //! alike (each decision is counted up the parent chain), so counts and waits include the
 //! children without walking them. It lists its tasks weakly, for cancelling and snapshots.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use super::cell::{CellRef, TaskCell};
 use super::slot::AnySlot;
+use crate::display::Shown;
+use crate::host::Host;
 use crate::progress::Progress;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{lock, wait, wait_timeout, Condvar, Mutex};
+use crate::vocabulary::{Outcome, TaskInfo};
 
 pub(crate) struct ScopeNode {
     parent: Option<Arc<ScopeNode>>,
+    /// `show_progress(true)`: the scope's one line in the progress display.
+    shown: OnceLock<(Arc<Host>, Arc<Shown>)>,
     /// The scope (this one; ancestors have their own) was dropped.
     closed: AtomicBool,
     members: Mutex<Members>,
@@ -36,6 +41,17 @@ struct Members {
     done_total: u64,
 }
 
+/// A shown scope's line: tasks finished of started, with the summed units of the finished
+/// ones' progress.
+fn line(members: &Members) -> Progress {
+    let units = if members.done_total > 0 {
+        format!("{} of {} units", members.done_current, members.done_total)
+    } else {
+        String::new()
+    };
+    Progress::new(members.finished as u64, members.started as u64, units)
+}
+
 /// Counts of a scope, its descendants' included.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Counts {
@@ -50,6 +66,7 @@ impl ScopeNode {
     pub(crate) fn new(parent: Option<Arc<ScopeNode>>) -> Arc<ScopeNode> {
         let node = Arc::new(ScopeNode {
             parent: parent.clone(),
+            shown: OnceLock::new(),
             closed: AtomicBool::new(false),
             members: Mutex::default(),
             settled: Condvar::new(),
@@ -70,6 +87,41 @@ impl ScopeNode {
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        if let Some((host, shown)) = self.shown.get() {
+            host.display().finished(shown, Outcome::Completed);
+        }
+    }
+
+    /// Shows the scope as one line, `info`, in `host`'s progress display (once).
+    pub(crate) fn show(&self, host: &Arc<Host>, info: TaskInfo) {
+        let shown = Shown::new(info);
+        if self
+            .shown
+            .set((Arc::clone(host), Arc::clone(&shown)))
+            .is_ok()
+        {
+            host.display().started(&shown);
+            let members = lock(&self.members);
+            let line = line(&members);
+            drop(members);
+            host.display().progress(&shown, &line);
+        }
+    }
+
+    /// Whether this scope or an ancestor is shown: then its tasks are not, one by one.
+    pub(crate) fn is_shown(&self) -> bool {
+        self.shown.get().is_some() || self.parent.as_ref().is_some_and(|p| p.is_shown())
+    }
+
+    /// Lets the progress display show what it was told about this scope, until `deadline`.
+    pub(crate) fn flush_display(&self, deadline: Option<Instant>) {
+        let mut node = Some(self);
+        while let Some(scope) = node {
+            if let Some((host, _)) = scope.shown.get() {
+                host.display().flush(deadline);
+            }
+            node = scope.parent.as_deref();
+        }
     }
 
     /// A task of this scope starts.
@@ -88,11 +140,20 @@ impl ScopeNode {
         });
     }
 
-    /// Applies `change` to this scope and each ancestor, waking their waiters.
+    /// Applies `change` to this scope and each ancestor, waking their waiters and updating
+    /// the line of those that are shown.
     fn up(&self, change: impl Fn(&mut Members)) {
         let mut node = Some(self);
         while let Some(scope) = node {
-            change(&mut lock(&scope.members));
+            {
+                let mut members = lock(&scope.members);
+                change(&mut members);
+                // Posted under the lock: a `wait` that sees the count sees the line posted,
+                // and its flush waits for it. (The display thread never takes this lock.)
+                if let Some((host, shown)) = scope.shown.get() {
+                    host.display().progress(shown, &line(&members));
+                }
+            }
             scope.settled.notify_all();
             node = scope.parent.as_deref();
         }
