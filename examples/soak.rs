@@ -1,6 +1,6 @@
 //! Soak test: a million tasks with random outcomes while other threads cancel at random,
 //! call `cancel_all`, flap `set_max_threads` between 1 and 8, one task in ten has a deadline
-//! (zero to 400 µs), and an event-loop thread
+//! (zero to 400 µs), one in four runs in a scope dropped mid-run, and an event-loop thread
 //! delivers every callback. Checks that every task ends exactly once, that the registry
 //! empties, that the worker threads never exceed the limit, and that no task state leaks.
 //!
@@ -9,14 +9,14 @@
 //! cargo run --release --example soak --features debug-counters -- --tasks 50000 # CI size
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use task_runtime::{debug, AppError, EventLoop, TaskId, TaskManager};
+use task_runtime::{debug, AppError, EventLoop, TaskContext, TaskId, TaskManager};
 
 const MAX_THREADS: usize = 8;
 const MAX_ACTIVE: usize = 20_000;
@@ -146,6 +146,25 @@ fn main() -> ExitCode {
             .expect("ui thread")
     };
 
+    // Every task's outcomes as the manager's signals see them: callbacks of a task whose scope
+    // was dropped are silenced, signals are not.
+    let signalled = Arc::new(Mutex::new(HashMap::<TaskId, u8>::with_capacity(tasks)));
+    {
+        let signals = manager.signals();
+        let count = |signalled: &Arc<Mutex<HashMap<TaskId, u8>>>| {
+            let signalled = signalled.clone();
+            move |id: TaskId| *signalled.lock().unwrap().entry(id).or_default() += 1
+        };
+        let (done, failed, cancelled) = (count(&signalled), count(&signalled), count(&signalled));
+        signals.task_completed.connect(move |info| done(info.id));
+        signals
+            .task_failed
+            .connect(move |(info, _)| failed(info.id));
+        signals
+            .task_cancelled
+            .connect(move |info| cancelled(info.id));
+    }
+
     // Recently submitted tasks, for the canceller to pick from.
     let recent: Arc<Mutex<VecDeque<TaskId>>> = Arc::default();
     let cancels = Arc::new(AtomicUsize::new(0));
@@ -210,8 +229,21 @@ fn main() -> ExitCode {
     }
 
     let endings: Arc<Vec<AtomicU8>> = Arc::new((0..tasks).map(|_| AtomicU8::new(0)).collect());
+    let mut ids = Vec::with_capacity(tasks);
+    // One task in four runs in a scope; the scope is dropped (and a new one made) every
+    // 2,000 tasks, mid-run. `silenceable[i]`: task i's scope was dropped while it could run.
+    let mut scope = manager.scope();
+    let mut silenceable = vec![false; tasks];
+    let mut in_scope = Vec::new();
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     for i in 0..tasks {
+        if i % 2000 == 1999 {
+            drop(std::mem::replace(&mut scope, manager.scope()));
+            for &j in &in_scope {
+                silenceable[j] = true;
+            }
+            in_scope.clear();
+        }
         if i % 1000 == 0 {
             while manager.active_count() > MAX_ACTIVE {
                 thread::sleep(Duration::from_micros(200));
@@ -227,34 +259,40 @@ fn main() -> ExitCode {
             }
         };
         let (completed, failed, cancelled) = (end(&endings), end(&endings), end(&endings));
-        let builder = manager
-            .task(move |ctx| -> Result<u64, AppError> {
-                match kind {
-                    Kind::Ok => Ok(i as u64),
-                    Kind::Fail => Err(AppError::new("ERR_SOAK", "planned failure")),
-                    Kind::Panic => panic!("planned panic"),
-                    Kind::ProgressFlood => {
-                        for n in 0..1000 {
-                            ctx.set_progress(n, 1000);
-                        }
-                        Ok(0)
+        let body = move |ctx: &TaskContext| -> Result<u64, AppError> {
+            match kind {
+                Kind::Ok => Ok(i as u64),
+                Kind::Fail => Err(AppError::new("ERR_SOAK", "planned failure")),
+                Kind::Panic => panic!("planned panic"),
+                Kind::ProgressFlood => {
+                    for n in 0..1000 {
+                        ctx.set_progress(n, 1000);
                     }
-                    Kind::Busy => {
-                        let until = Instant::now() + Duration::from_micros(20);
-                        while Instant::now() < until {
-                            ctx.check_cancelled()?;
-                        }
-                        Ok(1)
-                    }
-                    Kind::WaitForCancel => {
-                        let until = Instant::now() + Duration::from_micros(300);
-                        while Instant::now() < until && !ctx.is_cancelled() {
-                            thread::yield_now();
-                        }
-                        Ok(2)
-                    }
+                    Ok(0)
                 }
-            })
+                Kind::Busy => {
+                    let until = Instant::now() + Duration::from_micros(20);
+                    while Instant::now() < until {
+                        ctx.check_cancelled()?;
+                    }
+                    Ok(1)
+                }
+                Kind::WaitForCancel => {
+                    let until = Instant::now() + Duration::from_micros(300);
+                    while Instant::now() < until && !ctx.is_cancelled() {
+                        thread::yield_now();
+                    }
+                    Ok(2)
+                }
+            }
+        };
+        let builder = if rng.below(4) == 0 {
+            in_scope.push(i);
+            scope.task(body)
+        } else {
+            manager.task(body)
+        };
+        let builder = builder
             .on_progress(|_| {})
             .on_complete(move |_| completed())
             .on_error(move |_| failed())
@@ -263,6 +301,7 @@ fn main() -> ExitCode {
             Some(deadline) => builder.timeout(deadline).start(),
             None => builder.start(),
         };
+        ids.push(task.id());
         {
             let mut recent = recent.lock().unwrap();
             if recent.len() == 4096 {
@@ -290,26 +329,40 @@ fn main() -> ExitCode {
     }
     let elapsed = started.elapsed();
     let active_after = manager.active_count();
+    drop(scope);
     drop(manager);
 
+    // Each task ends exactly once (the signals); its callback ran once, or, in a scope
+    // dropped while it could run, at most once (none after the drop).
+    let signalled = signalled.lock().unwrap();
     let mut counts = [0usize; 3];
+    let mut silenced = 0;
     for (i, ending) in endings.iter().enumerate() {
-        match ending.load(Ordering::SeqCst) {
-            1 => counts[0] += 1,
-            0 => {
-                counts[1] += 1;
-                if counts[1] <= 3 {
-                    failures.push(format!("task {i} never ended"));
-                }
+        let outcomes = signalled.get(&ids[i]).copied().unwrap_or(0);
+        let callbacks = ending.load(Ordering::SeqCst);
+        let problem = match (outcomes, callbacks) {
+            (1, 1) => None,
+            (1, 0) if silenceable[i] => {
+                silenced += 1;
+                None
             }
-            n => {
-                counts[2] += 1;
-                if counts[2] <= 3 {
-                    failures.push(format!("task {i} ended {n} times"));
-                }
+            (1, n) => Some(format!("task {i} ran {n} terminal callbacks")),
+            (0, _) => Some(format!("task {i} never ended")),
+            (n, _) => Some(format!("task {i} ended {n} times")),
+        };
+        let slot = match outcomes {
+            1 => 0,
+            0 => 1,
+            _ => 2,
+        };
+        counts[slot] += 1;
+        if let Some(problem) = problem {
+            if failures.len() < 6 {
+                failures.push(problem);
             }
         }
     }
+    drop(signalled);
     if active_after != 0 {
         failures.push(format!("{active_after} tasks still active"));
     }
@@ -340,6 +393,10 @@ fn main() -> ExitCode {
     println!(
         "  outcomes         {} exactly once, {} never, {} more than once",
         counts[0], counts[1], counts[2]
+    );
+    println!(
+        "  scopes           one task in four, each scope dropped mid-run after 2,000 tasks; \
+         {silenced} callbacks silenced by a dropped scope",
     );
     println!(
         "  cancels          {} by id from another thread, plus cancel_all every 40 ms; {} \

@@ -24,7 +24,9 @@ use crate::vocabulary::{TaskId, TaskInfo};
 ///
 /// "From then on" means once the drop returned on the thread the dispatcher runs callbacks
 /// on (a callback already running elsewhere may finish). Outcomes stay observable: handles
-/// and the manager's signals see each task end, exactly once. Dropping never blocks.
+/// and the manager's signals see each task end, exactly once, and a failure whose `on_error`
+/// is silenced goes to the manager's error handler, as one without `on_error` does: nothing
+/// is lost silently. Dropping never blocks.
 ///
 /// `Send + Sync`, not `Clone`: the owner holds it. Everything else goes through
 /// [`ScopeHandle`] (which it derefs to), cheap to clone and to hand to code that starts tasks

@@ -126,7 +126,19 @@ impl ScopeNode {
 
     /// A task of this scope starts.
     pub(crate) fn admit(&self, cell: &CellRef) {
-        lock(&self.members).tasks.push(Arc::downgrade(cell));
+        {
+            let mut members = lock(&self.members);
+            // A weak entry still holds its task's allocation: now and then (the list doubled)
+            // drop those of tasks gone or decided, so a long-lived scope stays small.
+            let len = members.tasks.len();
+            if len >= 64 && len.is_power_of_two() {
+                members.tasks.retain(|task| {
+                    task.upgrade()
+                        .is_some_and(|cell| !cell.core.state().is_terminal())
+                });
+            }
+            members.tasks.push(Arc::downgrade(cell));
+        }
         self.up(|members| members.started += 1);
     }
 
