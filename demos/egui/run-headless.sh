@@ -6,7 +6,8 @@
 #
 # Environment: SCREENSHOT (where the PNG goes; default demos/egui/target/egui-demo.png),
 # MAX_GAP_MS (the longest frame gap allowed while tasks run; default 100).
-# Fails when the window did not draw, a frame gap is too long, or a task has no outcome.
+# Fails when the window did not draw, a frame gap is too long, a task has no outcome, or a
+# callback ran after its panel's scope was dropped.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../headless.sh
@@ -34,13 +35,15 @@ gap="$(field longest_gap_ms "$summary")"
 tasks="$(field tasks "$summary")"
 without="$(field without_outcome "$summary")"
 extra="$(field extra_outcomes "$summary")"
+late="$(field late_callbacks "$summary")"
 
 check_drawn "$screenshot"
 [ "$frames" -ge 30 ] || fail "only $frames frames drawn"
 [ "$gap" -le "$max_gap_ms" ] || fail "a frame gap of $gap ms while tasks ran (limit $max_gap_ms ms)"
-[ "$tasks" -ge 12 ] || fail "only $tasks tasks recorded (the script starts 12)"
+[ "$tasks" -ge 13 ] || fail "only $tasks tasks recorded (the script starts 13)"
 [ "$without" -eq 0 ] || fail "$without tasks ended without an outcome"
 [ "$extra" -eq 0 ] || fail "$extra tasks had more than one outcome"
+[ "$late" -eq 0 ] || fail "$late callbacks ran after their panel's scope was dropped"
 
 echo "run-headless: ok: $frames frames, longest gap $gap ms while tasks ran," \
     "$tasks tasks each with one outcome; screenshot $screenshot"

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use task_runtime::{EventLoop, Task, TaskManager, TaskSnapshot};
+use task_runtime::{EventLoop, Task, TaskManager, TaskScope, TaskSnapshot};
 
 use crate::clock::FrameClock;
 use crate::history::History;
@@ -42,6 +42,10 @@ pub struct DemoApp {
     pub(crate) search_has_focus: bool,
     closing: bool,
     summary: Arc<Mutex<Option<Summary>>>,
+    /// The preview panel's scope, while the panel is open.
+    panel: Option<TaskScope>,
+    /// The preview's callbacks received when its panel closed: none may come after.
+    preview_updates_at_close: Option<u64>,
 }
 
 impl DemoApp {
@@ -66,10 +70,15 @@ impl DemoApp {
         // software GL draws on the CPU) keep one to themselves. On a 2-core machine the
         // longest frame gap drops from 39-52 ms to 30-38 ms with it.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let batch = manager("batch", cores.saturating_sub(1).max(1));
+        // The scan, the preview and a search at once: a search never queues behind them.
+        let interactive = manager("interactive", 3);
+        let panel = interactive.scope();
         let service = AppService {
-            batch: manager("batch", cores.saturating_sub(1).max(1)),
-            interactive: manager("interactive", 2),
+            batch,
+            interactive,
             results: Arc::default(),
+            panel: panel.handle(),
         };
         let history = History::default();
         history.follow(&service.batch);
@@ -87,6 +96,8 @@ impl DemoApp {
             search_has_focus: false,
             closing: false,
             summary,
+            panel: Some(panel),
+            preview_updates_at_close: None,
         }
     }
 
@@ -137,6 +148,30 @@ impl DemoApp {
         self.history.track(&self.service.run_plugin());
     }
 
+    pub(crate) fn render_preview(&mut self) {
+        self.history.track(&self.service.render_preview());
+    }
+
+    /// Closes the preview panel: dropping its scope cancels its task, and from now on none
+    /// of its callbacks runs.
+    pub(crate) fn close_panel(&mut self) {
+        if self.panel.take().is_some() {
+            let updates = self.service.results.lock().unwrap().preview_updates;
+            self.preview_updates_at_close = Some(updates);
+        }
+    }
+
+    pub(crate) fn panel_open(&self) -> bool {
+        self.panel.is_some()
+    }
+
+    /// Preview callbacks that arrived after its panel closed (must stay 0).
+    pub(crate) fn late_callbacks(&self) -> u64 {
+        let updates = self.service.results.lock().unwrap().preview_updates;
+        self.preview_updates_at_close
+            .map_or(0, |at_close| updates - at_close)
+    }
+
     pub(crate) fn search(&mut self) {
         if !self.query.is_empty() {
             self.history.track(&self.service.search(self.query.clone()));
@@ -184,10 +219,12 @@ impl DemoApp {
                     self.scan();
                     self.load_settings();
                     self.run_plugin();
+                    self.render_preview();
                     self.focus_search = true;
                 }
                 Step::Type(c) => self.typing.push_back(c),
                 Step::Screenshot => println!("egui-demo: screenshot now"),
+                Step::ClosePanel => self.close_panel(),
                 Step::CancelScan => {
                     if let Some(row) = self.rows().iter().find(|r| r.task.name == "scan") {
                         self.cancel(row);
@@ -206,7 +243,9 @@ impl DemoApp {
     }
 
     fn write_summary(&mut self) {
-        *self.summary.lock().unwrap() = Some(Summary::new(&self.clock, &self.history));
+        let mut summary = Summary::new(&self.clock, &self.history);
+        summary.late_callbacks = self.late_callbacks();
+        *self.summary.lock().unwrap() = Some(summary);
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! The script presses the same buttons a person would (the app runs the same code for
 //! both), types a query into the search box a key at a time as real keyboard events,
-//! cancels the scan from its row, and at the end presses "Cancel all" and closes the window
-//! once every task has its outcome.
+//! cancels the scan from its row, closes the preview panel (dropping its scope) mid-run, and
+//! at the end presses "Cancel all" and closes the window once every task has its outcome.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ pub enum Step {
     Screenshot,
     /// Press the Cancel button of the scan's row.
     CancelScan,
+    /// Close the preview panel: its scope is dropped mid-run.
+    ClosePanel,
     /// Press "Cancel all", then close once every task has an outcome.
     Finish,
 }
@@ -42,6 +44,7 @@ impl Script {
             timeline.push((ms(900 + 150 * i as u64), Step::Type(c)));
         }
         timeline.push((ms(1400), Step::Screenshot));
+        timeline.push((ms(1600), Step::ClosePanel));
         timeline.push((ms(3000).min(length / 2).max(ms(1700)), Step::CancelScan));
         timeline.push((length.max(ms(1500)), Step::Finish));
         timeline.sort_by_key(|(at, _)| *at);
@@ -101,7 +104,7 @@ mod tests {
         );
         assert_eq!(
             script.due(start + Duration::from_secs(7)),
-            [Step::CancelScan, Step::Finish]
+            [Step::ClosePanel, Step::CancelScan, Step::Finish]
         );
         assert!(!script.gave_up(start + Duration::from_secs(7)));
         assert!(script.gave_up(start + Duration::from_secs(27)));

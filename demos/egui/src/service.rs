@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use task_macros::{async_method, run_in_background};
-use task_runtime::{AppError, TaskContext, TaskManager};
+use task_runtime::{AppError, Progress, ScopeHandle, TaskContext, TaskManager};
 
 use crate::work;
 
@@ -23,6 +23,9 @@ pub struct Results {
     pub primes: Option<usize>,
     pub search: Option<String>,
     pub errors: Vec<AppError>,
+    /// The preview panel's latest step, and how many progress callbacks it received.
+    pub preview: Option<u64>,
+    pub preview_updates: u64,
 }
 
 /// The service the window drives. Cloning it is cheap: the attributes clone `self` into
@@ -35,6 +38,9 @@ pub struct AppService {
     /// behind the batch.
     pub interactive: TaskManager,
     pub results: Arc<Mutex<Results>>,
+    /// The preview panel's scope: the window owns the `TaskScope`, and drops it when the
+    /// panel closes.
+    pub panel: ScopeHandle,
 }
 
 impl AppService {
@@ -112,7 +118,28 @@ impl AppService {
         })?)
     }
 
+    /// Renders the preview panel step by step. It lives in the panel's scope: closing the
+    /// panel cancels it, and none of its callbacks runs after that.
+    #[run_in_background(task_name = "preview", manager = &self.interactive,
+                        scope = &self.panel, on_progress = self.show_preview,
+                        show_progress = false)]
+    pub fn render_preview(&self, ctx: &TaskContext) -> Result<(), AppError> {
+        const STEPS: u64 = 400;
+        for step in 1..=STEPS {
+            ctx.check_cancelled()?;
+            thread::sleep(Duration::from_millis(10));
+            ctx.report_progress(step, STEPS, format!("step {step} of {STEPS}"));
+        }
+        Ok(())
+    }
+
     // The callbacks: they run on the UI thread, in `EventLoop::process_events`.
+
+    fn show_preview(&self, progress: Progress) {
+        let mut results = self.results.lock().unwrap();
+        results.preview = Some(progress.current);
+        results.preview_updates += 1;
+    }
 
     fn show_hash(&self, checksums: Checksums) {
         self.results.lock().unwrap().hashes.push(checksums);

@@ -16,6 +16,8 @@ pub struct Summary {
     pub p95_busy_gap: Duration,
     pub median_idle_gap: Duration,
     pub tasks: Vec<TaskLine>,
+    /// Callbacks of the preview that ran after its panel (its scope) was closed.
+    pub late_callbacks: u64,
 }
 
 pub struct TaskLine {
@@ -44,6 +46,7 @@ impl Summary {
             p95_busy_gap: clock.busy_gap_percentile(95),
             median_idle_gap: clock.idle_gap_percentile(50),
             tasks,
+            late_callbacks: 0,
         }
     }
 
@@ -67,7 +70,7 @@ fn word(outcome: Option<&Outcome>) -> &'static str {
 }
 
 /// `summary: frames=.. longest_gap_ms=.. median_gap_ms=.. p95_gap_ms=.. tasks=..
-/// without_outcome=.. extra_outcomes=.. outcomes=name:word,..`, then the per-task lines.
+/// without_outcome=.. extra_outcomes=.. late_callbacks=.. outcomes=name:word,..`, then the per-task lines.
 /// The gaps are those between frames while tasks ran; `idle_median_gap_ms` is the baseline
 /// of the frames drawn while none ran (in script mode the window keeps drawing).
 impl fmt::Display for Summary {
@@ -81,7 +84,7 @@ impl fmt::Display for Summary {
             f,
             "summary: frames={} longest_gap_ms={} median_gap_ms={} p95_gap_ms={} \
              idle_median_gap_ms={} tasks={} \
-             without_outcome={} extra_outcomes={} outcomes={}",
+             without_outcome={} extra_outcomes={} late_callbacks={} outcomes={}",
             self.frames,
             self.longest_busy_gap.as_millis(),
             self.median_busy_gap.as_millis(),
@@ -90,6 +93,7 @@ impl fmt::Display for Summary {
             self.tasks.len(),
             self.without_outcome(),
             self.extra_outcomes(),
+            self.late_callbacks,
             outcomes.join(",")
         )?;
         for task in &self.tasks {

@@ -137,6 +137,14 @@ impl DemoApp {
             ui.monospace(format!("primes below {PRIMES_BELOW}: {count}"));
         }
         ui.add_space(12.0);
+        // A panel with a scope of its own: closed, its task stops and its callbacks with it.
+        ui.strong("Preview panel");
+        match (self.panel_open(), results.preview) {
+            (false, _) => ui.label(RichText::new("closed (its task cancelled)").color(MUTED)),
+            (true, Some(step)) => ui.label(format!("step {step} of 400")),
+            (true, None) => ui.label(RichText::new("waiting").color(MUTED)),
+        };
+        ui.add_space(12.0);
         ui.strong("Errors");
         if results.errors.is_empty() {
             ui.label(RichText::new("none").color(MUTED));
