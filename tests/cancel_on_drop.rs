@@ -111,11 +111,7 @@ fn into_inner_gives_back_a_handle_that_detaches() {
 fn a_queued_task_dropped_unrun_never_runs() {
     let manager = TaskManager::new(1);
     let gate = Gate::new();
-    let g = gate.clone();
-    let blocker = manager.spawn(move |_| {
-        g.wait();
-        Ok::<_, AppError>(())
-    });
+    let blocker = common::gated(&manager, &gate);
     let (ran, body_ran) = mpsc::channel::<()>();
     let queued = manager
         .spawn(move |_| {

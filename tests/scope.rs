@@ -11,14 +11,6 @@ use std::time::Duration;
 use common::{Gate, Log, PATIENCE};
 use task_runtime::{AppError, EventLoop, ScopeHandle, TaskManager, TaskScope, TaskState};
 
-fn manager_on(ui: &EventLoop) -> TaskManager {
-    TaskManager::builder()
-        .max_threads(2)
-        .dispatcher(ui.dispatcher())
-        .build()
-        .unwrap()
-}
-
 /// Counts the manager's end signals per task name.
 fn endings(manager: &TaskManager) -> Log {
     let log = Log::new();
@@ -52,7 +44,7 @@ fn until_cancelled(
 #[test]
 fn dropping_a_scope_cancels_its_tasks_and_silences_every_callback() {
     let ui = EventLoop::new();
-    let manager = manager_on(&ui);
+    let manager = common::ui_manager(&ui, 2);
     let ended = endings(&manager);
     let callbacks = Log::new();
     let scope = manager.scope();
@@ -112,7 +104,7 @@ fn dropping_a_scope_cancels_its_tasks_and_silences_every_callback() {
 #[test]
 fn cancel_silences_what_it_cancels_and_the_scope_stays_usable() {
     let ui = EventLoop::new();
-    let manager = manager_on(&ui);
+    let manager = common::ui_manager(&ui, 2);
     let callbacks = Log::new();
     let scope = manager.scope();
     let gate = Gate::new();
@@ -137,7 +129,7 @@ fn cancel_silences_what_it_cancels_and_the_scope_stays_usable() {
 #[test]
 fn a_task_started_through_a_handle_of_a_closed_scope_never_runs() {
     let ui = EventLoop::new();
-    let manager = manager_on(&ui);
+    let manager = common::ui_manager(&ui, 2);
     let scope = manager.scope();
     let handle = scope.handle();
     drop(scope);
@@ -173,7 +165,7 @@ fn a_task_started_through_a_handle_of_a_closed_scope_never_runs() {
 #[test]
 fn children_are_counted_in_their_parent_and_closed_with_it() {
     let ui = EventLoop::new();
-    let manager = manager_on(&ui);
+    let manager = common::ui_manager(&ui, 2);
     let parent = manager.scope();
     let child = parent.child();
     let gate = Gate::new();
@@ -207,7 +199,7 @@ fn children_are_counted_in_their_parent_and_closed_with_it() {
 #[test]
 fn progress_sums_the_latest_progress_of_its_tasks() {
     let ui = EventLoop::new();
-    let manager = manager_on(&ui);
+    let manager = common::ui_manager(&ui, 2);
     let scope = manager.scope();
     for units in [3, 5] {
         scope.spawn(move |ctx| {
@@ -244,4 +236,81 @@ fn scopes_and_handles_cross_threads() {
     .unwrap();
     assert_eq!(*seen.lock().unwrap(), [3]);
     assert!(scope.wait(PATIENCE));
+}
+
+#[test]
+fn dropping_a_scope_never_waits_for_a_body_that_ignores_cancellation() {
+    let ui = EventLoop::new();
+    let manager = common::ui_manager(&ui, 2);
+    let scope = manager.scope();
+    let (started, release) = (Gate::new(), Gate::new());
+    let (s, r) = (started.clone(), release.clone());
+    let stubborn = scope.spawn(move |_| {
+        s.open();
+        r.wait(); // does not look at cancellation
+        Ok::<_, AppError>(())
+    });
+    started.wait();
+    drop(scope); // returns while the body still runs: were it to wait, this test would hang
+    assert_eq!(stubborn.state(), TaskState::Running);
+    assert!(stubborn.is_cancelled());
+    release.open();
+    assert!(stubborn.join().unwrap_err().is_cancelled());
+    assert!(ui.run_until_idle(&manager, PATIENCE));
+}
+
+#[test]
+fn a_body_waiting_for_its_own_scope_does_not_wait_for_itself() {
+    let ui = EventLoop::new();
+    let manager = common::ui_manager(&ui, 2);
+    let scope = manager.scope();
+    let handle = scope.handle();
+    let outer = scope.spawn(move |_| {
+        let sibling = handle.spawn(|_| Ok::<_, AppError>(2));
+        // Every other task of the scope ends; this one is still running, and not waited for.
+        let settled = handle.wait(PATIENCE);
+        Ok::<_, AppError>((settled, sibling.join().unwrap()))
+    });
+    assert_eq!(outer.join().unwrap(), (true, 2));
+    assert!(scope.wait(PATIENCE));
+    assert!(ui.run_until_idle(&manager, PATIENCE));
+}
+
+/// A UI callback of a scope's task closes the scope (the panel's "Close" in a result
+/// handler): the drop from inside a delivery neither deadlocks nor lets the scope's other
+/// callbacks run afterwards.
+#[test]
+fn a_callback_of_a_scope_task_can_drop_the_scope() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let ui = EventLoop::new();
+    let manager = common::ui_manager(&ui, 2);
+    let panel: Rc<RefCell<Option<TaskScope>>> = Rc::new(RefCell::new(Some(manager.scope())));
+    let handle = panel.borrow().as_ref().unwrap().handle();
+    let callbacks = Log::new();
+    let gate = Gate::new();
+    let other = handle
+        .task(until_cancelled(gate.clone()))
+        .local()
+        .on_cancelled({
+            let callbacks = callbacks.clone();
+            move || callbacks.push("other: on_cancelled")
+        })
+        .start();
+    gate.wait();
+    let (p, c) = (Rc::clone(&panel), callbacks.clone());
+    handle
+        .task(|_| Ok::<_, AppError>("done"))
+        .local()
+        .on_complete(move |_| {
+            c.push("closer: on_complete");
+            p.borrow_mut().take(); // the panel closes from its own callback
+        })
+        .start();
+    assert!(ui.run_until_idle(&manager, PATIENCE));
+    assert!(panel.borrow().is_none());
+    assert!(handle.is_closed());
+    assert!(other.join().unwrap_err().is_cancelled());
+    assert_eq!(callbacks.events(), ["closer: on_complete"]);
 }

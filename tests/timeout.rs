@@ -56,11 +56,7 @@ fn a_running_task_past_its_deadline_fails_with_a_timeout_once_its_body_returns()
 fn a_task_still_queued_at_its_deadline_never_runs_and_fails_at_the_deadline() {
     let manager = TaskManager::new(1);
     let gate = Gate::new();
-    let g = gate.clone();
-    let blocker = manager.spawn(move |_| {
-        g.wait();
-        Ok::<_, AppError>(())
-    });
+    let blocker = common::occupy(&manager, &gate);
     let ran = Arc::new(AtomicBool::new(false));
     let r = Arc::clone(&ran);
     let (errors_tx, errors) = mpsc::channel();
@@ -160,11 +156,7 @@ fn a_cancel_before_the_deadline_gives_cancelled_and_a_task_done_in_time_complete
 fn deadlines_fire_in_their_order_whatever_order_they_were_set_in() {
     let manager = TaskManager::new(1);
     let gate = Gate::new();
-    let g = gate.clone();
-    let blocker = manager.spawn(move |_| {
-        g.wait();
-        Ok::<_, AppError>(())
-    });
+    let blocker = common::occupy(&manager, &gate);
     let log = Log::new();
     let mut tasks = Vec::new();
     for (name, ms) in [("late", 90), ("early", 10), ("middle", 50)] {

@@ -465,16 +465,14 @@ fn self_method(
 fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names, plan: Plan<'_>) -> TokenStream {
     let private = private_path(krate);
     let local = &names.manager;
-    let moves = receiver_moves(shape, plan);
     match args.manager.as_ref().map(|m| &m.value) {
-        // A reference to a clone of its own, so that the receiver can move.
-        Some(expr) if moves => {
-            let value = quote_spanned!(expr.span()=> #private::manager(#expr));
-            quote!(let #local = &#value;)
-        }
-        // A plain `let` with a type: the check stays at the expression, and a temporary in
-        // it (`&self.app.manager()`) lives as long as the local, as in any `let x = &f();`.
-        Some(expr) => quote_spanned!(expr.span()=> let #local: &#krate::TaskManager = #expr;),
+        Some(expr) => attribute_ref(
+            expr,
+            local,
+            quote!(#private::manager),
+            quote!(#krate::TaskManager),
+            receiver_moves(shape, plan),
+        ),
         None => quote!(let #local = #krate::get_task_manager();),
     }
 }
@@ -482,14 +480,35 @@ fn manager(krate: &Path, args: &Attr, shape: &Shape, names: &Names, plan: Plan<'
 /// The scope the task starts in, as `manager` (a `&TaskScope` coerces to `&ScopeHandle`).
 fn scope(krate: &Path, args: &Attr, shape: &Shape, names: &Names, plan: Plan<'_>) -> TokenStream {
     let private = private_path(krate);
-    let local = &names.scope;
-    match args.scope.as_ref().map(|s| &s.value) {
-        Some(expr) if receiver_moves(shape, plan) => {
-            let value = quote_spanned!(expr.span()=> #private::scope(#expr));
-            quote!(let #local = &#value;)
-        }
-        Some(expr) => quote_spanned!(expr.span()=> let #local: &#krate::ScopeHandle = #expr;),
-        None => TokenStream::new(),
+    args.scope.as_ref().map_or_else(TokenStream::new, |scope| {
+        attribute_ref(
+            &scope.value,
+            &names.scope,
+            quote!(#private::scope),
+            quote!(#krate::ScopeHandle),
+            receiver_moves(shape, plan),
+        )
+    })
+}
+
+/// `let local: &Ty = <expr>;` for an attribute's reference (`manager = &self.tasks`): a plain
+/// `let` with a type, so the type check stays at the expression and a temporary in it
+/// (`&self.app.manager()`) lives as long as the local, as in any `let x = &f();`. When the
+/// receiver moves into the task, `take` clones what the expression borrows from it first.
+fn attribute_ref(
+    expr: &syn::Expr,
+    local: &Ident,
+    take: TokenStream,
+    ty: TokenStream,
+    receiver_moves: bool,
+) -> TokenStream {
+    if receiver_moves {
+        let value = quote_spanned!(expr.span()=> #take(#expr));
+        quote!(let #local = &#value;)
+    } else {
+        // The type located at the expression too: "expected `&TaskManager`" points there.
+        let ty = respan(ty, expr.span());
+        quote_spanned!(expr.span()=> let #local: &#ty = #expr;)
     }
 }
 

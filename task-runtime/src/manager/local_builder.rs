@@ -25,8 +25,8 @@ use crate::vocabulary::Exclusive;
 /// exclusivity and outcomes are those of [`TaskBuilder`]; the [`Task`] handle is `Send` as
 /// ever.
 ///
-/// What it costs: each callback is one more allocation and one table lookup when it runs,
-/// on the UI thread; the worker's side is unchanged.
+/// What it costs: per callback, two more allocations when it is given and a table lookup when
+/// it runs, both on the UI thread; the worker's side is unchanged.
 ///
 /// # Panics
 ///

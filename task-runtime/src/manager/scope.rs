@@ -11,6 +11,7 @@ use super::task_builder::TaskBuilder;
 use super::TaskSnapshot;
 use crate::error::AppError;
 use crate::sync::deadline_after;
+use crate::task::cell::CellRef;
 use crate::task::context::TaskContext;
 use crate::task::run;
 use crate::task::scope::ScopeNode;
@@ -148,10 +149,7 @@ impl Drop for TaskScope {
     fn drop(&mut self) {
         // Closed first: a callback that would start after this returns sees it.
         self.handle.node.close();
-        for cell in self.handle.node.active() {
-            run::cancel(&cell);
-        }
-        self.handle.manager.pool.purge_stale();
+        self.handle.cancel_active(|_| {});
     }
 }
 
@@ -188,10 +186,14 @@ impl ScopeHandle {
     /// usable, and tasks started in it afterwards behave normally. (A task that completes
     /// while `cancel` runs may be silenced too; its handle still has its value.)
     pub fn cancel(&self) -> usize {
+        self.cancel_active(|cell| cell.core.silence())
+    }
+
+    /// Cancels the active tasks of this scope and its children, after `before` on each (all
+    /// of them first: a cancel may deliver at once); how many this call cancelled.
+    fn cancel_active(&self, before: impl Fn(&CellRef)) -> usize {
         let active = self.node.active();
-        for cell in &active {
-            cell.core.silence();
-        }
+        active.iter().for_each(&before);
         let cancelled = active
             .iter()
             .filter(|cell| run::cancel(cell).newly_cancelled())

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::cell::CellRef;
 use super::delivery;
+use super::scope::ScopeNode;
 use crate::error::Cancelled;
 use crate::host::Host;
 use crate::vocabulary::TaskId;
@@ -168,6 +169,23 @@ pub(crate) fn running_here(host: &Host) -> usize {
             .borrow()
             .iter()
             .filter(|ctx| address(&ctx.cell.core.host) == host)
+            .count()
+    })
+}
+
+/// How many tasks of `scope` (or of its descendants) this thread is running: a wait for the
+/// scope from here cannot wait for them.
+pub(crate) fn running_in(scope: &ScopeNode) -> usize {
+    RUNNING.with(|running| {
+        running
+            .borrow()
+            .iter()
+            .filter(|ctx| {
+                ctx.cell
+                    .core
+                    .scope()
+                    .is_some_and(|own| own.is_within(scope))
+            })
             .count()
     })
 }

@@ -43,13 +43,27 @@ struct Table {
 
 /// The keys of this thread's callbacks whose tickets were dropped on other threads.
 #[derive(Default)]
-struct Graveyard(Mutex<Vec<u64>>);
+struct Graveyard {
+    keys: Mutex<Vec<u64>>,
+    /// Some key is buried: the owner's next access takes the lock to sweep (and only then).
+    buried: AtomicBool,
+}
+
+impl Graveyard {
+    fn bury(&self, key: u64) {
+        lock(&self.keys).push(key);
+        self.buried.store(true, Ordering::Release);
+    }
+}
 
 impl Table {
     /// Takes out what the graveyard says is dead, for the caller to drop once the table is
     /// no longer borrowed.
     fn sweep(&mut self, dead: &mut Vec<Box<dyn Any>>) {
-        let keys = std::mem::take(&mut *lock(&self.graveyard.0));
+        if !self.graveyard.buried.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let keys = std::mem::take(&mut *lock(&self.graveyard.keys));
         dead.extend(keys.iter().filter_map(|key| self.callbacks.remove(key)));
     }
 }
@@ -236,7 +250,7 @@ impl<A> Drop for Local<A> {
             // Dropped by `with_table` once the table is no longer borrowed.
             let _ = with_table(|table, dead| dead.extend(table.callbacks.remove(&key)));
         } else {
-            lock(&self.owner.graveyard.0).push(key);
+            self.owner.graveyard.bury(key);
         }
     }
 }

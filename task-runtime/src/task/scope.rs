@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use super::cell::{CellRef, TaskCell};
+use super::context;
 use super::slot::AnySlot;
 use crate::display::Shown;
 use crate::host::Host;
@@ -106,6 +107,11 @@ impl ScopeNode {
             drop(members);
             host.display().progress(&shown, &line);
         }
+    }
+
+    /// Whether this scope is `scope` or one of its descendants.
+    pub(crate) fn is_within(&self, scope: &ScopeNode) -> bool {
+        std::ptr::eq(self, scope) || self.parent.as_ref().is_some_and(|p| p.is_within(scope))
     }
 
     /// Whether this scope or an ancestor is shown: then its tasks are not, one by one.
@@ -225,10 +231,12 @@ impl ScopeNode {
     }
 
     /// Waits until every task started in this scope (and its descendants) was decided, or
-    /// `deadline` passes (`None`: no deadline); whether they all were.
+    /// `deadline` passes (`None`: no deadline); whether they all were. Tasks of the scope
+    /// that this thread is running (a body waiting for its own scope) are not waited for.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let own = context::running_in(self);
         let mut members = lock(&self.members);
-        while members.finished < members.started {
+        while members.finished + own < members.started {
             match deadline {
                 None => members = wait(&self.settled, members),
                 Some(deadline) => {
