@@ -205,22 +205,28 @@ impl ScopeNode {
     }
 
     /// Tasks started and not yet decided, of this scope and its descendants.
+    ///
+    /// Read from the tasks' states, not from the decision count: a task whose handle already
+    /// sees its outcome is not counted as active, even before its decision reached the scope.
     pub(crate) fn pending(&self) -> usize {
-        let members = lock(&self.members);
-        members.started - members.finished
+        self.active().len()
     }
 
-    /// Counts, with the active tasks' latest progress summed in.
+    /// Counts, with the active tasks' latest progress summed in. `finished` is derived from
+    /// the active tasks, as `pending` is (`started` is read first: a task admitted meanwhile
+    /// can only make it smaller for a moment, never count a running task as finished).
     pub(crate) fn counts(&self) -> Counts {
-        let active = self.active();
-        let members = lock(&self.members);
-        let mut counts = Counts {
-            started: members.started,
-            finished: members.finished,
-            current: members.done_current,
-            total: members.done_total,
+        let (started, current, total) = {
+            let members = lock(&self.members);
+            (members.started, members.done_current, members.done_total)
         };
-        drop(members);
+        let active = self.active();
+        let mut counts = Counts {
+            started,
+            finished: started.saturating_sub(active.len()),
+            current,
+            total,
+        };
         for cell in active {
             if let Some(progress) = cell.core.mailbox.latest_progress() {
                 counts.current = counts.current.saturating_add(progress.current);
