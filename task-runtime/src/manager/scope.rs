@@ -42,10 +42,11 @@ use crate::vocabulary::{TaskId, TaskInfo};
 /// let ui = EventLoop::new();
 /// let manager = TaskManager::builder().dispatcher(ui.dispatcher()).build().unwrap();
 /// let panel = manager.scope(); // owned by the panel
-/// let scan = panel.spawn(|ctx| loop {
-///     ctx.check_cancelled()?;
-///     std::thread::sleep(Duration::from_millis(1));
-/// # #[allow(unreachable_code)] return Ok::<(), AppError>(());
+/// let scan = panel.spawn(|ctx| -> Result<(), AppError> {
+///     loop {
+///         ctx.check_cancelled()?;
+///         std::thread::sleep(Duration::from_millis(1));
+///     }
 /// });
 /// drop(panel); // the panel closes: its scan stops, and none of its callbacks run
 /// assert!(scan.join().unwrap_err().is_cancelled());
