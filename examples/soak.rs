@@ -57,8 +57,24 @@ fn kind(rng: &mut Rng) -> Kind {
     }
 }
 
+/// Threads of this process that have not begun to exit. A thread the kernel is tearing down
+/// after its `join` returned (flag `PF_EXITING` in `/proc/<tid>/stat`) can stay listed for a
+/// while, waiting for the memory map's lock that a starting thread holds: it runs no code of
+/// ours any more, so it is not a worker.
 fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+    const PF_EXITING: u64 = 0x4;
+    let running = |stat: String| {
+        let flags = stat
+            .rsplit_once(") ")
+            .and_then(|(_, fields)| fields.split(' ').nth(6)?.parse::<u64>().ok());
+        flags.is_some_and(|flags| flags & PF_EXITING == 0)
+    };
+    std::fs::read_dir("/proc/self/task").map_or(0, |tasks| {
+        tasks
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+            .filter_map(|stat| running(stat).then_some(()))
+            .count()
+    })
 }
 
 /// A field of `/proc/self/status` in kB (VmRSS, VmHWM).

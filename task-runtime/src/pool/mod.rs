@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use crate::sync::{lock, wait_until, Condvar, Mutex};
+use crate::sync::{lock, wait, wait_until, Condvar, Mutex};
 use queue::PriorityQueue;
 use slots::{Placement, Slots};
 
@@ -98,13 +98,20 @@ struct Shared<J> {
 }
 
 /// Handles of the threads started, by index. `retired` lists those past their last job but
-/// maybe not yet gone: they are joined before a new thread starts.
+/// maybe not yet gone: they are joined before a new thread starts. A thread is listed there
+/// under this lock in the same step as it gives its slot back, and a start joins every listed
+/// thread (waiting while `joining` says another start is doing so) before it spawns: the OS
+/// never holds more of the pool's threads than the limit, not even for the microseconds a
+/// retired thread takes to exit.
 #[derive(Default)]
 struct Threads {
     #[cfg_attr(loom, allow(dead_code))]
     next_index: usize,
     handles: Vec<(usize, JoinHandle<()>)>,
     retired: Vec<usize>,
+    /// Starts now joining retired threads outside the lock.
+    #[cfg_attr(loom, allow(dead_code))]
+    joining: usize,
 }
 
 static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(1);
@@ -320,26 +327,40 @@ impl<J: PoolJob> Shared<J> {
     /// Gives up this thread's slot if there are more threads than the limit allows. Returns
     /// whether the thread is to exit.
     fn retire_if_surplus(&self, index: usize) -> bool {
-        if !self.slots.release_if_surplus() {
+        // Checked without the lock first: this runs before every job.
+        if self.slots.live() <= self.slots.max() {
             return false;
         }
-        self.pass_the_baton();
-        if self.slots.rejoin(|| !self.nothing_queued()) {
-            return false;
-        }
-        self.note_retired(index);
-        true
+        self.leave_slot(index, || {
+            if !self.slots.release_if_surplus() {
+                return false;
+            }
+            self.pass_the_baton();
+            !self.slots.rejoin(|| !self.nothing_queued())
+        })
     }
 
     /// Gives up this thread's slot unconditionally (the pool is terminating).
     fn retire(&self, index: usize) {
-        self.slots.release();
-        self.note_retired(index);
+        self.leave_slot(index, || {
+            self.slots.release();
+            true
+        });
     }
 
-    fn note_retired(&self, index: usize) {
-        lock(&self.threads).retired.push(index);
+    /// Runs `leave` (which gives this thread's slot back and says whether the thread is to
+    /// exit) and lists the thread as retired, both under the threads lock: a start that takes
+    /// the freed slot then finds it listed and joins it (see [`Threads`]). Returns whether
+    /// the thread is to exit.
+    fn leave_slot(&self, index: usize, leave: impl FnOnce() -> bool) -> bool {
+        let mut threads = lock(&self.threads);
+        if !leave() {
+            return false;
+        }
+        threads.retired.push(index);
+        drop(threads);
         self.exited.notify_all();
+        true
     }
 
     fn pop_ranked(&self, above: bool) -> Option<J> {
@@ -384,56 +405,68 @@ impl<J: PoolJob> Shared<J> {
     }
 
     /// Starts a worker whose `live` slot the caller already reserved, after joining the
-    /// workers that retired since the last start.
+    /// workers that retired since the last start (see [`Threads`]).
     #[cfg(not(loom))]
     fn spawn_worker(self: &Arc<Self>) {
-        let (index, retired) = {
-            let mut threads = lock(&self.threads);
-            threads.next_index += 1;
-            let retired = std::mem::take(&mut threads.retired);
-            let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut threads.handles)
-                .into_iter()
-                .partition(|(i, handle)| retired.contains(i) || handle.is_finished());
-            threads.handles = kept;
-            (threads.next_index, gone)
-        };
-        let me = thread::current().id();
-        for (_, handle) in retired {
-            // Past their last job: this waits microseconds at most.
-            if handle.thread().id() != me {
-                let _ = handle.join();
-            }
+        let mut threads = lock(&self.threads);
+        while threads.joining > 0 {
+            threads = wait(&self.exited, threads);
         }
+        let retired = std::mem::take(&mut threads.retired);
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut threads.handles)
+            .into_iter()
+            .partition(|(i, handle)| retired.contains(i) || handle.is_finished());
+        threads.handles = kept;
+        if !gone.is_empty() {
+            threads.joining += 1;
+            drop(threads);
+            let me = thread::current().id();
+            for (_, handle) in gone {
+                // Past their last job: this waits microseconds at most.
+                if handle.thread().id() != me {
+                    let _ = handle.join();
+                }
+            }
+            threads = lock(&self.threads);
+            threads.joining -= 1;
+            self.exited.notify_all();
+        }
+        threads.next_index += 1;
+        let index = threads.next_index;
         let shared = Arc::clone(self);
         let mut builder = thread::Builder::new().name(format!("{}-{index}", self.thread_name));
         if let Some(bytes) = self.stack_size {
             builder = builder.stack_size(bytes);
         }
         // `spawn` panics instead of failing for some inputs (a name with a NUL byte, which
-        // `build` refuses): either way the slot must come back.
+        // `build` refuses): either way the slot must come back. Spawned under the lock, so
+        // the handle is listed before the new thread can retire (which takes the lock).
         let spawned =
             match crate::unwind::catch(|| builder.spawn(move || worker_main(shared, index))) {
                 Ok(spawned) => spawned.map_err(|err| err.to_string()),
                 Err(panic) => Err(panic.message().to_owned()),
             };
-        match spawned {
-            Ok(handle) => lock(&self.threads).handles.push((index, handle)),
-            Err(reason) => {
-                self.slots.release();
-                self.exited.notify_all();
-                let live = self.slots.live();
-                tracing::error!(
-                    error = %reason,
-                    live,
-                    queued = self.queued(),
-                    "could not start a worker thread"
-                );
-                if live == 0 {
-                    // Nobody is left to run what is queued: fail it rather than let it wait
-                    // for a thread that may never come.
-                    self.abandon_queued(&format!("could not start a worker thread: {reason}"));
-                }
+        let reason = match spawned {
+            Ok(handle) => {
+                threads.handles.push((index, handle));
+                return;
             }
+            Err(reason) => reason,
+        };
+        drop(threads);
+        self.slots.release();
+        self.exited.notify_all();
+        let live = self.slots.live();
+        tracing::error!(
+            error = %reason,
+            live,
+            queued = self.queued(),
+            "could not start a worker thread"
+        );
+        if live == 0 {
+            // Nobody is left to run what is queued: fail it rather than let it wait for a
+            // thread that may never come.
+            self.abandon_queued(&format!("could not start a worker thread: {reason}"));
         }
     }
 
@@ -500,8 +533,7 @@ impl<J: PoolJob> Shared<J> {
                 }
                 Ok(Message::Wake) => continue,
                 Err(RecvTimeoutError::Timeout) if self.nothing_queued() => {
-                    if self.slots.leave(|| !self.nothing_queued()) {
-                        self.note_retired(index);
+                    if self.leave_slot(index, || self.slots.leave(|| !self.nothing_queued())) {
                         return None;
                     }
                 }
@@ -667,6 +699,92 @@ mod tests {
         assert!(pool.terminate(Some(Instant::now() + Duration::from_secs(10))));
         assert_eq!(pool.live_threads(), 0);
         assert!(pool.submit(job(|| ())).is_err());
+    }
+
+    /// Threads of this process named `prefix..` that have not begun to exit: a thread that
+    /// has left the pool but not yet exited counts; one the kernel is tearing down after
+    /// `join` returned (flag `PF_EXITING` in `/proc/<tid>/stat`) does not, although it can
+    /// stay listed for a while (it waits for the memory map's lock that new threads take).
+    fn os_threads_named(prefix: &str) -> usize {
+        const PF_EXITING: u64 = 0x4;
+        let running_named = |stat: &str| {
+            let Some((head, tail)) = stat.rsplit_once(") ") else {
+                return false;
+            };
+            let named = head
+                .split_once(" (")
+                .is_some_and(|(_, name)| name.starts_with(prefix));
+            let flags = tail.split(' ').nth(6).and_then(|f| f.parse::<u64>().ok());
+            named && flags.is_some_and(|f| f & PF_EXITING == 0)
+        };
+        std::fs::read_dir("/proc/self/task").map_or(0, |tasks| {
+            tasks
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+                .filter(|stat| running_named(stat))
+                .count()
+        })
+    }
+
+    /// A thread-local whose destructor takes a while, as user code's may: a worker that
+    /// retired is still a thread of the process while it runs.
+    struct SlowToDrop;
+
+    impl Drop for SlowToDrop {
+        fn drop(&mut self) {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    thread_local! {
+        static SLOW_TO_DROP: SlowToDrop = const { SlowToDrop };
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_os_never_sees_more_threads_than_the_limit() {
+        // Threads retire (surplus after a shrink, idle timeout) while submissions start new
+        // ones: a new thread may start only once every retired one is gone.
+        const MAX: usize = 4;
+        let pool = Pool::<TestJob>::new(PoolConfig {
+            max_threads: MAX,
+            thread_name: "osmax".into(),
+            idle_timeout: Duration::from_micros(200),
+            stack_size: None,
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let monitor = {
+            let (stop, peak) = (stop.clone(), peak.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    peak.fetch_max(os_threads_named("osmax-"), Ordering::SeqCst);
+                }
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut round = 0usize;
+        while Instant::now() < deadline && peak.load(Ordering::SeqCst) <= MAX {
+            round += 1;
+            pool.set_max_threads(1 + round % MAX);
+            for _ in 0..MAX {
+                pool.submit(job(|| {
+                    SLOW_TO_DROP.with(|_| ());
+                    thread::sleep(Duration::from_micros(50));
+                }))
+                .ok()
+                .unwrap();
+            }
+            if round % 8 == 0 {
+                thread::sleep(Duration::from_micros(300));
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        monitor.join().unwrap();
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(
+            peak <= MAX,
+            "{peak} threads of the pool at once (limit {MAX})"
+        );
     }
 
     #[test]
