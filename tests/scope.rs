@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Gate, Log, PATIENCE};
+use common::{until_cancelled, Gate, Log, PATIENCE};
 use task_runtime::{AppError, EventLoop, ScopeHandle, TaskManager, TaskScope, TaskState};
 
 /// Counts the manager's end signals per task name.
@@ -26,19 +26,6 @@ fn endings(manager: &TaskManager) -> Log {
         .task_failed
         .connect(move |(info, _)| c.push(format!("{} failed", info.name)));
     log
-}
-
-fn until_cancelled(
-    gate: Gate,
-) -> impl FnOnce(&task_runtime::TaskContext) -> Result<(), AppError> + Send {
-    move |ctx| {
-        gate.open();
-        while !ctx.is_cancelled() {
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        ctx.check_cancelled()?;
-        Ok(())
-    }
 }
 
 #[test]

@@ -89,6 +89,20 @@ impl Log {
 
 use task_runtime::{AppError, EventLoop, Task, TaskManager, TaskState};
 
+/// A body that opens `gate` once it runs, then loops until cancelled.
+pub fn until_cancelled(
+    gate: Gate,
+) -> impl FnOnce(&task_runtime::TaskContext) -> Result<(), AppError> + Send {
+    move |ctx| {
+        gate.open();
+        while !ctx.is_cancelled() {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        ctx.check_cancelled()?;
+        Ok(())
+    }
+}
+
 /// Starts a task whose body waits for `gate`.
 pub fn gated(manager: &TaskManager, gate: &Gate) -> Task<()> {
     let gate = gate.clone();

@@ -5,12 +5,15 @@
 //! progress display that follow it, the count of undecided tasks that idle waiters watch, and
 //! which threads are the pool's. Every method takes names, dispatchers and [`TaskInfo`], never
 //! a task's internals, so the host sits below the task and knows nothing of it. The manager
-//! builds the host and owns it with the pool and the registry.
+//! builds the host and owns it with the pool and the registry; the host keeps only an opaque
+//! weak pointer back to it (its [`owner`](Host::owner)), which the manager's own code turns
+//! back into a manager when a running body asks for one (`TaskContext::scope`).
 
 mod undecided;
 
+use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 pub(crate) use undecided::Undecided;
@@ -44,6 +47,8 @@ pub(crate) struct Host {
     /// Task instants are stored as offsets from this one (8 bytes instead of 16).
     epoch: Instant,
     pool: PoolThreads,
+    /// Whoever owns this host (the manager), set once it exists.
+    owner: OnceLock<Weak<dyn Any + Send + Sync>>,
 }
 
 /// What a host is made of.
@@ -68,7 +73,18 @@ impl Host {
             undelivered: AtomicUsize::new(0),
             epoch: Instant::now(),
             pool: config.pool,
+            owner: OnceLock::new(),
         }
+    }
+
+    /// Records who owns this host (once; later calls change nothing).
+    pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
+        let _ = self.owner.set(owner);
+    }
+
+    /// The owner given to [`set_owner`](Self::set_owner), while it still exists.
+    pub(crate) fn owner(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.owner.get()?.upgrade()
     }
 
     /// A host for tasks built without a manager, in unit tests: callbacks go to `dispatcher`,

@@ -202,9 +202,7 @@ impl TaskManagerBuilder {
         });
         let core = ManagerCore::new(Arc::new(host), pool, self.shutdown_timeout);
         Ok(TaskManager {
-            handle: Arc::new(Handle {
-                core: Arc::new(core),
-            }),
+            handle: Arc::new(Handle { core }),
         })
     }
 }

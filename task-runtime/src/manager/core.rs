@@ -1,8 +1,9 @@
 //! [`ManagerCore`]: what one manager owns (the host its tasks point at, the pool, the
 //! registry), and the operations on many tasks: submitting, cancelling, shutting down.
 
+use std::any::Any;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::deadlines::Deadlines;
@@ -27,15 +28,28 @@ pub(crate) struct ManagerCore {
 }
 
 impl ManagerCore {
-    pub(crate) fn new(host: Arc<Host>, pool: Pool<CellRef>, shutdown_timeout: Duration) -> Self {
-        ManagerCore {
+    /// A manager's core; its host's owner (see [`Host::owner`]).
+    pub(crate) fn new(
+        host: Arc<Host>,
+        pool: Pool<CellRef>,
+        shutdown_timeout: Duration,
+    ) -> Arc<Self> {
+        let core = Arc::new(ManagerCore {
             deadlines: Deadlines::new(Arc::clone(&host)),
             host,
             pool,
             registry: Registry::new(),
             shutdown_timeout,
             next_number: CachePadded(AtomicU64::new(0)),
-        }
+        });
+        let owner: Weak<ManagerCore> = Arc::downgrade(&core);
+        core.host.set_owner(owner as Weak<dyn Any + Send + Sync>);
+        core
+    }
+
+    /// The manager whose host `host` is, if it still exists.
+    pub(crate) fn of(host: &Host) -> Option<Arc<ManagerCore>> {
+        host.owner()?.downcast().ok()
     }
 
     /// The number in the next default name, `Task-<n>`.

@@ -11,9 +11,7 @@ use super::task_builder::TaskBuilder;
 use super::TaskSnapshot;
 use crate::error::AppError;
 use crate::sync::deadline_after;
-use crate::task::cell::CellRef;
 use crate::task::context::TaskContext;
-use crate::task::run;
 use crate::task::scope::ScopeNode;
 use crate::task::Task;
 use crate::vocabulary::{TaskId, TaskInfo};
@@ -83,11 +81,12 @@ pub struct ScopeProgress {
 
 impl TaskScope {
     pub(super) fn new(manager: Arc<ManagerCore>, parent: Option<Arc<ScopeNode>>) -> Self {
+        Self::over(manager, ScopeNode::new(parent))
+    }
+
+    fn over(manager: Arc<ManagerCore>, node: Arc<ScopeNode>) -> Self {
         TaskScope {
-            handle: ScopeHandle {
-                manager,
-                node: ScopeNode::new(parent),
-            },
+            handle: ScopeHandle { manager, node },
             name: None,
         }
     }
@@ -148,9 +147,8 @@ impl Deref for TaskScope {
 
 impl Drop for TaskScope {
     fn drop(&mut self) {
-        // Closed first: a callback that would start after this returns sees it.
-        self.handle.node.close();
-        self.handle.cancel_active(|_| {});
+        self.handle.node.shut();
+        self.handle.manager.pool.purge_stale();
     }
 }
 
@@ -187,18 +185,7 @@ impl ScopeHandle {
     /// usable, and tasks started in it afterwards behave normally. (A task that completes
     /// while `cancel` runs may be silenced too; its handle still has its value.)
     pub fn cancel(&self) -> usize {
-        self.cancel_active(|cell| cell.core.silence())
-    }
-
-    /// Cancels the active tasks of this scope and its children, after `before` on each (all
-    /// of them first: a cancel may deliver at once); how many this call cancelled.
-    fn cancel_active(&self, before: impl Fn(&CellRef)) -> usize {
-        let active = self.node.active();
-        active.iter().for_each(&before);
-        let cancelled = active
-            .iter()
-            .filter(|cell| run::cancel(cell).newly_cancelled())
-            .count();
+        let cancelled = self.node.cancel_active(|cell| cell.core.silence());
         self.manager.pool.purge_stale();
         cancelled
     }
@@ -247,6 +234,77 @@ impl ScopeHandle {
     }
 }
 
+impl TaskContext {
+    /// A scope for this body's subtasks: a child of the task's own scope (if it has one),
+    /// closed as if dropped when this task is asked to stop (cancelled, timed out, its scope
+    /// closed), so the subtasks stop with it and none of their callbacks starts afterwards.
+    /// A task already asked to stop gets a closed scope: what it starts there is cancelled at
+    /// once and never runs.
+    ///
+    /// The body owns the scope like any [`TaskScope`]: when the body returns, the scope is
+    /// dropped and the subtasks still active are cancelled. Wait for them (or join their
+    /// handles) first if the result needs them.
+    ///
+    /// # Panics
+    ///
+    /// If the task's manager no longer exists (every handle to it was dropped and its
+    /// shutdown stopped waiting for this body): there is nothing left to run subtasks on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use task_runtime::{AppError, TaskError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(4);
+    /// let sum = manager.spawn(|ctx| {
+    ///     let parts = ctx.scope();
+    ///     let handles: Vec<_> = (1..=3u64)
+    ///         .map(|n| parts.spawn(move |_| Ok::<_, AppError>(n * 10)))
+    ///         .collect();
+    ///     let mut sum = 0;
+    ///     for part in handles {
+    ///         sum += part.join().map_err(TaskError::into_app_error)?;
+    ///     }
+    ///     Ok::<_, AppError>(sum)
+    /// });
+    /// assert_eq!(sum.join().unwrap(), 60);
+    ///
+    /// // Cancelling the task cancels what its body started.
+    /// let (started, ready) = std::sync::mpsc::channel();
+    /// let (finished, done) = std::sync::mpsc::channel();
+    /// let outer = manager.spawn(move |ctx| {
+    ///     let parts = ctx.scope();
+    ///     parts.spawn(|ctx| -> Result<(), AppError> {
+    ///         loop {
+    ///             ctx.check_cancelled()?;
+    ///             std::thread::sleep(Duration::from_millis(1));
+    ///         }
+    ///     });
+    ///     started.send(()).unwrap();
+    ///     // The part loops until cancelled: this returns once `outer.cancel()` reached it.
+    ///     finished.send(parts.wait(Duration::from_secs(30))).unwrap();
+    ///     Ok::<_, AppError>(())
+    /// });
+    /// ready.recv().unwrap();
+    /// outer.cancel();
+    /// assert!(done.recv().unwrap(), "the part stopped with its task");
+    /// assert!(outer.join().unwrap_err().is_cancelled());
+    /// ```
+    pub fn scope(&self) -> TaskScope {
+        let cell = self.cell();
+        let Some(manager) = ManagerCore::of(&cell.core.host) else {
+            panic!(
+                "TaskContext::scope: the manager of task `{}` is gone (every handle to it was \
+                 dropped and its shutdown stopped waiting for this body); keep a TaskManager \
+                 alive while bodies start subtasks",
+                cell.core.name.as_str()
+            );
+        };
+        TaskScope::over(manager, ScopeNode::for_body(cell))
+    }
+}
+
 impl fmt::Debug for TaskScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TaskScope").field(&self.handle).finish()
@@ -259,5 +317,41 @@ impl fmt::Debug for ScopeHandle {
             .field("progress", &self.progress())
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::error::AppError;
+    use crate::manager::TaskManager;
+    use crate::task::scope::listed_body_scopes;
+    use std::time::Duration;
+
+    #[test]
+    fn a_body_scope_is_unlisted_once_dropped_or_stopped() {
+        let manager = TaskManager::new(2);
+        let dropped = manager.spawn(|ctx| {
+            let scope = ctx.scope();
+            let listed = listed_body_scopes(ctx.id());
+            drop(scope);
+            Ok::<_, AppError>((listed, listed_body_scopes(ctx.id())))
+        });
+        assert_eq!(dropped.join().unwrap(), (1, 0));
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stopped = manager.spawn(move |ctx| {
+            let _scope = ctx.scope();
+            tx.send(listed_body_scopes(ctx.id())).unwrap();
+            while !ctx.is_cancelled() {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            // Still held by the body, but its task was asked to stop.
+            tx.send(listed_body_scopes(ctx.id())).unwrap();
+            Ok::<_, AppError>(())
+        });
+        let patience = Duration::from_secs(30);
+        assert_eq!(rx.recv_timeout(patience).unwrap(), 1);
+        stopped.cancel();
+        assert_eq!(rx.recv_timeout(patience).unwrap(), 0);
     }
 }

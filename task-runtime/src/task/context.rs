@@ -43,6 +43,11 @@ impl TaskContext {
         TaskContext { cell }
     }
 
+    /// The running task.
+    pub(crate) fn cell(&self) -> &CellRef {
+        &self.cell
+    }
+
     /// The task's id.
     pub fn id(&self) -> TaskId {
         self.cell.core.id

@@ -5,6 +5,7 @@
 use super::cell::{CancelRequest, CellRef, Stop};
 use super::context::{CurrentTask, TaskContext};
 use super::delivery::{self, Terminal};
+use super::scope;
 use crate::error::AppError;
 use crate::vocabulary::TaskState;
 
@@ -70,6 +71,7 @@ fn stop(cell: &CellRef, why: Stop) -> CancelRequest {
             if let Some(shown) = core.shown() {
                 core.host.display().cancelled(shown);
             }
+            scope::stop_body_scopes(core.id);
         }
         CancelRequest::AlreadyRequested | CancelRequest::Finished => {}
     }

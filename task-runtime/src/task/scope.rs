@@ -5,22 +5,65 @@
 //! node counts its tasks as they are started and decided, its own and its descendants'
 //! alike (each decision is counted up the parent chain), so counts and waits include the
 //! children without walking them. It lists its tasks weakly, for cancelling and snapshots.
+//!
+//! A running body's scope (`ctx.scope()`) is also listed under its task's id in
+//! [`BODY_SCOPES`]: asking the task to stop closes it, as dropping it would.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use super::cell::{CellRef, TaskCell};
 use super::context;
+use super::run;
 use super::slot::AnySlot;
 use crate::display::Shown;
 use crate::host::Host;
 use crate::progress::Progress;
-use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, wait, wait_timeout, Condvar, Mutex};
-use crate::vocabulary::{Outcome, TaskInfo};
+use crate::vocabulary::{Outcome, TaskId, TaskInfo};
+
+/// The scopes that running bodies made with `ctx.scope()`, by their task's id: stopping the
+/// task closes them. One map for the process rather than a field in every task: a task that
+/// never calls `ctx.scope()` pays one atomic load when it is cancelled, and no byte. (Plain
+/// `std` types: a `static` cannot hold loom's, and no loom model makes body scopes.)
+static BODY_SCOPES: std::sync::Mutex<BTreeMap<TaskId, Vec<Weak<ScopeNode>>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+/// Whether `BODY_SCOPES` may hold anything: read without its lock.
+static BODY_SCOPES_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn body_scopes() -> std::sync::MutexGuard<'static, BTreeMap<TaskId, Vec<Weak<ScopeNode>>>> {
+    BODY_SCOPES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The task `id` was just asked to stop (cancelled, timed out): its body's scopes close and
+/// their tasks are cancelled, as if the body had dropped them.
+pub(crate) fn stop_body_scopes(id: TaskId) {
+    // Pairs with the fence in `ScopeNode::for_body`: either this sees the flag and finds the
+    // scope listed, or the body sees its task cancelled and closes the scope itself.
+    fence(Ordering::SeqCst);
+    if !BODY_SCOPES_USED.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let nodes = body_scopes().remove(&id).unwrap_or_default();
+    for node in nodes.iter().filter_map(Weak::upgrade) {
+        node.shut();
+    }
+}
+
+/// How many scopes the body of task `id` has listed.
+#[cfg(test)]
+pub(crate) fn listed_body_scopes(id: TaskId) -> usize {
+    body_scopes().get(&id).map_or(0, Vec::len)
+}
 
 pub(crate) struct ScopeNode {
     parent: Option<Arc<ScopeNode>>,
+    /// The task whose body made this scope with `ctx.scope()`.
+    body: Option<TaskId>,
     /// `show_progress(true)`: the scope's one line in the progress display.
     shown: OnceLock<(Arc<Host>, Arc<Shown>)>,
     /// The scope (this one; ancestors have their own) was dropped.
@@ -65,8 +108,30 @@ pub(crate) struct Counts {
 impl ScopeNode {
     /// A scope; a child of `parent` if given (closed with it, counted in it).
     pub(crate) fn new(parent: Option<Arc<ScopeNode>>) -> Arc<ScopeNode> {
+        Self::made(parent, None)
+    }
+
+    /// A scope for the subtasks of the running task `cell`: a child of the task's own scope
+    /// (if any), closed as if dropped once the task is asked to stop (at once if it was).
+    pub(crate) fn for_body(cell: &CellRef) -> Arc<ScopeNode> {
+        let id = cell.core.id;
+        let node = Self::made(cell.core.scope().cloned(), Some(id));
+        {
+            let mut scopes = body_scopes();
+            BODY_SCOPES_USED.store(true, std::sync::atomic::Ordering::SeqCst);
+            scopes.entry(id).or_default().push(Arc::downgrade(&node));
+        }
+        fence(Ordering::SeqCst); // pairs with the one in `stop_body_scopes`
+        if cell.core.is_cancelled() {
+            node.shut();
+        }
+        node
+    }
+
+    fn made(parent: Option<Arc<ScopeNode>>, body: Option<TaskId>) -> Arc<ScopeNode> {
         let node = Arc::new(ScopeNode {
             parent: parent.clone(),
+            body,
             shown: OnceLock::new(),
             closed: AtomicBool::new(false),
             members: Mutex::default(),
@@ -86,11 +151,43 @@ impl ScopeNode {
         self.closed.load(Ordering::SeqCst) || self.parent.as_ref().is_some_and(|p| p.is_closed())
     }
 
+    /// Marks the scope closed (once: later calls do nothing): no callback of its tasks
+    /// starts from now on.
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
         if let Some((host, shown)) = self.shown.get() {
             host.display().finished(shown, Outcome::Completed);
         }
+        if let Some(id) = self.body {
+            let mut scopes = body_scopes();
+            if let Some(nodes) = scopes.get_mut(&id) {
+                nodes.retain(|node| !std::ptr::eq(node.as_ptr(), self) && node.strong_count() > 0);
+                if nodes.is_empty() {
+                    scopes.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Closes the scope and cancels the active tasks of it and its descendants: what
+    /// dropping a `TaskScope` does. How many it cancelled.
+    pub(crate) fn shut(&self) -> usize {
+        // Closed first: a callback that would start after this returns sees it.
+        self.close();
+        self.cancel_active(|_| {})
+    }
+
+    /// Cancels the active tasks of this scope and its descendants, after `before` on each
+    /// (all of them first: a cancel may deliver at once); how many this call cancelled.
+    pub(crate) fn cancel_active(&self, before: impl Fn(&CellRef)) -> usize {
+        let active = self.active();
+        active.iter().for_each(&before);
+        active
+            .iter()
+            .filter(|cell| run::cancel(cell).newly_cancelled())
+            .count()
     }
 
     /// Shows the scope as one line, `info`, in `host`'s progress display (once).
