@@ -10,7 +10,7 @@ use task_runtime::{EventLoop, Task, TaskManager, TaskScope, TaskSnapshot};
 use crate::clock::FrameClock;
 use crate::history::History;
 use crate::script::{Script, Step};
-use crate::service::AppService;
+use crate::service::{AppService, PanelScopes};
 use crate::summary::Summary;
 
 /// About 60 frames a second while tasks run, so the bars move; none while idle.
@@ -42,6 +42,9 @@ pub struct DemoApp {
     pub(crate) search_has_focus: bool,
     closing: bool,
     summary: Arc<Mutex<Option<Summary>>>,
+    /// The hashing and search panels' scopes: dropped with the window.
+    pub(crate) hashing: TaskScope,
+    _search: TaskScope,
     /// The preview panel's scope, while the panel is open.
     panel: Option<TaskScope>,
     /// The preview's callbacks received when its panel closed: none may come after.
@@ -73,12 +76,18 @@ impl DemoApp {
         let batch = manager("batch", cores.saturating_sub(1).max(1));
         // The scan, the preview and a search at once: a search never queues behind them.
         let interactive = manager("interactive", 3);
-        let panel = interactive.scope();
+        let hashing = batch.scope().named("hashing");
+        let search = interactive.scope().named("search");
+        let panel = interactive.scope().named("preview");
         let service = AppService {
+            panels: PanelScopes {
+                hashing: hashing.handle(),
+                search: search.handle(),
+                preview: panel.handle(),
+            },
             batch,
             interactive,
             results: Arc::default(),
-            panel: panel.handle(),
         };
         let history = History::default();
         history.follow(&service.batch);
@@ -96,6 +105,8 @@ impl DemoApp {
             search_has_focus: false,
             closing: false,
             summary,
+            hashing,
+            _search: search,
             panel: Some(panel),
             preview_updates_at_close: None,
         }

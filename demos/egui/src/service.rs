@@ -38,15 +38,24 @@ pub struct AppService {
     /// behind the batch.
     pub interactive: TaskManager,
     pub results: Arc<Mutex<Results>>,
-    /// The preview panel's scope: the window owns the `TaskScope`, and drops it when the
-    /// panel closes.
-    pub panel: ScopeHandle,
+    /// Each panel's scope: the window owns the `TaskScope`s and drops one when its panel
+    /// closes (the preview's mid-run, the others with the window).
+    pub panels: PanelScopes,
+}
+
+/// Handles to the panels' scopes, for the attributes' `scope = ..`.
+#[derive(Clone)]
+pub struct PanelScopes {
+    pub hashing: ScopeHandle,
+    pub search: ScopeHandle,
+    pub preview: ScopeHandle,
 }
 
 impl AppService {
     /// Generates `mb` megabytes of data a megabyte at a time and checksums it.
-    #[run_in_background(task_name = "hash", manager = &self.batch, on_complete = self.show_hash,
-                        on_error = self.show_error, show_progress = false)]
+    #[run_in_background(task_name = "hash", manager = &self.batch, scope = &self.panels.hashing,
+                        on_complete = self.show_hash, on_error = self.show_error,
+                        show_progress = false)]
     pub fn hash_data(
         &self,
         stream: usize,
@@ -109,8 +118,8 @@ impl AppService {
     /// One task per keystroke; a new one cancels the running one of the same name, so only
     /// the latest query's result ever reaches the screen.
     #[run_in_background(task_name = "search", manager = &self.interactive,
-                        exclusive = "cancel_previous", on_complete = self.show_search,
-                        show_progress = false)]
+                        scope = &self.panels.search, exclusive = "cancel_previous",
+                        on_complete = self.show_search, show_progress = false)]
     pub fn search(&self, query: String, ctx: &TaskContext) -> Result<String, AppError> {
         Ok(work::search(&query, |step, steps| {
             ctx.report_progress(step, steps, format!("searching {query:?}"));
@@ -121,7 +130,7 @@ impl AppService {
     /// Renders the preview panel step by step. It lives in the panel's scope: closing the
     /// panel cancels it, and none of its callbacks runs after that.
     #[run_in_background(task_name = "preview", manager = &self.interactive,
-                        scope = &self.panel, on_progress = self.show_preview,
+                        scope = &self.panels.preview, on_progress = self.show_preview,
                         show_progress = false)]
     pub fn render_preview(&self, ctx: &TaskContext) -> Result<(), AppError> {
         const STEPS: u64 = 400;

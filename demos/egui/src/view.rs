@@ -129,6 +129,14 @@ impl DemoApp {
         let results = self.service.results.lock().unwrap();
         ui.add_space(4.0);
         ui.strong("Results");
+        // The hashing panel's scope counts its streams and sums their progress.
+        let hashing = self.hashing.progress();
+        if hashing.started > 0 {
+            ui.label(format!(
+                "hashed {} of {} streams, {} MB read",
+                hashing.finished, hashing.started, hashing.current
+            ));
+        }
         for (label, fnv, crc) in &results.hashes {
             ui.label(label);
             ui.monospace(format!("  fnv-1a {fnv:016x}  crc-32 {crc:08x}"));
