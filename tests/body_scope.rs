@@ -94,9 +94,7 @@ fn subtasks_of_subtasks_stop_too() {
             until_cancelled(Gate::new())(ctx)
         });
         running.wait();
-        while !ctx.is_cancelled() {
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        common::spin_until_cancelled(ctx);
         // Still holding `parts`: the middle task ends because the cancel reached it.
         stopped_tx.send(middle.wait_for(PATIENCE)).unwrap();
         Ok::<_, AppError>(())
@@ -177,9 +175,7 @@ fn a_task_asked_to_stop_gets_a_closed_scope() {
         let (ran, running) = (ran.clone(), running.clone());
         manager.spawn(move |ctx| {
             running.open();
-            while !ctx.is_cancelled() {
-                std::thread::sleep(Duration::from_micros(200));
-            }
+            common::spin_until_cancelled(ctx);
             let parts = ctx.scope();
             let part = parts.spawn(move |_| {
                 ran.store(true, Ordering::SeqCst);

@@ -120,7 +120,7 @@ pub use method::BackgroundMethod;
 pub use progress::Progress;
 pub use signal::{Connection, ManagerSignals, Signal};
 pub use task::context::{current, TaskContext};
-pub use task::{CancelOnDrop, Task};
+pub use task::{CancelOnDrop, Publisher, Task};
 pub use vocabulary::{Exclusive, Outcome, TaskId, TaskInfo, TaskState};
 
 /// The attributes (feature `macros`, on by default): `#[run_in_background]` turns a function

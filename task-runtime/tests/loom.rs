@@ -37,7 +37,17 @@ fn assert_settled(manager: &TaskManager) {
 }
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
-    let builder = loom::model::Builder::new();
+    model_with(loom::model::Builder::new(), f);
+}
+
+/// [`model`] with a bound on preemptions, for a model whose full search would take hours.
+fn model_bounded(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    model_with(builder, f);
+}
+
+fn model_with(builder: loom::model::Builder, f: impl Fn() + Sync + Send + 'static) {
     let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let r = runs.clone();
     builder.check(move || {
@@ -567,6 +577,75 @@ fn no_callback_starts_after_the_scope_is_dropped() {
             log.events()
         );
         assert!(task.is_finished());
+        assert_settled(&manager);
+    });
+}
+
+/// Publishing (with room for one item) vs a UI thread draining vs a cancel from a third
+/// thread: the items delivered are an in-order prefix of those published, none published
+/// after the body saw the cancel arrives, all arrive before the terminal callback, at most
+/// one delivery is pending, and a publisher waiting for room is always released. Three
+/// threads and two locks: the full search runs for hours, so preemptions are bounded (5, 257,144 interleavings;
+/// loom's documentation: most bugs need two or three).
+#[test]
+fn publish_races_drain_and_cancel() {
+    model_bounded(5, || {
+        let ui = Queue::default();
+        let manager = ui.manager();
+        let log = Log::default();
+        let saw_cancel = Arc::new(AtomicBool::new(false));
+        let saw = saw_cancel.clone();
+        let task = manager
+            .task_with_items(move |ctx, items| {
+                items.publish(1);
+                items.publish(2); // waits for room until a drain or the cancel
+                saw.store(ctx.is_cancelled(), Ordering::SeqCst);
+                items.publish(3);
+                Ok::<_, AppError>(())
+            })
+            .max_pending_items(1)
+            .on_items({
+                let log = log.clone();
+                move |batch: Vec<u32>| {
+                    for item in batch {
+                        log.push(format!("item {item}"));
+                    }
+                }
+            })
+            .on_complete({
+                let log = log.clone();
+                move |()| log.push("completed")
+            })
+            .on_cancelled(log.recorder("cancelled"))
+            .start();
+        let ui_thread = {
+            let ui = ui.clone();
+            thread::spawn(move || {
+                if !ui.run_one() {
+                    thread::yield_now();
+                }
+            })
+        };
+        let canceller = {
+            let manager = manager.clone();
+            let id = task.id();
+            thread::spawn(move || manager.cancel(id))
+        };
+        manager.run_queued_task();
+        ui_thread.join().unwrap();
+        canceller.join().unwrap();
+        ui.run_all();
+        let _ = task.join();
+
+        let events = log.events();
+        let (end, items) = events.split_last().expect("a terminal callback");
+        assert!(end == "completed" || end == "cancelled", "{events:?}");
+        let expected: Vec<String> = (1..=items.len()).map(|n| format!("item {n}")).collect();
+        assert_eq!(items, expected.as_slice(), "an in-order prefix: {events:?}");
+        if saw_cancel.load(Ordering::SeqCst) {
+            assert!(items.len() < 3, "published after the cancel: {events:?}");
+        }
+        assert!(ui.peak() <= 1, "at most one delivery pending");
         assert_settled(&manager);
     });
 }

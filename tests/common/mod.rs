@@ -89,15 +89,20 @@ impl Log {
 
 use task_runtime::{AppError, EventLoop, Task, TaskManager, TaskState};
 
+/// Returns once the running task is asked to stop (a body that ignores everything else).
+pub fn spin_until_cancelled(ctx: &task_runtime::TaskContext) {
+    while !ctx.is_cancelled() {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
 /// A body that opens `gate` once it runs, then loops until cancelled.
 pub fn until_cancelled(
     gate: Gate,
 ) -> impl FnOnce(&task_runtime::TaskContext) -> Result<(), AppError> + Send {
     move |ctx| {
         gate.open();
-        while !ctx.is_cancelled() {
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        spin_until_cancelled(ctx);
         ctx.check_cancelled()?;
         Ok(())
     }

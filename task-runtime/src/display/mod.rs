@@ -95,6 +95,12 @@ pub trait ProgressDisplay: Send + Sync + 'static {
     fn task_progress(&self, task: &TaskInfo, progress: &Progress);
     /// The task ended; its outcome.
     fn task_finished(&self, task: &TaskInfo, outcome: &Outcome);
+    /// The task has published `count` items so far (tasks made with
+    /// [`task_with_items`](crate::TaskManager::task_with_items)); throttled like progress.
+    /// Does nothing unless the display shows counts ([`TerminalProgress`] does).
+    fn task_items(&self, task: &TaskInfo, count: u64) {
+        let _ = (task, count);
+    }
 }
 
 /// The display of a manager built without one: bars when stderr is a terminal, `tracing`
@@ -119,5 +125,8 @@ impl<D: ProgressDisplay + ?Sized> ProgressDisplay for Arc<D> {
     }
     fn task_finished(&self, task: &TaskInfo, outcome: &Outcome) {
         (**self).task_finished(task, outcome);
+    }
+    fn task_items(&self, task: &TaskInfo, count: u64) {
+        (**self).task_items(task, count);
     }
 }

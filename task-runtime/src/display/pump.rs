@@ -68,7 +68,10 @@ pub(crate) struct Shown {
 #[derive(Default)]
 struct Latest {
     progress: Option<Progress>,
-    /// A `Progress` event for this task is queued.
+    /// Items published so far, if the task publishes any, and the count last shown.
+    items: Option<u64>,
+    items_shown: Option<u64>,
+    /// A `Progress` event (progress, items or both) for this task is queued.
     due: bool,
     /// Ended or cancelled: later reports are ignored.
     closed: bool,
@@ -141,6 +144,22 @@ impl DisplayPump {
                 }
                 none => *none = Some(progress.clone()),
             }
+            !std::mem::replace(&mut latest.due, true)
+        };
+        if due {
+            self.post(Event::Progress(Arc::clone(shown)));
+        }
+    }
+
+    /// A shown task has published `count` items so far: shown beside its progress, with the
+    /// same throttling.
+    pub(crate) fn items(&self, shown: &Arc<Shown>, count: u64) {
+        let due = {
+            let mut latest = lock(&shown.latest);
+            if latest.closed {
+                return;
+            }
+            latest.items = Some(count);
             !std::mem::replace(&mut latest.due, true)
         };
         if due {
@@ -292,13 +311,24 @@ impl Shared {
         let (shown, result) = match &event {
             Event::Started(shown) => (shown, unwind::catch(|| display.task_started(&shown.info))),
             Event::Progress(shown) => {
-                let progress = {
+                let (progress, items) = {
                     let mut latest = lock(&shown.latest);
                     latest.due = false;
-                    latest.progress.clone().filter(|_| !latest.withheld)
+                    if latest.withheld {
+                        return;
+                    }
+                    let items = latest.items.filter(|&n| latest.items_shown != Some(n));
+                    latest.items_shown = latest.items;
+                    (latest.progress.clone(), items)
                 };
-                let Some(progress) = progress else { return };
-                let shown_now = unwind::catch(|| display.task_progress(&shown.info, &progress));
+                let shown_now = unwind::catch(|| {
+                    if let Some(progress) = &progress {
+                        display.task_progress(&shown.info, progress);
+                    }
+                    if let Some(count) = items {
+                        display.task_items(&shown.info, count);
+                    }
+                });
                 (shown, shown_now)
             }
             Event::Finished(shown, outcome) => (

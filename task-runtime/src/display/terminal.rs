@@ -132,6 +132,15 @@ impl ProgressDisplay for TerminalProgress {
         }
     }
 
+    /// Beside the task's name: "search (42 items)".
+    fn task_items(&self, task: &TaskInfo, count: u64) {
+        let bar = self.by_task().get(&task.id).cloned();
+        if let Some(bar) = bar {
+            let unit = if count == 1 { "item" } else { "items" };
+            bar.set_prefix(format!("{} ({count} {unit})", task.name));
+        }
+    }
+
     fn task_finished(&self, task: &TaskInfo, outcome: &Outcome) {
         // A task cancelled before it started has no bar yet: its line is still printed.
         let bar = self.by_task().remove(&task.id);

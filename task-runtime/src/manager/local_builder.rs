@@ -61,15 +61,15 @@ use crate::vocabulary::Exclusive;
 /// assert_eq!(*status.borrow(), "answer: 42");
 /// ```
 #[must_use = "a LocalTaskBuilder does nothing until `.start()` is called"]
-pub struct LocalTaskBuilder<T> {
-    inner: TaskBuilder<T>,
+pub struct LocalTaskBuilder<T, P = ()> {
+    inner: TaskBuilder<T, P>,
     owner: Arc<Owner>,
     /// Not `Send`: its callbacks are registered with the thread that holds it.
     here: PhantomData<Rc<()>>,
 }
 
-impl<T: Send + 'static> LocalTaskBuilder<T> {
-    pub(super) fn new(inner: TaskBuilder<T>) -> Self {
+impl<T: Send + 'static, P: Send + 'static> LocalTaskBuilder<T, P> {
+    pub(super) fn new(inner: TaskBuilder<T, P>) -> Self {
         let owner = Owner::here(Arc::clone(inner.host()));
         LocalTaskBuilder {
             inner,
@@ -80,7 +80,7 @@ impl<T: Send + 'static> LocalTaskBuilder<T> {
 
     /// Called with the value when the body completes, on this thread. As
     /// [`TaskBuilder::on_complete`], the builder then yields `()`.
-    pub fn on_complete(self, f: impl FnOnce(T) + 'static) -> LocalTaskBuilder<()> {
+    pub fn on_complete(self, f: impl FnOnce(T) + 'static) -> LocalTaskBuilder<(), P> {
         let mut local = self.owner.register_once(f);
         LocalTaskBuilder {
             inner: self.inner.on_complete(move |value| local.call(value)),
@@ -94,7 +94,7 @@ impl<T: Send + 'static> LocalTaskBuilder<T> {
     /// # Panics
     ///
     /// If the task's dispatcher cannot deliver to this thread (see the type's docs).
-    pub fn start(self) -> Task<T> {
+    pub fn start(self) -> Task<T, P> {
         check_delivers_here(self.inner.chosen_dispatcher());
         let owner = self.owner;
         self.inner.start_named(|name| owner.set_task(name))
@@ -124,8 +124,8 @@ fn check_delivers_here(dispatcher: &Dispatcher) {
 }
 
 // No bounds on the options, as on `TaskBuilder`.
-impl<T> LocalTaskBuilder<T> {
-    fn map(self, f: impl FnOnce(TaskBuilder<T>) -> TaskBuilder<T>) -> Self {
+impl<T, P> LocalTaskBuilder<T, P> {
+    fn map(self, f: impl FnOnce(TaskBuilder<T, P>) -> TaskBuilder<T, P>) -> Self {
         LocalTaskBuilder {
             inner: f(self.inner),
             owner: self.owner,
@@ -195,12 +195,29 @@ impl<T> LocalTaskBuilder<T> {
     }
 
     /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`).
+    /// As [`TaskBuilder::on_items`], on this thread: `f` need not be `Send`.
+    pub fn on_items(self, f: impl FnMut(Vec<P>) + 'static) -> Self
+    where
+        P: Send + 'static,
+    {
+        let mut local = self.owner.register(f, true);
+        self.map(|inner| inner.on_items(move |batch| local.call(batch)))
+    }
+
+    /// As [`TaskBuilder::max_pending_items`].
+    pub fn max_pending_items(self, n: usize) -> Self
+    where
+        P: Send + 'static,
+    {
+        self.map(|inner| inner.max_pending_items(n))
+    }
+
     pub(crate) fn static_name(self, name: &'static str) -> Self {
         self.map(|inner| inner.static_name(name))
     }
 }
 
-impl<T> fmt::Debug for LocalTaskBuilder<T> {
+impl<T, P> fmt::Debug for LocalTaskBuilder<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("LocalTaskBuilder")
             .field(&self.inner)

@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::signal::ManagerSignals;
 use crate::sync::deadline_after;
 use crate::task::context::TaskContext;
+use crate::task::items::Publisher;
 use crate::task::Task;
 use crate::vocabulary::{TaskId, TaskState};
 
@@ -146,6 +147,19 @@ impl TaskManager {
         E: Into<AppError> + 'static,
     {
         TaskBuilder::new(Arc::clone(self.core()), f)
+    }
+
+    /// A task whose body also publishes items (partial results) through a [`Publisher<P>`]:
+    /// delivered in batches to [`on_items`](TaskBuilder::on_items) on the dispatcher, or
+    /// taken with [`Task::take_items`]. See [`Publisher`] for an example.
+    pub fn task_with_items<T, P, E, F>(&self, f: F) -> TaskBuilder<T, P>
+    where
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        P: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::with_items(Arc::clone(self.core()), f)
     }
 
     /// A new scope: tasks started through it are cancelled when it is dropped, and none of

@@ -12,6 +12,7 @@ use super::TaskSnapshot;
 use crate::error::AppError;
 use crate::sync::deadline_after;
 use crate::task::context::TaskContext;
+use crate::task::items::Publisher;
 use crate::task::scope::ScopeNode;
 use crate::task::Task;
 use crate::vocabulary::{TaskId, TaskInfo};
@@ -163,6 +164,18 @@ impl ScopeHandle {
         E: Into<AppError> + 'static,
     {
         TaskBuilder::new(Arc::clone(&self.manager), f).scope(self)
+    }
+
+    /// A task with items in this scope, to configure and start: as
+    /// [`TaskManager::task_with_items`](crate::TaskManager::task_with_items).
+    pub fn task_with_items<T, P, E, F>(&self, f: F) -> TaskBuilder<T, P>
+    where
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        P: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::with_items(Arc::clone(&self.manager), f).scope(self)
     }
 
     /// Starts a task in this scope with default options: as `task(f).start()`.

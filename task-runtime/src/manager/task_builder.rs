@@ -14,6 +14,7 @@ use crate::task::body::{BoxBody, Plain, WithCompletion};
 use crate::task::cell::{TaskCell, TaskSpec};
 use crate::task::context::TaskContext;
 use crate::task::delivery::Callbacks;
+use crate::task::items::{AnyItems, Items, Publisher};
 use crate::task::name::{GivenName, TaskName};
 use crate::task::scope::ScopeNode;
 use crate::task::Task;
@@ -52,11 +53,15 @@ use crate::vocabulary::Exclusive;
 /// assert!(ui.run_until_idle(&manager, Duration::from_secs(10)));
 /// assert!(task.join().is_ok());
 /// ```
+///
+/// `P` is the type of the task's items, for a task made with
+/// [`task_with_items`](crate::TaskManager::task_with_items) (`()` for the others).
 #[must_use = "a TaskBuilder does nothing until `.start()` is called"]
-pub struct TaskBuilder<T> {
+pub struct TaskBuilder<T, P = ()> {
     manager: Arc<ManagerCore>,
     body: BoxBody<T>,
     options: Options,
+    items: Option<Arc<Items<P>>>,
 }
 
 struct Options {
@@ -77,9 +82,32 @@ impl<T: Send + 'static> TaskBuilder<T> {
         F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
         E: Into<AppError> + 'static,
     {
+        TaskBuilder::with_body(manager, Box::new(Plain::new(f)), None)
+    }
+}
+
+impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
+    /// A task whose body publishes items through a [`Publisher<P>`].
+    pub(crate) fn with_items<E, F>(manager: Arc<ManagerCore>, f: F) -> Self
+    where
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, E> + Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        let items = Items::new();
+        let shared = Arc::clone(&items);
+        let body = Plain::new(move |ctx: &TaskContext| f(ctx, &shared.publisher(ctx.cell())));
+        TaskBuilder::with_body(manager, Box::new(body), Some(items))
+    }
+
+    fn with_body(
+        manager: Arc<ManagerCore>,
+        body: BoxBody<T>,
+        items: Option<Arc<Items<P>>>,
+    ) -> Self {
         TaskBuilder {
             manager,
-            body: Box::new(Plain::new(f)),
+            body,
+            items,
             options: Options {
                 name: None,
                 priority: 0,
@@ -97,10 +125,11 @@ impl<T: Send + 'static> TaskBuilder<T> {
     /// the builder becomes a `TaskBuilder<()>` and the handle reports completion only.
     ///
     /// Given twice, both callbacks run, in order (the second receives `()`).
-    pub fn on_complete(self, f: impl FnOnce(T) + Send + 'static) -> TaskBuilder<()> {
+    pub fn on_complete(self, f: impl FnOnce(T) + Send + 'static) -> TaskBuilder<(), P> {
         TaskBuilder {
             manager: self.manager,
             options: self.options,
+            items: self.items,
             body: Box::new(WithCompletion::new(self.body, f)),
         }
     }
@@ -110,22 +139,23 @@ impl<T: Send + 'static> TaskBuilder<T> {
     /// If the manager was shut down, or the task is [`Exclusive::SkipIfActive`] and a task of
     /// its name is active, the task is cancelled right away (it never runs, and its
     /// `on_cancelled` is delivered).
-    pub fn start(self) -> Task<T> {
+    pub fn start(self) -> Task<T, P> {
         self.start_named(|_| {})
     }
 
     /// Callbacks that run on this thread only and need not be `Send`; see
     /// [`LocalTaskBuilder`].
-    pub fn local(self) -> LocalTaskBuilder<T> {
+    pub fn local(self) -> LocalTaskBuilder<T, P> {
         LocalTaskBuilder::new(self)
     }
 
     /// [`start`](Self::start), telling `named` the task's name first.
-    pub(super) fn start_named(self, named: impl FnOnce(&str)) -> Task<T> {
+    pub(super) fn start_named(self, named: impl FnOnce(&str)) -> Task<T, P> {
         let TaskBuilder {
             manager,
             body,
             options,
+            items,
         } = self;
         let name = TaskName::new(options.name, manager.next_task_number());
         named(name.as_str());
@@ -142,16 +172,17 @@ impl<T: Send + 'static> TaskBuilder<T> {
             show_progress: options.show_progress,
             timeout: options.timeout,
             scope: options.scope,
+            items: items.clone().map(|items| items as Arc<dyn AnyItems>),
         };
         let cell = TaskCell::new(spec, body);
         manager.submit(cell.clone(), options.timeout);
-        Task::new(cell)
+        Task::with_items(cell, items)
     }
 }
 
 // No bounds on the options: a value type that is not `Send` is reported once, by
 // `TaskManager::task`, not again at every option the macros' code sets.
-impl<T> TaskBuilder<T> {
+impl<T, P> TaskBuilder<T, P> {
     fn callbacks(&mut self) -> &mut Callbacks {
         self.options.callbacks.get_or_insert_with(Box::default)
     }
@@ -272,6 +303,38 @@ impl<T> TaskBuilder<T> {
         self
     }
 
+    /// Called on the task's dispatcher with the items published since the previous call, in
+    /// publish order: one batch at a time, at most one delivery pending, never an empty
+    /// batch, every item before the terminal callback. Items published after cancellation was
+    /// requested are dropped; those before it are delivered, unless the task was superseded
+    /// ([`Exclusive::CancelPrevious`]) or its scope closed. Each
+    /// [`EventLoop::process_events`](crate::EventLoop::process_events) delivers at most one
+    /// batch per task.
+    ///
+    /// Without it, the items wait for [`Task::take_items`].
+    pub fn on_items(self, f: impl FnMut(Vec<P>) + Send + 'static) -> Self
+    where
+        P: Send + 'static,
+    {
+        if let Some(items) = &self.items {
+            items.listen(Box::new(f));
+        }
+        self
+    }
+
+    /// Bounds the items waiting to be delivered (or, without `on_items`, taken): while `n`
+    /// wait, [`Publisher::publish`] blocks until a delivery takes them or the task is
+    /// cancelled. By default there is no bound. `0` counts as 1.
+    pub fn max_pending_items(self, n: usize) -> Self
+    where
+        P: Send + 'static,
+    {
+        if let Some(items) = &self.items {
+            items.limit(n);
+        }
+        self
+    }
+
     /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`): kept
     /// as a reference, never copied.
     pub(crate) fn static_name(mut self, name: &'static str) -> Self {
@@ -280,7 +343,7 @@ impl<T> TaskBuilder<T> {
     }
 }
 
-impl<T> fmt::Debug for TaskBuilder<T> {
+impl<T, P> fmt::Debug for TaskBuilder<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskBuilder")
             .field("name", &self.options.name.as_ref().map(GivenName::as_str))

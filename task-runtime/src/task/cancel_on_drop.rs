@@ -41,17 +41,17 @@ use crate::error::TaskError;
 /// assert_eq!(heard.recv_timeout(Duration::from_secs(10)).unwrap(), "cancelled");
 /// ```
 #[must_use = "dropping a CancelOnDrop cancels its task at once"]
-pub struct CancelOnDrop<T: Send + 'static> {
+pub struct CancelOnDrop<T: Send + 'static, P: Send + 'static = ()> {
     /// `None` once the outcome was taken by `join`.
-    task: Option<Task<T>>,
+    task: Option<Task<T, P>>,
 }
 
-impl<T: Send + 'static> CancelOnDrop<T> {
-    pub(crate) fn new(task: Task<T>) -> Self {
+impl<T: Send + 'static, P: Send + 'static> CancelOnDrop<T, P> {
+    pub(crate) fn new(task: Task<T, P>) -> Self {
         CancelOnDrop { task: Some(task) }
     }
 
-    fn task(&self) -> &Task<T> {
+    fn task(&self) -> &Task<T, P> {
         self.task
             .as_ref()
             .expect("only `join` takes the task, and it consumes the guard")
@@ -72,30 +72,30 @@ impl<T: Send + 'static> CancelOnDrop<T> {
     }
 
     /// Gives the task back as a plain handle, which detaches when dropped.
-    pub fn into_inner(mut self) -> Task<T> {
+    pub fn into_inner(mut self) -> Task<T, P> {
         self.task
             .take()
             .expect("the guard holds its task until now")
     }
 }
 
-impl<T: Send + 'static> Deref for CancelOnDrop<T> {
-    type Target = Task<T>;
+impl<T: Send + 'static, P: Send + 'static> Deref for CancelOnDrop<T, P> {
+    type Target = Task<T, P>;
 
-    fn deref(&self) -> &Task<T> {
+    fn deref(&self) -> &Task<T, P> {
         self.task()
     }
 }
 
-impl<T: Send + 'static> DerefMut for CancelOnDrop<T> {
-    fn deref_mut(&mut self) -> &mut Task<T> {
+impl<T: Send + 'static, P: Send + 'static> DerefMut for CancelOnDrop<T, P> {
+    fn deref_mut(&mut self) -> &mut Task<T, P> {
         self.task
             .as_mut()
             .expect("only `join` takes the task, and it consumes the guard")
     }
 }
 
-impl<T: Send + 'static> Future for CancelOnDrop<T> {
+impl<T: Send + 'static, P: Send + 'static> Future for CancelOnDrop<T, P> {
     type Output = Result<T, TaskError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -103,7 +103,7 @@ impl<T: Send + 'static> Future for CancelOnDrop<T> {
     }
 }
 
-impl<T: Send + 'static> Drop for CancelOnDrop<T> {
+impl<T: Send + 'static, P: Send + 'static> Drop for CancelOnDrop<T, P> {
     fn drop(&mut self) {
         if let Some(task) = &self.task {
             // A task already finished has nothing to cancel: this is then a no-op.
@@ -112,7 +112,7 @@ impl<T: Send + 'static> Drop for CancelOnDrop<T> {
     }
 }
 
-impl<T: Send + 'static> fmt::Debug for CancelOnDrop<T> {
+impl<T: Send + 'static, P: Send + 'static> fmt::Debug for CancelOnDrop<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("CancelOnDrop").field(&self.task).finish()
     }

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use super::body::BoxBody;
 use super::delivery::{Callbacks, Listeners, Mailbox};
+use super::items::AnyItems;
 use super::name::TaskName;
 use super::scope::ScopeNode;
 use super::slot::{AnySlot, Slot};
@@ -129,6 +130,8 @@ struct Extras {
     timeout: Option<Duration>,
     /// The scope the task belongs to.
     scope: Option<Arc<ScopeNode>>,
+    /// `task_with_items`: the items published and not yet delivered.
+    items: Option<Arc<dyn AnyItems>>,
 }
 
 /// The id of the newest `Exclusive::CancelPrevious` task of one name, shared by every such
@@ -161,6 +164,7 @@ pub(crate) struct TaskSpec {
     pub(crate) show_progress: bool,
     pub(crate) timeout: Option<Duration>,
     pub(crate) scope: Option<Arc<ScopeNode>>,
+    pub(crate) items: Option<Arc<dyn AnyItems>>,
 }
 
 impl<T: Send + 'static> TaskCell<Slot<T>> {
@@ -183,7 +187,8 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
             || spec.latest.is_some()
             || shown.is_some()
             || spec.timeout.is_some()
-            || spec.scope.is_some();
+            || spec.scope.is_some()
+            || spec.items.is_some();
         let extras = rare.then(|| {
             Box::new(Extras {
                 dispatcher: spec.dispatcher,
@@ -192,6 +197,7 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
                 shown,
                 timeout: spec.timeout,
                 scope: spec.scope,
+                items: spec.items,
             })
         });
         let listeners = Listeners::new(spec.callbacks.as_deref());
@@ -237,6 +243,11 @@ impl TaskCore {
     /// What the progress display keeps of a task started with `show_progress(true)`.
     pub(crate) fn shown(&self) -> Option<&Arc<Shown>> {
         self.extras.as_ref().and_then(|e| e.shown.as_ref())
+    }
+
+    /// The task's items, if it publishes any.
+    pub(crate) fn items(&self) -> Option<&Arc<dyn AnyItems>> {
+        self.extras.as_ref().and_then(|e| e.items.as_ref())
     }
 
     /// The scope the task belongs to, if any.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::cancel_on_drop::CancelOnDrop;
 use super::cell::{CancelRequest, CellRef, TaskCell};
+use super::items::Items;
 use super::run;
 use super::slot::Slot;
 use crate::error::TaskError;
@@ -60,13 +61,57 @@ use crate::vocabulary::{TaskId, TaskState};
 ///     # task.wait_for(std::time::Duration::from_millis(10));
 /// }
 /// ```
-pub struct Task<T> {
+///
+/// `P` is the type of the task's items, for a task made with
+/// [`task_with_items`](crate::TaskManager::task_with_items) (`()` for the others).
+pub struct Task<T, P = ()> {
     cell: Arc<TaskCell<Slot<T>>>,
+    items: Option<Arc<Items<P>>>,
 }
 
+#[cfg(test)]
 impl<T: Send + 'static> Task<T> {
     pub(crate) fn new(cell: Arc<TaskCell<Slot<T>>>) -> Self {
-        Task { cell }
+        Task { cell, items: None }
+    }
+}
+
+impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
+    pub(crate) fn with_items(cell: Arc<TaskCell<Slot<T>>>, items: Option<Arc<Items<P>>>) -> Self {
+        Task { cell, items }
+    }
+
+    /// The items published and not yet delivered to `on_items` nor taken, in publish order:
+    /// for a frame loop without callbacks, which takes them once per frame. Taking them makes
+    /// room for a body blocked by [`max_pending_items`](crate::TaskBuilder::max_pending_items).
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let mut scan = manager
+    ///     .task_with_items(|_, found| {
+    ///         found.publish_all(["a.txt", "b.txt"]);
+    ///         Ok::<_, AppError>(2)
+    ///     })
+    ///     .start();
+    /// let mut listed = Vec::new();
+    /// loop {
+    ///     listed.extend(scan.take_items()); // once per frame
+    ///     if let Some(count) = scan.try_take() {
+    ///         listed.extend(scan.take_items()); // what came last
+    ///         assert_eq!(count.unwrap(), listed.len());
+    ///         break;
+    ///     }
+    ///     # assert!(scan.wait_for(std::time::Duration::from_secs(10)));
+    /// }
+    /// assert_eq!(listed, ["a.txt", "b.txt"]);
+    /// ```
+    pub fn take_items(&self) -> Vec<P> {
+        self.items
+            .as_ref()
+            .map(|items| items.take())
+            .unwrap_or_default()
     }
 
     fn erased(&self) -> CellRef {
@@ -142,7 +187,7 @@ impl<T: Send + 'static> Task<T> {
 
     /// This handle as a guard that cancels the task when dropped (a plain `Task` detaches).
     /// See [`CancelOnDrop`].
-    pub fn cancel_on_drop(self) -> CancelOnDrop<T> {
+    pub fn cancel_on_drop(self) -> CancelOnDrop<T, P> {
         CancelOnDrop::new(self)
     }
 
@@ -154,7 +199,7 @@ impl<T: Send + 'static> Task<T> {
     }
 }
 
-impl<T> fmt::Debug for Task<T> {
+impl<T, P> fmt::Debug for Task<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("id", &self.cell.core.id)
@@ -173,7 +218,7 @@ impl<T> fmt::Debug for Task<T> {
 /// let task = manager.spawn(|_| Ok::<_, AppError>(1 + 1));
 /// assert_eq!(futures::executor::block_on(task).unwrap(), 2);
 /// ```
-impl<T: Send + 'static> Future for Task<T> {
+impl<T: Send + 'static, P> Future for Task<T, P> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -184,7 +229,7 @@ impl<T: Send + 'static> Future for Task<T> {
     }
 }
 
-impl<T> Drop for Task<T> {
+impl<T, P> Drop for Task<T, P> {
     fn drop(&mut self) {
         // Detach: the task keeps running; a value nobody can read any more is dropped now,
         // on the thread that dropped the handle.

@@ -10,6 +10,7 @@ pub(crate) mod cell;
 pub(crate) mod context;
 pub(crate) mod delivery;
 mod handle;
+pub(crate) mod items;
 pub(crate) mod local;
 pub(crate) mod name;
 pub(crate) mod run;
@@ -20,3 +21,4 @@ pub(crate) mod testing;
 
 pub use cancel_on_drop::CancelOnDrop;
 pub use handle::Task;
+pub use items::Publisher;

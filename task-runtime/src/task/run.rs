@@ -71,6 +71,9 @@ fn stop(cell: &CellRef, why: Stop) -> CancelRequest {
             if let Some(shown) = core.shown() {
                 core.host.display().cancelled(shown);
             }
+            if let Some(items) = core.items() {
+                items.stopped();
+            }
             scope::stop_body_scopes(core.id);
         }
         CancelRequest::AlreadyRequested | CancelRequest::Finished => {}

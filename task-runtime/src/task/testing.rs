@@ -54,6 +54,7 @@ impl TestHost {
             callbacks: Some(Box::new(callbacks)),
             timeout: None,
             scope: None,
+            items: None,
             show_progress: false,
         }
     }

@@ -31,6 +31,13 @@ pub(crate) fn report(cell: &CellRef, update: impl FnOnce(&mut Progress)) {
     }
 }
 
+/// The body published items into an empty buffer, and `on_items` listens.
+pub(crate) fn post_items(cell: &CellRef) {
+    if cell.core.mailbox.post_items() {
+        schedule(cell);
+    }
+}
+
 /// The outcome is decided and stored in the slot: deliver it (or end the task's delivery at
 /// once when nobody listens).
 pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
@@ -81,10 +88,32 @@ fn drain(cell: &CellRef) {
     let _span = core.enter_span();
     // A queued delivery counts as undelivered until it ends; a callback it runs that waits for
     // the manager to be idle must not wait for this very delivery.
-    let _delivering =
-        (!core.dispatcher().is_worker_thread()).then(|| context::delivering(&core.host));
-    while let Some(due) = core.mailbox.next_due(|| core.is_cancelled()) {
+    let queued = !core.dispatcher().is_worker_thread();
+    let _delivering = queued.then(|| context::delivering(&core.host));
+    // On a queued dispatcher, one batch of items per job: a body publishing faster than the
+    // UI drains gets one delivery per run of the loop, not a drain that never ends.
+    let mut batched = false;
+    while let Some(due) = core.mailbox.next_due(|| core.is_cancelled(), batched) {
+        match due {
+            Due::Again => {
+                reschedule(cell);
+                return;
+            }
+            Due::Items => batched = queued,
+            _ => {}
+        }
         deliver(cell, due);
+    }
+}
+
+/// The drain ends with items still due: a new job takes over (the mailbox stays scheduled).
+fn reschedule(cell: &CellRef) {
+    let core = &cell.core;
+    let job = DrainJob(Some(cell.clone()));
+    let dispatcher = core.dispatcher();
+    if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.run()))) {
+        core.host
+            .report_panic("the dispatcher", core.name.as_str(), &panic);
     }
 }
 
@@ -111,10 +140,16 @@ fn deliver(cell: &CellRef, due: Due) {
                 core.mailbox.return_on_progress(callback);
             }
         }
+        Due::Items => {
+            if let Some(items) = core.items() {
+                items.deliver(host, name, silenced);
+            }
+        }
         Due::Terminal(terminal) => {
             let callbacks = core.mailbox.take_callbacks();
             deliver_terminal(cell, terminal, callbacks);
         }
+        Due::Again => {}
     }
 }
 
@@ -125,6 +160,12 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
     let host = &core.host;
     let name = core.name.as_str();
     let silenced = core.is_silenced();
+    if let Some(items) = core.items() {
+        // What a helper thread published while the outcome was decided: still before the
+        // terminal callback. Nothing is delivered after it.
+        items.deliver(host, name, silenced);
+        items.close(host, name);
+    }
     let ended = match terminal {
         Terminal::Completed(completion) => {
             match completion {
@@ -167,6 +208,9 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
 fn end_undelivered(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     let host = &core.host;
+    if let Some(items) = core.items() {
+        items.close(host, core.name.as_str());
+    }
     match terminal {
         Terminal::Failed(error) => host.handle_error(&error),
         Terminal::Completed(Some(completion)) => {
@@ -196,6 +240,9 @@ impl Drop for DrainJob {
         let Some(cell) = self.0.take() else { return };
         let core = &cell.core;
         let terminal = core.mailbox.abandon();
+        if let Some(items) = core.items() {
+            items.close(&core.host, core.name.as_str());
+        }
         core.host
             .handle_error(&AppError::delivery_lost(core.name.as_str()));
         if let Some(terminal) = terminal {

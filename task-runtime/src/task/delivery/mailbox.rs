@@ -100,6 +100,8 @@ struct Events {
     terminal: Option<Terminal>,
     /// A report came since the last progress delivery.
     progress_due: bool,
+    /// Items were published since the last items delivery.
+    items_due: bool,
     /// A drain is pending or running; it alone may take events out.
     scheduled: bool,
     /// No more deliveries: the terminal event was taken, or the drain was lost.
@@ -111,7 +113,12 @@ struct Events {
 pub(crate) enum Due {
     Started,
     Progress(Progress),
+    Items,
     Terminal(Terminal),
+    /// Items are due again, but this drain already delivered a batch: it ends here and a new
+    /// one is scheduled (the mailbox stays scheduled), so each run of a queued dispatcher's
+    /// jobs delivers at most one batch per task.
+    Again,
 }
 
 /// What [`Mailbox::post_terminal`] found.
@@ -135,6 +142,7 @@ impl Mailbox {
                 progress: None,
                 terminal: None,
                 progress_due: false,
+                items_due: false,
                 scheduled: false,
                 closed: false,
                 started: false,
@@ -182,6 +190,17 @@ impl Mailbox {
         schedule
     }
 
+    /// Items were published (and `on_items` listens); returns whether a drain must be
+    /// scheduled.
+    pub(crate) fn post_items(&self) -> bool {
+        let mut events = lock(&self.events);
+        if events.closed {
+            return false;
+        }
+        events.items_due = true;
+        !std::mem::replace(&mut events.scheduled, true)
+    }
+
     /// The outcome is decided. `wanted`: somebody listens for it; `here`: it is delivered on
     /// the calling thread (the worker-thread dispatcher).
     pub(crate) fn post_terminal(&self, terminal: Terminal, wanted: bool, here: bool) -> Posted {
@@ -207,9 +226,11 @@ impl Mailbox {
         }
     }
 
-    /// What the drain delivers next, in the order started -> progress -> terminal; `None`
-    /// unschedules the drain. Progress is skipped once `cancelled()` says so.
-    pub(crate) fn next_due(&self, cancelled: impl Fn() -> bool) -> Option<Due> {
+    /// What the drain delivers next, in the order started -> progress -> items -> terminal;
+    /// `None` unschedules the drain. Progress is skipped once `cancelled()` says so (items
+    /// are not: those published before the cancel are delivered). `batched`: this drain has
+    /// delivered items already (see [`Due::Again`]).
+    pub(crate) fn next_due(&self, cancelled: impl Fn() -> bool, batched: bool) -> Option<Due> {
         let mut events = lock(&self.events);
         if events.closed {
             // The terminal event was delivered: whatever came since (a report from a thread
@@ -224,6 +245,13 @@ impl Mailbox {
             if let Some(progress) = events.progress.as_deref() {
                 return Some(Due::Progress(progress.clone()));
             }
+        }
+        if events.items_due {
+            if batched {
+                return Some(Due::Again);
+            }
+            events.items_due = false;
+            return Some(Due::Items);
         }
         if let Some(terminal) = events.terminal.take() {
             events.closed = true;
@@ -282,10 +310,12 @@ mod tests {
     }
 
     fn due(mailbox: &Mailbox) -> Vec<String> {
-        std::iter::from_fn(|| mailbox.next_due(|| false))
+        std::iter::from_fn(|| mailbox.next_due(|| false, false))
             .map(|due| match due {
                 Due::Started => "started".to_owned(),
                 Due::Progress(p) => format!("progress {}", p.current),
+                Due::Items => "items".to_owned(),
+                Due::Again => "again".to_owned(),
                 Due::Terminal(t) => format!("{}", t.state()),
             })
             .collect()
@@ -328,14 +358,43 @@ mod tests {
         assert_eq!(due(&mailbox), ["started", "progress 3", "cancelled"]);
         assert!(!mailbox.post_started(), "closed after the terminal event");
         assert!(!mailbox.report(listeners, || false, set(4), NO_DISPLAY));
-        assert!(mailbox.next_due(|| false).is_none());
+        assert!(mailbox.next_due(|| false, false).is_none());
+    }
+
+    #[test]
+    fn items_come_after_progress_and_before_the_end_one_batch_per_drain() {
+        let (mailbox, listeners) = with_progress_listener();
+        assert!(mailbox.post_items(), "the first post schedules");
+        assert!(!mailbox.report(listeners, || false, set(1), NO_DISPLAY));
+        assert!(!mailbox.post_items(), "one drain for many posts");
+        let posted = mailbox.post_terminal(Terminal::Cancelled, true, false);
+        assert!(matches!(posted, Posted::Queued { schedule: false }));
+        assert!(
+            matches!(mailbox.next_due(|| true, false), Some(Due::Items)),
+            "items are due after cancellation, progress is not"
+        );
+        assert!(!mailbox.post_items(), "still scheduled");
+        assert!(
+            matches!(mailbox.next_due(|| true, true), Some(Due::Again)),
+            "a drain that delivered a batch hands over to a new one"
+        );
+        assert!(matches!(mailbox.next_due(|| true, false), Some(Due::Items)));
+        assert!(matches!(
+            mailbox.next_due(|| true, true),
+            Some(Due::Terminal(_))
+        ));
+        assert!(!mailbox.post_items(), "closed after the terminal event");
+        assert!(mailbox.next_due(|| true, false).is_none());
     }
 
     #[test]
     fn no_progress_is_due_after_cancellation() {
         let (mailbox, listeners) = with_progress_listener();
         assert!(mailbox.report(listeners, || false, set(1), NO_DISPLAY));
-        assert!(mailbox.next_due(|| true).is_none(), "cancelled meanwhile");
+        assert!(
+            mailbox.next_due(|| true, false).is_none(),
+            "cancelled meanwhile"
+        );
         assert!(!mailbox.report(listeners, || true, set(2), NO_DISPLAY));
     }
 

@@ -25,7 +25,7 @@
 mod drain;
 mod mailbox;
 
-pub(crate) use drain::{post_started, post_terminal, report};
+pub(crate) use drain::{post_items, post_started, post_terminal, report};
 pub(crate) use mailbox::{Callbacks, Listeners, Mailbox, Terminal};
 
 #[cfg(all(test, not(loom)))]

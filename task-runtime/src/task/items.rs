@@ -1,0 +1,247 @@
+//! Items: typed partial results a body publishes while it runs ([`Publisher`]), delivered in
+//! batches to `on_items` or taken by the handle.
+//!
+//! A task with items has one [`Items<P>`]: a buffer of the items published and not yet
+//! delivered or taken, under a lock of its own, never held while a callback runs. Publishing
+//! pushes onto the buffer (no allocation beyond the buffer's amortised growth) and, when the
+//! buffer was empty and `on_items` listens, tells the task's mailbox that items are due: one
+//! delivery is then pending, and it takes every item published until it runs. The drain
+//! delivers items after progress and before the terminal event, and flushes what is left
+//! right before the terminal one, so every item published before the body returned arrives
+//! before the terminal callback.
+//!
+//! An item published once cancellation was requested, or after the outcome was decided, is
+//! dropped at once; those before stay and are delivered, unless the task is silenced (it was
+//! superseded, or its scope closed): the drain then drops them unseen. `max_pending_items`
+//! makes `publish` wait while that many are in the buffer; taking them out (a delivery,
+//! `take_items`), cancellation, and the end of deliveries wake it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::cell::CellRef;
+use super::delivery;
+use crate::host::Host;
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{lock, wait, Condvar, Mutex};
+
+/// Hands a body's partial results to the UI as they come: given to the body of a task made
+/// with [`TaskManager::task_with_items`](crate::TaskManager::task_with_items).
+///
+/// Items published before cancellation was requested are delivered (a cancelled search still
+/// shows what it found); those published after it are dropped. `Send + Sync`: helper threads
+/// the body starts may publish through a clone of it (`Publisher` is `Clone`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use task_runtime::{AppError, EventLoop, TaskManager};
+///
+/// let ui = EventLoop::new();
+/// let manager = TaskManager::builder().dispatcher(ui.dispatcher()).build().unwrap();
+/// let found = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+/// let shown = found.clone();
+/// let search = manager
+///     .task_with_items(|ctx, results| {
+///         for n in 1..=1000u32 {
+///             ctx.check_cancelled()?;
+///             if n % 100 == 0 {
+///                 results.publish(n); // reaches the UI in batches, in order
+///             }
+///         }
+///         Ok::<_, AppError>(())
+///     })
+///     .local()
+///     .on_items(move |batch| shown.borrow_mut().extend(batch))
+///     .start();
+/// assert!(ui.run_until_idle(&manager, Duration::from_secs(10)));
+/// assert!(search.join().is_ok());
+/// assert_eq!(*found.borrow(), [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+/// ```
+pub struct Publisher<P> {
+    items: Arc<Items<P>>,
+    cell: CellRef,
+}
+
+/// The shared part of a task's items.
+pub(crate) struct Items<P> {
+    buffer: Mutex<Buffer<P>>,
+    /// `publish` waits here for room under `max_pending_items`.
+    room: Condvar,
+    /// `on_items`, taken out by the delivery that calls it (one at a time, by the drain).
+    on_items: Mutex<Option<OnItems<P>>>,
+    /// Set by the builder before the task starts (its submission publishes them to the body),
+    /// fixed from then on.
+    limit: AtomicUsize,
+    listening: AtomicBool,
+}
+
+pub(crate) type OnItems<P> = Box<dyn FnMut(Vec<P>) + Send>;
+
+struct Buffer<P> {
+    pending: Vec<P>,
+    /// Items published so far (for the progress display's count).
+    published: u64,
+    /// No delivery will ever come (the mailbox was closed or lost): publish drops items.
+    closed: bool,
+}
+
+impl<P: Send + 'static> Items<P> {
+    /// Items for a task not yet started: nobody listens, no bound.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Items {
+            buffer: Mutex::new(Buffer {
+                pending: Vec::new(),
+                published: 0,
+                closed: false,
+            }),
+            room: Condvar::new(),
+            on_items: Mutex::new(None),
+            limit: AtomicUsize::new(usize::MAX),
+            listening: AtomicBool::new(false),
+        })
+    }
+
+    /// `on_items`: before the task starts.
+    pub(crate) fn listen(&self, on_items: OnItems<P>) {
+        *lock(&self.on_items) = Some(on_items);
+        self.listening.store(true, Ordering::Relaxed);
+    }
+
+    /// `max_pending_items`: before the task starts.
+    pub(crate) fn limit(&self, n: usize) {
+        self.limit.store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// The items not yet delivered or taken.
+    pub(crate) fn take(&self) -> Vec<P> {
+        let taken = std::mem::take(&mut lock(&self.buffer).pending);
+        if !taken.is_empty() {
+            self.room.notify_all();
+        }
+        taken
+    }
+
+    /// The publisher a running body gets.
+    pub(crate) fn publisher(self: &Arc<Self>, cell: &CellRef) -> Publisher<P> {
+        Publisher {
+            items: Arc::clone(self),
+            cell: cell.clone(),
+        }
+    }
+}
+
+/// What the task's non-generic parts (its drain, its cancellation) do with its items.
+pub(crate) trait AnyItems: Send + Sync {
+    /// Delivers the pending items to `on_items` as one batch (none if there are none); drops
+    /// them unseen if `silenced`.
+    fn deliver(&self, host: &Host, name: &str, silenced: bool);
+    /// The task was asked to stop: a publisher waiting for room gives up.
+    fn stopped(&self);
+    /// No delivery will ever come: pending items are dropped, later ones too.
+    fn close(&self, host: &Host, name: &str);
+}
+
+impl<P: Send + 'static> AnyItems for Items<P> {
+    fn deliver(&self, host: &Host, name: &str, silenced: bool) {
+        let batch = self.take();
+        if batch.is_empty() {
+            return;
+        }
+        if silenced {
+            host.drop_user_value(batch, name);
+            return;
+        }
+        let callback = lock(&self.on_items).take();
+        if let Some(mut callback) = callback {
+            host.run_callback("on_items", name, || callback(batch));
+            *lock(&self.on_items) = Some(callback);
+        }
+    }
+
+    fn stopped(&self) {
+        // Under the lock: a publisher between its check and its wait cannot miss this.
+        let _buffer = lock(&self.buffer);
+        self.room.notify_all();
+    }
+
+    fn close(&self, host: &Host, name: &str) {
+        let pending = {
+            let mut buffer = lock(&self.buffer);
+            buffer.closed = true;
+            std::mem::take(&mut buffer.pending)
+        };
+        self.room.notify_all();
+        host.drop_user_value(pending, name);
+        if let Some(callback) = lock(&self.on_items).take() {
+            host.drop_user_value(callback, name);
+        }
+    }
+}
+
+impl<P: Send + 'static> Publisher<P> {
+    /// Publishes one item. Returns at once, unless the task has `max_pending_items(n)` and n
+    /// items wait to be delivered (or taken): then it waits for room, or until the task is
+    /// cancelled. Dropped without a word once cancellation was requested or the task has
+    /// its outcome.
+    pub fn publish(&self, item: P) {
+        self.publish_all(std::iter::once(item));
+    }
+
+    /// Publishes every item of `items`, in order, as [`publish`](Self::publish) does each.
+    pub fn publish_all(&self, items: impl IntoIterator<Item = P>) {
+        let core = &self.cell.core;
+        let limit = self.items.limit.load(Ordering::Relaxed);
+        let listening = self.items.listening.load(Ordering::Relaxed);
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut buffer = lock(&self.items.buffer);
+            loop {
+                if buffer.closed || core.is_cancelled() || core.state().is_terminal() {
+                    return; // the rest is dropped with the iterator
+                }
+                if buffer.pending.len() < limit {
+                    break;
+                }
+                buffer = wait(&self.items.room, buffer);
+            }
+            let was_empty = buffer.pending.is_empty();
+            let room = limit - buffer.pending.len();
+            let before = buffer.pending.len();
+            buffer.pending.extend(items.by_ref().take(room));
+            buffer.published += (buffer.pending.len() - before) as u64;
+            let published = buffer.published;
+            drop(buffer);
+            if let Some(shown) = core.shown() {
+                core.host.display().items(shown, published);
+            }
+            if was_empty && listening {
+                delivery::post_items(&self.cell);
+            }
+        }
+    }
+
+    /// Whether cancellation was requested: what is published from now on is dropped.
+    pub fn is_cancelled(&self) -> bool {
+        self.cell.core.is_cancelled()
+    }
+}
+
+impl<P> Clone for Publisher<P> {
+    fn clone(&self) -> Self {
+        Publisher {
+            items: Arc::clone(&self.items),
+            cell: self.cell.clone(),
+        }
+    }
+}
+
+impl<P> fmt::Debug for Publisher<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("task", &self.cell.core.id)
+            .field("limit", &self.items.limit.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
