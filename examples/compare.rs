@@ -397,6 +397,75 @@ fn deliveries_per_reports(reports: u64) -> (usize, usize) {
     (count(true), count(false))
 }
 
+/// ns per `publish` inside a body: with nobody taking the items (they pile up in the
+/// buffer), and with an `on_items` callback on an event loop whose thread drains as fast as
+/// it can.
+fn publish_cost(items: u64) -> (f64, f64) {
+    let manager = TaskManager::new(1);
+    let piled = manager
+        .task_with_items(move |_, publisher| {
+            let start = Instant::now();
+            for i in 0..items {
+                publisher.publish(i);
+            }
+            Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / items as f64)
+        })
+        .start()
+        .join()
+        .unwrap();
+
+    let ui = EventLoop::new();
+    let drained = manager.clone();
+    let task = manager
+        .task_with_items(move |_, publisher| {
+            let start = Instant::now();
+            for i in 0..items {
+                publisher.publish(i);
+            }
+            Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / items as f64)
+        })
+        .dispatcher(ui.dispatcher())
+        .on_items(|batch| drop(batch))
+        .start();
+    let ui_thread = thread::spawn(move || ui.run_until_idle(&drained, Duration::from_secs(60)));
+    let draining = task.join().unwrap();
+    ui_thread.join().unwrap();
+    (piled, draining)
+}
+
+/// UI deliveries (batches) for `items` published items, with the UI thread running a 60 Hz
+/// frame loop (`process_events` once per frame); and whether every item arrived.
+fn deliveries_per_items(items: u64) -> (usize, bool) {
+    let ui = EventLoop::new();
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .dispatcher(ui.dispatcher())
+        .build()
+        .unwrap();
+    let batches = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
+    let (b, r) = (batches.clone(), received.clone());
+    let task = manager
+        .task_with_items(move |_, publisher| {
+            for i in 0..items {
+                publisher.publish(i);
+            }
+            Ok::<_, Infallible>(())
+        })
+        .on_items(move |batch| {
+            b.fetch_add(1, Ordering::Relaxed);
+            r.fetch_add(batch.len(), Ordering::Relaxed);
+        })
+        .start();
+    while !task.is_finished() || ui.pending() > 0 {
+        ui.process_events();
+        thread::sleep(Duration::from_millis(16));
+    }
+    assert!(ui.run_until_idle(&manager, Duration::from_secs(60)));
+    let all = received.load(Ordering::Relaxed) as u64 == items;
+    (batches.load(Ordering::Relaxed), all)
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (n, rounds, latency_rounds, thread_n) = if quick {
@@ -551,6 +620,8 @@ fn main() {
     let calls = if quick { 2_000_000 } else { 10_000_000 };
     let (quiet, draining, messages) = set_progress_cost(calls);
     let (frame_loop, busy_loop) = deliveries_per_reports(10_000_000);
+    let (piled, published_draining) = publish_cost(calls);
+    let (batches, all_arrived) = deliveries_per_items(10_000_000);
     println!();
     println!("task-runtime figures:");
     println!("  bytes per queued task       {spawn_bytes:.0} (spawn), {on_complete_bytes:.0} (task().on_complete())");
@@ -559,5 +630,13 @@ fn main() {
     println!(
         "  10,000,000 progress reports {frame_loop} UI deliveries (60 Hz frame loop), \
          {busy_loop} (UI thread blocked in run_until_idle)"
+    );
+    println!(
+        "  publish                     {piled:.1} ns/item (nobody taking), \
+         {published_draining:.1} ns/item (UI thread draining)"
+    );
+    println!(
+        "  10,000,000 items            {batches} UI deliveries (60 Hz frame loop), {}",
+        if all_arrived { "every item delivered, in batches" } else { "ITEMS MISSING" }
     );
 }
