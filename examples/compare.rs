@@ -425,7 +425,7 @@ fn publish_cost(items: u64) -> (f64, f64) {
             Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / items as f64)
         })
         .dispatcher(ui.dispatcher())
-        .on_items(|batch| drop(batch))
+        .on_items(drop)
         .start();
     let ui_thread = thread::spawn(move || ui.run_until_idle(&drained, Duration::from_secs(60)));
     let draining = task.join().unwrap();
@@ -637,6 +637,10 @@ fn main() {
     );
     println!(
         "  10,000,000 items            {batches} UI deliveries (60 Hz frame loop), {}",
-        if all_arrived { "every item delivered, in batches" } else { "ITEMS MISSING" }
+        if all_arrived {
+            "every item delivered, in batches"
+        } else {
+            "ITEMS MISSING"
+        }
     );
 }

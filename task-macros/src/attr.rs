@@ -106,6 +106,8 @@ pub(crate) enum Receives {
     Error,
     /// The `Progress` (`on_progress`).
     Progress,
+    /// A batch of items, `Vec<P>` (`on_items`).
+    Items,
     /// Nothing (`on_started`, `on_cancelled`).
     Nothing,
 }
@@ -174,6 +176,7 @@ model! {
     "on_complete" => on_complete: Callback = callback, "on_complete = self.show";
     "on_error" => on_error: Callback = callback, "on_error = self.report";
     "on_progress" => on_progress: Callback = callback, "on_progress = |p| println!(\"{p}\")";
+    "on_items" => on_items: Callback = callback, "on_items = self.add_results";
     "on_cancelled" => on_cancelled: Callback = callback, "on_cancelled = self.reset";
     "on_started" => on_started: Callback = callback, "on_started = Self::busy";
     "show_progress" => show_progress: LitBool = boolean, "show_progress = true";
@@ -198,6 +201,7 @@ impl Attr {
         [
             (Receives::Nothing, &self.on_started),
             (Receives::Progress, &self.on_progress),
+            (Receives::Items, &self.on_items),
             (Receives::Error, &self.on_error),
             (Receives::Nothing, &self.on_cancelled),
             (Receives::Value, &self.on_complete),
@@ -475,6 +479,7 @@ fn callback(key: &Ident, expr: Expr) -> syn::Result<Callback> {
                     "on_complete" => "value",
                     "on_error" => "error",
                     "on_progress" => "progress",
+                    "on_items" => "items",
                     _ => "event",
                 }
             ),

@@ -56,6 +56,7 @@ struct Names {
     scope: Ident,
     builder: Ident,
     ctx: Ident,
+    publisher: Ident,
     body: Ident,
     convert: Ident,
     cb_this: Ident,
@@ -74,6 +75,7 @@ impl Names {
             scope: local("__task_scope"),
             builder: local("__task_builder"),
             ctx: local("__task_ctx"),
+            publisher: local("__task_publisher"),
             body: local("__task_body"),
             convert: local("__task_convert"),
             cb_this: local("__task_callback_this"),
@@ -91,6 +93,8 @@ struct Plan<'a> {
     local: bool,
     /// The value's type, where it can be named (not an `impl Trait`).
     value: Option<&'a TokenStream>,
+    /// The items' type, for a body with a `&Publisher<P>` parameter.
+    items: Option<&'a TokenStream>,
     /// The task takes the receiver (a clone, or the receiver itself): its body uses `self`.
     /// Without `local`, a method's task always takes it, as it always did.
     captures_receiver: bool,
@@ -147,12 +151,19 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
             syn::parse_quote!(#pat: #ty)
         }))
         .collect();
-    wrapper_sig.output = syn::parse_quote_spanned!(sig.output.span()=> -> #krate::Task<#task_type>);
+    let item_type = shape.item_type().map(|item| item.to_token_stream());
+    wrapper_sig.output = match &item_type {
+        Some(item) => {
+            syn::parse_quote_spanned!(sig.output.span()=> -> #krate::Task<#task_type, #item>)
+        }
+        None => syn::parse_quote_spanned!(sig.output.span()=> -> #krate::Task<#task_type>),
+    };
 
     let local = args.local.as_ref().is_some_and(|local| local.value.value);
     let plan = Plan {
         local,
         value: nameable_value.as_ref(),
+        items: item_type.as_ref(),
         // Decided by the tokens: a body that names `self` needs the receiver on the worker.
         captures_receiver: shape.receiver.is_some()
             && (!local || replace_self(func.block.to_token_stream(), &names.self_).1),
@@ -186,11 +197,15 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     let attach = attach_callbacks(args, builder_name);
     // One call checks the value once (a value that is not `Send` is one error, here), builds,
     // configures and starts the task.
-    let run = match (plan.local, on_complete.is_some()) {
-        (false, false) => quote!(run),
-        (false, true) => quote!(run_completing),
-        (true, false) => quote!(run_local),
-        (true, true) => quote!(run_local_completing),
+    let run = match (plan.local, on_complete.is_some(), plan.items.is_some()) {
+        (false, false, false) => quote!(run),
+        (false, true, false) => quote!(run_completing),
+        (true, false, false) => quote!(run_local),
+        (true, true, false) => quote!(run_local_completing),
+        (false, false, true) => quote!(run_items),
+        (false, true, true) => quote!(run_items_completing),
+        (true, false, true) => quote!(run_local_items),
+        (true, true, true) => quote!(run_local_items_completing),
     };
     let run = match &nameable_value {
         Some(value) => quote!(<#value as #krate::bounds::TaskValue>::#run),
@@ -280,15 +295,13 @@ fn callbacks(
 }
 
 /// What a callback in `slot` is called with, when it can be named.
-fn received_type(
-    krate: &Path,
-    slot: Receives,
-    value_type: Option<&TokenStream>,
-) -> Option<Option<TokenStream>> {
+fn received_type(krate: &Path, slot: Receives, plan: Plan<'_>) -> Option<Option<TokenStream>> {
     match slot {
-        Receives::Value => value_type.map(|value| Some(value.clone())),
+        Receives::Value => plan.value.map(|value| Some(value.clone())),
         Receives::Error => Some(Some(quote!(#krate::AppError))),
         Receives::Progress => Some(Some(quote!(#krate::Progress))),
+        // `valid` made sure the item type is written.
+        Receives::Items => plan.items.map(|item| Some(quote!(::std::vec::Vec<#item>))),
         Receives::Nothing => Some(None),
     }
 }
@@ -304,13 +317,16 @@ fn checked(
         Receives::Value => "CompleteCallback",
         Receives::Error => "ErrorCallback",
         Receives::Progress => "ProgressCallback",
+        Receives::Items => "ItemsCallback",
         Receives::Nothing => "EventCallback",
     };
     let local = if plan.local { "Local" } else { "" };
     let name = Ident::new(&format!("{local}{base}"), Span::call_site());
-    let value = received
-        .filter(|_| slot == Receives::Value)
-        .map(|value| quote!(::<#value>));
+    let value = match slot {
+        Receives::Value => received.map(|value| quote!(::<#value>)),
+        Receives::Items => plan.items.map(|item| quote!(::<#item>)),
+        _ => None,
+    };
     quote!(#krate::bounds::#name #value::checked)
 }
 
@@ -337,7 +353,7 @@ fn expr_callback(
     plan: Plan<'_>,
 ) -> TokenStream {
     let span = expr.span();
-    let Some(received) = received_type(krate, slot, plan.value) else {
+    let Some(received) = received_type(krate, slot, plan) else {
         return call_at(unnamed_complete(krate, plan), expr.to_token_stream(), span);
     };
     let mut expr = expr.clone();
@@ -391,7 +407,7 @@ fn self_method(
 ) -> TokenStream {
     // Hygienic, but located at the method: a type mismatch is reported at `self.method`.
     let at_method = Span::mixed_site().located_at(method.span());
-    let received = received_type(krate, slot, plan.value);
+    let received = received_type(krate, slot, plan);
     let param = (slot != Receives::Nothing).then(|| Ident::new("__task_received", at_method));
     // Annotated where the type can be named; otherwise deduced from the check's bound.
     let params = param.iter().map(|p| match &received {
@@ -603,10 +619,17 @@ fn builder(
     let Names {
         this,
         ctx,
+        publisher,
         body,
         convert: convert_local,
         ..
     } = names;
+    // A body with items takes the publisher too, in the order of our own closure (the user's
+    // parameters are bound by pattern, so their order does not matter).
+    let body_args = match plan.items {
+        Some(_) => quote!(#ctx, #publisher),
+        None => quote!(#ctx),
+    };
     // The error type is checked by naming its conversion, at the error type where it is
     // written: once, and nothing else about the result depends on it.
     let (convert, run) = match &shape.output {
@@ -620,7 +643,7 @@ fn builder(
             };
             let run = call_at(
                 quote!(#bounds::TaskReturn::into_task_result),
-                quote!(#body(#ctx), #convert_local),
+                quote!(#body(#body_args), #convert_local),
                 output_span,
             );
             // A function pointer: its call has no bound of its own to fail a second time.
@@ -633,7 +656,7 @@ fn builder(
         Output::Unit | Output::Plain(_) => {
             let run = call_at(
                 quote!(#private::infallible),
-                quote!(#body(#ctx)),
+                quote!(#body(#body_args)),
                 output_span,
             );
             (TokenStream::new(), run)
@@ -654,6 +677,13 @@ fn builder(
             quote!(#pat: #ty)
         }
         None => quote!(_: &#krate::TaskContext),
+    };
+    let param = match (shape.publisher(), plan.items) {
+        (Some(publisher), Some(_)) => {
+            let (pat, ty) = (&publisher.pat, &publisher.ty);
+            quote!(#param, #pat: #ty)
+        }
+        _ => param,
     };
     let block = match shape.receiver.as_ref().filter(|_| plan.captures_receiver) {
         // The body's `self` is the task's own receiver (a clone, or the moved one): its
@@ -676,7 +706,13 @@ fn builder(
         }
         None => func.block.to_token_stream(),
     };
-    let call = respan(quote!(move |#ctx: &#krate::TaskContext| #run), output_span);
+    let call = match plan.items {
+        Some(item) => respan(
+            quote!(move |#ctx: &#krate::TaskContext, #publisher: &#krate::Publisher<#item>| #run),
+            output_span,
+        ),
+        None => respan(quote!(move |#ctx: &#krate::TaskContext| #run), output_span),
+    };
     // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
     let prelude = quote! {
         #[allow(unused_mut)]

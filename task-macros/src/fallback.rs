@@ -1,7 +1,7 @@
 //! What is emitted beside a compile error: the function with the signature the macro would
-//! have generated (`-> Task<T>`, no `&TaskContext`) and a body that is never run, so that
-//! callers written against that signature, and a trait impl that declares it, raise no second
-//! error. When even that signature cannot be written (a function that is not one, a
+//! have generated (`-> Task<T>` or `-> Task<T, P>`, no `&TaskContext` nor `&Publisher<P>`)
+//! and a body that is never run, so that callers written against that signature, and a
+//! trait impl that declares it, raise no second error. When even that signature cannot be written (a function that is not one, a
 //! borrowed or `impl Trait` value), the item is emitted as written.
 
 use proc_macro2::TokenStream;
@@ -47,17 +47,33 @@ pub(crate) fn fallback(
     sig.constness = None;
     sig.variadic = None;
     // The context's type stays named in the body, so its import is still used.
-    let contexts: Vec<&Type> = shape.contexts.iter().map(|context| &context.ty).collect();
+    let contexts: Vec<Type> = shape
+        .contexts
+        .iter()
+        .map(|context| context.ty.clone())
+        // `&Publisher<_>` (rejected) as `&Publisher<()>`: one more error otherwise, "type
+        // annotations needed".
+        .chain(shape.publishers.iter().map(|publisher| {
+            let mut ty = publisher.ty.clone();
+            syn::visit_mut::visit_type_mut(&mut InferAsUnit, &mut ty);
+            ty
+        }))
+        .collect();
     sig.inputs = sig
         .inputs
         .into_iter()
         .filter(|input| match input {
-            FnArg::Typed(typed) => !signature::is_context(&typed.ty),
+            FnArg::Typed(typed) => {
+                !signature::is_context(&typed.ty) && signature::publisher_item(&typed.ty).is_none()
+            }
             FnArg::Receiver(_) => true,
         })
         .collect();
     sig.inputs.pop_punct();
-    sig.output = syn::parse_quote!(-> #krate::Task<#task_type>);
+    sig.output = match shape.item_type() {
+        Some(item) => syn::parse_quote!(-> #krate::Task<#task_type, #item>),
+        None => syn::parse_quote!(-> #krate::Task<#task_type>),
+    };
     let attrs = &func.attrs;
     let vis = &func.vis;
     quote! {
@@ -76,4 +92,17 @@ fn mentions_on_complete(tokens: &TokenStream) -> bool {
         proc_macro2::TokenTree::Ident(ident) => ident == "on_complete",
         _ => false,
     })
+}
+
+/// Replaces each `_` in a type by `()`.
+struct InferAsUnit;
+
+impl syn::visit_mut::VisitMut for InferAsUnit {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if matches!(ty, Type::Infer(_)) {
+            *ty = syn::parse_quote!(());
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
 }

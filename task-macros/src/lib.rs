@@ -89,6 +89,7 @@ use attr::{Attr, MacroKind};
 /// | `on_complete` | callback taking the value | none: the handle gets the value |
 /// | `on_error` | callback taking an `AppError` | the manager's error handler |
 /// | `on_progress` | callback taking a `Progress` (called repeatedly) | none |
+/// | `on_items` | callback taking a `Vec<P>`, the batch of items the body published through its `&Publisher<P>` (called repeatedly) | none: `Task::take_items` |
 /// | `on_started`, `on_cancelled` | callback taking nothing | none |
 /// | `show_progress` | `true` / `false` | `false` (`true` for `#[async_method]`) |
 /// | `priority` | integer literal (`i32`), higher runs first | `0` |
@@ -133,6 +134,10 @@ use attr::{Attr, MacroKind};
 ///   `+ Send + use<..>` naming no lifetime).
 /// * **Context.** A parameter of type `&TaskContext` is removed from the generated signature
 ///   and supplied by the runtime: use it to check cancellation and report progress.
+/// * **Items.** A parameter of type `&Publisher<P>` is removed too: the body publishes partial
+///   results through it, `on_items` receives them in batches on the dispatcher, and the
+///   generated function returns `Task<T, P>` (see `TaskManager::task_with_items`). Write the
+///   item type (`&Publisher<String>`, not `&Publisher<_>`).
 /// * **Receivers.** `&self` runs the body on a clone (`Self: Clone + Send + 'static`; share
 ///   state through `Arc`). `self` and `self: Arc<Self>` move the receiver into the task;
 ///   `self: &Arc<Self>` clones the `Arc`. `&mut self` is rejected: a worker thread cannot

@@ -59,17 +59,36 @@ pub(crate) struct Context {
     pub(crate) ty: Type,
 }
 
+/// A `&Publisher<P>` parameter: the body publishes items of type `P` (the type as written,
+/// if it is).
+pub(crate) struct PublisherParam {
+    pub(crate) pat: Pat,
+    pub(crate) ty: Type,
+    pub(crate) item: Option<Type>,
+}
+
 pub(crate) struct Shape {
     pub(crate) receiver: Option<Receiver>,
     pub(crate) args: Vec<Arg>,
     /// Every `&TaskContext` parameter (more than one is rejected).
     pub(crate) contexts: Vec<Context>,
+    /// Every `&Publisher<P>` parameter (more than one is rejected).
+    pub(crate) publishers: Vec<PublisherParam>,
     pub(crate) output: Output,
 }
 
 impl Shape {
     pub(crate) fn context(&self) -> Option<&Context> {
         self.contexts.first()
+    }
+
+    pub(crate) fn publisher(&self) -> Option<&PublisherParam> {
+        self.publishers.first()
+    }
+
+    /// The item type `P` of the `&Publisher<P>` parameter, where it is written.
+    pub(crate) fn item_type(&self) -> Option<&Type> {
+        self.publisher().and_then(|p| p.item.as_ref())
     }
 }
 
@@ -78,6 +97,7 @@ pub(crate) fn analyse(sig: &Signature) -> Shape {
     let mut receiver = None;
     let mut args = Vec::new();
     let mut contexts = Vec::new();
+    let mut publishers = Vec::new();
     let mut index = 0;
     for input in &sig.inputs {
         match input {
@@ -88,6 +108,12 @@ pub(crate) fn analyse(sig: &Signature) -> Shape {
                         index,
                         pat: (*typed.pat).clone(),
                         ty: (*typed.ty).clone(),
+                    });
+                } else if let Some(item) = publisher_item(&typed.ty) {
+                    publishers.push(PublisherParam {
+                        pat: (*typed.pat).clone(),
+                        ty: (*typed.ty).clone(),
+                        item,
                     });
                 } else {
                     let binding = match &*typed.pat {
@@ -124,6 +150,7 @@ pub(crate) fn analyse(sig: &Signature) -> Shape {
         receiver,
         args,
         contexts,
+        publishers,
         output,
     }
 }
@@ -161,6 +188,41 @@ fn analyse_receiver(receiver: &syn::Receiver) -> Receiver {
 pub(crate) fn is_context(ty: &Type) -> bool {
     matches!(ty, Type::Reference(TypeReference { mutability: None, elem, .. })
         if last_segment_is(elem, "TaskContext"))
+}
+
+/// For `&Publisher<P>` (any path ending in `Publisher`, the parameter the runtime supplies
+/// to a body with items): `Some(P)` where `P` is written and not `_`, else `Some(None)`.
+pub(crate) fn publisher_item(ty: &Type) -> Option<Option<Type>> {
+    let Type::Reference(TypeReference {
+        mutability: None,
+        elem,
+        ..
+    }) = ty
+    else {
+        return None;
+    };
+    let Type::Path(TypePath { qself: None, path }) = &**elem else {
+        return None;
+    };
+    let last = path.segments.last()?;
+    if last.ident != "Publisher" {
+        return None;
+    }
+    let item = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+            GenericArgument::Type(Type::Infer(_)) => None,
+            GenericArgument::Type(ty) => Some(ty.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    Some(item)
+}
+
+/// `&mut Publisher<..>`: a mistake for `&Publisher<..>`.
+pub(crate) fn is_mut_publisher(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(TypeReference { mutability: Some(_), elem, .. })
+        if last_segment_is(elem, "Publisher"))
 }
 
 /// `&mut TaskContext`: a mistake for `&TaskContext`.

@@ -23,6 +23,7 @@ pub(crate) fn check(
     receiver(shape)?;
     arguments(sig, shape)?;
     output(shape)?;
+    items(attr, shape)?;
     callbacks(attr, shape, &sig.ident)
 }
 
@@ -199,6 +200,18 @@ fn arguments(sig: &Signature, shape: &Shape) -> syn::Result<()> {
             "only one `&TaskContext` parameter is allowed; remove this one",
         ));
     }
+    if let Some(second) = shape.publishers.get(1) {
+        return Err(syn::Error::new_spanned(
+            &second.ty,
+            "only one `&Publisher<P>` parameter is allowed; remove this one",
+        ));
+    }
+    if let Some(publisher) = shape.publisher().filter(|p| p.item.is_none()) {
+        return Err(syn::Error::new_spanned(
+            &publisher.ty,
+            "write the type of the items: `&Publisher<String>`, say",
+        ));
+    }
     for arg in &shape.args {
         if signature::is_mut_context(&arg.ty) {
             return Err(syn::Error::new_spanned(
@@ -206,9 +219,27 @@ fn arguments(sig: &Signature, shape: &Shape) -> syn::Result<()> {
                 "the task's context is shared, not unique: take `&TaskContext`",
             ));
         }
+        if signature::is_mut_publisher(&arg.ty) {
+            return Err(syn::Error::new_spanned(
+                &arg.ty,
+                "a publisher is shared, not unique: take `&Publisher<..>`",
+            ));
+        }
         owned(&arg.pat, &arg.ty)?;
     }
     Ok(())
+}
+
+/// `on_items` is fed by the body's `&Publisher<P>`.
+fn items(attr: &Attr, shape: &Shape) -> syn::Result<()> {
+    match &attr.on_items {
+        Some(keyed) if shape.publisher().is_none() => Err(syn::Error::new(
+            keyed.key.span(),
+            "`on_items` receives what the body publishes: add a parameter \
+             `items: &Publisher<T>` (T, the type of the items) and call `items.publish(..)`",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `self.method` callbacks need a receiver to call the method on.

@@ -24,6 +24,7 @@ use crate::error::AppError;
 use crate::manager::{LocalTaskBuilder, TaskBuilder, TaskManager};
 use crate::progress::Progress;
 use crate::task::context::TaskContext;
+use crate::task::items::Publisher;
 use crate::task::Task;
 
 /// An argument, moved into the task: `Send + 'static`.
@@ -80,6 +81,42 @@ pub trait TaskValue: Sized {
     where
         F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
         C: FnOnce(LocalTaskBuilder<Self>) -> LocalTaskBuilder<()>;
+
+    /// [`TaskValue::run`] for a body that publishes items (a `&Publisher<P>` parameter).
+    #[doc(hidden)]
+    fn run_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self, P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<Self, P>) -> TaskBuilder<Self, P>;
+
+    /// [`TaskValue::run_completing`] for a body that publishes items.
+    #[doc(hidden)]
+    fn run_items_completing<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<(), P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<Self, P>) -> TaskBuilder<(), P>;
+
+    /// [`TaskValue::run_local`] for a body that publishes items.
+    #[doc(hidden)]
+    fn run_local_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self, P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<Self, P>) -> LocalTaskBuilder<Self, P>;
+
+    /// [`TaskValue::run_local_completing`] for a body that publishes items.
+    #[doc(hidden)]
+    fn run_local_items_completing<P, F, C>(
+        manager: &TaskManager,
+        body: F,
+        configure: C,
+    ) -> Task<(), P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<Self, P>) -> LocalTaskBuilder<(), P>;
 }
 
 impl<T: Send + 'static> TaskValue for T {
@@ -113,6 +150,46 @@ impl<T: Send + 'static> TaskValue for T {
         C: FnOnce(LocalTaskBuilder<T>) -> LocalTaskBuilder<()>,
     {
         configure(manager.task(body).local()).start()
+    }
+
+    fn run_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T, P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<T, P>) -> TaskBuilder<T, P>,
+    {
+        configure(manager.task_with_items(body)).start()
+    }
+
+    fn run_items_completing<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<(), P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(TaskBuilder<T, P>) -> TaskBuilder<(), P>,
+    {
+        configure(manager.task_with_items(body)).start()
+    }
+
+    fn run_local_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T, P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<T, P>) -> LocalTaskBuilder<T, P>,
+    {
+        configure(manager.task_with_items(body).local()).start()
+    }
+
+    fn run_local_items_completing<P, F, C>(
+        manager: &TaskManager,
+        body: F,
+        configure: C,
+    ) -> Task<(), P>
+    where
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(LocalTaskBuilder<T, P>) -> LocalTaskBuilder<(), P>,
+    {
+        configure(manager.task_with_items(body).local()).start()
     }
 }
 
@@ -299,6 +376,24 @@ impl<F: FnMut(Progress) + Send + 'static> ProgressCallback for F {
     }
 }
 
+/// An `on_items` callback: `FnMut(Vec<P>) + Send + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_items` callback must be `FnMut(Vec<P>) + Send + 'static`: it is called once per delivered batch, where the task's dispatcher delivers",
+    label = "cannot be called repeatedly from another thread",
+    note = "capture `Arc<Mutex<T>>` rather than `Rc<RefCell<T>>`, or use `local = true`"
+)]
+pub trait ItemsCallback<P> {
+    /// The callback, as the builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnMut(Vec<P>) + Send + 'static;
+}
+
+impl<P, F: FnMut(Vec<P>) + Send + 'static> ItemsCallback<P> for F {
+    fn checked(self) -> impl FnMut(Vec<P>) + Send + 'static {
+        self
+    }
+}
+
 /// An `on_started` or `on_cancelled` callback: `FnOnce() + Send + 'static`.
 #[diagnostic::on_unimplemented(
     message = "the `on_started` and `on_cancelled` callbacks must be `Send + 'static`: they are made here and run where the task's dispatcher delivers",
@@ -369,6 +464,24 @@ pub trait LocalProgressCallback {
 
 impl<F: FnMut(Progress) + 'static> LocalProgressCallback for F {
     fn checked(self) -> impl FnMut(Progress) + 'static {
+        self
+    }
+}
+
+/// An `on_items` callback of a local task: `FnMut(Vec<P>) + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "the `on_items` callback must be `FnMut(Vec<P>) + 'static`: it is called once per delivered batch, after the call returns",
+    label = "cannot be called repeatedly later",
+    note = "move owned or `Rc` state into it"
+)]
+pub trait LocalItemsCallback<P> {
+    /// The callback, as the local builder takes it.
+    #[doc(hidden)]
+    fn checked(self) -> impl FnMut(Vec<P>) + 'static;
+}
+
+impl<P, F: FnMut(Vec<P>) + 'static> LocalItemsCallback<P> for F {
+    fn checked(self) -> impl FnMut(Vec<P>) + 'static {
         self
     }
 }

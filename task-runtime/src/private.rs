@@ -10,15 +10,15 @@ use crate::error::AppError;
 use crate::manager::{LocalTaskBuilder, ScopeHandle, TaskBuilder, TaskManager};
 
 /// `builder.name(name)` for the macros' `task_name`: a literal, kept without a copy.
-pub fn static_name<T>(builder: TaskBuilder<T>, name: &'static str) -> TaskBuilder<T> {
+pub fn static_name<T, P>(builder: TaskBuilder<T, P>, name: &'static str) -> TaskBuilder<T, P> {
     builder.static_name(name)
 }
 
 /// [`static_name`] for a local task.
-pub fn static_local_name<T>(
-    builder: LocalTaskBuilder<T>,
+pub fn static_local_name<T, P>(
+    builder: LocalTaskBuilder<T, P>,
     name: &'static str,
-) -> LocalTaskBuilder<T> {
+) -> LocalTaskBuilder<T, P> {
     builder.static_name(name)
 }
 
