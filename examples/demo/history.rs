@@ -65,7 +65,7 @@ impl History {
 
     /// Notes a task just started, so that a task without an outcome shows. The handle may
     /// be dropped afterwards (the task detaches).
-    pub fn track<T: Send + 'static>(&self, task: &Task<T>) {
+    pub fn track<T: Send + 'static, P: Send + 'static>(&self, task: &Task<T, P>) {
         self.entries()
             .push(Entry::new(task.id(), task.name().to_owned()));
     }

@@ -28,7 +28,9 @@ mod work;
 use history::History;
 use task_macros::run_in_background;
 use task_runtime::indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use task_runtime::{AppError, EventLoop, ScopeHandle, TaskContext, TaskManager, TerminalProgress};
+use task_runtime::{
+    AppError, EventLoop, Publisher, ScopeHandle, TaskContext, TaskManager, TerminalProgress,
+};
 
 const FRAME: Duration = Duration::from_millis(16);
 const MB: usize = 1 << 20;
@@ -83,7 +85,10 @@ type Checksums = (String, u64, u32);
 struct Screen {
     hashes: Vec<Checksums>,
     primes: Option<usize>,
-    search_result: Option<String>,
+    /// The search box's list, filled as results are found, and how many batches filled it.
+    search_results: Vec<String>,
+    search_batches: usize,
+    search_count: Option<usize>,
     errors: Vec<String>,
 }
 
@@ -164,15 +169,26 @@ impl Service {
         work::read_settings(&self.dir.join("settings.toml"))
     }
 
-    /// One task per keystroke: each new one supersedes the previous ones of the name.
+    /// One task per keystroke: each new one supersedes the previous ones of the name (none
+    /// of their results arrives after that). Results are listed as they are found.
     #[run_in_background(task_name = "search", manager = &self.interactive,
-                        exclusive = "cancel_previous", on_complete = self.show_search,
+                        exclusive = "cancel_previous", on_started = self.clear_search,
+                        on_items = self.list_results, on_complete = self.show_search,
                         show_progress = true)]
-    fn search(&self, query: String, ctx: &TaskContext) -> Result<String, AppError> {
-        Ok(work::search(&query, |step, steps| {
-            ctx.report_progress(step, steps, format!("searching {query:?}"));
-            ctx.check_cancelled()
-        })?)
+    fn search(
+        &self,
+        query: String,
+        results: &Publisher<String>,
+        ctx: &TaskContext,
+    ) -> Result<usize, AppError> {
+        Ok(work::search(
+            &query,
+            |result| results.publish(result),
+            |step, steps| {
+                ctx.report_progress(step, steps, format!("searching {query:?}"));
+                ctx.check_cancelled()
+            },
+        )?)
     }
 
     // Callbacks: on the UI thread.
@@ -182,8 +198,18 @@ impl Service {
     fn show_primes(&self, count: usize) {
         self.screen.lock().unwrap().primes = Some(count);
     }
-    fn show_search(&self, result: String) {
-        self.screen.lock().unwrap().search_result = Some(result);
+    fn clear_search(&self) {
+        let mut screen = self.screen.lock().unwrap();
+        screen.search_results.clear();
+        screen.search_batches = 0;
+    }
+    fn list_results(&self, batch: Vec<String>) {
+        let mut screen = self.screen.lock().unwrap();
+        screen.search_results.extend(batch);
+        screen.search_batches += 1;
+    }
+    fn show_search(&self, count: usize) {
+        self.screen.lock().unwrap().search_count = Some(count);
     }
     fn show_error(&self, err: AppError) {
         self.screen
@@ -339,8 +365,16 @@ fn print_summary(history: &History, screen: &Screen) {
     if let Some(primes) = screen.primes {
         println!("primes below {PRIMES_BELOW}: {primes}");
     }
-    if let Some(result) = &screen.search_result {
-        println!("search box shows: {result} (earlier keystrokes' results never arrived)");
+    if let Some(count) = screen.search_count {
+        let results = &screen.search_results;
+        println!(
+            "search box lists {} of {count} results ({} .. {}), received in {} batches as they \
+             were found; earlier keystrokes' results never arrived",
+            results.len(),
+            results.first().map_or("", String::as_str),
+            results.last().map_or("", String::as_str),
+            screen.search_batches
+        );
     }
     for error in &screen.errors {
         println!("error panel: {error}");

@@ -125,16 +125,24 @@ pub fn scan<E>(mut after_batch: impl FnMut(u64) -> Result<(), E>) -> Result<(), 
     }
 }
 
-/// Looks `query` up in a make-believe index: ten steps of 25 ms.
+/// Looks `query` up in a make-believe index: ten steps of 25 ms, each finding some matches,
+/// handed to `found` as they are found. Returns how many there were.
 pub fn search<E>(
     query: &str,
+    mut found: impl FnMut(String),
     mut after_step: impl FnMut(u64, u64) -> Result<(), E>,
-) -> Result<String, E> {
+) -> Result<usize, E> {
+    let total = query.len() * 7;
+    let mut listed = 0;
     for step in 1..=10 {
         thread::sleep(Duration::from_millis(25));
         after_step(step, 10)?;
+        while listed < total * step as usize / 10 {
+            listed += 1;
+            found(format!("{query}-{listed}"));
+        }
     }
-    Ok(format!("{} results for {query:?}", query.len() * 7))
+    Ok(total)
 }
 
 /// Reads a settings file; a missing one is a structured error with a user message.

@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use task_macros::{async_method, run_in_background};
-use task_runtime::{AppError, Progress, ScopeHandle, TaskContext, TaskManager};
+use task_runtime::{AppError, Progress, Publisher, ScopeHandle, TaskContext, TaskManager};
 
 use crate::work;
 
@@ -21,7 +21,9 @@ pub type Checksums = (String, u64, u32);
 pub struct Results {
     pub hashes: Vec<Checksums>,
     pub primes: Option<usize>,
-    pub search: Option<String>,
+    /// The latest query's results as they are found, and their count once it is done.
+    pub found: Vec<String>,
+    pub search: Option<usize>,
     pub errors: Vec<AppError>,
     /// The preview panel's latest step, and how many progress callbacks it received.
     pub preview: Option<u64>,
@@ -116,15 +118,26 @@ impl AppService {
     }
 
     /// One task per keystroke; a new one cancels the running one of the same name, so only
-    /// the latest query's result ever reaches the screen.
+    /// the latest query's results ever reach the screen. They are listed as they are found.
     #[run_in_background(task_name = "search", manager = &self.interactive,
                         scope = &self.panels.search, exclusive = "cancel_previous",
+                        on_started = self.clear_search, on_items = self.list_results,
                         on_complete = self.show_search, show_progress = false)]
-    pub fn search(&self, query: String, ctx: &TaskContext) -> Result<String, AppError> {
-        Ok(work::search(&query, |step, steps| {
-            ctx.report_progress(step, steps, format!("searching {query:?}"));
-            ctx.check_cancelled()
-        })?)
+    pub fn search(
+        &self,
+        query: String,
+        results: &Publisher<String>,
+        ctx: &TaskContext,
+    ) -> Result<usize, AppError> {
+        let count = work::search(
+            &query,
+            |result| results.publish(result),
+            |step, steps| {
+                ctx.report_progress(step, steps, format!("searching {query:?}"));
+                ctx.check_cancelled()
+            },
+        )?;
+        Ok(count)
     }
 
     /// Renders the preview panel step by step. It lives in the panel's scope: closing the
@@ -154,8 +167,18 @@ impl AppService {
         self.results.lock().unwrap().hashes.push(checksums);
     }
 
-    fn show_search(&self, result: String) {
-        self.results.lock().unwrap().search = Some(result);
+    fn clear_search(&self) {
+        let mut results = self.results.lock().unwrap();
+        results.found.clear();
+        results.search = None;
+    }
+
+    fn list_results(&self, batch: Vec<String>) {
+        self.results.lock().unwrap().found.extend(batch);
+    }
+
+    fn show_search(&self, count: usize) {
+        self.results.lock().unwrap().search = Some(count);
     }
 
     fn show_error(&self, error: AppError) {

@@ -69,10 +69,19 @@ impl DemoApp {
             if response.changed() {
                 self.search();
             }
+            // Listed as they are found: the count is there once the search is done.
             let results = self.service.results.lock().unwrap();
-            match &results.search {
-                Some(result) => ui.label(result),
-                None => ui.label(RichText::new("no results yet").color(MUTED)),
+            let shown: Vec<&str> = results
+                .found
+                .iter()
+                .rev()
+                .take(3)
+                .map(String::as_str)
+                .collect();
+            match (results.search, results.found.len()) {
+                (_, 0) => ui.label(RichText::new("no results yet").color(MUTED)),
+                (Some(count), _) => ui.label(format!("{count} results: .. {}", shown.join(", "))),
+                (None, found) => ui.label(format!("{found} so far: .. {}", shown.join(", "))),
             };
         });
         ui.add_space(4.0);

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use gtk::prelude::*;
 use gtk::{gdk, glib};
-use task_runtime::{run_in_background, task_methods, AppError, TaskContext, TaskId, TaskManager};
+use task_runtime::{
+    run_in_background, task_methods, AppError, Publisher, TaskContext, TaskId, TaskManager,
+};
 
 use crate::row::FileRow;
 use crate::stats::{Frames, Ledger, ThreadCheck};
@@ -23,6 +25,8 @@ pub struct Shared {
     pub ledger: Ledger,
     /// Rows whose task's terminal callback ran (and showed its outcome).
     pub rows_ended: Cell<u32>,
+    /// The latest search's results, listed as they are found.
+    pub found: RefCell<Vec<String>>,
 }
 
 /// A red bar that says what failed: the user message and the code.
@@ -87,6 +91,7 @@ impl Demo {
             started: RefCell::default(),
             ledger: Ledger::default(),
             rows_ended: Cell::new(0),
+            found: RefCell::default(),
         });
         shared.ledger.follow(tasks);
 
@@ -191,39 +196,59 @@ impl Demo {
     }
 
     /// Simulated search work, cancelled as soon as a newer keystroke supersedes it, and ahead
-    /// of the queued hashes (higher priority), so typing is answered at once.
+    /// of the queued hashes (higher priority), so typing is answered at once. Matches are
+    /// listed as they are found (`on_items`, into the label's `Rc` state).
     #[run_in_background(
         task_name = "search",
         exclusive = "cancel_previous",
         priority = 10,
+        on_started = self.clear_results,
+        on_items = self.add_results,
         on_complete = self.show_results
     )]
     fn search(
         &self,
         query: String,
         words: Arc<Vec<String>>,
+        found: &Publisher<String>,
         ctx: &TaskContext,
-    ) -> Result<Vec<String>, AppError> {
-        for _ in 0..8 {
+    ) -> Result<usize, AppError> {
+        let mut count = 0;
+        for chunk in words.chunks(words.len().div_ceil(8).max(1)) {
             ctx.check_cancelled()?;
             std::thread::sleep(Duration::from_millis(5));
+            let matches: Vec<String> = chunk
+                .iter()
+                .filter(|w| w.contains(&query))
+                .cloned()
+                .collect();
+            count += matches.len();
+            found.publish_all(matches);
         }
-        Ok(words
-            .iter()
-            .filter(|w| w.contains(&query))
-            .cloned()
-            .collect())
+        Ok(count)
     }
 
-    fn show_results(&self, found: Vec<String>) {
+    fn clear_results(&self) {
+        self.shared.found.borrow_mut().clear();
+    }
+
+    fn add_results(&self, batch: Vec<String>) {
         self.shared.threads.borrow_mut().here();
+        self.shared.found.borrow_mut().extend(batch);
+        self.list_results("so far");
+    }
+
+    fn show_results(&self, count: usize) {
+        self.shared.threads.borrow_mut().here();
+        self.list_results(&format!("{count} found"));
+    }
+
+    fn list_results(&self, how_many: &str) {
         let query = self.entry.text();
+        let found = self.shared.found.borrow();
         let shown: Vec<&str> = found.iter().take(8).map(String::as_str).collect();
-        self.results.set_text(&format!(
-            "\"{query}\": {} found   {}",
-            found.len(),
-            shown.join(", ")
-        ));
+        self.results
+            .set_text(&format!("\"{query}\": {how_many}   {}", shown.join(", ")));
     }
 
     pub fn show_status(&self) {
