@@ -68,12 +68,17 @@ pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
 /// Hands the task's dispatcher a drain job; on the worker thread, drains right away (no job
 /// to allocate).
 fn schedule(cell: &CellRef) {
+    if cell.core.dispatcher().is_worker_thread() {
+        drain(cell);
+    } else {
+        dispatch_drain(cell);
+    }
+}
+
+/// Hands the task's (queued) dispatcher a drain job.
+fn dispatch_drain(cell: &CellRef) {
     let core = &cell.core;
     let dispatcher = core.dispatcher();
-    if dispatcher.is_worker_thread() {
-        drain(cell);
-        return;
-    }
     let job = DrainJob(Some(cell.clone()));
     if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.run()))) {
         // If the dispatcher dropped the job while panicking, the job abandoned the mailbox.
@@ -96,24 +101,14 @@ fn drain(cell: &CellRef) {
     while let Some(due) = core.mailbox.next_due(|| core.is_cancelled(), batched) {
         match due {
             Due::Again => {
-                reschedule(cell);
+                // Items still due: a new job takes over (the mailbox stays scheduled).
+                dispatch_drain(cell);
                 return;
             }
             Due::Items => batched = queued,
             _ => {}
         }
         deliver(cell, due);
-    }
-}
-
-/// The drain ends with items still due: a new job takes over (the mailbox stays scheduled).
-fn reschedule(cell: &CellRef) {
-    let core = &cell.core;
-    let job = DrainJob(Some(cell.clone()));
-    let dispatcher = core.dispatcher();
-    if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.run()))) {
-        core.host
-            .report_panic("the dispatcher", core.name.as_str(), &panic);
     }
 }
 
