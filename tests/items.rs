@@ -388,3 +388,23 @@ fn a_shown_task_tells_the_display_how_many_items_it_has() {
     let counts = counts.0.lock().unwrap().clone();
     assert_eq!(counts.last(), Some(&5), "{counts:?}");
 }
+
+#[test]
+fn publish_all_runs_its_iterator_outside_the_lock() {
+    let manager = TaskManager::new(1);
+    let task = manager
+        .task_with_items(|_, items| {
+            // An iterator that publishes too (re-entrant) must not deadlock.
+            let inner = items.clone();
+            items.publish_all((0..3u32).map(move |n| {
+                inner.publish(100 + n);
+                n
+            }));
+            Ok::<_, AppError>(())
+        })
+        .start();
+    assert!(task.wait_for(PATIENCE), "publish_all deadlocked");
+    let mut items = task.take_items();
+    items.sort_unstable();
+    assert_eq!(items, [0, 1, 2, 100, 101, 102]);
+}

@@ -186,20 +186,36 @@ impl<P: Send + 'static> Publisher<P> {
     /// cancelled. Dropped without a word once cancellation was requested or the task has
     /// its outcome.
     pub fn publish(&self, item: P) {
-        self.publish_all(std::iter::once(item));
+        self.put(&mut std::iter::once(item));
     }
 
     /// Publishes every item of `items`, in order, as [`publish`](Self::publish) does each.
+    /// The iterator runs outside the items' lock (it may be slow, or publish itself), a
+    /// chunk at a time.
     pub fn publish_all(&self, items: impl IntoIterator<Item = P>) {
+        const CHUNK: usize = 256;
+        let mut items = items.into_iter();
+        let mut chunk = Vec::new();
+        loop {
+            chunk.extend(items.by_ref().take(CHUNK));
+            if chunk.is_empty() || !self.put(&mut chunk.drain(..)) {
+                return;
+            }
+        }
+    }
+
+    /// Moves `items` (the publisher's own: no user code runs while the lock is held) into
+    /// the buffer, waiting for room as needed. Returns `false` if they were dropped: the task
+    /// was asked to stop, has its outcome, or delivers no more.
+    fn put(&self, items: &mut impl ExactSizeIterator<Item = P>) -> bool {
         let core = &self.cell.core;
         let limit = self.items.limit.load(Ordering::Relaxed);
         let listening = self.items.listening.load(Ordering::Relaxed);
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
+        while items.len() > 0 {
             let mut buffer = lock(&self.items.buffer);
             loop {
                 if buffer.closed || core.is_cancelled() || core.state().is_terminal() {
-                    return; // the rest is dropped with the iterator
+                    return false;
                 }
                 if buffer.pending.len() < limit {
                     break;
@@ -220,6 +236,7 @@ impl<P: Send + 'static> Publisher<P> {
                 delivery::post_items(&self.cell);
             }
         }
+        true
     }
 
     /// Whether cancellation was requested: what is published from now on is dropped.
