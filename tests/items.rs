@@ -396,10 +396,7 @@ fn publish_all_runs_its_iterator_outside_the_lock() {
         .task_with_items(|_, items| {
             // An iterator that publishes too (re-entrant) must not deadlock.
             let inner = items.clone();
-            items.publish_all((0..3u32).map(move |n| {
-                inner.publish(100 + n);
-                n
-            }));
+            items.publish_all((0..3u32).inspect(move |n| inner.publish(100 + n)));
             Ok::<_, AppError>(())
         })
         .start();
