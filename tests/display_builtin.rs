@@ -184,3 +184,23 @@ fn terminal_progress_through_a_manager() {
     });
     assert!(manager.wait_for_all(PATIENCE));
 }
+
+#[test]
+fn terminal_progress_shows_the_item_count_beside_the_bar() {
+    let manager = TaskManager::new(1);
+    let id = some_id(&manager);
+    let (display, term) = terminal();
+    display.task_started(&info(id, "search"));
+    display.task_progress(&info(id, "search"), &Progress::new(3, 10, "searching"));
+    display.task_items(&info(id, "search"), 42);
+    // indicatif redraws at most 20 times a second: wait for the line to show the count.
+    eventually("the count on the line", || {
+        term.contents()
+            .lines()
+            .any(|l| l.contains("search (42 items)") && l.contains("3/10"))
+    });
+    display.task_items(&info(id, "search"), 1);
+    eventually("the singular", || {
+        term.contents().contains("search (1 item)")
+    });
+}
