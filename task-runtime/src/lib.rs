@@ -83,6 +83,7 @@
 
 // Bottom to top; a module uses only the ones above it in this list.
 // Leaves.
+mod clock;
 #[cfg(feature = "debug-counters")]
 pub mod debug;
 mod error;
@@ -106,6 +107,7 @@ mod method;
 // What the attributes require of a task's types, named in their compile errors.
 pub mod bounds;
 
+pub use clock::TestClock;
 pub use dispatch::{Dispatcher, EventLoop, Job};
 #[cfg(feature = "terminal")]
 pub use display::TerminalProgress;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top; a module may use the modules of lower layers, and itself.
 const LAYERS: &[&[&str]] = &[
-    &["sync", "unwind"],
+    &["sync", "unwind", "clock"],
     &["error", "progress", "debug"],
     &["vocabulary"],
     &["pool", "dispatch", "signal", "display"],

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use undecided::Undecided;
 
+use crate::clock::TestClock;
 use crate::dispatch::Dispatcher;
 use crate::display::{DisplayPump, ProgressDisplay};
 use crate::error::{AppError, ErrorSink};
@@ -46,6 +47,10 @@ pub(crate) struct Host {
     undelivered: AtomicUsize,
     /// Task instants are stored as offsets from this one (8 bytes instead of 16).
     epoch: Instant,
+    /// A test's clock, if the manager was built with one: instants and deadlines follow it.
+    clock: Option<TestClock>,
+    /// A manual manager's (no worker threads): a body runs where it is asked for.
+    manual: bool,
     pool: PoolThreads,
     /// Whoever owns this host (the manager), set once it exists.
     owner: OnceLock<Weak<dyn Any + Send + Sync>>,
@@ -59,6 +64,8 @@ pub(crate) struct HostConfig {
     pub(crate) display: Arc<dyn ProgressDisplay>,
     pub(crate) display_thread: String,
     pub(crate) pool: PoolThreads,
+    pub(crate) clock: Option<TestClock>,
+    pub(crate) manual: bool,
 }
 
 impl Host {
@@ -71,7 +78,12 @@ impl Host {
             signals: ManagerSignals::default(),
             undecided: Undecided::new(),
             undelivered: AtomicUsize::new(0),
-            epoch: Instant::now(),
+            epoch: config
+                .clock
+                .as_ref()
+                .map_or_else(Instant::now, TestClock::start),
+            clock: config.clock,
+            manual: config.manual,
             pool: config.pool,
             owner: OnceLock::new(),
         }
@@ -98,6 +110,8 @@ impl Host {
             display: Arc::new(crate::display::LogProgress::new()),
             display_thread: "test-display".to_owned(),
             pool: PoolThreads::none(),
+            clock: None,
+            manual: false,
         }))
     }
 
@@ -125,9 +139,23 @@ impl Host {
 
     // ----- the clock -----
 
-    /// Nanoseconds since the host was made.
+    /// Nanoseconds since the host was made (on the test's clock, if it has one).
     pub(crate) fn since_epoch(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        let elapsed = match &self.clock {
+            Some(clock) => clock.elapsed(),
+            None => self.epoch.elapsed(),
+        };
+        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The test's clock, if the manager was built with one.
+    pub(crate) fn test_clock(&self) -> Option<&TestClock> {
+        self.clock.as_ref()
+    }
+
+    /// Whether the manager is manual (`TaskManagerBuilder::manual`): no worker runs bodies.
+    pub(crate) fn is_manual(&self) -> bool {
+        self.manual
     }
 
     /// The instant `nanos` after the host was made.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::core::ManagerCore;
 use super::{Handle, TaskManager};
+use crate::clock::TestClock;
 use crate::dispatch::Dispatcher;
 use crate::display::{default_display, ProgressDisplay};
 use crate::error::{AppError, BuildError, ErrorSink};
@@ -43,6 +44,8 @@ pub struct TaskManagerBuilder {
     shutdown_timeout: Duration,
     progress_display: Option<Arc<dyn ProgressDisplay>>,
     stack_size: Option<usize>,
+    manual: bool,
+    clock: Option<TestClock>,
 }
 
 impl TaskManagerBuilder {
@@ -57,6 +60,8 @@ impl TaskManagerBuilder {
             shutdown_timeout: Duration::from_secs(5),
             progress_display: None,
             stack_size: None,
+            manual: false,
+            clock: None,
         }
     }
 
@@ -172,6 +177,64 @@ impl TaskManagerBuilder {
         self
     }
 
+    /// A manager with no worker threads, for tests: a body runs only when the test asks,
+    /// with [`TaskManager::run_next`] (the next queued body, in priority order, on the
+    /// calling thread) or [`TaskManager::run_all`] (until none is queued). Everything else
+    /// behaves as with threads: callbacks go through the dispatcher, queued tasks can be
+    /// cancelled, scopes, items, exclusivity, signals and the registry work the same.
+    /// [`Task::join`](crate::Task::join) on a queued task runs it on the calling thread.
+    ///
+    /// With [`clock`](Self::clock), a test of a view model runs in microseconds, the same
+    /// way every time:
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use task_runtime::{AppError, EventLoop, Exclusive, TaskManager};
+    ///
+    /// /// A search box: each keystroke starts a search; only the latest one may show.
+    /// struct SearchBox {
+    ///     tasks: TaskManager,
+    ///     shown: Arc<Mutex<Option<String>>>,
+    /// }
+    ///
+    /// impl SearchBox {
+    ///     fn typed(&self, query: &str) {
+    ///         let query = query.to_owned();
+    ///         let shown = self.shown.clone();
+    ///         self.tasks
+    ///             .task(move |_| Ok::<_, AppError>(format!("results for {query}")))
+    ///             .name("search")
+    ///             .exclusive(Exclusive::CancelPrevious)
+    ///             .on_complete(move |results| *shown.lock().unwrap() = Some(results))
+    ///             .start();
+    ///     }
+    /// }
+    ///
+    /// let ui = EventLoop::new();
+    /// let tasks = TaskManager::builder().manual().dispatcher(ui.dispatcher()).build().unwrap();
+    /// let search = SearchBox { tasks: tasks.clone(), shown: Arc::default() };
+    /// for query in ["r", "ru", "rus"] {
+    ///     search.typed(query); // three keystrokes before any search runs
+    /// }
+    /// assert_eq!(tasks.run_all(), 1, "the first two were cancelled while still queued");
+    /// ui.process_events();
+    /// assert_eq!(search.shown.lock().unwrap().as_deref(), Some("results for rus"));
+    /// ```
+    pub fn manual(mut self) -> Self {
+        self.manual = true;
+        self
+    }
+
+    /// Counts the manager's instants and deadlines on `clock` instead of the system's: a
+    /// `timeout(2 s)` fires exactly when the test advances the clock past it (during
+    /// [`TestClock::advance`], on the test's thread), and snapshots' instants are the
+    /// clock's. Waits (`wait_for`, `wait_for_all`, `run_until*`) stay in real time. See
+    /// [`TestClock`].
+    pub fn clock(mut self, clock: TestClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Creates the manager. No thread starts until the first task does.
     ///
     /// # Errors
@@ -191,6 +254,7 @@ impl TaskManagerBuilder {
             stack_size: Some(self.stack_size.unwrap_or_else(|| {
                 default_stack_size(std::env::var("RUST_MIN_STACK").ok().as_deref())
             })),
+            manual: self.manual,
         });
         let host = Host::new(HostConfig {
             dispatcher: self.dispatcher,
@@ -199,6 +263,8 @@ impl TaskManagerBuilder {
             display: self.progress_display.unwrap_or_else(default_display),
             display_thread: format!("{}-display", self.thread_name),
             pool: pool.threads(),
+            clock: self.clock,
+            manual: self.manual,
         });
         let core = ManagerCore::new(Arc::new(host), pool, self.shutdown_timeout);
         Ok(TaskManager {

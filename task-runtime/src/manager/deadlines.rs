@@ -22,6 +22,8 @@ use crate::task::slot::AnySlot;
 pub(crate) struct Deadlines {
     shared: Arc<Shared>,
     thread: Mutex<Option<(ThreadId, JoinHandle<()>)>>,
+    /// On a test's clock: what its `advance` calls (it holds it weakly).
+    _clock_hook: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 struct Shared {
@@ -63,13 +65,26 @@ impl Ord for Entry {
 
 impl Deadlines {
     pub(crate) fn new(host: Arc<Host>) -> Self {
+        let shared = Arc::new(Shared {
+            host,
+            state: Mutex::default(),
+            wake: Condvar::new(),
+        });
+        // On a test's clock, deadlines pass when the test advances it, on its thread.
+        let hook = shared.host.test_clock().map(|clock| {
+            let weak = Arc::downgrade(&shared);
+            let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+                if let Some(shared) = weak.upgrade() {
+                    shared.expire_due();
+                }
+            });
+            clock.on_advance(Arc::downgrade(&hook));
+            hook
+        });
         Deadlines {
-            shared: Arc::new(Shared {
-                host,
-                state: Mutex::default(),
-                wake: Condvar::new(),
-            }),
+            shared,
             thread: Mutex::new(None),
+            _clock_hook: hook,
         }
     }
 
@@ -115,8 +130,9 @@ impl Deadlines {
     /// Starts the timer thread unless it runs; if it cannot start, `cell` (whose deadline
     /// needs it) is failed rather than left without one.
     fn start_timer(&self, cell: &CellRef) {
-        // loom models play every thread themselves: no timer runs there.
-        if cfg!(loom) {
+        // loom models play every thread themselves, and a test's clock passes deadlines as
+        // it advances: no timer runs then.
+        if cfg!(loom) || self.shared.host.test_clock().is_some() {
             return;
         }
         let mut thread = lock(&self.thread);
@@ -167,6 +183,24 @@ impl Deadlines {
 }
 
 impl Shared {
+    /// Times out, on this thread, every task whose deadline is due now.
+    fn expire_due(&self) {
+        let now = self.host.since_epoch();
+        let expired: Vec<Weak<_>> = {
+            let mut state = lock(&self.state);
+            let mut expired = Vec::new();
+            while state.due.peek().is_some_and(|Reverse(e)| e.at <= now) {
+                if let Some(Reverse(entry)) = state.due.pop() {
+                    expired.push(entry.cell);
+                }
+            }
+            expired
+        };
+        for cell in expired.iter().filter_map(Weak::upgrade) {
+            run::time_out(&cell);
+        }
+    }
+
     fn run(&self) {
         let mut state = lock(&self.state);
         loop {

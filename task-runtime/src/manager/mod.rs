@@ -282,6 +282,22 @@ impl TaskManager {
         self.core().shutdown(deadline_after(timeout))
     }
 
+    /// Runs the next queued body (the highest priority first, then the oldest) on the calling
+    /// thread, with its outcome decided and delivered as a worker would; whether there was
+    /// one. Tasks cancelled while queued are skipped. For a
+    /// [`manual`](TaskManagerBuilder::manual) manager; on one with threads it competes
+    /// with the workers for the queue.
+    pub fn run_next(&self) -> bool {
+        self.core().pool.run_next()
+    }
+
+    /// Runs queued bodies on the calling thread until none is queued, bodies queued meanwhile
+    /// (by the bodies themselves, or by callbacks they deliver inline) included; returns how
+    /// many ran. See [`run_next`](Self::run_next).
+    pub fn run_all(&self) -> usize {
+        std::iter::from_fn(|| self.run_next().then_some(())).count()
+    }
+
     /// Runs the next queued task on the calling thread; loom models play the worker with it.
     #[cfg(loom)]
     #[doc(hidden)]

@@ -63,6 +63,8 @@ pub(crate) struct PoolConfig {
     pub(crate) idle_timeout: Duration,
     /// The workers' stack size in bytes; `None` for the standard library's default.
     pub(crate) stack_size: Option<usize>,
+    /// No worker thread ever starts: jobs run only through [`Pool::run_next`].
+    pub(crate) manual: bool,
 }
 
 pub(crate) struct Pool<J: PoolJob> {
@@ -84,6 +86,7 @@ struct Shared<J> {
     ranked_below: AtomicUsize,
     slots: Slots,
     terminating: AtomicBool,
+    manual: bool,
     threads: Mutex<Threads>,
     /// `terminate` waits here for workers to exit.
     exited: Condvar,
@@ -157,6 +160,7 @@ impl<J: PoolJob> Pool<J> {
                 thread_name: config.thread_name,
                 idle_timeout: config.idle_timeout,
                 stack_size: config.stack_size,
+                manual: config.manual,
                 id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             }),
         }
@@ -182,7 +186,7 @@ impl<J: PoolJob> Pool<J> {
             counter.fetch_add(1, Ordering::Release);
             shared.send(Message::Wake);
         }
-        if shared.slots.place_job() == Placement::Start {
+        if !shared.manual && shared.slots.place_job() == Placement::Start {
             shared.spawn_worker();
         }
         Ok(())
@@ -206,7 +210,7 @@ impl<J: PoolJob> Pool<J> {
             }
             return;
         }
-        let queued = shared.queued();
+        let queued = if shared.manual { 0 } else { shared.queued() };
         for _ in 0..queued.min(max_threads - live) {
             if !shared.slots.reserve() {
                 break;
@@ -235,6 +239,22 @@ impl<J: PoolJob> Pool<J> {
             counter.fetch_sub(1, Ordering::AcqRel);
         }
         drop(removed);
+    }
+
+    /// Runs the next queued job that is still wanted (not cancelled meanwhile), in priority
+    /// order, on the calling thread; whether one ran. How a manual pool's jobs run.
+    pub(crate) fn run_next(&self) -> bool {
+        loop {
+            match self.shared.next_queued() {
+                Some(Message::Job(job)) if job.is_stale() => continue,
+                Some(Message::Job(job)) => {
+                    job.run();
+                    return true;
+                }
+                Some(Message::Wake) => continue,
+                None => return false,
+            }
+        }
     }
 
     /// Runs the next queued job on the calling thread (loom models play the worker).
@@ -618,6 +638,7 @@ mod tests {
             thread_name: "pool-test".into(),
             idle_timeout: idle,
             stack_size: None,
+            manual: false,
         })
     }
 
@@ -750,6 +771,7 @@ mod tests {
             thread_name: "osmax".into(),
             idle_timeout: Duration::from_micros(200),
             stack_size: None,
+            manual: false,
         });
         let stop = Arc::new(AtomicBool::new(false));
         let peak = Arc::new(AtomicUsize::new(0));

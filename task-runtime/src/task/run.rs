@@ -117,7 +117,9 @@ fn decided(cell: &CellRef, terminal: Terminal) {
 /// still queued, instead of waiting for a worker that may never come free. (`wait_for` does
 /// not: it must return by its deadline, and the task may run far longer.)
 pub(crate) fn help_if_worker(cell: &CellRef) {
-    if cell.core.state() == TaskState::Queued && cell.core.host.is_pool_thread() {
+    let host = &cell.core.host;
+    // A manual manager has no worker to wait for: its caller runs the task.
+    if cell.core.state() == TaskState::Queued && (host.is_pool_thread() || host.is_manual()) {
         run(cell);
     }
 }
