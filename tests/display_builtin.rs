@@ -9,7 +9,7 @@ use common::{eventually, Captured, PATIENCE};
 use task_runtime::indicatif::{InMemoryTerm, ProgressDrawTarget};
 use task_runtime::{
     AppError, LogProgress, Outcome, Progress, ProgressDisplay, TaskId, TaskInfo, TaskManager,
-    TerminalProgress,
+    TerminalProgress, TestClock,
 };
 
 fn info(id: TaskId, name: &str) -> TaskInfo {
@@ -84,10 +84,13 @@ fn log_progress_logs_again_once_the_interval_passed() {
     let manager = TaskManager::new(1);
     let id = some_id(&manager);
     let lines = capture_progress_events(|| {
-        let log = LogProgress::with_interval(Duration::from_millis(20));
+        // On a test clock: "too soon" does not depend on how loaded the machine is.
+        let clock = TestClock::new();
+        let log = LogProgress::with_interval(Duration::from_millis(20)).with_clock(clock.clone());
         log.task_progress(&info(id, "Slow"), &Progress::new(1, 3, ""));
+        clock.advance(Duration::from_millis(19));
         log.task_progress(&info(id, "Slow"), &Progress::new(2, 3, "")); // too soon
-        std::thread::sleep(Duration::from_millis(30)); // the interval itself is under test
+        clock.advance(Duration::from_millis(1));
         log.task_progress(&info(id, "Slow"), &Progress::new(3, 3, ""));
         log.task_finished(&info(id, "Slow"), &Outcome::Cancelled);
     });

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::ProgressDisplay;
+use crate::clock::TestClock;
 use crate::progress::Progress;
 use crate::sync::lock;
 use crate::vocabulary::{Outcome, TaskId, TaskInfo};
@@ -28,6 +29,8 @@ use crate::vocabulary::{Outcome, TaskId, TaskInfo};
 #[derive(Debug)]
 pub struct LogProgress {
     interval: Duration,
+    /// A test's clock, if one was given: the interval is counted on it.
+    clock: Option<TestClock>,
     /// When each running task last logged progress.
     last_logged: Mutex<HashMap<TaskId, Instant>>,
 }
@@ -42,8 +45,35 @@ impl LogProgress {
     pub fn with_interval(interval: Duration) -> Self {
         LogProgress {
             interval,
+            clock: None,
             last_logged: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Counts the interval on `clock` (a test's) instead of the system's: one progress event
+    /// per task per `interval` the test advances the clock. A manager built with
+    /// [`TaskManagerBuilder::clock`](crate::TaskManagerBuilder::clock) and no display of
+    /// its own gives its default `LogProgress` the clock itself.
+    ///
+    /// ```
+    /// use task_runtime::{LogProgress, TaskManager, TestClock};
+    ///
+    /// let clock = TestClock::new();
+    /// let manager = TaskManager::builder()
+    ///     .clock(clock.clone())
+    ///     .progress_display(LogProgress::new().with_clock(clock))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn with_clock(mut self, clock: TestClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    fn now(&self) -> Instant {
+        self.clock
+            .as_ref()
+            .map_or_else(Instant::now, TestClock::now)
     }
 
     fn last_logged(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Instant>> {
@@ -69,7 +99,7 @@ impl ProgressDisplay for LogProgress {
     }
 
     fn task_progress(&self, task: &TaskInfo, progress: &Progress) {
-        let now = Instant::now();
+        let now = self.now();
         let due = match self.last_logged().entry(task.id) {
             std::collections::hash_map::Entry::Occupied(mut last) => {
                 let due = now.duration_since(*last.get()) >= self.interval;

@@ -24,6 +24,8 @@ mod terminal;
 
 use std::sync::Arc;
 
+use crate::clock::TestClock;
+
 pub use self::log::LogProgress;
 pub(crate) use pump::{DisplayPump, Shown};
 #[cfg(feature = "terminal")]
@@ -105,7 +107,7 @@ pub trait ProgressDisplay: Send + Sync + 'static {
 
 /// The display of a manager built without one: bars when stderr is a terminal, `tracing`
 /// events otherwise.
-pub(crate) fn default_display() -> Arc<dyn ProgressDisplay> {
+pub(crate) fn default_display(clock: Option<&TestClock>) -> Arc<dyn ProgressDisplay> {
     #[cfg(feature = "terminal")]
     {
         use std::io::IsTerminal;
@@ -113,7 +115,10 @@ pub(crate) fn default_display() -> Arc<dyn ProgressDisplay> {
             return Arc::new(TerminalProgress::new());
         }
     }
-    Arc::new(LogProgress::new())
+    match clock {
+        Some(clock) => Arc::new(LogProgress::new().with_clock(clock.clone())),
+        None => Arc::new(LogProgress::new()),
+    }
 }
 
 impl<D: ProgressDisplay + ?Sized> ProgressDisplay for Arc<D> {

@@ -260,7 +260,9 @@ impl TaskManagerBuilder {
             dispatcher: self.dispatcher,
             errors: self.error_handler.unwrap_or_else(ErrorSink::tracing),
             error_map: self.error_map,
-            display: self.progress_display.unwrap_or_else(default_display),
+            display: self
+                .progress_display
+                .unwrap_or_else(|| default_display(self.clock.as_ref())),
             display_thread: format!("{}-display", self.thread_name),
             pool: pool.threads(),
             clock: self.clock,
