@@ -405,3 +405,26 @@ fn publish_all_runs_its_iterator_outside_the_lock() {
     items.sort_unstable();
     assert_eq!(items, [0, 1, 2, 100, 101, 102]);
 }
+
+#[test]
+fn without_on_items_the_items_wait_for_take_items_after_the_end() {
+    let ui = EventLoop::new();
+    let manager = common::ui_manager(&ui, 1);
+    let log = Log::new();
+    let l = log.clone();
+    let task = manager
+        .task_with_items(|_, items| {
+            items.publish_all([1u32, 2, 3]);
+            Ok::<_, AppError>(())
+        })
+        .on_complete(move |()| l.push("complete"))
+        .start();
+    assert!(ui.run_until_idle(&manager, PATIENCE));
+    assert_eq!(log.events(), ["complete"], "the terminal callback ran");
+    assert_eq!(
+        task.take_items(),
+        [1, 2, 3],
+        "and the items are still there"
+    );
+    assert!(task.take_items().is_empty());
+}

@@ -139,12 +139,17 @@ pub(crate) trait AnyItems: Send + Sync {
     fn deliver(&self, host: &Host, name: &str, silenced: bool);
     /// The task was asked to stop: a publisher waiting for room gives up.
     fn stopped(&self);
-    /// No delivery will ever come: pending items are dropped, later ones too.
+    /// No delivery will ever come: later items are dropped, and so are the pending ones if
+    /// `on_items` was to take them (without it they stay for `take_items`).
     fn close(&self, host: &Host, name: &str);
 }
 
 impl<P: Send + 'static> AnyItems for Items<P> {
     fn deliver(&self, host: &Host, name: &str, silenced: bool) {
+        // Without `on_items`, the items wait for `take_items`, even after the end.
+        if !self.listening.load(Ordering::Relaxed) {
+            return;
+        }
         let batch = self.take();
         if batch.is_empty() {
             return;
@@ -167,10 +172,16 @@ impl<P: Send + 'static> AnyItems for Items<P> {
     }
 
     fn close(&self, host: &Host, name: &str) {
+        let listening = self.listening.load(Ordering::Relaxed);
         let pending = {
             let mut buffer = lock(&self.buffer);
             buffer.closed = true;
-            std::mem::take(&mut buffer.pending)
+            // Those of `on_items` go with the deliveries; the others stay for `take_items`.
+            if listening {
+                std::mem::take(&mut buffer.pending)
+            } else {
+                Vec::new()
+            }
         };
         self.room.notify_all();
         host.drop_user_value(pending, name);
