@@ -233,3 +233,28 @@ fn the_macros_run_on_a_manual_manager_unchanged() {
     ui.process_events();
     assert_eq!(service.log.events(), ["3 words"]);
 }
+
+#[test]
+fn idle_workers_expire_on_the_test_clock() {
+    let clock = TestClock::new();
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .idle_timeout(Duration::from_millis(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    manager.spawn(|_| Ok::<_, AppError>(())).join().unwrap();
+    assert_eq!(manager.worker_count(), 1);
+    // Ten times the idle timeout in real time: the test clock has not moved.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        manager.worker_count(),
+        1,
+        "idle expiry follows the test clock"
+    );
+    clock.advance(Duration::from_millis(9));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(manager.worker_count(), 1, "1 ms short of the idle timeout");
+    clock.advance(Duration::from_millis(1));
+    common::eventually("the idle worker to exit", || manager.worker_count() == 0);
+}

@@ -255,6 +255,7 @@ impl TaskManagerBuilder {
                 default_stack_size(std::env::var("RUST_MIN_STACK").ok().as_deref())
             })),
             manual: self.manual,
+            clock: self.clock.clone(),
         });
         let host = Host::new(HostConfig {
             dispatcher: self.dispatcher,

@@ -40,6 +40,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
+use crate::clock::TestClock;
+
 use crate::sync::{lock, wait, wait_until, Condvar, Mutex};
 use queue::PriorityQueue;
 use slots::{Placement, Slots};
@@ -65,10 +67,14 @@ pub(crate) struct PoolConfig {
     pub(crate) stack_size: Option<usize>,
     /// No worker thread ever starts: jobs run only through [`Pool::run_next`].
     pub(crate) manual: bool,
+    /// A test's clock: idle workers expire by it, checked as it advances.
+    pub(crate) clock: Option<TestClock>,
 }
 
 pub(crate) struct Pool<J: PoolJob> {
     shared: Arc<Shared<J>>,
+    /// On a test's clock: what its `advance` calls (it holds it weakly).
+    _clock_hook: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 enum Message<J> {
@@ -87,6 +93,8 @@ struct Shared<J> {
     slots: Slots,
     terminating: AtomicBool,
     manual: bool,
+    #[cfg_attr(loom, allow(dead_code))]
+    clock: Option<TestClock>,
     threads: Mutex<Threads>,
     /// `terminate` waits here for workers to exit.
     exited: Condvar,
@@ -146,23 +154,40 @@ impl<J: PoolJob> Pool<J> {
     pub(crate) fn new(config: PoolConfig) -> Self {
         assert!(config.max_threads > 0, "a pool needs at least one thread");
         let (sender, receiver) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            sender,
+            receiver,
+            ranked: Mutex::new(PriorityQueue::new()),
+            ranked_above: AtomicUsize::new(0),
+            ranked_below: AtomicUsize::new(0),
+            slots: Slots::new(config.max_threads),
+            terminating: AtomicBool::new(false),
+            threads: Mutex::new(Threads::default()),
+            exited: Condvar::new(),
+            thread_name: config.thread_name,
+            idle_timeout: config.idle_timeout,
+            stack_size: config.stack_size,
+            manual: config.manual,
+            clock: config.clock,
+            id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
+        });
+        // Idle workers wait without a timeout on a test's clock; each advance wakes them to
+        // look at it.
+        let hook = shared.clock.as_ref().map(|clock| {
+            let weak = Arc::downgrade(&shared);
+            let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+                if let Some(shared) = weak.upgrade() {
+                    for _ in 0..shared.slots.unclaimed_idle() {
+                        shared.send(Message::Wake);
+                    }
+                }
+            });
+            clock.on_advance(Arc::downgrade(&hook));
+            hook
+        });
         Pool {
-            shared: Arc::new(Shared {
-                sender,
-                receiver,
-                ranked: Mutex::new(PriorityQueue::new()),
-                ranked_above: AtomicUsize::new(0),
-                ranked_below: AtomicUsize::new(0),
-                slots: Slots::new(config.max_threads),
-                terminating: AtomicBool::new(false),
-                threads: Mutex::new(Threads::default()),
-                exited: Condvar::new(),
-                thread_name: config.thread_name,
-                idle_timeout: config.idle_timeout,
-                stack_size: config.stack_size,
-                manual: config.manual,
-                id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
-            }),
+            shared,
+            _clock_hook: hook,
         }
     }
 
@@ -500,6 +525,21 @@ impl<J: PoolJob> Shared<J> {
         }
     }
 
+    /// Waits for a message for at most the idle timeout: in real time, or on a test's clock,
+    /// counted from `idle_since` (set by the first wait), waiting until an advance wakes it.
+    fn wait_idle(&self, idle_since: &mut Option<Duration>) -> Result<Message<J>, RecvTimeoutError> {
+        let Some(clock) = &self.clock else {
+            return self.receiver.recv_timeout(self.idle_timeout);
+        };
+        let since = *idle_since.get_or_insert_with(|| clock.elapsed());
+        if clock.elapsed().saturating_sub(since) >= self.idle_timeout {
+            return Err(RecvTimeoutError::Timeout);
+        }
+        self.receiver
+            .recv()
+            .map_err(|_| RecvTimeoutError::Disconnected)
+    }
+
     /// This worker was idle and just received a message; it takes one job only. If work is
     /// still queued and no unclaimed worker is idle (a busy worker took the job this one was
     /// claimed for, say), start a thread: a queued job never waits while the pool is below
@@ -513,6 +553,8 @@ impl<J: PoolJob> Shared<J> {
     /// Takes the next job, or returns `None` when this worker should exit (after giving up
     /// its `live` slot).
     fn next_job(self: &Arc<Self>, index: usize, deferred: &mut Option<J>) -> Option<J> {
+        // When this worker began to wait, on a test's clock.
+        let mut idle_since = None;
         loop {
             if let Some(job) = deferred.take() {
                 // Still behind any job ranked above 0 that arrived since.
@@ -536,7 +578,7 @@ impl<J: PoolJob> Shared<J> {
                 return None;
             }
             self.slots.enter_idle();
-            let received = self.receiver.recv_timeout(self.idle_timeout);
+            let received = self.wait_idle(&mut idle_since);
             self.slots.leave_idle();
             if received.is_ok() {
                 self.cover_for_woken_idle();
@@ -639,6 +681,7 @@ mod tests {
             idle_timeout: idle,
             stack_size: None,
             manual: false,
+            clock: None,
         })
     }
 
@@ -772,6 +815,7 @@ mod tests {
             idle_timeout: Duration::from_micros(200),
             stack_size: None,
             manual: false,
+            clock: None,
         });
         let stop = Arc::new(AtomicBool::new(false));
         let peak = Arc::new(AtomicUsize::new(0));
