@@ -52,12 +52,23 @@ fn nothing_runs_until_asked_then_in_priority_order_on_this_thread() {
         .collect();
     assert!(tasks.iter().all(|t| t.state() == TaskState::Queued));
     assert!(log.events().is_empty(), "no worker ran anything");
+    assert_eq!(manager.active_count(), 3, "the registry lists them");
+    assert_eq!(manager.worker_count(), 0);
+    let completed = Log::new();
+    let c = completed.clone();
+    manager
+        .signals()
+        .task_completed
+        .connect(move |info| c.push(info.name.clone()));
     assert!(manager.run_next());
     assert_eq!(log.events(), ["high"]);
     assert_eq!(manager.run_all(), 2);
     assert_eq!(log.events(), ["high", "low", "low again"]);
     assert!(!manager.run_next(), "nothing left");
     assert!(tasks.iter().all(|t| t.state() == TaskState::Completed));
+    ui.process_events();
+    assert_eq!(completed.len(), 3, "the signals: {:?}", completed.events());
+    assert_eq!(manager.worker_count(), 0, "and still no thread");
 }
 
 #[test]
