@@ -57,24 +57,33 @@ fn kind(rng: &mut Rng) -> Kind {
     }
 }
 
-/// Threads of this process that have not begun to exit. A thread the kernel is tearing down
-/// after its `join` returned (flag `PF_EXITING` in `/proc/<tid>/stat`) can stay listed for a
-/// while, waiting for the memory map's lock that a starting thread holds: it runs no code of
-/// ours any more, so it is not a worker.
+/// Threads of this process that were all running at one moment. A thread the kernel is
+/// tearing down after its `join` returned (flag `PF_EXITING` in `/proc/<tid>/stat`) can stay
+/// listed for a while, waiting for the memory map's lock that a starting thread holds: it
+/// runs no code of ours any more, so it is not counted. Reading the directory is not atomic
+/// (a thread read early may be gone before one started later is read), so every thread
+/// found is read again after the scan and only those still running count: each was running
+/// when first read and at the first re-read, so they all ran together then.
 fn thread_count() -> usize {
     const PF_EXITING: u64 = 0x4;
-    let running = |stat: String| {
-        let flags = stat
-            .rsplit_once(") ")
-            .and_then(|(_, fields)| fields.split(' ').nth(6)?.parse::<u64>().ok());
+    let running = |tid: &str| {
+        let flags = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let (_, fields) = stat.rsplit_once(") ")?;
+                fields.split(' ').nth(6)?.parse::<u64>().ok()
+            });
         flags.is_some_and(|flags| flags & PF_EXITING == 0)
     };
-    std::fs::read_dir("/proc/self/task").map_or(0, |tasks| {
-        tasks
-            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
-            .filter_map(|stat| running(stat).then_some(()))
-            .count()
-    })
+    let found: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|task| task.ok()?.file_name().into_string().ok())
+                .filter(|tid| running(tid))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.iter().filter(|tid| running(tid)).count()
 }
 
 /// A field of `/proc/self/status` in kB (VmRSS, VmHWM).

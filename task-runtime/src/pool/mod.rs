@@ -765,13 +765,20 @@ mod tests {
         assert!(pool.submit(job(|| ())).is_err());
     }
 
-    /// Threads of this process named `prefix..` that have not begun to exit: a thread that
-    /// has left the pool but not yet exited counts; one the kernel is tearing down after
-    /// `join` returned (flag `PF_EXITING` in `/proc/<tid>/stat`) does not, although it can
-    /// stay listed for a while (it waits for the memory map's lock that new threads take).
+    /// Threads of this process named `prefix..` that were all running (not exiting) at one
+    /// moment. A thread that has left the pool but not yet exited counts; one the kernel is
+    /// tearing down after `join` returned (flag `PF_EXITING` in `/proc/<tid>/stat`) does not,
+    /// although it can stay listed a while (waiting for the memory map's lock that starting
+    /// threads take). Reading the directory is not atomic: a thread read early may be gone by
+    /// the time a thread started later is read, so every thread found is read again after
+    /// the scan, and only those still running count: each was running both when it was first
+    /// read and at the first re-read, so all of them were running together then.
     fn os_threads_named(prefix: &str) -> usize {
         const PF_EXITING: u64 = 0x4;
-        let running_named = |stat: &str| {
+        let running_named = |tid: &str| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+                return false;
+            };
             let Some((head, tail)) = stat.rsplit_once(") ") else {
                 return false;
             };
@@ -781,12 +788,15 @@ mod tests {
             let flags = tail.split(' ').nth(6).and_then(|f| f.parse::<u64>().ok());
             named && flags.is_some_and(|f| f & PF_EXITING == 0)
         };
-        std::fs::read_dir("/proc/self/task").map_or(0, |tasks| {
-            tasks
-                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
-                .filter(|stat| running_named(stat))
-                .count()
-        })
+        let found: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .filter_map(|task| task.ok()?.file_name().into_string().ok())
+                    .filter(|tid| running_named(tid))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.iter().filter(|tid| running_named(tid)).count()
     }
 
     /// A thread-local whose destructor takes a while, as user code's may: a worker that
