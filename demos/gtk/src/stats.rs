@@ -140,10 +140,16 @@ mod tests {
         ok.join().unwrap();
         failed.join().unwrap_err();
         assert!(manager.wait_for_all(Duration::from_secs(30)));
-        let tally = ledger.tally(&ids);
-        assert_eq!(
-            (tally.completed, tally.failed, tally.without_outcome),
-            (1, 1, 0)
-        );
+        // A handle sees its outcome before the signals follow it (on the worker, here):
+        // wait for the ledger to hear both, with a deadline.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let counted = || {
+            let tally = ledger.tally(&ids);
+            (tally.completed, tally.failed, tally.without_outcome)
+        };
+        while counted() != (1, 1, 0) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(counted(), (1, 1, 0));
     }
 }
