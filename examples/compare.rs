@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use task_macros::run_in_background;
-use task_runtime::{EventLoop, Task, TaskManager};
+use task_runtime::{EventLoop, Publisher, Task, TaskManager};
 
 // ----- a counting allocator, for bytes per queued task -----
 
@@ -400,16 +400,19 @@ fn deliveries_per_reports(reports: u64) -> (usize, usize) {
 /// ns per `publish` inside a body: with nobody taking the items (they pile up in the
 /// buffer), and with an `on_items` callback on an event loop whose thread drains as fast as
 /// it can.
+/// ns per `publish` of `items` items.
+fn timed_publishes(publisher: &Publisher<u64>, items: u64) -> f64 {
+    let start = Instant::now();
+    for i in 0..items {
+        publisher.publish(i);
+    }
+    start.elapsed().as_nanos() as f64 / items as f64
+}
+
 fn publish_cost(items: u64) -> (f64, f64) {
     let manager = TaskManager::new(1);
     let piled = manager
-        .task_with_items(move |_, publisher| {
-            let start = Instant::now();
-            for i in 0..items {
-                publisher.publish(i);
-            }
-            Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / items as f64)
-        })
+        .task_with_items(move |_, publisher| Ok::<_, Infallible>(timed_publishes(publisher, items)))
         .start()
         .join()
         .unwrap();
@@ -417,13 +420,7 @@ fn publish_cost(items: u64) -> (f64, f64) {
     let ui = EventLoop::new();
     let drained = manager.clone();
     let task = manager
-        .task_with_items(move |_, publisher| {
-            let start = Instant::now();
-            for i in 0..items {
-                publisher.publish(i);
-            }
-            Ok::<_, Infallible>(start.elapsed().as_nanos() as f64 / items as f64)
-        })
+        .task_with_items(move |_, publisher| Ok::<_, Infallible>(timed_publishes(publisher, items)))
         .dispatcher(ui.dispatcher())
         .on_items(drop)
         .start();
