@@ -207,3 +207,43 @@ fn terminal_progress_shows_the_item_count_beside_the_bar() {
         term.contents().contains("search (1 item)")
     });
 }
+
+/// Without a display of its own, a manager on a test clock logs progress throttled on that
+/// clock, whether or not stderr is a terminal (run from a terminal, the default would
+/// otherwise be indicatif's bars, which log nothing and redraw on the wall clock).
+#[test]
+fn a_manager_on_a_test_clock_logs_progress_on_that_clock_by_default() {
+    // The display runs on the manager's pump thread: only a global subscriber sees it.
+    // Other tests' managers log into it too, so lines are picked by this task's name.
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let seen = move |needle: &str| {
+        captured
+            .lines()
+            .iter()
+            .any(|line| line.contains("clocked load: ") && line.contains(needle))
+    };
+
+    let clock = TestClock::new();
+    let manager = common::manual_on(&clock);
+    let task = manager
+        .task(move |ctx| {
+            ctx.set_progress(1, 3);
+            eventually("the first report to be logged", || seen("1/3"));
+            // A second later on the test clock, none in real time: logged again.
+            clock.advance(Duration::from_secs(1));
+            ctx.set_progress(3, 3);
+            eventually("the report a second later to be logged", || seen("3/3"));
+            Ok::<_, AppError>(())
+        })
+        .name("clocked load")
+        .show_progress(true)
+        .start();
+    assert!(manager.run_next());
+    task.join().unwrap();
+}

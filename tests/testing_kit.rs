@@ -197,11 +197,7 @@ fn a_running_body_past_its_deadline_times_out_when_it_returns() {
 #[test]
 fn snapshots_count_on_the_test_clock() {
     let clock = TestClock::new();
-    let manager = TaskManager::builder()
-        .manual()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let manager = common::manual_on(&clock);
     let start = clock.now();
     clock.advance(Duration::from_secs(60));
     let _task = manager.spawn(|_| Ok::<_, AppError>(()));

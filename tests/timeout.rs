@@ -113,41 +113,57 @@ fn a_zero_timeout_never_runs_the_body_and_max_never_fires() {
     assert!(!ran.load(Ordering::SeqCst));
 }
 
+/// On a test clock with real workers: the deadlines pass only when the test says so, so a
+/// loaded machine cannot make "in time" late.
 #[test]
 fn a_cancel_before_the_deadline_gives_cancelled_and_a_task_done_in_time_completes() {
-    let manager = TaskManager::new(2);
+    let clock = TestClock::new();
+    let manager = TaskManager::builder()
+        .max_threads(2)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let gate = Gate::new();
     let g = gate.clone();
     let (cancelled_tx, cancelled) = mpsc::channel();
+    let errors = Log::new();
     let task = manager
         .task(move |ctx| {
             g.wait();
-            while !ctx.is_cancelled() {
-                std::thread::sleep(Duration::from_millis(1));
-            }
             ctx.check_cancelled()?;
             Ok::<_, AppError>(())
         })
         .timeout(Duration::from_millis(50))
         .on_cancelled(move || cancelled_tx.send(()).unwrap())
+        .on_error({
+            let errors = errors.clone();
+            move |error| errors.push(error.code())
+        })
         .start();
     task.cancel();
+    clock.advance(Duration::from_millis(60)); // past the deadline, after the cancel
     gate.open();
     assert!(matches!(task.join(), Err(TaskError::Cancelled)));
     cancelled.recv_timeout(PATIENCE).unwrap();
 
     let quick = manager.spawn(|_| Ok::<_, AppError>(1)).cancel_on_drop();
-    let in_time = manager
+    let mut in_time = manager
         .task(|_| Ok::<_, AppError>(2))
         .timeout(Duration::from_millis(20))
+        .on_error({
+            let errors = errors.clone();
+            move |error| errors.push(error.code())
+        })
         .start();
-    assert_eq!(in_time.join().unwrap(), 2);
+    assert!(in_time.wait_for(PATIENCE));
+    assert_eq!(in_time.try_take().unwrap().unwrap(), 2);
     assert_eq!(quick.join().unwrap(), 1);
-    // Past the deadline (a negative check: it can only wait), nothing changes for a task
-    // that already completed.
-    std::thread::sleep(Duration::from_millis(40));
+    // Past the deadline, nothing changes for a task that already completed.
+    clock.advance(Duration::from_millis(40));
     assert!(manager.wait_for_all(PATIENCE));
+    assert_eq!(in_time.state(), TaskState::Completed);
     assert_eq!(manager.active_count(), 0);
+    assert_eq!(errors.len(), 0, "no on_error: {:?}", errors.events());
 }
 
 /// Queued behind a busy worker, the tasks are failed by the timer itself, one after another
@@ -156,11 +172,7 @@ fn a_cancel_before_the_deadline_gives_cancelled_and_a_task_done_in_time_complete
 fn deadlines_fire_in_their_order_whatever_order_they_were_set_in() {
     // On a test clock, with no worker: the order is the deadlines', not the machine's load.
     let clock = TestClock::new();
-    let manager = TaskManager::builder()
-        .manual()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let manager = common::manual_on(&clock);
     let log = Log::new();
     let mut tasks = Vec::new();
     for (name, ms) in [("late", 90), ("early", 10), ("middle", 50)] {

@@ -135,6 +135,15 @@ pub fn ui_manager(ui: &EventLoop, threads: usize) -> TaskManager {
         .unwrap()
 }
 
+/// A manager with no worker threads (bodies run when the test asks) on a test clock.
+pub fn manual_on(clock: &task_runtime::TestClock) -> TaskManager {
+    TaskManager::builder()
+        .manual()
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
 /// Proves the manager can run `threads` bodies at the same time: they meet at a barrier.
 /// The barrier has a deadline, so a pool that is short of threads fails the test instead of
 /// leaving its bodies blocked.

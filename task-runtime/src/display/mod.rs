@@ -106,8 +106,13 @@ pub trait ProgressDisplay: Send + Sync + 'static {
 }
 
 /// The display of a manager built without one: bars when stderr is a terminal, `tracing`
-/// events otherwise.
+/// events otherwise; on a test clock always the events, counted on that clock (a test then
+/// behaves the same run from a terminal as in CI, and indicatif's redraws and elapsed times
+/// follow the wall clock).
 pub(crate) fn default_display(clock: Option<&TestClock>) -> Arc<dyn ProgressDisplay> {
+    if let Some(clock) = clock {
+        return Arc::new(LogProgress::new().with_clock(clock.clone()));
+    }
     #[cfg(feature = "terminal")]
     {
         use std::io::IsTerminal;
@@ -115,10 +120,7 @@ pub(crate) fn default_display(clock: Option<&TestClock>) -> Arc<dyn ProgressDisp
             return Arc::new(TerminalProgress::new());
         }
     }
-    match clock {
-        Some(clock) => Arc::new(LogProgress::new().with_clock(clock.clone())),
-        None => Arc::new(LogProgress::new()),
-    }
+    Arc::new(LogProgress::new())
 }
 
 impl<D: ProgressDisplay + ?Sized> ProgressDisplay for Arc<D> {

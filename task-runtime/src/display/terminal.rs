@@ -23,7 +23,10 @@ const SPINNER: &str = "{spinner:.green} {prefix:.bold} {msg} ({elapsed})";
 /// time it took.
 ///
 /// The default display of a manager whose stderr is a terminal (feature `terminal`, on by
-/// default). Nothing is drawn when stderr is not a terminal.
+/// default). Nothing is drawn when stderr is not a terminal. Redraws and elapsed times
+/// follow the wall clock, never a [`TestClock`](crate::TestClock): a test that checks what
+/// is shown gives the manager a [`LogProgress`](crate::LogProgress) on its clock, or a
+/// display of its own, which no timer throttles.
 ///
 /// ```
 /// use task_runtime::{TaskManager, TerminalProgress};

@@ -228,7 +228,11 @@ impl TaskManagerBuilder {
     /// Counts the manager's instants and deadlines on `clock` instead of the system's: a
     /// `timeout(2 s)` fires exactly when the test advances the clock past it (during
     /// [`TestClock::advance`], on the test's thread), and snapshots' instants are the
-    /// clock's. Waits (`wait_for`, `wait_for_all`, `run_until*`) stay in real time. See
+    /// clock's, and so is idle workers' expiry. Without a
+    /// [`progress_display`](Self::progress_display), the display is a
+    /// [`LogProgress`](crate::LogProgress) throttled on the clock, also when stderr is a
+    /// terminal ([`TerminalProgress`](crate::TerminalProgress) redraws on indicatif's own wall
+    /// clock timer). Waits (`wait_for`, `wait_for_all`, `run_until*`) stay in real time. See
     /// [`TestClock`].
     pub fn clock(mut self, clock: TestClock) -> Self {
         self.clock = Some(clock);
