@@ -16,36 +16,45 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use task_macros::run_in_background;
-use task_runtime::{EventLoop, Publisher, Task, TaskManager};
+use task_runtime::{EventLoop, Publisher, Task, TaskManager, TaskScope};
 
 // ----- a counting allocator, for bytes per queued task -----
 
 struct Counting;
 
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+/// Counting only while bytes are measured: a counter that every allocation and free of every
+/// thread writes is one more shared cache line per allocation, which would slow the
+/// contenders that allocate most while their throughput is measured.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+fn counted(delta: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATED.fetch_add(delta as usize, Ordering::Relaxed); // wraps for negative deltas
+    }
+}
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        counted(layout.size() as isize);
         // SAFETY: same layout, same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        counted(-(layout.size() as isize));
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        counted(new_size as isize - layout.size() as isize);
         // SAFETY: forwarded unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -135,6 +144,101 @@ impl Pool for ByHand {
     }
     fn run(&self, job: impl FnOnce() + Send + 'static) {
         self.pass_back(job);
+    }
+}
+
+/// `task().on_complete()` in a scope of its own (the scope stays open while measured).
+struct InScope(TaskScope);
+impl Pool for InScope {
+    fn name(&self) -> &'static str {
+        "  + in a TaskScope"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0
+            .task(|_| Ok::<_, Infallible>(()))
+            .on_complete(move |()| job())
+            .start();
+    }
+}
+
+/// `task().on_complete()` with a deadline that never passes while measured.
+struct WithTimeout(TaskManager);
+impl Pool for WithTimeout {
+    fn name(&self) -> &'static str {
+        "  + timeout(1 h)"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0
+            .task(|_| Ok::<_, Infallible>(()))
+            .timeout(Duration::from_secs(3600))
+            .on_complete(move |()| job())
+            .start();
+    }
+}
+
+/// `task_with_items`: the body publishes one item, `on_items` takes it.
+struct WithItems(TaskManager);
+impl Pool for WithItems {
+    fn name(&self) -> &'static str {
+        "  + task_with_items, one item"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0
+            .task_with_items(|_, items| {
+                items.publish(1u8);
+                Ok::<_, Infallible>(())
+            })
+            .on_items(drop)
+            .on_complete(move |()| job())
+            .start();
+    }
+}
+
+/// The UI case: callbacks queued on an event loop that the measuring thread drains, with
+/// `Send` callbacks or with `local()` ones (kept on this thread, not `Send`).
+struct OnEventLoop {
+    manager: TaskManager,
+    ui: EventLoop,
+    local: bool,
+}
+impl OnEventLoop {
+    fn new(local: bool) -> Self {
+        let ui = EventLoop::new();
+        let manager = TaskManager::builder()
+            .max_threads(THREADS)
+            .dispatcher(ui.dispatcher())
+            .build()
+            .unwrap();
+        OnEventLoop { manager, ui, local }
+    }
+
+    /// Drains the loop until `n` more completions arrived on `finished`.
+    fn drain(&self, finished: &Receiver<()>, n: usize) {
+        let mut seen = 0;
+        assert!(self.ui.run_until(
+            || {
+                seen += finished.try_iter().count();
+                seen == n
+            },
+            Duration::from_secs(60)
+        ));
+    }
+}
+impl Pool for OnEventLoop {
+    fn name(&self) -> &'static str {
+        if self.local {
+            "  + local() callbacks"
+        } else {
+            "task().on_complete(), EventLoop"
+        }
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        let task = self.manager.task(|_| Ok::<_, Infallible>(()));
+        if self.local {
+            task.local().on_complete(move |()| job()).start();
+        } else {
+            task.on_complete(move |()| job()).start();
+        }
     }
 }
 
@@ -248,6 +352,30 @@ fn latencies(pool: &impl Pool, rounds: usize, into: &mut Vec<u64>) {
     }
 }
 
+/// [`throughput`] when the completions are seen by draining the pool's event loop.
+fn throughput_on_loop(pool: &OnEventLoop, n: usize) -> f64 {
+    let (done, finished) = unbounded::<()>();
+    let start = Instant::now();
+    for _ in 0..n {
+        let done = done.clone();
+        pool.run(move || done.send(()).unwrap());
+    }
+    pool.drain(&finished, n);
+    start.elapsed().as_nanos() as f64 / n as f64
+}
+
+/// [`latencies`] when the completion is seen by draining the pool's event loop.
+fn latencies_on_loop(pool: &OnEventLoop, rounds: usize, into: &mut Vec<u64>) {
+    let (done, finished) = unbounded::<()>();
+    for _ in 0..rounds {
+        let done = done.clone();
+        let start = Instant::now();
+        pool.run(move || done.send(()).unwrap());
+        pool.drain(&finished, 1);
+        into.push(start.elapsed().as_nanos() as u64);
+    }
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -276,21 +404,23 @@ fn measure(rows: &mut [Row], pools: &[&dyn Fn(&mut Row)], rounds: usize) {
 
 // ----- the library's own figures -----
 
-/// Bytes allocated per queued task (the queue is held up by a gate task). The closure itself
-/// captures nothing, so this is all the runtime's own bookkeeping.
 /// Bytes allocated per call of `make`, while everything it made is still alive (the vector
 /// that keeps the results is not counted).
 fn allocated_per_item<H>(count: usize, make: impl Fn() -> H) -> f64 {
     let mut kept = Vec::with_capacity(count);
+    COUNTING.store(true, Ordering::SeqCst);
     let before = ALLOCATED.load(Ordering::SeqCst);
     for _ in 0..count {
         kept.push(make());
     }
-    let bytes = ALLOCATED.load(Ordering::SeqCst) - before;
+    let bytes = ALLOCATED.load(Ordering::SeqCst).wrapping_sub(before);
+    COUNTING.store(false, Ordering::SeqCst);
     drop(kept);
     bytes as f64 / count as f64
 }
 
+/// Bytes allocated per queued task (the queue is held up by a gate task). The closure itself
+/// captures nothing, so this is all the runtime's own bookkeeping.
 fn bytes_per_queued_task(queued: usize) -> (f64, f64) {
     let manager = TaskManager::new(1);
     let gate = Arc::new(Barrier::new(2));
@@ -463,6 +593,37 @@ fn deliveries_per_items(items: u64) -> (usize, bool) {
     (batches.load(Ordering::Relaxed), all)
 }
 
+/// CPU time (user and system) of this whole process so far, from `/proc/self/stat` (Linux).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces: the fields that count come after its `)`.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |at: usize| fields.get(at)?.parse::<u64>().ok();
+    // utime and stime, in USER_HZ ticks (100 a second on Linux).
+    Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
+/// CPU time the process spends over `window` while a manager whose workers just ran a task
+/// waits idle (and every other pool here is idle too).
+fn idle_cpu(window: Duration) -> Option<Duration> {
+    let manager = TaskManager::new(THREADS);
+    let busy: Vec<_> = (0..THREADS)
+        .map(|_| manager.spawn(|_| Ok::<_, Infallible>(())))
+        .collect();
+    for task in busy {
+        task.join().unwrap();
+    }
+    thread::sleep(Duration::from_millis(200)); // spinning receivers settle
+    let before = process_cpu()?;
+    thread::sleep(window);
+    let spent = process_cpu()?.saturating_sub(before);
+    assert!(
+        manager.worker_count() > 0,
+        "the workers waited through the window"
+    );
+    Some(spent)
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (n, rounds, latency_rounds, thread_n) = if quick {
@@ -493,6 +654,12 @@ fn main() {
             .build()
             .unwrap(),
     );
+    let scope_manager = TaskManager::new(THREADS);
+    let in_scope = InScope(scope_manager.scope());
+    let with_timeout = WithTimeout(TaskManager::new(THREADS));
+    let with_items = WithItems(TaskManager::new(THREADS));
+    let on_loop = OnEventLoop::new(false);
+    let local_on_loop = OnEventLoop::new(true);
     let floor = Floor::new();
     let probe = FloorWithCellSizedJob(Floor::new());
     let std_thread = StdThread;
@@ -503,6 +670,11 @@ fn main() {
         on_complete.name(),
         with_macro.name(),
         by_hand.name(),
+        in_scope.name(),
+        with_timeout.name(),
+        with_items.name(),
+        on_loop.name(),
+        local_on_loop.name(),
         threadpool.name(),
         rayon.name(),
         tokio.name(),
@@ -518,7 +690,7 @@ fn main() {
         })
         .collect();
     let per_round = latency_rounds / rounds;
-    let workloads: [&dyn Fn(&mut Row); 10] = [
+    let workloads: [&dyn Fn(&mut Row); 15] = [
         &|r| {
             r.ns_per_task.push(throughput(&floor, n));
             latencies(&floor, per_round, &mut r.latencies);
@@ -538,6 +710,26 @@ fn main() {
         &|r| {
             r.ns_per_task.push(throughput(&by_hand, n));
             latencies(&by_hand, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&in_scope, n));
+            latencies(&in_scope, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&with_timeout, n));
+            latencies(&with_timeout, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&with_items, n));
+            latencies(&with_items, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput_on_loop(&on_loop, n));
+            latencies_on_loop(&on_loop, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput_on_loop(&local_on_loop, n));
+            latencies_on_loop(&local_on_loop, per_round, &mut r.latencies);
         },
         &|r| {
             r.ns_per_task.push(throughput(&threadpool, n));
@@ -577,11 +769,11 @@ fn main() {
     );
     println!();
     println!(
-        "| {:<34} | {:>10} | {:>8} | {:>11} | {:>8} | {:>11} | {:>8} |",
+        "| {:<36} | {:>10} | {:>8} | {:>11} | {:>8} | {:>11} | {:>8} |",
         "contender", "ns/task", "x floor", "latency p50", "x floor", "latency p99", "x floor"
     );
     println!(
-        "|{:-<36}|{:->12}|{:->10}|{:->13}|{:->10}|{:->13}|{:->10}|",
+        "|{:-<38}|{:->12}|{:->10}|{:->13}|{:->10}|{:->13}|{:->10}|",
         "", "", "", "", "", "", ""
     );
     let figures: Vec<(f64, f64, f64)> = rows
@@ -598,7 +790,7 @@ fn main() {
     let floor_figures = figures[0];
     for (row, (ns, p50, p99)) in rows.iter().zip(&figures) {
         println!(
-            "| {:<34} | {:>10.0} | {:>8.2} | {:>8.1} µs | {:>8.2} | {:>8.1} µs | {:>8.2} |",
+            "| {:<36} | {:>10.0} | {:>8.2} | {:>8.1} µs | {:>8.2} | {:>8.1} µs | {:>8.2} |",
             row.name,
             ns,
             ns / floor_figures.0,
@@ -619,6 +811,8 @@ fn main() {
     let (frame_loop, busy_loop) = deliveries_per_reports(10_000_000);
     let (piled, published_draining) = publish_cost(calls);
     let (batches, all_arrived) = deliveries_per_items(10_000_000);
+    let window = Duration::from_secs(if quick { 2 } else { 10 });
+    let idle = idle_cpu(window);
     println!();
     println!("task-runtime figures:");
     println!("  bytes per queued task       {spawn_bytes:.0} (spawn), {on_complete_bytes:.0} (task().on_complete())");
@@ -640,4 +834,13 @@ fn main() {
             "ITEMS MISSING"
         }
     );
+    match idle {
+        Some(spent) => println!(
+            "  idle manager                {} ms CPU in {} s (the whole process, every pool idle; \
+             10 ms ticks)",
+            spent.as_millis(),
+            window.as_secs()
+        ),
+        None => println!("  idle manager                (no /proc/self/stat here)"),
+    }
 }

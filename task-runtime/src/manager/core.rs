@@ -96,11 +96,11 @@ impl ManagerCore {
                 match refusal {
                     Refusal::ShutDown => tracing::warn!(
                         "task '{}' started after the manager was shut down; cancelled",
-                        cell.core.name
+                        cell.core.name()
                     ),
                     Refusal::NameActive => tracing::info!(
                         "task '{}' skipped: a task of this name is active",
-                        cell.core.name
+                        cell.core.name()
                     ),
                 }
                 run::cancel(&cell);

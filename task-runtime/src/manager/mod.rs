@@ -98,9 +98,9 @@ impl TaskSnapshot {
         let core = &cell.core;
         TaskSnapshot {
             id: core.id,
-            name: core.name.as_str().to_owned(),
+            name: core.name().as_str().to_owned(),
             state: core.state(),
-            progress: core.mailbox.latest_progress(),
+            progress: core.mailbox().latest_progress(),
             queued_at: core.queued_at(),
             started_at: core.started_at(),
         }
@@ -212,7 +212,7 @@ impl TaskManager {
             .registry
             .cells()
             .iter()
-            .map(|cell| cell.core.name.as_str().to_owned())
+            .map(|cell| cell.core.name().as_str().to_owned())
             .collect()
     }
 

@@ -156,8 +156,8 @@ impl Registry {
         };
         let mut released = Released::new();
         let control = lock(&self.control);
-        let name = core.name.as_str();
-        let active = self.matching(|other| other.name.is(name), &mut released);
+        let name = core.name().as_str();
+        let active = self.matching(|other| other.name().is(name), &mut released);
         let superseded = match exclusive {
             Exclusive::SkipIfActive if !active.is_empty() => {
                 drop(control);
@@ -266,7 +266,7 @@ impl Registry {
 
     /// The active tasks named `name`, in submission order.
     pub(crate) fn named(&self, name: &str) -> Vec<CellRef> {
-        self.matching(|core| core.name.is(name), &mut Released::new())
+        self.matching(|core| core.name().is(name), &mut Released::new())
     }
 }
 

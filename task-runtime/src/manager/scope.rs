@@ -311,7 +311,7 @@ impl TaskContext {
                 "TaskContext::scope: the manager of task `{}` is gone (every handle to it was \
                  dropped and its shutdown stopped waiting for this body); keep a TaskManager \
                  alive while bodies start subtasks",
-                cell.core.name.as_str()
+                cell.core.name().as_str()
             );
         };
         TaskScope::over(manager, ScopeNode::for_body(cell))

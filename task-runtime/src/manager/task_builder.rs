@@ -150,7 +150,7 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
     }
 
     /// [`start`](Self::start), telling `named` the task's name first.
-    pub(super) fn start_named(self, named: impl FnOnce(&str)) -> Task<T, P> {
+    pub(super) fn start_named(self, named: impl FnOnce(&TaskName)) -> Task<T, P> {
         let TaskBuilder {
             manager,
             body,
@@ -158,7 +158,7 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
             items,
         } = self;
         let name = TaskName::new(options.name, manager.next_task_number());
-        named(name.as_str());
+        named(&name);
         let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
             .then(|| manager.registry.latest_of(name.as_str()));
         let spec = TaskSpec {

@@ -55,7 +55,7 @@ impl TaskContext {
 
     /// The task's name.
     pub fn name(&self) -> &str {
-        self.cell.core.name.as_str()
+        self.cell.core.name().as_str()
     }
 
     /// Whether cancellation was requested. A body that checks it regularly stops early; its

@@ -125,7 +125,7 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
 
     /// The task's name (`Task-<n>` unless one was given).
     pub fn name(&self) -> &str {
-        self.cell.core.name.as_str()
+        self.cell.core.name().as_str()
     }
 
     /// Requests cancellation; returns `false` if the task had already finished.
@@ -150,7 +150,7 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
 
     /// The latest progress the body reported, if any.
     pub fn progress(&self) -> Option<Progress> {
-        self.cell.core.mailbox.latest_progress()
+        self.cell.core.mailbox().latest_progress()
     }
 
     /// Whether the outcome is decided. Once it is, [`try_take`](Self::try_take) returns it.
@@ -203,7 +203,7 @@ impl<T, P> fmt::Debug for Task<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("id", &self.cell.core.id)
-            .field("name", &self.cell.core.name.as_str())
+            .field("name", &self.cell.core.name().as_str())
             .field("state", &self.cell.core.state())
             .finish()
     }

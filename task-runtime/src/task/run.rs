@@ -88,7 +88,7 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
     if core.state() != TaskState::Queued {
         return;
     }
-    let name = core.name.as_str();
+    let name = core.name().as_str();
     let error = core
         .host
         .task_error(name, AppError::thread_spawn(name, reason));
@@ -105,7 +105,7 @@ fn decided(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     core.host.decided();
     if let Some(scope) = core.scope() {
-        scope.decided(core.mailbox.latest_progress());
+        scope.decided(core.mailbox().latest_progress());
     }
     if let Some(shown) = core.shown() {
         core.host.display().finished(shown, terminal.outcome());

@@ -325,7 +325,7 @@ impl ScopeNode {
             total,
         };
         for cell in active {
-            if let Some(progress) = cell.core.mailbox.latest_progress() {
+            if let Some(progress) = cell.core.mailbox().latest_progress() {
                 counts.current = counts.current.saturating_add(progress.current);
                 counts.total = counts.total.saturating_add(progress.total);
             }

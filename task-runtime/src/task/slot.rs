@@ -145,7 +145,7 @@ impl<T> Slot<T> {
             if let Err(panic) = unwind::catch(move || waker.wake()) {
                 core.host.report_panic(
                     "the waker of an awaited handle",
-                    core.name.as_str(),
+                    core.name().as_str(),
                     &panic,
                 );
             }
@@ -234,14 +234,15 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         // A failure gets its final form before the decision and outside the lock: the
         // manager's `map_error` is user code. (A task already cancelled is not mapped: its
         // outcome is `Cancelled` whatever it returned.)
-        let name = core.name.as_str();
+        // Read only where needed: an inline name is checked as UTF-8 on every read.
+        let name = || core.name().as_str();
         let failure = match &output {
             Ok(Ok(_)) => None,
             _ if core.is_cancelled() => None,
-            Ok(Err(error)) => Some(core.host.task_error(name, error.clone())),
+            Ok(Err(error)) => Some(core.host.task_error(name(), error.clone())),
             Err(panic) => Some(
                 core.host
-                    .task_error(name, AppError::panicked(name, panic.message())),
+                    .task_error(name(), AppError::panicked(name(), panic.message())),
             ),
         };
         let inner = lock(&self.inner);
@@ -252,13 +253,13 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 let error = core.timeout_error();
                 self.store_error(core, inner, TaskError::Failed(error.clone()));
                 if let Ok(Ok(produced)) = output {
-                    core.host.drop_user_value(produced, name);
+                    core.host.drop_user_value(produced, name());
                 }
                 Terminal::Failed(error)
             }
             Ok(Ok((value, completion))) if state == TaskState::Completed => {
                 if let Some(unread) = self.store_value(core, inner, value) {
-                    core.host.drop_user_value(unread, name);
+                    core.host.drop_user_value(unread, name());
                 }
                 Terminal::Completed(completion)
             }
@@ -273,7 +274,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 // Cancelled: whatever the body produced is dropped unread.
                 self.store_error(core, inner, TaskError::Cancelled);
                 match output {
-                    Ok(Ok(produced)) => core.host.drop_user_value(produced, name),
+                    Ok(Ok(produced)) => core.host.drop_user_value(produced, name()),
                     Ok(Err(_)) => {}
                     Err(panic) => tracing::warn!(
                         panic = panic.message(),
@@ -297,7 +298,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
             };
             self.store_error(core, inner, outcome);
             if let Some(body) = body {
-                core.host.drop_user_value(body, core.name.as_str());
+                core.host.drop_user_value(body, core.name().as_str());
             }
         }
         request
@@ -311,7 +312,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         let body = inner.stage.take_body();
         self.store_error(core, inner, TaskError::Failed(error.clone()));
         if let Some(body) = body {
-            core.host.drop_user_value(body, core.name.as_str());
+            core.host.drop_user_value(body, core.name().as_str());
         }
         true
     }

@@ -12,7 +12,7 @@ use crate::vocabulary::Outcome;
 /// The body started.
 pub(crate) fn post_started(cell: &CellRef) {
     let core = &cell.core;
-    if (core.listeners.on_started() || core.host.wants_started()) && core.mailbox.post_started() {
+    if (core.listeners.on_started() || core.host.wants_started()) && core.mailbox().post_started() {
         schedule(cell);
     }
 }
@@ -25,7 +25,9 @@ pub(crate) fn report(cell: &CellRef, update: impl FnOnce(&mut Progress)) {
     let show = core
         .shown()
         .map(|shown| |progress: &Progress| core.host.display().progress(shown, progress));
-    let schedule_drain = core.mailbox.report(core.listeners, cancelled, update, show);
+    let schedule_drain = core
+        .mailbox()
+        .report(core.listeners, cancelled, update, show);
     if schedule_drain {
         schedule(cell);
     }
@@ -33,7 +35,7 @@ pub(crate) fn report(cell: &CellRef, update: impl FnOnce(&mut Progress)) {
 
 /// The body published items into an empty buffer, and `on_items` listens.
 pub(crate) fn post_items(cell: &CellRef) {
-    if cell.core.mailbox.post_items() {
+    if cell.core.mailbox().post_items() {
         schedule(cell);
     }
 }
@@ -48,7 +50,7 @@ pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
         Terminal::Cancelled => core.listeners.on_cancelled(),
     } || core.host.wants_end(terminal.state());
     let here = core.dispatcher().is_worker_thread();
-    match core.mailbox.post_terminal(terminal, wanted, here) {
+    match core.mailbox().post_terminal(terminal, wanted, here) {
         Posted::Abandoned(terminal) => end_undelivered(cell, terminal),
         Posted::DeliverHere(terminal, callbacks) => {
             let _span = core.enter_span();
@@ -56,7 +58,7 @@ pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
         }
         Posted::Unwanted(callbacks) => {
             if let Some(callbacks) = callbacks {
-                core.host.drop_user_value(callbacks, core.name.as_str());
+                core.host.drop_user_value(callbacks, core.name().as_str());
             }
             core.host.delivered(core.dispatcher());
         }
@@ -83,7 +85,7 @@ fn dispatch_drain(cell: &CellRef) {
     if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.run()))) {
         // If the dispatcher dropped the job while panicking, the job abandoned the mailbox.
         core.host
-            .report_panic("the dispatcher", core.name.as_str(), &panic);
+            .report_panic("the dispatcher", core.name().as_str(), &panic);
     }
 }
 
@@ -98,7 +100,7 @@ fn drain(cell: &CellRef) {
     // On a queued dispatcher, one batch of items per job: a body publishing faster than the
     // UI drains gets one delivery per run of the loop, not a drain that never ends.
     let mut batched = false;
-    while let Some(due) = core.mailbox.next_due(|| core.is_cancelled(), batched) {
+    while let Some(due) = core.mailbox().next_due(|| core.is_cancelled(), batched) {
         match due {
             Due::Again => {
                 // Items still due: a new job takes over (the mailbox stays scheduled).
@@ -115,24 +117,24 @@ fn drain(cell: &CellRef) {
 fn deliver(cell: &CellRef, due: Due) {
     let core = &cell.core;
     let host = &core.host;
-    let name = core.name.as_str();
+    let name = core.name().as_str();
     // A task superseded by a newer one of its name (`Exclusive::CancelPrevious`) delivers
     // none of its own callbacks any more; the manager's signals still see it end.
     let silenced = core.is_silenced();
     match due {
         Due::Started => {
-            let callback = core.mailbox.take_callback(|c| c.on_started.take());
+            let callback = core.mailbox().take_callback(|c| c.on_started.take());
             if let Some(callback) = callback.filter(|_| !silenced) {
                 host.run_callback("on_started", name, callback);
             }
             host.signal_started(core.dispatcher(), || core.info());
         }
         Due::Progress(progress) => {
-            if let Some(mut callback) = core.mailbox.take_callback(|c| c.on_progress.take()) {
+            if let Some(mut callback) = core.mailbox().take_callback(|c| c.on_progress.take()) {
                 if !silenced {
                     host.run_callback("on_progress", name, || callback(progress));
                 }
-                core.mailbox.return_on_progress(callback);
+                core.mailbox().return_on_progress(callback);
             }
         }
         Due::Items => {
@@ -141,7 +143,7 @@ fn deliver(cell: &CellRef, due: Due) {
             }
         }
         Due::Terminal(terminal) => {
-            let callbacks = core.mailbox.take_callbacks();
+            let callbacks = core.mailbox().take_callbacks();
             deliver_terminal(cell, terminal, callbacks);
         }
         Due::Again => {}
@@ -153,7 +155,7 @@ fn deliver(cell: &CellRef, due: Due) {
 fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Box<Callbacks>>) {
     let core = &cell.core;
     let host = &core.host;
-    let name = core.name.as_str();
+    let name = core.name().as_str();
     let silenced = core.is_silenced();
     if let Some(items) = core.items() {
         // What a helper thread published while the outcome was decided: still before the
@@ -204,17 +206,17 @@ fn end_undelivered(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     let host = &core.host;
     if let Some(items) = core.items() {
-        items.close(host, core.name.as_str());
+        items.close(host, core.name().as_str());
     }
     match terminal {
         Terminal::Failed(error) => host.handle_error(&error),
         Terminal::Completed(Some(completion)) => {
-            host.drop_user_value(completion, core.name.as_str())
+            host.drop_user_value(completion, core.name().as_str())
         }
         Terminal::Completed(None) | Terminal::Cancelled => {}
     }
-    if let Some(callbacks) = core.mailbox.take_callbacks() {
-        host.drop_user_value(callbacks, core.name.as_str());
+    if let Some(callbacks) = core.mailbox().take_callbacks() {
+        host.drop_user_value(callbacks, core.name().as_str());
     }
     host.delivered(core.dispatcher());
 }
@@ -234,12 +236,12 @@ impl Drop for DrainJob {
     fn drop(&mut self) {
         let Some(cell) = self.0.take() else { return };
         let core = &cell.core;
-        let terminal = core.mailbox.abandon();
+        let terminal = core.mailbox().abandon();
         if let Some(items) = core.items() {
-            items.close(&core.host, core.name.as_str());
+            items.close(&core.host, core.name().as_str());
         }
         core.host
-            .handle_error(&AppError::delivery_lost(core.name.as_str()));
+            .handle_error(&AppError::delivery_lost(core.name().as_str()));
         if let Some(terminal) = terminal {
             end_undelivered(&cell, terminal);
         }
