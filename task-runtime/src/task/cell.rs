@@ -1,21 +1,15 @@
 //! The shared state of one task, and the state machine that gives it exactly one outcome.
 //!
-//! A task is `Arc<TaskCell<Slot<T>>>`: the non-generic [`TaskCore`] (id, state, small
-//! fields, and a box of [`Details`]: name, queue instant, mailbox) followed by the typed
-//! [`Slot`](super::slot::Slot) (body, then result). The registry, the pool queue and
-//! [`TaskContext`](crate::TaskContext) hold it type-erased as [`CellRef`]
-//! (`Arc<TaskCell<dyn AnySlot>>`), and still reach `core` as a plain field. The registry
-//! holds it weakly, so a finished task is freed once its handle, its context clones and its
-//! last delivery are gone.
+//! A task is one allocation, `Arc<TaskCell<Slot<T>>>`: the non-generic [`TaskCore`] (id,
+//! name, state, mailbox) followed by the typed [`Slot`](super::slot::Slot) (body, then
+//! result). The registry, the pool queue and [`TaskContext`](crate::TaskContext) hold it
+//! type-erased as [`CellRef`] (`Arc<TaskCell<dyn AnySlot>>`), and still reach `core` as a
+//! plain field. The registry holds it weakly, so a finished task is freed once its handle,
+//! its context clones and its last delivery are gone.
 //!
-//! # Two allocations of at most 120 bytes, not one of 200
-//!
-//! A task is allocated on the submitting thread and freed on a worker (or the other way
-//! round), and glibc serves allocations of up to 120 bytes from its fast bins, which take
-//! such cross-thread frees cheaply; larger ones go through the arena's bins under its lock.
-//! Measured on the floor pool of `examples/compare.rs`, a job box of 128 bytes costs ~250 ns
-//! more per task than one of 120. So the cell (core and `Slot<()>`) is 104 bytes, 120 with
-//! the `Arc`'s counts, and the details are a second allocation of 88 bytes.
+//! (Two allocations of at most 120 bytes each, glibc's fast-bin sizes, were measured
+//! against this one of 200: no difference beyond the noise in `examples/compare.rs`, and 8
+//! bytes more per task; see BENCHMARKS.md.)
 //!
 //! A task points at its [`Host`], never at its manager.
 //!
@@ -111,9 +105,9 @@ impl CancelRequest {
 pub(crate) struct TaskCore {
     pub(crate) id: TaskId,
     pub(crate) host: Arc<Host>,
-    /// Out of line, so that the cell stays within the allocator's smallest size classes
-    /// (see the module docs).
-    details: Box<Details>,
+    name: TaskName,
+    /// Nanoseconds since the host's epoch.
+    queued_at: u64,
     /// Nanoseconds since the host's epoch, plus one; 0 until the body starts.
     started_at: AtomicU64,
     extras: Option<Box<Extras>>,
@@ -124,17 +118,9 @@ pub(crate) struct TaskCore {
     silenced: AtomicBool,
     pub(crate) exclusive: Option<Exclusive>,
     pub(crate) listeners: Listeners,
+    mailbox: Mailbox,
     #[cfg(feature = "debug-counters")]
     _live: crate::debug::LiveTask,
-}
-
-/// What every task has but its worker's hot path does not touch between the start and the
-/// outcome.
-struct Details {
-    name: TaskName,
-    /// Nanoseconds since the host's epoch.
-    queued_at: u64,
-    mailbox: Mailbox,
 }
 
 /// What few tasks have, kept out of line.
@@ -222,11 +208,9 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
         Arc::new(TaskCell {
             core: TaskCore {
                 id,
-                details: Box::new(Details {
-                    name: spec.name,
-                    queued_at: spec.host.since_epoch(),
-                    mailbox: Mailbox::new(spec.callbacks),
-                }),
+                name: spec.name,
+                queued_at: spec.host.since_epoch(),
+                mailbox: Mailbox::new(spec.callbacks),
                 host: spec.host,
                 started_at: AtomicU64::new(0),
                 extras,
@@ -245,11 +229,11 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
 
 impl TaskCore {
     pub(crate) fn name(&self) -> &TaskName {
-        &self.details.name
+        &self.name
     }
 
     pub(crate) fn mailbox(&self) -> &Mailbox {
-        &self.details.mailbox
+        &self.mailbox
     }
 
     /// Where this task's callbacks run.
@@ -334,7 +318,7 @@ impl TaskCore {
     }
 
     pub(crate) fn queued_at(&self) -> Instant {
-        self.host.instant_at(self.details.queued_at)
+        self.host.instant_at(self.queued_at)
     }
 
     pub(crate) fn started_at(&self) -> Option<Instant> {
@@ -462,10 +446,8 @@ fn decided_fence() {
     fence(Ordering::SeqCst);
 }
 
-/// Every queued task costs one cell and its details: BENCHMARKS.md counts on these sizes
-/// (they are most of the bytes per queued task), and each must stay within glibc's fast
-/// bins (see the module docs): 104 + 16 bytes of `Arc` counts = 120 for the cell. A new
-/// field must find room or say why it is worth leaving them.
+/// Every queued task costs one cell: BENCHMARKS.md counts on this size (the cell is most of
+/// the bytes per queued task). A new field must find room or say why it is worth 8 bytes.
 #[cfg(all(
     test,
     target_pointer_width = "64",
@@ -477,12 +459,11 @@ mod size {
 
     #[test]
     fn a_task_cell_stays_small() {
-        assert_eq!(size_of::<super::TaskCore>(), 48);
-        assert_eq!(size_of::<super::Details>(), 88);
+        assert_eq!(size_of::<super::TaskCore>(), 128);
         assert_eq!(size_of::<super::super::slot::Slot<()>>(), 56);
         assert_eq!(
             size_of::<super::TaskCell<super::super::slot::Slot<()>>>(),
-            104
+            184
         );
     }
 }
