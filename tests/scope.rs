@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use common::{until_cancelled, Gate, Log, PATIENCE};
@@ -300,4 +300,43 @@ fn a_callback_of_a_scope_task_can_drop_the_scope() {
     assert!(handle.is_closed());
     assert!(other.join().unwrap_err().is_cancelled());
     assert_eq!(callbacks.events(), ["closer: on_complete"]);
+}
+
+/// `wait` without a deadline is woken by the decisions (they notify only when someone
+/// waits): a lost wake-up would block the waiter forever.
+#[test]
+fn a_wait_without_deadline_returns_once_the_tasks_finish() {
+    let manager = TaskManager::new(2);
+    let scope = Arc::new(manager.scope());
+    let gate = Gate::new();
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let g = gate.clone();
+            scope
+                .task(move |_| {
+                    g.wait();
+                    Ok::<_, AppError>(())
+                })
+                .start()
+        })
+        .collect();
+    let (waited_tx, waited) = mpsc::channel();
+    let s = Arc::clone(&scope);
+    let _waiter = std::thread::Builder::new()
+        .name("scope-waiter".into())
+        .spawn(move || waited_tx.send(s.wait(Duration::MAX)).unwrap())
+        .unwrap();
+    // Blocked in `wait` before the tasks finish: the case a lost wake-up would hang.
+    common::eventually("the waiter to block", || {
+        common::thread_state("scope-waiter") == Some('S')
+    });
+    gate.open();
+    assert_eq!(
+        waited.recv_timeout(PATIENCE),
+        Ok(true),
+        "the waiter was woken"
+    );
+    for task in tasks {
+        task.join().unwrap();
+    }
 }

@@ -213,3 +213,20 @@ impl Captured {
             .collect()
     }
 }
+
+/// The state letter (`R` running, `S` sleeping, ...) in `/proc` of this process's thread
+/// named `name`, if there is one (Linux).
+pub fn thread_state(name: &str) -> Option<char> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            if comm.trim_end() != name {
+                return None;
+            }
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // The state follows the command name, which may hold spaces: after its `)`.
+            stat.rsplit_once(')')?.1.trim_start().chars().next()
+        })
+}

@@ -18,9 +18,9 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::ProgressDisplay;
 use crate::error::{AppError, ErrorSink};
@@ -56,6 +56,9 @@ struct Queue {
     /// second to reach the first.
     posted: u64,
     done: u64,
+    /// Threads blocked on `changed` (the display thread, flushes, the stop): only then is it
+    /// notified, since a notify is a system call even when nobody waits.
+    waiting: usize,
 }
 
 /// One shown task, as the display keeps it: shared by the task, which reports into it, and
@@ -211,8 +214,7 @@ impl DisplayPump {
                 }
             }
         }
-        drop(queue);
-        shared.changed.notify_all();
+        shared.notify_changed(&queue);
     }
 
     /// Waits until every event queued before this call was shown, or `deadline` passes (a
@@ -232,8 +234,7 @@ impl DisplayPump {
         while queue.done < target && !queue.exited && !shared.switched_off.load(Ordering::Relaxed) {
             queue = match time_left(deadline) {
                 Some(left) if left.is_zero() => return false,
-                Some(left) => wait_timeout(&shared.changed, queue, left).0,
-                None => wait(&shared.changed, queue),
+                left => shared.wait_changed(queue, left),
             };
         }
         true
@@ -245,7 +246,7 @@ impl DisplayPump {
         let shared = &self.shared;
         let mut queue = lock(&shared.queue);
         queue.stopped = true;
-        shared.changed.notify_all();
+        shared.notify_changed(&queue);
         let Some(thread) = queue.thread.take() else {
             return;
         };
@@ -255,8 +256,7 @@ impl DisplayPump {
         while !queue.exited {
             queue = match time_left(deadline) {
                 Some(left) if left.is_zero() => return,
-                Some(left) => wait_timeout(&shared.changed, queue, left).0,
-                None => wait(&shared.changed, queue),
+                left => shared.wait_changed(queue, left),
             };
         }
         drop(queue);
@@ -283,12 +283,11 @@ fn show_events(shared: &Shared) {
         {
             let mut queue = lock(&shared.queue);
             while queue.events.is_empty() && !queue.stopped {
-                queue = wait(&shared.changed, queue);
+                queue = shared.wait_changed(queue, None);
             }
             if queue.events.is_empty() {
                 queue.exited = true;
-                drop(queue);
-                shared.changed.notify_all();
+                shared.notify_changed(&queue);
                 return;
             }
             batch.extend(queue.events.drain(..));
@@ -297,12 +296,35 @@ fn show_events(shared: &Shared) {
         for event in batch.drain(..) {
             shared.show(event);
         }
-        lock(&shared.queue).done += shown;
-        shared.changed.notify_all();
+        let mut queue = lock(&shared.queue);
+        queue.done += shown;
+        shared.notify_changed(&queue);
     }
 }
 
 impl Shared {
+    /// Wakes whoever waits on `changed`; called with the queue locked.
+    fn notify_changed(&self, queue: &Queue) {
+        if queue.waiting > 0 {
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits on `changed` (for at most `timeout`, if given).
+    fn wait_changed<'a>(
+        &self,
+        mut queue: MutexGuard<'a, Queue>,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'a, Queue> {
+        queue.waiting += 1;
+        let mut queue = match timeout {
+            Some(timeout) => wait_timeout(&self.changed, queue, timeout).0,
+            None => wait(&self.changed, queue),
+        };
+        queue.waiting -= 1;
+        queue
+    }
+
     fn show(&self, event: Event) {
         if self.switched_off.load(Ordering::Relaxed) {
             return;
@@ -350,7 +372,7 @@ impl Shared {
         self.switched_off.store(true, Ordering::Relaxed);
         queue.done += queue.events.len() as u64;
         queue.events.clear();
-        self.changed.notify_all();
+        self.notify_changed(queue);
     }
 }
 

@@ -85,6 +85,9 @@ struct Buffer<P> {
     published: u64,
     /// No delivery will ever come (the mailbox was closed or lost): publish drops items.
     closed: bool,
+    /// Publishers waiting for room: only then is `room` notified (a notify is a system call
+    /// even when nobody waits, and deliveries come with every batch).
+    waiting: usize,
 }
 
 impl<P: Send + 'static> Items<P> {
@@ -95,6 +98,7 @@ impl<P: Send + 'static> Items<P> {
                 pending: Vec::new(),
                 published: 0,
                 closed: false,
+                waiting: 0,
             }),
             room: Condvar::new(),
             on_items: Mutex::new(None),
@@ -116,8 +120,11 @@ impl<P: Send + 'static> Items<P> {
 
     /// The items not yet delivered or taken.
     pub(crate) fn take(&self) -> Vec<P> {
-        let taken = std::mem::take(&mut lock(&self.buffer).pending);
-        if !taken.is_empty() {
+        let (taken, waiting) = {
+            let mut buffer = lock(&self.buffer);
+            (std::mem::take(&mut buffer.pending), buffer.waiting > 0)
+        };
+        if waiting && !taken.is_empty() {
             self.room.notify_all();
         }
         taken
@@ -167,23 +174,28 @@ impl<P: Send + 'static> AnyItems for Items<P> {
 
     fn stopped(&self) {
         // Under the lock: a publisher between its check and its wait cannot miss this.
-        let _buffer = lock(&self.buffer);
-        self.room.notify_all();
+        let buffer = lock(&self.buffer);
+        if buffer.waiting > 0 {
+            self.room.notify_all();
+        }
     }
 
     fn close(&self, host: &Host, name: &str) {
         let listening = self.listening.load(Ordering::Relaxed);
-        let pending = {
+        let (pending, waiting) = {
             let mut buffer = lock(&self.buffer);
             buffer.closed = true;
             // Those of `on_items` go with the deliveries; the others stay for `take_items`.
-            if listening {
+            let pending = if listening {
                 std::mem::take(&mut buffer.pending)
             } else {
                 Vec::new()
-            }
+            };
+            (pending, buffer.waiting > 0)
         };
-        self.room.notify_all();
+        if waiting {
+            self.room.notify_all();
+        }
         host.drop_user_value(pending, name);
         if let Some(callback) = lock(&self.on_items).take() {
             host.drop_user_value(callback, name);
@@ -231,7 +243,9 @@ impl<P: Send + 'static> Publisher<P> {
                 if buffer.pending.len() < limit {
                     break;
                 }
+                buffer.waiting += 1;
                 buffer = wait(&self.items.room, buffer);
+                buffer.waiting -= 1;
             }
             let was_empty = buffer.pending.is_empty();
             let room = limit - buffer.pending.len();

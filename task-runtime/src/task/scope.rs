@@ -83,6 +83,9 @@ struct Members {
     /// The latest progress of the decided tasks, summed (the active ones are read live).
     done_current: u64,
     done_total: u64,
+    /// Threads in [`ScopeNode::wait`]: only then is `settled` notified (a notify is a
+    /// system call even when nobody waits, and this one would come with every task).
+    waiting: usize,
 }
 
 /// A shown scope's line: tasks finished of started, with the summed units of the finished
@@ -260,7 +263,7 @@ impl ScopeNode {
     fn up(&self, change: impl Fn(&mut Members)) {
         let mut node = Some(self);
         while let Some(scope) = node {
-            {
+            let waiting = {
                 let mut members = lock(&scope.members);
                 change(&mut members);
                 // Posted under the lock: a `wait` that sees the count sees the line posted,
@@ -268,8 +271,11 @@ impl ScopeNode {
                 if let Some((host, shown)) = scope.shown.get() {
                     host.display().progress(shown, &line(&members));
                 }
+                members.waiting > 0
+            };
+            if waiting {
+                scope.settled.notify_all();
             }
-            scope.settled.notify_all();
             node = scope.parent.as_deref();
         }
     }
@@ -340,16 +346,16 @@ impl ScopeNode {
         let own = context::running_in(self);
         let mut members = lock(&self.members);
         while members.finished + own < members.started {
-            match deadline {
-                None => members = wait(&self.settled, members),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    members = wait_timeout(&self.settled, members, deadline - now).0;
-                }
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return false;
             }
+            members.waiting += 1;
+            members = match deadline {
+                None => wait(&self.settled, members),
+                Some(deadline) => wait_timeout(&self.settled, members, deadline - now).0,
+            };
+            members.waiting -= 1;
         }
         true
     }
