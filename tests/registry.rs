@@ -210,9 +210,9 @@ fn wait_for_all_accepts_duration_max() {
 /// submitted after an idle moment, still return `true` (waves of waiters and submitters, as in
 /// threadpool's join test).
 ///
-/// Timing-sensitive, in one direction only: the waiters must be waiting before the idle
-/// moment, which nothing observable announces; they get 50 ms to start. A machine stalled
-/// longer than that could fail this test, never pass a broken runtime.
+/// The waiters must be waiting before the idle moment: each is seen blocked (sleeping, in
+/// `/proc`) on two reads a millisecond apart, which only its wait for the condvar lasts
+/// (a fixed 50 ms head start failed once on a loaded machine).
 #[test]
 fn wait_for_all_sees_an_idle_moment_even_when_work_follows() {
     let manager = TaskManager::new(2);
@@ -220,19 +220,34 @@ fn wait_for_all_sees_an_idle_moment_even_when_work_follows() {
         let gate = Gate::new();
         let task = common::gated(&manager, &gate);
         let started = Arc::new(AtomicUsize::new(0));
-        let waiters: Vec<_> = (0..4)
-            .map(|_| {
+        let names: Vec<_> = (0..4).map(|i| format!("idle-w{wave}-{i}")).collect();
+        let waiters: Vec<_> = names
+            .iter()
+            .map(|name| {
                 let (m, started) = (manager.clone(), started.clone());
-                std::thread::spawn(move || {
-                    started.fetch_add(1, Ordering::SeqCst);
-                    m.wait_for_all(PATIENCE)
-                })
+                std::thread::Builder::new()
+                    .name(name.clone())
+                    .spawn(move || {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        m.wait_for_all(PATIENCE)
+                    })
+                    .unwrap()
             })
             .collect();
         eventually("the waiters to start", || {
             started.load(Ordering::SeqCst) == 4
         });
-        std::thread::sleep(Duration::from_millis(50));
+        let all_blocked = || {
+            names
+                .iter()
+                .all(|name| common::thread_state(name) == Some('S'))
+        };
+        eventually("the waiters to block", || {
+            all_blocked() && {
+                std::thread::sleep(Duration::from_millis(1));
+                all_blocked()
+            }
+        });
         // Idle for an instant, then busy again until every waiter has answered.
         gate.open();
         task.join().unwrap();
