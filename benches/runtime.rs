@@ -345,12 +345,86 @@ fn macro_vs_builder(c: &mut Criterion) {
     group.finish();
 }
 
+/// 10,000 no-op tasks with `on_complete`, each using one feature: the per-task cost of
+/// scopes, items and a shown progress line (each notify of a condvar is a system call, so
+/// these paths notify only when a thread waits).
+fn features(c: &mut Criterion) {
+    const TASKS: usize = 10_000;
+    let mut group = c.benchmark_group("features_10k");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(TASKS as u64));
+    let batch = |start: &dyn Fn(Sender<()>)| {
+        let (tx, rx) = unbounded::<()>();
+        for _ in 0..TASKS {
+            start(tx.clone());
+        }
+        for _ in 0..TASKS {
+            rx.recv_timeout(TIMEOUT).unwrap();
+        }
+    };
+
+    let manager = TaskManager::new(THREADS);
+    group.bench_function("plain", |b| {
+        b.iter(|| {
+            batch(&|tx| {
+                manager
+                    .task(|_| Ok::<_, Infallible>(()))
+                    .on_complete(move |()| tx.send(()).unwrap())
+                    .start();
+            })
+        })
+    });
+    let scope = manager.scope();
+    group.bench_function("in_a_scope", |b| {
+        b.iter(|| {
+            batch(&|tx| {
+                scope
+                    .task(|_| Ok::<_, Infallible>(()))
+                    .on_complete(move |()| tx.send(()).unwrap())
+                    .start();
+            })
+        })
+    });
+    group.bench_function("one_item", |b| {
+        b.iter(|| {
+            batch(&|tx| {
+                manager
+                    .task_with_items(|_, items| {
+                        items.publish(1u8);
+                        Ok::<_, Infallible>(())
+                    })
+                    .on_items(drop)
+                    .on_complete(move |()| tx.send(()).unwrap())
+                    .start();
+            })
+        })
+    });
+    let shown = TaskManager::builder()
+        .max_threads(THREADS)
+        .progress_display(CountingDisplay::default())
+        .build()
+        .unwrap();
+    group.bench_function("shown", |b| {
+        b.iter(|| {
+            batch(&|tx| {
+                shown
+                    .task(|_| Ok::<_, Infallible>(()))
+                    .show_progress(true)
+                    .on_complete(move |()| tx.send(()).unwrap())
+                    .start();
+            })
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     spawn_join,
     on_complete_batch,
     latency,
     progress,
-    macro_vs_builder
+    macro_vs_builder,
+    features
 );
 criterion_main!(benches);
