@@ -237,11 +237,7 @@ fn wait_for_all_sees_an_idle_moment_even_when_work_follows() {
         eventually("the waiters to start", || {
             started.load(Ordering::SeqCst) == 4
         });
-        let all_blocked = || {
-            names
-                .iter()
-                .all(|name| common::thread_state(name) == Some('S'))
-        };
+        let all_blocked = || names.iter().all(|name| common::is_blocked(name));
         eventually("the waiters to block", || {
             all_blocked() && {
                 std::thread::sleep(Duration::from_millis(1));

@@ -327,9 +327,7 @@ fn a_wait_without_deadline_returns_once_the_tasks_finish() {
         .spawn(move || waited_tx.send(s.wait(Duration::MAX)).unwrap())
         .unwrap();
     // Blocked in `wait` before the tasks finish: the case a lost wake-up would hang.
-    common::eventually("the waiter to block", || {
-        common::thread_state("scope-waiter") == Some('S')
-    });
+    common::eventually("the waiter to block", || common::is_blocked("scope-waiter"));
     gate.open();
     assert_eq!(
         waited.recv_timeout(PATIENCE),

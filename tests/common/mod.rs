@@ -214,9 +214,21 @@ impl Captured {
     }
 }
 
+/// Whether this process's thread named `name` is blocked (sleeping in the kernel, state `S`
+/// in `/proc`), on Linux. Elsewhere there is no `/proc` to ask: it waits 50 ms and says yes,
+/// a head start that a loaded machine can outlast (tests that use it may then flake there).
+pub fn is_blocked(name: &str) -> bool {
+    if cfg!(target_os = "linux") {
+        thread_state(name) == Some('S')
+    } else {
+        std::thread::sleep(Duration::from_millis(50));
+        true
+    }
+}
+
 /// The state letter (`R` running, `S` sleeping, ...) in `/proc` of this process's thread
-/// named `name`, if there is one (Linux).
-pub fn thread_state(name: &str) -> Option<char> {
+/// named `name`, if there is one.
+fn thread_state(name: &str) -> Option<char> {
     std::fs::read_dir("/proc/self/task")
         .ok()?
         .flatten()
