@@ -210,9 +210,11 @@ fn wait_for_all_accepts_duration_max() {
 /// submitted after an idle moment, still return `true` (waves of waiters and submitters, as in
 /// threadpool's join test).
 ///
-/// The waiters must be waiting before the idle moment: each is seen blocked (sleeping, in
-/// `/proc`) on two reads a millisecond apart, which only its wait for the condvar lasts
-/// (a fixed 50 ms head start failed once on a loaded machine).
+/// The waiters must be waiting before the idle moment: each is seen in its condvar's timed
+/// wait (`/proc/<tid>/syscall`: a futex wait with a timeout; waiting for the lock before it
+/// has none). A fixed 50 ms head start failed once in the 100-run loop on the loaded machine,
+/// and so did "sleeping on two reads a millisecond apart" (a waiter blocked on the lock that
+/// a preempted worker held, most likely).
 #[test]
 fn wait_for_all_sees_an_idle_moment_even_when_work_follows() {
     let manager = TaskManager::new(2);
@@ -237,12 +239,8 @@ fn wait_for_all_sees_an_idle_moment_even_when_work_follows() {
         eventually("the waiters to start", || {
             started.load(Ordering::SeqCst) == 4
         });
-        let all_blocked = || names.iter().all(|name| common::is_blocked(name));
-        eventually("the waiters to block", || {
-            all_blocked() && {
-                std::thread::sleep(Duration::from_millis(1));
-                all_blocked()
-            }
+        eventually("the waiters to wait", || {
+            names.iter().all(|name| common::is_in_timed_wait(name))
         });
         // Idle for an instant, then busy again until every waiter has answered.
         gate.open();

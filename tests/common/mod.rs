@@ -219,16 +219,44 @@ impl Captured {
 /// a head start that a loaded machine can outlast (tests that use it may then flake there).
 pub fn is_blocked(name: &str) -> bool {
     if cfg!(target_os = "linux") {
-        thread_state(name) == Some('S')
+        thread_file(name, "stat").is_some_and(|stat| {
+            // The state follows the command name, which may hold spaces: after its `)`.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                == Some('S')
+        })
     } else {
-        std::thread::sleep(Duration::from_millis(50));
-        true
+        head_start()
     }
 }
 
-/// The state letter (`R` running, `S` sleeping, ...) in `/proc` of this process's thread
-/// named `name`, if there is one.
-fn thread_state(name: &str) -> Option<char> {
+/// Whether this process's thread named `name` sleeps in a futex wait *with a timeout*: a
+/// `Condvar::wait_timeout`, as opposed to waiting for a mutex, which std does without one.
+/// Read from `/proc/self/task/<tid>/syscall` on Linux (x86_64 and aarch64); elsewhere the
+/// 50 ms head start of [`is_blocked`].
+pub fn is_in_timed_wait(name: &str) -> bool {
+    const FUTEX: &str = if cfg!(target_arch = "aarch64") {
+        "98"
+    } else {
+        "202"
+    };
+    if !cfg!(target_os = "linux") || !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        return head_start();
+    }
+    thread_file(name, "syscall").is_some_and(|call| {
+        // `<number> <arg1> .. <arg6> <sp> <pc>`; futex's fourth argument is the timeout.
+        let fields: Vec<&str> = call.split_whitespace().collect();
+        fields.first() == Some(&FUTEX) && fields.get(4).is_some_and(|timeout| *timeout != "0x0")
+    })
+}
+
+fn head_start() -> bool {
+    std::thread::sleep(Duration::from_millis(50));
+    true
+}
+
+/// `/proc/self/task/<tid>/<file>` of this process's thread named `name`, if there is one.
+fn thread_file(name: &str, file: &str) -> Option<String> {
     std::fs::read_dir("/proc/self/task")
         .ok()?
         .flatten()
@@ -237,8 +265,6 @@ fn thread_state(name: &str) -> Option<char> {
             if comm.trim_end() != name {
                 return None;
             }
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            // The state follows the command name, which may hold spaces: after its `)`.
-            stat.rsplit_once(')')?.1.trim_start().chars().next()
+            std::fs::read_to_string(entry.path().join(file)).ok()
         })
 }
