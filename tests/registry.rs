@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -256,6 +257,40 @@ fn wait_for_all_sees_an_idle_moment_even_when_work_follows() {
         next.open();
         busy.join().unwrap();
     }
+}
+
+/// Whoever sees a task's outcome sees it counted: the waker of an awaited handle, woken as
+/// the outcome is stored, finds the manager idle. (Counted after the store, a `join` could
+/// return and the next task be submitted before the count dropped, leaving no idle moment
+/// for `wait_for_all`: the test above failed that way on a loaded machine.)
+#[test]
+fn an_outcome_seen_is_an_outcome_counted() {
+    struct Check {
+        manager: TaskManager,
+        idle: Mutex<Option<bool>>,
+    }
+    impl futures::task::ArcWake for Check {
+        fn wake_by_ref(check: &Arc<Self>) {
+            let idle = check.manager.wait_for_all(Duration::ZERO);
+            *check.idle.lock().unwrap() = Some(idle);
+        }
+    }
+    let manager = TaskManager::builder().manual().build().unwrap();
+    let mut task = manager.spawn(|_| Ok::<_, AppError>(1));
+    let check = Arc::new(Check {
+        manager: manager.clone(),
+        idle: Mutex::new(None),
+    });
+    let waker = futures::task::waker(Arc::clone(&check));
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(std::pin::Pin::new(&mut task).poll(&mut cx).is_pending());
+    assert!(manager.run_next());
+    assert_eq!(
+        *check.idle.lock().unwrap(),
+        Some(true),
+        "woken with the outcome, the waker found the task still undecided"
+    );
+    assert_eq!(task.try_take().unwrap().unwrap(), 1);
 }
 
 /// A thread waiting in `wait_for_all` costs the workers a counter per task, not a scan of the

@@ -1,6 +1,6 @@
 //! Running a task on a worker, cancelling one, and failing one that can never run: the places
-//! an outcome is decided. Each then counts the decision with the host, shows the end on the
-//! display, and posts the terminal event.
+//! an outcome is decided. The slot counts each decision with the host as it stores the
+//! outcome; each place then shows the end on the display and posts the terminal event.
 
 use super::cell::{CancelRequest, CellRef, Stop};
 use super::context::{CurrentTask, TaskContext};
@@ -100,10 +100,9 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
     decided(cell, Terminal::Failed(error));
 }
 
-/// The outcome was just decided (and stored): count it, show it, deliver it.
+/// The outcome was just decided, stored and counted (by the slot): show it, deliver it.
 fn decided(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
-    core.host.decided();
     if let Some(scope) = core.scope() {
         scope.decided(core.mailbox().latest_progress());
     }

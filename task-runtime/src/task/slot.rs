@@ -131,10 +131,15 @@ impl<T> Slot<T> {
         self.notify(core, inner);
     }
 
-    /// The outcome is stored: wakes whoever waits for it. The waker is user code (an
-    /// executor's): a panic in it is reported like a callback's, and the task's delivery goes
-    /// on.
+    /// The outcome is stored: counts the decision with the host, then wakes whoever waits
+    /// for it. The waker is user code (an executor's): a panic in it is reported like a
+    /// callback's, and the task's delivery goes on.
     fn notify(&self, core: &TaskCore, mut inner: MutexGuard<'_, SlotInner<T>>) {
+        // Counted before the lock is released: whoever sees the outcome (`join`, `try_take`)
+        // sees the count without it, so `join` then `spawn` leaves an idle moment that
+        // `wait_for_all` sees. (Counted after, a join could return and the next task be
+        // submitted before the count dropped: no idle moment at all.)
+        core.host.decided();
         let waker = inner.waker.take();
         let notify = inner.joiners > 0;
         drop(inner);
