@@ -231,8 +231,11 @@ impl TaskManager {
     /// [`EventLoop::run_until_idle`](crate::EventLoop::run_until_idle) to wait for those too).
     ///
     /// "Became idle" is an event: if the manager was idle at any moment after the call began,
-    /// this returns `true` even if new tasks were submitted before it woke up. Every timeout
-    /// is accepted; `Duration::MAX` waits for as long as it takes.
+    /// this returns `true` even if new tasks were submitted before it woke up. A task stops
+    /// counting as active when its outcome can first be seen (`join` returns, `try_take`
+    /// gives it), so a waiter sees the idle moment between joining the last task and
+    /// starting the next. Every timeout is accepted; `Duration::MAX` waits for as long as it
+    /// takes.
     #[must_use = "wait_for_all returns false when the manager did not become idle in time"]
     pub fn wait_for_all(&self, timeout: Duration) -> bool {
         self.core()
