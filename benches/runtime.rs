@@ -347,7 +347,8 @@ fn macro_vs_builder(c: &mut Criterion) {
 
 /// 10,000 no-op tasks with `on_complete`, each using one feature: the per-task cost of
 /// scopes, items and a shown progress line (each notify of a condvar is a system call, so
-/// these paths notify only when a thread waits).
+/// these paths notify only when a thread waits), and of `local()` callbacks against `Send`
+/// ones on the same event loop.
 fn features(c: &mut Criterion) {
     const TASKS: usize = 10_000;
     let mut group = c.benchmark_group("features_10k");
@@ -415,6 +416,39 @@ fn features(c: &mut Criterion) {
             })
         })
     });
+
+    // Callbacks through an event loop this thread drains, then the same as `local()` ones.
+    let ui = EventLoop::new();
+    let on_loop = TaskManager::builder()
+        .max_threads(THREADS)
+        .dispatcher(ui.dispatcher())
+        .build()
+        .unwrap();
+    let batch_on_loop = |local: bool| {
+        let (tx, rx) = unbounded::<()>();
+        for _ in 0..TASKS {
+            let tx = tx.clone();
+            let task = on_loop.task(|_| Ok::<_, Infallible>(()));
+            if local {
+                task.local()
+                    .on_complete(move |()| tx.send(()).unwrap())
+                    .start();
+            } else {
+                task.on_complete(move |()| tx.send(()).unwrap()).start();
+            }
+        }
+        let mut seen = 0;
+        let done = ui.run_until(
+            || {
+                seen += rx.try_iter().count();
+                seen == TASKS
+            },
+            TIMEOUT,
+        );
+        assert!(done, "{seen} of {TASKS} callbacks ran");
+    };
+    group.bench_function("event_loop", |b| b.iter(|| batch_on_loop(false)));
+    group.bench_function("event_loop_local", |b| b.iter(|| batch_on_loop(true)));
     group.finish();
 }
 

@@ -97,7 +97,7 @@ impl<T: Send + 'static, P: Send + 'static> LocalTaskBuilder<T, P> {
     pub fn start(self) -> Task<T, P> {
         check_delivers_here(self.inner.chosen_dispatcher());
         let owner = self.owner;
-        self.inner.start_named(|name| owner.set_task(name.as_str()))
+        self.inner.start_named(|name| owner.set_task(name))
     }
 }
 

@@ -20,58 +20,148 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
+use super::name::TaskName;
 use crate::host::Host;
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::{current_thread, lock, thread_local, Mutex, ThreadId};
+use crate::sync::{current_thread, lock, thread_local, Mutex, Thread, ThreadId};
 
 thread_local! {
     static TABLE: RefCell<Table> = RefCell::new(Table::default());
+    /// This thread's id, asked for on every delivery (`thread::current()` clones a handle).
+    static HERE: ThreadId = current_thread().id();
 }
 
-/// One thread's local callbacks, by key.
+/// The calling thread's id.
+fn here() -> ThreadId {
+    HERE.try_with(|id| *id)
+        .unwrap_or_else(|_| current_thread().id())
+}
+
+/// A local callback with its argument type erased: it takes its argument out of the
+/// `Option<A>` it is handed. One box per callback.
+type Erased = Box<dyn FnMut(&mut dyn Any)>;
+
+/// Where a callback is kept in its owner's table: a slot, and the slot's generation when the
+/// callback was put there, so a ticket whose callback is gone never finds a later one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    index: usize,
+    generation: u64,
+}
+
+/// One thread's local callbacks: slots reused last-freed first, so that a thread giving and
+/// running callbacks at the rate its tasks finish touches a few slots only. (A `HashMap` by
+/// sequential key was measured: hashing and probing a table of every callback still waiting
+/// was the largest cost of a local task.)
 #[derive(Default)]
 struct Table {
-    next_key: u64,
-    /// Each a `Box<dyn FnMut(A)>` for the argument type `A` of its ticket.
-    callbacks: HashMap<u64, Box<dyn Any>>,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
     graveyard: Arc<Graveyard>,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    callback: Option<Erased>,
+    /// Taken out for a call and coming back (a repeating callback): the slot stays its.
+    lent: bool,
+}
+
+impl Table {
+    fn insert(&mut self, callback: Erased) -> Key {
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(Slot::default());
+            self.slots.len() - 1
+        });
+        let slot = &mut self.slots[index];
+        slot.callback = Some(callback);
+        Key {
+            index,
+            generation: slot.generation,
+        }
+    }
+
+    /// The callback of `key`, if it is still here.
+    fn slot(&mut self, key: Key) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(key.index)
+            .filter(|slot| slot.generation == key.generation)
+    }
+
+    /// Takes the callback of `key` out for good; its slot is free again.
+    fn remove(&mut self, key: Key) -> Option<Erased> {
+        let slot = self.slot(key)?;
+        if slot.lent {
+            // Its call is running: the callback goes when it comes back.
+            slot.lent = false;
+            slot.generation += 1;
+            self.free.push(key.index);
+            return None;
+        }
+        let callback = slot.callback.take()?;
+        slot.generation += 1;
+        self.free.push(key.index);
+        Some(callback)
+    }
+
+    /// Lends the callback of `key` out for a call; [`give_back`](Self::give_back) returns it.
+    fn lend(&mut self, key: Key) -> Option<Erased> {
+        let slot = self.slot(key)?;
+        let callback = slot.callback.take()?;
+        slot.lent = true;
+        Some(callback)
+    }
+
+    /// A lent callback comes back, unless it was removed meanwhile (then it is handed back, to
+    /// be dropped).
+    fn give_back(&mut self, key: Key, callback: Erased) -> Option<Erased> {
+        match self.slot(key) {
+            Some(slot) if slot.lent => {
+                slot.lent = false;
+                slot.callback = Some(callback);
+                None
+            }
+            _ => Some(callback),
+        }
+    }
+
+    /// Takes out what the graveyard says is dead, for the caller to drop once the table is
+    /// no longer borrowed.
+    fn sweep(&mut self, dead: &mut Vec<Erased>) {
+        // A load first: the common case, nothing buried, then writes nothing.
+        if !self.graveyard.buried.load(Ordering::Acquire)
+            || !self.graveyard.buried.swap(false, Ordering::AcqRel)
+        {
+            return;
+        }
+        let keys = std::mem::take(&mut *lock(&self.graveyard.keys));
+        dead.extend(keys.into_iter().filter_map(|key| self.remove(key)));
+    }
 }
 
 /// The keys of this thread's callbacks whose tickets were dropped on other threads.
 #[derive(Default)]
 struct Graveyard {
-    keys: Mutex<Vec<u64>>,
+    keys: Mutex<Vec<Key>>,
     /// Some key is buried: the owner's next access takes the lock to sweep (and only then).
     buried: AtomicBool,
 }
 
 impl Graveyard {
-    fn bury(&self, key: u64) {
+    fn bury(&self, key: Key) {
         lock(&self.keys).push(key);
         self.buried.store(true, Ordering::Release);
-    }
-}
-
-impl Table {
-    /// Takes out what the graveyard says is dead, for the caller to drop once the table is
-    /// no longer borrowed.
-    fn sweep(&mut self, dead: &mut Vec<Box<dyn Any>>) {
-        if !self.graveyard.buried.swap(false, Ordering::AcqRel) {
-            return;
-        }
-        let keys = std::mem::take(&mut *lock(&self.graveyard.keys));
-        dead.extend(keys.iter().filter_map(|key| self.callbacks.remove(key)));
     }
 }
 
 /// Runs `f` on this thread's table, with the graveyard swept; `None` while the thread is
 /// exiting (the table is gone). Whatever `f` and the sweep take out is dropped after the
 /// borrow ends.
-fn with_table<R>(f: impl FnOnce(&mut Table, &mut Vec<Box<dyn Any>>) -> R) -> Option<R> {
+fn with_table<R>(f: impl FnOnce(&mut Table, &mut Vec<Erased>) -> R) -> Option<R> {
     let mut dead = Vec::new();
     let result = TABLE
         .try_with(|table| {
@@ -88,12 +178,11 @@ fn with_table<R>(f: impl FnOnce(&mut Table, &mut Vec<Box<dyn Any>>) -> R) -> Opt
 /// What the local callbacks of one task share: their owner thread, where to report a
 /// delivery on another thread, and the task's name for that report.
 pub(crate) struct Owner {
-    thread: ThreadId,
-    thread_name: Option<String>,
+    thread: Thread,
     graveyard: Arc<Graveyard>,
     host: Arc<Host>,
-    /// Set when the task starts: its name.
-    task: OnceLock<String>,
+    /// Set when the task is started: its name.
+    task: OnceLock<TaskName>,
     reported: AtomicBool,
 }
 
@@ -102,10 +191,8 @@ impl Owner {
     pub(crate) fn here(host: Arc<Host>) -> Arc<Owner> {
         // A thread that is exiting has no table: its callbacks are dropped at once (`register`).
         let graveyard = with_table(|table, _| Arc::clone(&table.graveyard)).unwrap_or_default();
-        let thread = current_thread();
         Arc::new(Owner {
-            thread: thread.id(),
-            thread_name: thread.name().map(str::to_owned),
+            thread: current_thread(),
             graveyard,
             host,
             task: OnceLock::new(),
@@ -114,29 +201,28 @@ impl Owner {
     }
 
     /// The task's name, once it is known.
-    pub(crate) fn set_task(&self, name: &str) {
-        let _ = self.task.set(name.to_owned());
+    pub(crate) fn set_task(&self, name: &TaskName) {
+        let _ = self.task.set(name.clone());
     }
 
     fn is_current(&self) -> bool {
-        current_thread().id() == self.thread
+        here() == self.thread.id()
     }
 
     /// Keeps `callback` here; returns the ticket that runs it.
     pub(crate) fn register<A: 'static>(
         self: &Arc<Self>,
-        callback: impl FnMut(A) + 'static,
+        mut callback: impl FnMut(A) + 'static,
         repeat: bool,
     ) -> Local<A> {
         debug_assert!(self.is_current(), "registered on the owner thread");
-        let boxed: Box<dyn FnMut(A)> = Box::new(callback);
-        // Keys start at 1; 0, for a thread that is exiting, names nothing.
-        let key = with_table(|table, _| {
-            table.next_key += 1;
-            table.callbacks.insert(table.next_key, Box::new(boxed));
-            table.next_key
-        })
-        .unwrap_or(0);
+        let erased: Erased = Box::new(move |arg: &mut dyn Any| {
+            if let Some(arg) = arg.downcast_mut::<Option<A>>().and_then(Option::take) {
+                callback(arg);
+            }
+        });
+        // No key for a thread that is exiting: the callback is dropped at once.
+        let key = with_table(|table, _| table.insert(erased));
         Local {
             key,
             owner: Arc::clone(self),
@@ -166,30 +252,28 @@ impl Owner {
         if self.reported.swap(true, Ordering::AcqRel) {
             return;
         }
-        let task = self.task.get().map_or("(not started)", String::as_str);
+        let task = self.task.get().map_or("(not started)", TaskName::as_str);
         let error = crate::error::AppError::delivered_elsewhere(
             task,
-            &describe(self.thread, self.thread_name.clone()),
-            &describe(
-                current_thread().id(),
-                current_thread().name().map(str::to_owned),
-            ),
+            &describe(&self.thread),
+            &describe(&current_thread()),
         );
         self.host.handle_error(&error);
     }
 }
 
 /// `'name'`, or the thread's id when it has no name.
-fn describe(thread: ThreadId, name: Option<String>) -> String {
-    match name {
+fn describe(thread: &Thread) -> String {
+    match thread.name() {
         Some(name) => format!("'{name}'"),
-        None => format!("{thread:?}"),
+        None => format!("{:?}", thread.id()),
     }
 }
 
 /// A callback kept on its owner thread, as the task carries it.
 pub(crate) struct Local<A> {
-    key: u64,
+    /// `None` if the owner thread was exiting when the callback was given.
+    key: Option<Key>,
     owner: Arc<Owner>,
     /// Called again and again (`on_progress`): it goes back into the table after each call.
     repeat: bool,
@@ -203,8 +287,18 @@ impl<A: 'static> Local<A> {
             self.owner.report_elsewhere();
             return;
         }
-        let key = self.key;
-        let Some(Some(callback)) = with_table(|table, _| table.callbacks.remove(&key)) else {
+        let Some(key) = self.key else {
+            return;
+        };
+        let repeat = self.repeat;
+        let taken = with_table(|table, _| {
+            if repeat {
+                table.lend(key)
+            } else {
+                table.remove(key)
+            }
+        });
+        let Some(Some(callback)) = taken else {
             return;
         };
         // A repeating callback goes back into the table after the call, even one that panics;
@@ -212,21 +306,20 @@ impl<A: 'static> Local<A> {
         let mut held = Held {
             key,
             callback: Some(callback),
-            repeat: self.repeat,
+            repeat,
         };
-        let run = held
-            .callback
-            .as_mut()
-            .and_then(|callback| callback.downcast_mut::<Box<dyn FnMut(A)>>())
-            .expect("a ticket's argument type is its callback's");
-        run(arg);
+        let mut arg = Some(arg);
+        if let Some(run) = held.callback.as_mut() {
+            run(&mut arg);
+        }
+        debug_assert!(arg.is_none(), "a ticket's argument type is its callback's");
     }
 }
 
 /// A callback taken out of the table for its call.
 struct Held {
-    key: u64,
-    callback: Option<Box<dyn Any>>,
+    key: Key,
+    callback: Option<Erased>,
     repeat: bool,
 }
 
@@ -237,20 +330,69 @@ impl Drop for Held {
         };
         if self.repeat {
             let key = self.key;
-            // While the thread exits there is no table: the callback is dropped here instead.
-            let _ = with_table(move |table, _| table.callbacks.insert(key, callback));
+            // While the thread exits there is no table: the callback is dropped here instead,
+            // as is one removed while it ran.
+            let _ = with_table(move |table, _| table.give_back(key, callback));
         }
     }
 }
 
 impl<A> Drop for Local<A> {
     fn drop(&mut self) {
-        let key = self.key;
-        if current_thread().id() == self.owner.thread {
+        let Some(key) = self.key else {
+            return;
+        };
+        if here() == self.owner.thread.id() {
             // Dropped by `with_table` once the table is no longer borrowed.
-            let _ = with_table(|table, dead| dead.extend(table.callbacks.remove(&key)));
+            let _ = with_table(|table, dead| dead.extend(table.remove(key)));
         } else {
             self.owner.graveyard.bury(key);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn erased() -> Erased {
+        Box::new(|_: &mut dyn Any| {})
+    }
+
+    #[test]
+    fn a_key_whose_callback_is_gone_never_finds_the_next_one_in_its_slot() {
+        let mut table = Table::default();
+        let first = table.insert(erased());
+        assert!(table.remove(first).is_some());
+        let second = table.insert(erased());
+        assert_eq!(second.index, first.index, "the freed slot is reused");
+        assert!(table.remove(first).is_none(), "a stale key finds nothing");
+        assert!(table.lend(first).is_none());
+        assert!(table.remove(second).is_some());
+        assert!(table.remove(second).is_none(), "removed once");
+    }
+
+    #[test]
+    fn a_lent_callback_comes_back_to_its_key_unless_removed_meanwhile() {
+        let mut table = Table::default();
+        let key = table.insert(erased());
+        let lent = table.lend(key).expect("here");
+        assert!(table.lend(key).is_none(), "lent once at a time");
+        assert!(table.give_back(key, lent).is_none(), "kept again");
+        let lent = table.lend(key).expect("back under its key");
+        assert!(
+            table.remove(key).is_none(),
+            "nothing to hand over while lent"
+        );
+        let other = table.insert(erased());
+        assert_eq!(other.index, key.index);
+        assert!(
+            table.give_back(key, lent).is_some(),
+            "a callback removed while lent is handed back to be dropped"
+        );
+        assert!(
+            table.remove(other).is_some(),
+            "the slot's new callback stays"
+        );
     }
 }

@@ -11,6 +11,7 @@ const INLINE: usize = 22;
 /// Short names (`Task-<n>` and most given ones) live inline, and names from the macros are
 /// `&'static str`: the common task carries its name without an allocation that another thread
 /// would have to free.
+#[derive(Clone)]
 pub(crate) enum TaskName {
     Static(&'static str),
     Inline { len: u8, bytes: [u8; INLINE] },
