@@ -16,7 +16,10 @@
 //! task leaves the registry by reaching a terminal state (every query skips those), and the
 //! submitting side sweeps finished entries out of a shard when it has doubled since the last
 //! sweep, which is amortised O(1) per submission. The worker does no registry work at all
-//! (the count of undecided tasks that idle waiters watch is the host's).
+//! (the count of undecided tasks that idle waiters watch is the host's). A sweep's finished
+//! entries are dropped one per later submission (up to 128 per shard; the rest at once),
+//! so the memory of each finished cell is freed on the submitting thread just as it makes
+//! a new one, which then reuses it (see [`Shard`]).
 //!
 //! Shards (sixteen, cache-padded, by task id) spread concurrent submitters; questions about
 //! the whole (counts, listings, names) visit every shard and are rare. So are the operations
@@ -53,7 +56,19 @@ struct Shard {
     tasks: Vec<Entry>,
     /// How many entries the last sweep kept: the next one comes when `tasks` has doubled.
     kept: usize,
+    /// Finished tasks swept out, whose memory is given back one per insertion: freed all
+    /// at once, a sweep's worth of cells overflows the allocator's per-thread cache (glibc
+    /// keeps seven blocks of a size), and the next cells come from its slower shared bins;
+    /// freed as cells are made, each new cell reuses the one just freed.
+    swept: Vec<Entry>,
 }
+
+/// How many swept entries each insertion drops: one, as one cell was just made.
+const FREED_PER_INSERT: usize = 1;
+
+/// The most swept entries a shard keeps for later; a sweep frees the rest at once, so a
+/// burst's memory is not held back.
+const SWEPT_KEPT: usize = 128;
 
 /// Tasks taken out of the registry's locks, dropped by the caller once it holds none: the
 /// last reference to a task may be among them, and dropping a task may run user code (a
@@ -62,6 +77,8 @@ type Released = Vec<CellRef>;
 
 impl Shard {
     fn push(&mut self, entry: Entry, released: &mut Released) {
+        let keep = self.swept.len().saturating_sub(FREED_PER_INSERT);
+        self.swept.truncate(keep);
         if self.tasks.len() >= 2 * self.kept + SWEEP_SLACK {
             // Order within a shard does not matter (listings sort by id): swap_remove.
             let mut at = 0;
@@ -74,10 +91,12 @@ impl Shard {
                 if active {
                     at += 1;
                 } else {
-                    self.tasks.swap_remove(at);
+                    let finished = self.tasks.swap_remove(at);
+                    self.swept.push(finished);
                 }
             }
             self.kept = self.tasks.len();
+            self.swept.truncate(SWEPT_KEPT);
         }
         self.tasks.push(entry);
     }

@@ -166,3 +166,57 @@ fn names_without_tasks_are_forgotten() {
     let kept = super::lock(&registry.control).latest.len();
     assert!(kept < 500 / 2, "{kept} names kept without tasks");
 }
+
+#[test]
+fn swept_tasks_are_freed_one_per_submission_and_a_bursts_beyond_a_few_at_once() {
+    let test = host();
+    let registry = Registry::new();
+    let swept = |registry: &Registry| -> Vec<usize> {
+        let shards = registry.shards.iter();
+        shards.map(|s| s.0.lock().unwrap().swept.len()).collect()
+    };
+    // A burst: every task is active while the burst is admitted, so sweeps keep them all.
+    let burst: Vec<_> = (0..16 * 500).map(|_| queued(&test, "burst")).collect();
+    for (_, cell) in &burst {
+        registry.admit(cell).ok().unwrap();
+    }
+    for (_, cell) in &burst {
+        run::run(cell);
+    }
+    drop(burst);
+    // Enough finished submissions after it for every shard to sweep the burst out.
+    for _ in 0..16 * 1200 {
+        let (_, cell) = queued(&test, "after");
+        registry.admit(&cell).ok().unwrap();
+        run::run(&cell);
+    }
+    let before = swept(&registry);
+    assert!(
+        before.iter().all(|&n| n <= super::SWEPT_KEPT),
+        "a sweep keeps at most {} finished tasks for later: {before:?}",
+        super::SWEPT_KEPT
+    );
+    let entries: usize = registry
+        .shards
+        .iter()
+        .map(|s| s.0.lock().unwrap().tasks.len())
+        .sum();
+    assert!(
+        entries < 16 * 500,
+        "the burst was swept out: {entries} left"
+    );
+    // One submission per shard (ids are consecutive): each frees one swept task.
+    let kept: Vec<_> = (0..16).map(|_| queued(&test, "one more")).collect();
+    for (_, cell) in &kept {
+        registry.admit(cell).ok().unwrap();
+    }
+    let after = swept(&registry);
+    for (shard, (b, a)) in before.iter().zip(&after).enumerate() {
+        // (A shard that swept again meanwhile may hold more.)
+        assert!(
+            *a == b.saturating_sub(1) || *a > *b,
+            "shard {shard}: {b} swept tasks, then {a} after one submission"
+        );
+    }
+    assert!(after.iter().sum::<usize>() < before.iter().sum::<usize>());
+}
