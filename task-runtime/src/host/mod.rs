@@ -203,17 +203,23 @@ impl Host {
         self.handle_error(&AppError::callback_panicked(what, task, panic.message()));
     }
 
-    /// Runs a user callback of `task`; a panic goes to the error handler.
-    pub(crate) fn run_callback(&self, what: &str, task: &str, callback: impl FnOnce()) {
+    /// Runs a user callback of `task`; a panic goes to the error handler. (The name is read
+    /// only then: a task's inline name is checked as UTF-8 each time it is read as a `str`.)
+    pub(crate) fn run_callback(
+        &self,
+        what: &str,
+        task: &(impl AsRef<str> + ?Sized),
+        callback: impl FnOnce(),
+    ) {
         if let Err(panic) = unwind::catch(callback) {
-            self.report_panic(what, task, &panic);
+            self.report_panic(what, task.as_ref(), &panic);
         }
     }
 
     /// Drops user data (values, closures) of `task` where a panicking `Drop` is contained.
-    pub(crate) fn drop_user_value<V>(&self, value: V, task: &str) {
+    pub(crate) fn drop_user_value<V>(&self, value: V, task: &(impl AsRef<str> + ?Sized)) {
         if let Some(panic) = unwind::drop_contained(value) {
-            self.report_panic("dropping a value", task, &panic);
+            self.report_panic("dropping a value", task.as_ref(), &panic);
         }
     }
 

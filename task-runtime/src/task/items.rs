@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use super::cell::CellRef;
 use super::delivery;
+use super::name::TaskName;
 use crate::host::Host;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{lock, wait, Condvar, Mutex};
@@ -143,16 +144,16 @@ impl<P: Send + 'static> Items<P> {
 pub(crate) trait AnyItems: Send + Sync {
     /// Delivers the pending items to `on_items` as one batch (none if there are none); drops
     /// them unseen if `silenced`.
-    fn deliver(&self, host: &Host, name: &str, silenced: bool);
+    fn deliver(&self, host: &Host, name: &TaskName, silenced: bool);
     /// The task was asked to stop: a publisher waiting for room gives up.
     fn stopped(&self);
     /// No delivery will ever come: later items are dropped, and so are the pending ones if
     /// `on_items` was to take them (without it they stay for `take_items`).
-    fn close(&self, host: &Host, name: &str);
+    fn close(&self, host: &Host, name: &TaskName);
 }
 
 impl<P: Send + 'static> AnyItems for Items<P> {
-    fn deliver(&self, host: &Host, name: &str, silenced: bool) {
+    fn deliver(&self, host: &Host, name: &TaskName, silenced: bool) {
         // Without `on_items`, the items wait for `take_items`, even after the end.
         if !self.listening.load(Ordering::Relaxed) {
             return;
@@ -180,7 +181,7 @@ impl<P: Send + 'static> AnyItems for Items<P> {
         }
     }
 
-    fn close(&self, host: &Host, name: &str) {
+    fn close(&self, host: &Host, name: &TaskName) {
         let listening = self.listening.load(Ordering::Relaxed);
         let (pending, waiting) = {
             let mut buffer = lock(&self.buffer);

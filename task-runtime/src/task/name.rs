@@ -103,6 +103,12 @@ impl TaskName {
     }
 }
 
+impl AsRef<str> for TaskName {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl fmt::Display for TaskName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

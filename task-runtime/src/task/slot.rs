@@ -258,13 +258,13 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 let error = core.timeout_error();
                 self.store_error(core, inner, TaskError::Failed(error.clone()));
                 if let Ok(Ok(produced)) = output {
-                    core.host.drop_user_value(produced, name());
+                    core.host.drop_user_value(produced, core.name());
                 }
                 Terminal::Failed(error)
             }
             Ok(Ok((value, completion))) if state == TaskState::Completed => {
                 if let Some(unread) = self.store_value(core, inner, value) {
-                    core.host.drop_user_value(unread, name());
+                    core.host.drop_user_value(unread, core.name());
                 }
                 Terminal::Completed(completion)
             }
@@ -279,7 +279,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 // Cancelled: whatever the body produced is dropped unread.
                 self.store_error(core, inner, TaskError::Cancelled);
                 match output {
-                    Ok(Ok(produced)) => core.host.drop_user_value(produced, name()),
+                    Ok(Ok(produced)) => core.host.drop_user_value(produced, core.name()),
                     Ok(Err(_)) => {}
                     Err(panic) => tracing::warn!(
                         panic = panic.message(),
@@ -303,7 +303,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
             };
             self.store_error(core, inner, outcome);
             if let Some(body) = body {
-                core.host.drop_user_value(body, core.name().as_str());
+                core.host.drop_user_value(body, core.name());
             }
         }
         request
@@ -317,7 +317,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         let body = inner.stage.take_body();
         self.store_error(core, inner, TaskError::Failed(error.clone()));
         if let Some(body) = body {
-            core.host.drop_user_value(body, core.name().as_str());
+            core.host.drop_user_value(body, core.name());
         }
         true
     }

@@ -117,7 +117,7 @@ fn drain(cell: &CellRef) {
 fn deliver(cell: &CellRef, due: Due) {
     let core = &cell.core;
     let host = &core.host;
-    let name = core.name().as_str();
+    let name = core.name();
     // A task superseded by a newer one of its name (`Exclusive::CancelPrevious`) delivers
     // none of its own callbacks any more; the manager's signals still see it end.
     let silenced = core.is_silenced();
@@ -155,7 +155,7 @@ fn deliver(cell: &CellRef, due: Due) {
 fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Box<Callbacks>>) {
     let core = &cell.core;
     let host = &core.host;
-    let name = core.name().as_str();
+    let name = core.name();
     let silenced = core.is_silenced();
     if let Some(items) = core.items() {
         // What a helper thread published while the outcome was decided: still before the
@@ -206,17 +206,15 @@ fn end_undelivered(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     let host = &core.host;
     if let Some(items) = core.items() {
-        items.close(host, core.name().as_str());
+        items.close(host, core.name());
     }
     match terminal {
         Terminal::Failed(error) => host.handle_error(&error),
-        Terminal::Completed(Some(completion)) => {
-            host.drop_user_value(completion, core.name().as_str())
-        }
+        Terminal::Completed(Some(completion)) => host.drop_user_value(completion, core.name()),
         Terminal::Completed(None) | Terminal::Cancelled => {}
     }
     if let Some(callbacks) = core.mailbox().take_callbacks() {
-        host.drop_user_value(callbacks, core.name().as_str());
+        host.drop_user_value(callbacks, core.name());
     }
     host.delivered(core.dispatcher());
 }
@@ -238,7 +236,7 @@ impl Drop for DrainJob {
         let core = &cell.core;
         let terminal = core.mailbox().abandon();
         if let Some(items) = core.items() {
-            items.close(&core.host, core.name().as_str());
+            items.close(&core.host, core.name());
         }
         core.host
             .handle_error(&AppError::delivery_lost(core.name().as_str()));
