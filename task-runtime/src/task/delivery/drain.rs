@@ -58,7 +58,7 @@ pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
         }
         Posted::Unwanted(callbacks) => {
             if let Some(callbacks) = callbacks {
-                core.host.drop_user_value(callbacks, core.name().as_str());
+                core.host.drop_user_value(callbacks, core.name());
             }
             core.host.delivered(core.dispatcher());
         }
