@@ -69,12 +69,13 @@ impl Undecided {
     /// deadline). With `allowed == 0`, also returns `true` if the count was zero at any moment
     /// since the call began, even if new tasks came since.
     pub(crate) fn wait_until_at_most(&self, allowed: usize, deadline: Option<Instant>) -> bool {
+        // First: a moment of idleness after this is one since the call began.
+        let epoch = self.idle_epoch.load(Ordering::Acquire);
         let mut allowances = lock(&self.allowances);
         allowances.push(allowed);
         self.notify_below
             .store(notify_below(&allowances), Ordering::Relaxed);
         fence(Ordering::SeqCst); // pairs with the fence in `decided`
-        let epoch = self.idle_epoch.load(Ordering::Acquire);
         let result = loop {
             if self.count.0.load(Ordering::Acquire) <= allowed
                 || (allowed == 0 && self.idle_epoch.load(Ordering::Acquire) != epoch)
