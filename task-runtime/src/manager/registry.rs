@@ -56,10 +56,10 @@ struct Shard {
     tasks: Vec<Entry>,
     /// How many entries the last sweep kept: the next one comes when `tasks` has doubled.
     kept: usize,
-    /// Finished tasks swept out, whose memory is given back one per insertion: freed all
-    /// at once, a sweep's worth of cells overflows the allocator's per-thread cache (glibc
-    /// keeps seven blocks of a size), and the next cells come from its slower shared bins;
-    /// freed as cells are made, each new cell reuses the one just freed.
+    /// Finished tasks nobody holds, swept out, whose memory is given back one per insertion:
+    /// freed all at once, a sweep's worth of cells overflows the allocator's per-thread
+    /// cache (glibc keeps seven blocks of a size), and the next cells come from its slower
+    /// shared bins; freed as cells are made, each new cell reuses the one just freed.
     swept: Vec<Entry>,
 }
 
@@ -87,13 +87,17 @@ impl Shard {
                 // by the pool or a worker.
                 let alive = self.tasks[at].upgrade();
                 let active = alive.as_ref().is_some_and(|cell| is_active(&cell.core));
-                released.extend(alive);
                 if active {
                     at += 1;
+                } else if alive.is_some() {
+                    // Finished but still held (a delivery is queued, say): its memory is not
+                    // freed here, so the entry goes now, while its line is in this cache.
+                    self.tasks.swap_remove(at);
                 } else {
                     let finished = self.tasks.swap_remove(at);
                     self.swept.push(finished);
                 }
+                released.extend(alive);
             }
             self.kept = self.tasks.len();
             self.swept.truncate(SWEPT_KEPT);
