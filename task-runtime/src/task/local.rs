@@ -16,7 +16,7 @@
 //! * whatever is left when the thread exits goes with its table.
 //!
 //! No `unsafe`: the table is a `thread_local!`, and a ticket is `Send` because it holds no
-//! callback, only a number.
+//! callback, only a key (a slot of the table and the slot's generation).
 
 use std::any::Any;
 use std::cell::RefCell;
