@@ -33,6 +33,18 @@ fn exclusive(
     task(spec, |_| Ok(()))
 }
 
+/// Entries in all shards, finished ones not yet swept included.
+fn entries(registry: &Registry) -> usize {
+    let shards = registry.shards.iter();
+    shards.map(|s| s.0.lock().unwrap().tasks.len()).sum()
+}
+
+/// Per shard, the swept entries still waiting to be freed.
+fn swept(registry: &Registry) -> Vec<usize> {
+    let shards = registry.shards.iter();
+    shards.map(|s| s.0.lock().unwrap().swept.len()).collect()
+}
+
 #[test]
 fn active_tasks_are_listed_in_submission_order_until_decided() {
     let test = host();
@@ -86,11 +98,7 @@ fn finished_entries_are_swept_as_submissions_come() {
     }
     let (_keep, active) = queued(&test, "kept");
     registry.admit(&active).ok().unwrap();
-    let entries: usize = registry
-        .shards
-        .iter()
-        .map(|s| s.0.lock().unwrap().tasks.len())
-        .sum();
+    let entries = entries(&registry);
     assert!(
         entries < TASKS / 2,
         "{entries} entries kept for 1 active task"
@@ -171,10 +179,6 @@ fn names_without_tasks_are_forgotten() {
 fn swept_tasks_are_freed_one_per_submission_and_a_bursts_beyond_a_few_at_once() {
     let test = host();
     let registry = Registry::new();
-    let swept = |registry: &Registry| -> Vec<usize> {
-        let shards = registry.shards.iter();
-        shards.map(|s| s.0.lock().unwrap().swept.len()).collect()
-    };
     // A burst: every task is active while the burst is admitted, so sweeps keep them all.
     let burst: Vec<_> = (0..16 * 500).map(|_| queued(&test, "burst")).collect();
     for (_, cell) in &burst {
@@ -196,11 +200,7 @@ fn swept_tasks_are_freed_one_per_submission_and_a_bursts_beyond_a_few_at_once() 
         "a sweep keeps at most {} finished tasks for later: {before:?}",
         super::SWEPT_KEPT
     );
-    let entries: usize = registry
-        .shards
-        .iter()
-        .map(|s| s.0.lock().unwrap().tasks.len())
-        .sum();
+    let entries = entries(&registry);
     assert!(
         entries < 16 * 500,
         "the burst was swept out: {entries} left"
@@ -232,12 +232,12 @@ fn finished_tasks_still_held_leave_at_the_sweep_not_with_the_swept() {
         registry.admit(cell).ok().unwrap();
         run::run(cell);
     }
-    let shards = registry.shards.iter();
-    let (entries, swept) = shards.fold((0, 0), |(entries, swept), shard| {
-        let shard = shard.0.lock().unwrap();
-        (entries + shard.tasks.len(), swept + shard.swept.len())
-    });
+    let entries = entries(&registry);
     assert!(entries < 16 * 200 / 2, "swept out: {entries} entries left");
-    assert_eq!(swept, 0, "no entry of a task still held waits to be freed");
+    let waiting: usize = swept(&registry).iter().sum();
+    assert_eq!(
+        waiting, 0,
+        "no entry of a task still held waits to be freed"
+    );
     drop(held);
 }
