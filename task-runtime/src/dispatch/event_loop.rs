@@ -48,13 +48,33 @@ pub struct EventLoop {
 /// The posting side, shared by every dispatcher of one loop.
 pub(crate) struct LoopShared {
     tx: Sender<Job>,
-    /// Set by the post that found the loop not yet woken; cleared by `process_events`. Only
-    /// with a `waker`, the one thing it is for.
-    /// Spurious wake-ups are possible, lost ones are not.
-    woken: AtomicBool,
-    waker: Option<Box<dyn Fn() + Send + Sync>>,
+    waker: Option<LoopWaker>,
     /// The thread that created the loop, where local callbacks can be delivered through it.
     owner: std::thread::ThreadId,
+}
+
+/// The waker of [`EventLoop::with_waker`] and whether it was called since the last drain.
+/// The flag lives here, not beside the queue: a loop without a waker has no flag, so a post
+/// writes nothing the loop's thread writes too (a cache line less moving between cores).
+struct LoopWaker {
+    call: Box<dyn Fn() + Send + Sync>,
+    /// Set by the post that found the loop not yet woken; cleared by `process_events`.
+    /// Spurious wake-ups are possible, lost ones are not.
+    woken: AtomicBool,
+}
+
+impl LoopWaker {
+    /// Calls the waker unless it was called since the last [`rearm`](Self::rearm).
+    fn wake(&self) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            (self.call)();
+        }
+    }
+
+    /// Before draining: a post from now on wakes the loop again.
+    fn rearm(&self) {
+        self.woken.store(false, Ordering::Release);
+    }
 }
 
 impl LoopShared {
@@ -69,12 +89,8 @@ impl LoopShared {
             drop(unsent);
             return;
         }
-        // Only a loop with a waker keeps the flag: without one, posting writes nothing the
-        // loop's thread also writes (one cache line less moving between cores per post).
         if let Some(waker) = &self.waker {
-            if !self.woken.swap(true, Ordering::AcqRel) {
-                waker();
-            }
+            waker.wake();
         }
     }
 }
@@ -115,8 +131,10 @@ impl EventLoop {
         EventLoop {
             shared: Arc::new(LoopShared {
                 tx,
-                woken: AtomicBool::new(false),
-                waker,
+                waker: waker.map(|call| LoopWaker {
+                    call,
+                    woken: AtomicBool::new(false),
+                }),
                 owner: std::thread::current().id(),
             }),
             rx,
@@ -138,9 +156,8 @@ impl EventLoop {
     /// jobs after it stay queued. (Task callbacks never panic out: their panics go to the
     /// manager's error handler.)
     pub fn process_events(&self) -> usize {
-        // Cleared before draining: a post from now on wakes the loop again.
-        if self.shared.waker.is_some() {
-            self.shared.woken.store(false, Ordering::Release);
+        if let Some(waker) = &self.shared.waker {
+            waker.rearm();
         }
         let due = self.rx.len();
         let guard = RewakeOnUnwind(self);
@@ -229,8 +246,8 @@ impl Drop for RewakeOnUnwind<'_> {
     fn drop(&mut self) {
         let shared = &self.0.shared;
         if let Some(waker) = &shared.waker {
-            if !self.0.rx.is_empty() && !shared.woken.swap(true, Ordering::AcqRel) {
-                waker();
+            if !self.0.rx.is_empty() {
+                waker.wake();
             }
         }
     }
