@@ -289,6 +289,47 @@ fn a_local_callback_can_start_local_tasks() {
     assert_eq!(*total.borrow(), 11);
 }
 
+/// A repeating callback is lent out of the thread's table for each call: local tasks it
+/// starts from inside that call take other slots, and it comes back for the next report.
+#[test]
+fn a_progress_callback_that_starts_local_tasks_keeps_receiving() {
+    let ui = EventLoop::new();
+    let (manager, errors) = manager_on(&ui);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let started = Rc::new(RefCell::new(0));
+    let (step, delivered) = (Arc::new(Gate::new()), Arc::new(AtomicUsize::new(0)));
+    let (s, d) = (Arc::clone(&step), Arc::clone(&delivered));
+    let (m, seen_in, started_in) = (manager.clone(), Rc::clone(&seen), Rc::clone(&started));
+    manager
+        .task(move |ctx| {
+            ctx.set_progress(1, 2);
+            s.wait();
+            ctx.set_progress(2, 2);
+            Ok::<_, AppError>(())
+        })
+        .local()
+        .on_progress(move |p| {
+            seen_in.borrow_mut().push(p.current);
+            d.fetch_add(1, Ordering::SeqCst);
+            let started = Rc::clone(&started_in);
+            m.task(|_| Ok::<_, AppError>(()))
+                .local()
+                .on_complete(move |()| *started.borrow_mut() += 1)
+                .start();
+        })
+        .start();
+    assert!(ui.run_until(|| delivered.load(Ordering::SeqCst) == 1, PATIENCE));
+    step.open();
+    assert!(ui.run_until_idle(&manager, PATIENCE));
+    assert_eq!(*seen.borrow(), [1, 2]);
+    assert_eq!(
+        *started.borrow(),
+        2,
+        "each task started from the callback completed"
+    );
+    assert!(errors.lock().unwrap().is_empty());
+}
+
 #[test]
 fn latest_wins_among_local_tasks() {
     let ui = EventLoop::new();

@@ -63,12 +63,12 @@ struct Table {
     graveyard: Arc<Graveyard>,
 }
 
+/// A slot whose generation is a live key's holds that key's callback, or is empty while the
+/// callback is lent out for a call; removing the callback moves the generation on.
 #[derive(Default)]
 struct Slot {
     generation: u64,
     callback: Option<Erased>,
-    /// Taken out for a call and coming back (a repeating callback): the slot stays its.
-    lent: bool,
 }
 
 impl Table {
@@ -92,36 +92,26 @@ impl Table {
             .filter(|slot| slot.generation == key.generation)
     }
 
-    /// Takes the callback of `key` out for good; its slot is free again.
+    /// Takes the callback of `key` out for good; its slot is free again. (`None` for a lent
+    /// callback: it goes when it comes back.)
     fn remove(&mut self, key: Key) -> Option<Erased> {
         let slot = self.slot(key)?;
-        if slot.lent {
-            // Its call is running: the callback goes when it comes back.
-            slot.lent = false;
-            slot.generation += 1;
-            self.free.push(key.index);
-            return None;
-        }
-        let callback = slot.callback.take()?;
         slot.generation += 1;
+        let callback = slot.callback.take();
         self.free.push(key.index);
-        Some(callback)
+        callback
     }
 
     /// Lends the callback of `key` out for a call; [`give_back`](Self::give_back) returns it.
     fn lend(&mut self, key: Key) -> Option<Erased> {
-        let slot = self.slot(key)?;
-        let callback = slot.callback.take()?;
-        slot.lent = true;
-        Some(callback)
+        self.slot(key)?.callback.take()
     }
 
     /// A lent callback comes back, unless it was removed meanwhile (then it is handed back, to
     /// be dropped).
     fn give_back(&mut self, key: Key, callback: Erased) -> Option<Erased> {
         match self.slot(key) {
-            Some(slot) if slot.lent => {
-                slot.lent = false;
+            Some(slot) if slot.callback.is_none() => {
                 slot.callback = Some(callback);
                 None
             }
