@@ -27,6 +27,15 @@ const THREADS: usize = 4;
 const BATCH: usize = 100_000;
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A manager of `THREADS` workers whose callbacks go to `dispatcher`.
+fn delivering_to(dispatcher: Dispatcher) -> TaskManager {
+    TaskManager::builder()
+        .max_threads(THREADS)
+        .dispatcher(dispatcher)
+        .build()
+        .unwrap()
+}
+
 /// An `EventLoop` drained by a thread of its own, as a UI thread would.
 struct UiThread {
     dispatcher: Dispatcher,
@@ -134,11 +143,7 @@ fn on_complete_batch(c: &mut Criterion) {
 
     // The benchmark thread is the UI thread: submit everything, then drain the deliveries.
     let ui = EventLoop::new();
-    let manager = TaskManager::builder()
-        .max_threads(THREADS)
-        .dispatcher(ui.dispatcher())
-        .build()
-        .unwrap();
+    let manager = delivering_to(ui.dispatcher());
     group.bench_function("event_loop", |b| {
         b.iter(|| {
             let delivered = Arc::new(AtomicUsize::new(0));
@@ -162,11 +167,7 @@ fn on_complete_batch(c: &mut Criterion) {
 /// Criterion reports the mean and median; p50/p99 over every measured task are printed.
 fn latency(c: &mut Criterion) {
     let ui = UiThread::start();
-    let manager = TaskManager::builder()
-        .max_threads(THREADS)
-        .dispatcher(ui.dispatcher.clone())
-        .build()
-        .unwrap();
+    let manager = delivering_to(ui.dispatcher.clone());
     let mut samples = Vec::new();
     c.bench_function("latency/submit_to_on_complete", |b| {
         b.iter_custom(|iters| {
@@ -419,11 +420,7 @@ fn features(c: &mut Criterion) {
 
     // Callbacks through an event loop this thread drains, then the same as `local()` ones.
     let ui = EventLoop::new();
-    let on_loop = TaskManager::builder()
-        .max_threads(THREADS)
-        .dispatcher(ui.dispatcher())
-        .build()
-        .unwrap();
+    let on_loop = delivering_to(ui.dispatcher());
     let batch_on_loop = |local: bool| {
         let (tx, rx) = unbounded::<()>();
         for _ in 0..TASKS {

@@ -63,9 +63,6 @@ struct Shard {
     swept: Vec<Entry>,
 }
 
-/// How many swept entries each insertion drops: one, as one cell was just made.
-const FREED_PER_INSERT: usize = 1;
-
 /// The most swept entries a shard keeps for later; a sweep frees the rest at once, so a
 /// burst's memory is not held back.
 const SWEPT_KEPT: usize = 128;
@@ -77,8 +74,8 @@ type Released = Vec<CellRef>;
 
 impl Shard {
     fn push(&mut self, entry: Entry, released: &mut Released) {
-        let keep = self.swept.len().saturating_sub(FREED_PER_INSERT);
-        self.swept.truncate(keep);
+        // One freed per cell made.
+        drop(self.swept.pop());
         if self.tasks.len() >= 2 * self.kept + SWEEP_SLACK {
             // Order within a shard does not matter (listings sort by id): swap_remove.
             let mut at = 0;
