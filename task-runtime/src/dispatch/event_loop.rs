@@ -288,6 +288,33 @@ mod tests {
     }
 
     #[test]
+    fn a_panicking_job_wakes_the_loop_again_for_the_rest() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let ui = EventLoop::with_waker(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        });
+        let d = ui.dispatcher();
+        d.dispatch(Box::new(|| panic!("user job")));
+        d.dispatch(Box::new(|| {}));
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ui.process_events()));
+        assert!(caught.is_err());
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            2,
+            "the job left queued is announced"
+        );
+        assert_eq!(ui.process_events(), 1);
+        d.dispatch(Box::new(|| {}));
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            3,
+            "and the loop is armed again after"
+        );
+    }
+
+    #[test]
     fn a_panicking_job_leaves_the_rest_queued() {
         let ui = EventLoop::new();
         let d = ui.dispatcher();
