@@ -101,7 +101,7 @@ impl Host {
 
     /// A host for tasks built without a manager, in unit tests: callbacks go to `dispatcher`,
     /// errors to `errors`, no thread is the pool's.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn for_tests(dispatcher: Dispatcher, errors: ErrorSink) -> Arc<Host> {
         Arc::new(Host::new(HostConfig {
             dispatcher,

@@ -69,7 +69,7 @@ pub struct Task<T, P = ()> {
     items: Option<Arc<Items<P>>>,
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 impl<T: Send + 'static> Task<T> {
     pub(crate) fn new(cell: Arc<TaskCell<Slot<T>>>) -> Self {
         Task { cell, items: None }

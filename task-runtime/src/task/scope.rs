@@ -55,7 +55,7 @@ pub(crate) fn stop_body_scopes(id: TaskId) {
 }
 
 /// How many scopes the body of task `id` has listed.
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) fn listed_body_scopes(id: TaskId) -> usize {
     body_scopes().get(&id).map_or(0, Vec::len)
 }
