@@ -12,7 +12,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::{self, ThreadId};
 
 use common::{Gate, PATIENCE};
-use task_runtime::{codes, AppError, Dispatcher, EventLoop, Exclusive, Job, TaskManager};
+use task_runtime::{
+    codes, AppError, Dispatcher, EventLoop, Exclusive, Job, TaskContext, TaskManager,
+};
 
 /// A manager whose callbacks go to `ui`, and the errors its handler heard.
 fn manager_on(ui: &EventLoop) -> (TaskManager, Arc<Mutex<Vec<AppError>>>) {
@@ -289,6 +291,17 @@ fn a_local_callback_can_start_local_tasks() {
     assert_eq!(*total.borrow(), 11);
 }
 
+/// A body that reports 1 of 2, waits for `step`, then reports 2 of 2: the test sees the
+/// first delivery before the second report exists.
+fn reports_twice(step: Gate) -> impl FnOnce(&TaskContext) -> Result<(), AppError> + Send {
+    move |ctx| {
+        ctx.set_progress(1, 2);
+        step.wait();
+        ctx.set_progress(2, 2);
+        Ok(())
+    }
+}
+
 /// A repeating callback is lent out of the thread's table for each call: local tasks it
 /// starts from inside that call take other slots, and it comes back for the next report.
 #[test]
@@ -297,16 +310,11 @@ fn a_progress_callback_that_starts_local_tasks_keeps_receiving() {
     let (manager, errors) = manager_on(&ui);
     let seen = Rc::new(RefCell::new(Vec::new()));
     let started = Rc::new(RefCell::new(0));
-    let (step, delivered) = (Arc::new(Gate::new()), Arc::new(AtomicUsize::new(0)));
-    let (s, d) = (Arc::clone(&step), Arc::clone(&delivered));
+    let (step, delivered) = (Gate::new(), Arc::new(AtomicUsize::new(0)));
+    let d = Arc::clone(&delivered);
     let (m, seen_in, started_in) = (manager.clone(), Rc::clone(&seen), Rc::clone(&started));
     manager
-        .task(move |ctx| {
-            ctx.set_progress(1, 2);
-            s.wait();
-            ctx.set_progress(2, 2);
-            Ok::<_, AppError>(())
-        })
+        .task(reports_twice(step.clone()))
         .local()
         .on_progress(move |p| {
             seen_in.borrow_mut().push(p.current);
@@ -359,16 +367,11 @@ fn a_panicking_progress_callback_keeps_receiving() {
     let ui = EventLoop::new();
     let (manager, errors) = manager_on(&ui);
     let calls = Rc::new(RefCell::new(Vec::new()));
-    let (step, c) = (Arc::new(Gate::new()), Rc::clone(&calls));
+    let (step, c) = (Gate::new(), Rc::clone(&calls));
     let delivered = Arc::new(AtomicUsize::new(0));
-    let (s, d) = (Arc::clone(&step), Arc::clone(&delivered));
+    let d = Arc::clone(&delivered);
     manager
-        .task(move |ctx| {
-            ctx.set_progress(1, 2);
-            s.wait();
-            ctx.set_progress(2, 2);
-            Ok::<_, AppError>(())
-        })
+        .task(reports_twice(step.clone()))
         .local()
         .on_progress(move |p| {
             c.borrow_mut().push(p.current);
