@@ -271,13 +271,19 @@ mod tests {
         assert_eq!(ui.process_events(), 0);
     }
 
-    #[test]
-    fn waker_runs_again_after_draining() {
+    /// A loop whose waker counts its calls.
+    fn counting_wakes() -> (EventLoop, Arc<AtomicUsize>) {
         let wakes = Arc::new(AtomicUsize::new(0));
-        let w = wakes.clone();
+        let w = Arc::clone(&wakes);
         let ui = EventLoop::with_waker(move || {
             w.fetch_add(1, Ordering::SeqCst);
         });
+        (ui, wakes)
+    }
+
+    #[test]
+    fn waker_runs_again_after_draining() {
+        let (ui, wakes) = counting_wakes();
         let d = ui.dispatcher();
         d.dispatch(Box::new(|| {}));
         d.dispatch(Box::new(|| {}));
@@ -289,11 +295,7 @@ mod tests {
 
     #[test]
     fn a_panicking_job_wakes_the_loop_again_for_the_rest() {
-        let wakes = Arc::new(AtomicUsize::new(0));
-        let w = wakes.clone();
-        let ui = EventLoop::with_waker(move || {
-            w.fetch_add(1, Ordering::SeqCst);
-        });
+        let (ui, wakes) = counting_wakes();
         let d = ui.dispatcher();
         d.dispatch(Box::new(|| panic!("user job")));
         d.dispatch(Box::new(|| {}));
