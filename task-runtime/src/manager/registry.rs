@@ -17,9 +17,9 @@
 //! submitting side sweeps finished entries out of a shard when it has doubled since the last
 //! sweep, which is amortised O(1) per submission. The worker does no registry work at all
 //! (the count of undecided tasks that idle waiters watch is the host's). The entries a sweep
-//! takes out of tasks nobody holds any more are dropped one per later submission (up to 128
-//! per shard; the rest at once), so the memory of each finished cell is freed on the
-//! submitting thread just as it makes a new one, which then reuses it (see [`Shard`]).
+//! takes out of tasks nobody holds any more are dropped one per later submission (up to
+//! `SWEPT_KEPT` per shard; the rest at once), so the memory of each finished cell is freed on
+//! the submitting thread just as it makes a new one, which then reuses it (see [`Shard`]).
 //!
 //! Shards (sixteen, cache-padded, by task id) spread concurrent submitters; questions about
 //! the whole (counts, listings, names) visit every shard and are rare. So are the operations

@@ -176,7 +176,7 @@ fn names_without_tasks_are_forgotten() {
 }
 
 #[test]
-fn swept_tasks_are_freed_one_per_submission_and_a_bursts_beyond_a_few_at_once() {
+fn swept_tasks_are_freed_one_per_submission_and_a_bursts_excess_at_once() {
     let test = host();
     let registry = Registry::new();
     // A burst: every task is active while the burst is admitted, so sweeps keep them all.
