@@ -108,6 +108,7 @@ fn notify_below(allowances: &[usize]) -> usize {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 
     #[test]
@@ -143,5 +144,65 @@ mod tests {
         undecided.entered();
         assert!(waiter.join().unwrap());
         undecided.decided();
+    }
+
+    /// The call begins when it is made, not when it gets the lock: idleness while it waits
+    /// for the lock counts.
+    #[test]
+    fn a_moment_of_idleness_while_the_waiter_waits_for_the_lock_counts() {
+        let undecided = Arc::new(Undecided::new());
+        undecided.entered();
+        let held = lock(&undecided.allowances);
+        let calling = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (undecided, calling) = (Arc::clone(&undecided), Arc::clone(&calling));
+            std::thread::Builder::new()
+                .name("lock-waiter".into())
+                .spawn(move || {
+                    calling.store(true, Ordering::SeqCst);
+                    undecided.wait_until_at_most(0, Some(Instant::now() + Duration::from_secs(10)))
+                })
+                .unwrap()
+        };
+        while !calling.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        wait_until_blocked("lock-waiter");
+        // Idle, then busy again, all before the waiter gets the lock.
+        undecided.decided();
+        undecided.entered();
+        drop(held);
+        assert!(waiter.join().unwrap(), "the waiter missed the idle moment");
+        undecided.decided();
+    }
+
+    /// Returns once the thread named `name` sleeps in a futex wait (here: for the lock), read
+    /// from `/proc/self/task/<tid>/syscall` on Linux; elsewhere after a 50 ms head start.
+    fn wait_until_blocked(name: &str) {
+        let futex = match std::env::consts::ARCH {
+            "x86_64" => "202",
+            "aarch64" => "98",
+            _ => "",
+        };
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return std::thread::sleep(Duration::from_millis(50));
+        };
+        if futex.is_empty() {
+            return std::thread::sleep(Duration::from_millis(50));
+        }
+        let tasks: Vec<_> = tasks.flatten().map(|entry| entry.path()).collect();
+        let thread = tasks
+            .iter()
+            .find(|task| {
+                std::fs::read_to_string(task.join("comm")).is_ok_and(|comm| comm.trim_end() == name)
+            })
+            .expect("the thread is listed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(thread.join("syscall"))
+            .is_ok_and(|call| call.split_whitespace().next() == Some(futex))
+        {
+            assert!(Instant::now() < deadline, "{name} never blocked");
+            std::thread::yield_now();
+        }
     }
 }
