@@ -688,9 +688,23 @@ fn builder(
     let block = match shape.receiver.as_ref().filter(|_| plan.captures_receiver) {
         // The body's `self` is the task's own receiver (a clone, or the moved one): its
         // tokens name a local instead, bound at the top of the body.
+        //
+        // The binding joins the body's own statements in the body's own braces: wrapping the
+        // block in another (`{ let self_ = ..; { body } }`) makes a one-line body the inner
+        // block's return value, which rustc's `unused_braces` reports at the user's braces.
+        // `mut` only where the receiver is `mut self`, so no lint about it needs silencing;
+        // the binding itself is unused when the body does not name `self` (the task still
+        // takes the receiver), which is the one lint about a generated name allowed here.
         Some(receiver) => {
-            let (stmts, _) = replace_self(func.block.to_token_stream(), &names.self_);
+            let stmts: TokenStream = func
+                .block
+                .stmts
+                .iter()
+                .map(ToTokens::to_token_stream)
+                .collect();
+            let (stmts, _) = replace_self(stmts, &names.self_);
             let self_ = &names.self_;
+            let mutability = receiver.syntax.mutability;
             let bind = match receiver.kind {
                 ReceiverKind::Shared | ReceiverKind::ArcRef => quote!(&#this),
                 ReceiverKind::Owned | ReceiverKind::Arc => quote!(#this),
@@ -698,11 +712,16 @@ fn builder(
                     unreachable!("rejected by `valid`")
                 }
             };
-            quote!({
-                #[allow(unused_mut, unused_variables)]
-                let mut #self_ = #bind;
-                #stmts
-            })
+            let mut block = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Brace,
+                quote! {
+                    #[allow(unused_variables)]
+                    let #mutability #self_ = #bind;
+                    #stmts
+                },
+            );
+            block.set_span(func.block.brace_token.span.join());
+            block.into_token_stream()
         }
         None => func.block.to_token_stream(),
     };
