@@ -98,6 +98,9 @@ struct Plan<'a> {
     /// The task takes the receiver (a clone, or the receiver itself): its body uses `self`.
     /// Without `local`, a method's task always takes it, as it always did.
     captures_receiver: bool,
+    /// The body names `self`: what a receiver that is not `Send` needs is then owned data,
+    /// not `local = true`.
+    body_uses_self: bool,
 }
 
 pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape) -> TokenStream {
@@ -160,13 +163,15 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
     };
 
     let local = args.local.as_ref().is_some_and(|local| local.value.value);
+    // Decided by the tokens: a body that names `self` needs the receiver on the worker.
+    let body_uses_self =
+        shape.receiver.is_some() && replace_self(func.block.to_token_stream(), &names.self_).1;
     let plan = Plan {
         local,
         value: nameable_value.as_ref(),
         items: item_type.as_ref(),
-        // Decided by the tokens: a body that names `self` needs the receiver on the worker.
-        captures_receiver: shape.receiver.is_some()
-            && (!local || replace_self(func.block.to_token_stream(), &names.self_).1),
+        captures_receiver: shape.receiver.is_some() && (!local || body_uses_self),
+        body_uses_self,
     };
     let checks = checks(&krate, shape);
     let cloner = receiver_cloner(&krate, args, shape, &names, plan);
@@ -188,7 +193,8 @@ pub(crate) fn expand(kind: MacroKind, args: &Attr, func: &ItemFn, shape: &Shape)
 
     let configure = respan(
         if plan.local {
-            quote!(let #builder_name = #private::static_local_name(#builder_name, #task_name) #options;)
+            let manager_key = args.manager.is_some();
+            quote!(let #builder_name = #private::static_local_name(#builder_name, #task_name, #manager_key) #options;)
         } else {
             quote!(let #builder_name = #private::static_name(#builder_name, #task_name) #options;)
         },
@@ -285,7 +291,7 @@ fn callbacks(
                 let value = match callback {
                     Callback::Expr(expr) => expr_callback(krate, slot, key, expr, plan),
                     Callback::SelfMethod { self_token, method } => {
-                        self_method(krate, slot, self_token, method, shape, names, plan)
+                        self_method(krate, slot, key, self_token, method, shape, names, plan)
                     }
                 };
                 quote!(let #local = #value;)
@@ -396,9 +402,11 @@ fn annotate(closure: &mut syn::ExprClosure, ty: &TokenStream) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn self_method(
     krate: &Path,
     slot: Receives,
+    key: &Ident,
     self_token: &syn::Token![self],
     method: &Ident,
     shape: &Shape,
@@ -436,17 +444,9 @@ fn self_method(
             };
             let cloner = &names.cloner;
             let clone = quote_spanned!(self_token.span=> #cloner(#receiver));
-            // Called on a shared reference to the clone, as `Self::method(&clone, ..)`: a
-            // method taking `&mut self` (which would change the clone, not the object) is
-            // then one "types differ in mutability" at the method, naming both types.
             let mut at = cb_this.clone();
             at.set_span(cb_this.span().located_at(method.span()));
-            let this = quote_spanned!(method.span()=> &#at);
-            let call = call_at(
-                quote_spanned!(method.span()=> Self::#method),
-                quote!(#this #(, #arguments)*),
-                method.span(),
-            );
+            let call = method_call(krate, quote!(&#at), key, method, arguments, slot);
             quote!({
                 let #cb_this = #clone;
                 #check(move |#(#params),*| { #call; })
@@ -459,7 +459,7 @@ fn self_method(
                 quote_spanned!(self_token.span=> #self_token)
             };
             let private = private_path(krate);
-            let call = quote_spanned!(method.span()=> #cb_this.#method(#(#arguments),*));
+            let call = method_call(krate, quote!(&*#cb_this), key, method, arguments, slot);
             // Through a `Weak`: if the object is gone by delivery time, the callback is skipped.
             quote!({
                 let #cb_weak = #private::downgrade(#arc);
@@ -471,6 +471,56 @@ fn self_method(
             })
         }
         ReceiverKind::Unique | ReceiverKind::OtherBorrow => unreachable!("rejected by `valid`"),
+    }
+}
+
+/// `receiver.method(arguments)` for a `self.method` callback, with `receiver` a `&Self`.
+///
+/// Method-call syntax finds `method` as a method of `Self` taking `&self` (inherent, or of a
+/// trait in scope), as `Self::method(receiver, ..)` would. Anything else (an associated
+/// function without `self`, a method taking `&mut self` or `self`) is then found one autoref
+/// step later, as the method of a local trait implemented for `&S`, whose bound
+/// `method: SelfMethod<Self>` is never met: one error, "`self.show` calls `show` on the
+/// receiver, so `show` must be a method of `View` that takes `&self`", at the method's name,
+/// where calling it by path would say "takes 1 argument but 2 arguments were supplied". A
+/// method of the right kind given the wrong type is still "expected `String`, found `usize`".
+/// The local items are named after what the message is about: a struct after the method, the
+/// trait after the key (its note reads "required by a bound in `on_complete::show`"), or
+/// `callback` when the method has the key's name.
+fn method_call(
+    krate: &Path,
+    receiver: TokenStream,
+    key: &Ident,
+    method: &Ident,
+    arguments: std::option::Iter<'_, Ident>,
+    slot: Receives,
+) -> TokenStream {
+    let at_method = Span::mixed_site().located_at(method.span());
+    let mut name = method.clone();
+    name.set_span(at_method);
+    // `on_progress = self.on_progress` is fine: the two names must differ.
+    let key = key.unraw();
+    let fallback = if key == method.unraw() {
+        "callback".to_owned()
+    } else {
+        key.to_string()
+    };
+    let fallback = Ident::new(&fallback, at_method);
+    let signature = match slot {
+        Receives::Nothing => quote!(fn #method(&self)),
+        _ => quote!(fn #method<V>(&self, _: V)),
+    };
+    let bound = respan(quote!(#name: #krate::bounds::SelfMethod<S>), method.span());
+    let call = quote_spanned!(method.span()=> (#receiver).#method(#(#arguments),*));
+    quote_spanned! {at_method=>
+        #[allow(dead_code, non_camel_case_types)]
+        struct #name {}
+        #[allow(dead_code, non_camel_case_types)]
+        trait #fallback<S: ?Sized> {
+            #signature where #bound {}
+        }
+        impl<S: ?Sized> #fallback<S> for &S {}
+        #call
     }
 }
 
@@ -561,6 +611,16 @@ fn receiver_cloner(
             Callback::Expr(_) => None,
         });
     let task_clones = receiver.kind == ReceiverKind::Shared && plan.captures_receiver;
+    // The clone goes to a worker thread: `Send`, checked apart from `Clone` so that its error
+    // says what to do, which depends on what uses the receiver.
+    let send = task_clones.then(|| {
+        let sent = if plan.body_uses_self {
+            quote!(SentForBody)
+        } else {
+            quote!(SentForCallbacks)
+        };
+        quote_spanned!(receiver.self_token.span=> <Self as #bounds::#sent>::check();)
+    });
     let check = match (task_clones, callback_self) {
         (true, _) => quote_spanned!(receiver.self_token.span=>
             <Self as #bounds::ClonedForTask>::clone_for_task),
@@ -576,7 +636,7 @@ fn receiver_cloner(
         (false, Some(span)) => quote_spanned!(span=>
             <Self as #bounds::ClonedForCallback>::clone_for_callback),
     };
-    quote!(let #cloner: fn(&Self) -> Self = #check;)
+    quote!(#send let #cloner: fn(&Self) -> Self = #check;)
 }
 
 fn receiver_capture(krate: &Path, shape: &Shape, names: &Names, plan: Plan<'_>) -> TokenStream {

@@ -108,21 +108,25 @@ use attr::{Attr, MacroKind};
 /// `self.method`, which calls the method on the receiver: on a clone for `&self` and `self`
 /// receivers, through a `Weak` for `self: Arc<Self>` and `self: &Arc<Self>` (if the object is
 /// gone when the callback is due, the callback is skipped). Such a method takes `&self`: one
-/// taking `&mut self` would change the clone, not your object, and is a compile error. A
-/// closure's parameter needs no type (`|doc| ...`): it is the type the slot receives.
-/// Callbacks must be `Send + 'static` and return `()`.
+/// taking `&mut self` would change the clone, not your object, and is a compile error, as is
+/// an associated function without `self`. A closure's parameter needs no type (`|doc| ...`):
+/// it is the type the slot receives. A closure cannot use `self`, since it runs after the
+/// call returned: name a method instead. Callbacks must be `Send + 'static` and return `()`.
 ///
 /// With `local = true` the task is built with `TaskBuilder::local`: callbacks stay on the
 /// thread that calls the function, so they may capture `Rc<RefCell<..>>` or GTK widgets, and
 /// `self.method` callbacks need `Self: Clone + 'static` only. `Self: Send` is still needed
 /// when the body uses `self` (it runs on a worker); the attribute's own expressions
-/// (`manager = ..`) run on the calling thread and do not count. The manager's (or task's)
-/// dispatcher must deliver to that thread: an `EventLoop` it drains.
+/// (`manager = ..`) run on the calling thread and do not count. The manager's dispatcher must
+/// deliver to that thread: give `manager = ..` a manager built with the dispatcher of an
+/// `EventLoop` the thread drains (see *Panics*).
 ///
 /// Mistakes are compile errors at the token they are about: a callback of the wrong type is
 /// "expected `String`, found `usize`" at the callback; a type that cannot cross to a worker
 /// thread names the requirement it misses, one of the traits of `task_runtime::bounds`
-/// ("the trait `TaskArgument` is not implemented for `Rc<Vec<u64>>`").
+/// ("the trait `TaskArgument` is not implemented for `Rc<Vec<u64>>`"). A `&self` method of a
+/// type that is not `Send` is told the fix: `local = true` when the body does not use `self`
+/// (only callbacks need it), or passing what the body needs as owned arguments when it does.
 ///
 /// # The function
 ///
@@ -212,8 +216,12 @@ use attr::{Attr, MacroKind};
 ///
 /// # Panics
 ///
-/// The generated function does not panic. A panic in the body is caught and fails the task
-/// (see *Errors*); a panic in a callback is reported to the manager's error handler.
+/// With `local = true`, the generated function panics when the manager's dispatcher cannot
+/// deliver to the calling thread: the worker-thread dispatcher (that of `TaskManager::new` and
+/// of the global manager used without `manager = ..`), or an `EventLoop` created on another
+/// thread. The message says what to give: `manager = <a manager whose dispatcher is this
+/// thread's EventLoop>`. Otherwise it does not panic. A panic in the body is caught and fails
+/// the task (see *Errors*); a panic in a callback is reported to the manager's error handler.
 #[proc_macro_attribute]
 pub fn run_in_background(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry(MacroKind::RunInBackground, attr.into(), item.into()).into()
@@ -222,9 +230,9 @@ pub fn run_in_background(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Runs the function in the background with progress shown, and returns a `Task<T>` to join
 /// or `.await`: [`run_in_background`] without callbacks, `show_progress = true` by default.
 ///
-/// Keys: `task_name`, `show_progress`, `priority`, `manager`, `crate` (as for
-/// [`run_in_background`]). Callbacks are not accepted: the caller handles the outcome through
-/// the handle.
+/// Keys: `task_name`, `show_progress`, `priority`, `timeout_ms`, `manager`, `scope`, `local`,
+/// `crate` (as for [`run_in_background`]). Callbacks are not accepted: the caller handles the
+/// outcome through the handle.
 ///
 /// ```
 /// use task_macros::async_method;
@@ -275,7 +283,8 @@ pub fn run_in_background(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Panics
 ///
-/// The generated function does not panic.
+/// The generated function does not panic, except with `local = true`, as
+/// [`run_in_background`]'s does.
 #[proc_macro_attribute]
 pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry(MacroKind::AsyncMethod, attr.into(), item.into()).into()

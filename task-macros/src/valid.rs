@@ -242,9 +242,25 @@ fn items(attr: &Attr, shape: &Shape) -> syn::Result<()> {
     }
 }
 
-/// `self.method` callbacks need a receiver to call the method on.
+/// `self.method` callbacks need a receiver to call the method on; a closure cannot borrow
+/// the receiver, since it runs after the call returned.
 fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()> {
     for (_, keyed) in attr.callbacks() {
+        if let Callback::Expr(syn::Expr::Closure(closure)) = &keyed.value {
+            if shape.receiver.is_some() && names_self(closure.body.to_token_stream()) {
+                let key = keyed.key.unraw();
+                return Err(syn::Error::new_spanned(
+                    closure,
+                    format!(
+                        "the `{key}` closure uses `self`, but it runs after `{}` has returned, \
+                         when the borrow of `self` has ended: name a method instead, \
+                         `{key} = self.method` (called on a clone of the receiver), or move \
+                         clones of what it needs into a closure given to `TaskBuilder::{key}`",
+                        fn_name.unraw()
+                    ),
+                ));
+            }
+        }
         if let Callback::SelfMethod { self_token, method } = &keyed.value {
             if shape.receiver.is_none() {
                 return Err(syn::Error::new(
@@ -260,6 +276,25 @@ fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()
         }
     }
     Ok(())
+}
+
+/// Whether `tokens` name the receiver: a `self` that does not start a path (`self::item`).
+fn names_self(tokens: proc_macro2::TokenStream) -> bool {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "self" => {
+                let path = matches!(tokens.peek(),
+                    Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ':');
+                if !path {
+                    return true;
+                }
+            }
+            proc_macro2::TokenTree::Group(group) if names_self(group.stream()) => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Arguments move to another thread, so they must not borrow.
@@ -335,5 +370,22 @@ impl<'ast> Visit<'ast> for BorrowFinder {
         if lifetime.ident != "static" {
             self.0 = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_self;
+    use quote::quote;
+
+    #[test]
+    fn a_closure_names_self_unless_it_is_a_path() {
+        assert!(names_self(quote!(println!("{}", self.title))));
+        assert!(names_self(quote!({
+            let t = &self;
+            t.len()
+        })));
+        assert!(!names_self(quote!(self::show(n))));
+        assert!(!names_self(quote!(Self::show(n))));
     }
 }

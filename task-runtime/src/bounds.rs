@@ -136,6 +136,7 @@ impl<T: Send + 'static> TaskValue for T {
         configure(manager.task(body)).start()
     }
 
+    #[track_caller]
     fn run_local<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T>
     where
         F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
@@ -144,6 +145,7 @@ impl<T: Send + 'static> TaskValue for T {
         configure(manager.task(body).local()).start()
     }
 
+    #[track_caller]
     fn run_local_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
     where
         F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
@@ -170,6 +172,7 @@ impl<T: Send + 'static> TaskValue for T {
         configure(manager.task_with_items(body)).start()
     }
 
+    #[track_caller]
     fn run_local_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T, P>
     where
         P: Send + 'static,
@@ -179,6 +182,7 @@ impl<T: Send + 'static> TaskValue for T {
         configure(manager.task_with_items(body).local()).start()
     }
 
+    #[track_caller]
     fn run_local_items_completing<P, F, C>(
         manager: &TaskManager,
         body: F,
@@ -262,9 +266,11 @@ pub trait TaskReceiver: Sized {
 
 impl<T: Send + 'static> TaskReceiver for T {}
 
-/// The type of a `&self` background method, which runs on a clone: `Clone + Send + 'static`.
+/// The type of a `&self` background method, which runs on a clone: `Clone + 'static`. That the
+/// clone may go to a worker thread is checked apart, as [`SentForBody`] or
+/// [`SentForCallbacks`], so that the error names the fix that applies.
 #[diagnostic::on_unimplemented(
-    message = "`&self` background methods run on a clone of `{Self}`, which must be `Clone + Send + 'static`",
+    message = "`&self` background methods run on a clone of `{Self}`, which must be `Clone + 'static`",
     label = "cloned into the background task",
     note = "derive `Clone` (sharing state through `Arc`), or take `self: Arc<Self>`"
 )]
@@ -274,11 +280,48 @@ pub trait ClonedForTask: Sized {
     fn clone_for_task(&self) -> Self;
 }
 
-impl<T: Clone + Send + 'static> ClonedForTask for T {
+impl<T: Clone + 'static> ClonedForTask for T {
     fn clone_for_task(&self) -> T {
         self.clone()
     }
 }
+
+/// The type of a `&self` background method whose body uses `self`: the body runs on a worker
+/// thread with a clone of it, so it must be `Send`. `local = true` does not change that (it
+/// keeps the callbacks on the calling thread, not the body).
+///
+/// Checked whole (the error names this type and says what to do), not field by field.
+#[diagnostic::on_unimplemented(
+    message = "the body of this method uses `self`, so a clone of `{Self}` goes to a worker thread, but `{Self}` is not `Send`",
+    label = "`{Self}` is not `Send`",
+    note = "pass what the body needs as an argument of an owned `Send` type (`String`, `Vec<T>`, `Arc<T>`) instead of reading it from `self`, or make the state `{Self}` holds `Send` (`Arc<Mutex<T>>` rather than `Rc<RefCell<T>>`); `local = true` keeps only the callbacks on this thread, not the body"
+)]
+pub trait SentForBody {
+    /// The check.
+    #[doc(hidden)]
+    fn check() {}
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send> SentForBody for T {}
+
+/// The type of a `&self` background method whose body does not use `self`, without
+/// `local = true`: the task takes a clone for its callbacks, which run where the dispatcher
+/// delivers, so it must be `Send`. With `local = true` (`TaskBuilder::local` without the
+/// macro) the callbacks stay on the calling thread and it need not be.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Send`, and the body of this method does not use `self`: add `local = true` to the attribute, so that `self` and the callbacks stay on this thread",
+    label = "`{Self}` is not `Send`",
+    note = "with `local = true` (`.local()` on a `TaskBuilder`), callbacks run on the thread that calls the method, so `self.method` callbacks need `{Self}: Clone + 'static` only; the manager's dispatcher must then deliver to that thread (an `EventLoop` it drains)"
+)]
+pub trait SentForCallbacks {
+    /// The check.
+    #[doc(hidden)]
+    fn check() {}
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send> SentForCallbacks for T {}
 
 /// The type whose `self.method` callbacks run on a clone of the receiver:
 /// `Clone + Send + 'static`.
@@ -317,6 +360,18 @@ impl<T: Clone + 'static> ClonedForLocalCallback for T {
         self.clone()
     }
 }
+
+/// A method named by a `self.method` callback: it is called on the receiver (a clone of it,
+/// or the object an `Arc<Self>` receiver points to), so it takes `&self`. Implemented by no
+/// type: the attributes require it only of a name that method-call syntax does not find as a
+/// `&self` method of the receiver (an associated function without `self`, a method taking
+/// `&mut self` or `self`), so that the mistake is one error that names the method.
+#[diagnostic::on_unimplemented(
+    message = "`self.{Self}` calls `{Self}` on the receiver, so `{Self}` must be a method of `{S}` that takes `&self`",
+    label = "`{Self}` does not take `&self`",
+    note = "give `{Self}` a `&self` parameter (`&mut self` would change a clone, not your object), or pass it as a path, `Self::{Self}`, to be called with the value alone"
+)]
+pub trait SelfMethod<S: ?Sized> {}
 
 // The callback checks return opaque types that satisfy the builder's bounds by declaration: a
 // callback that is not `Send` is reported once, at the callback, and not again at the builder

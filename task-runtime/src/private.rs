@@ -14,12 +14,14 @@ pub fn static_name<T, P>(builder: TaskBuilder<T, P>, name: &'static str) -> Task
     builder.static_name(name)
 }
 
-/// [`static_name`] for a local task.
+/// [`static_name`] for a local task (`local = true`); `manager_key` says whether the attribute
+/// has `manager = ..`, so that a panic of `start()` advises in the attribute's terms.
 pub fn static_local_name<T, P>(
     builder: LocalTaskBuilder<T, P>,
     name: &'static str,
+    manager_key: bool,
 ) -> LocalTaskBuilder<T, P> {
-    builder.static_name(name)
+    builder.static_name(name).made_by_attribute(manager_key)
 }
 
 /// [`on_complete`] for a local task.

@@ -163,6 +163,16 @@ impl View {
     #[run_in_background(manager = &self.tasks.clone(), on_started = self.busy)]
     pub fn unit(&self) {}
 
+    /// A method named as its key.
+    #[run_in_background(manager = &self.tasks, on_progress = self.on_progress)]
+    pub fn progress(&self, ctx: &TaskContext) {
+        ctx.set_progress(1, 1)
+    }
+
+    fn on_progress(&self, progress: Progress) {
+        self.tick(progress);
+    }
+
     fn show(&self, n: usize) {
         self.shown.store(n, Ordering::Relaxed);
     }

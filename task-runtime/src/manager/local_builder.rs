@@ -66,6 +66,17 @@ pub struct LocalTaskBuilder<T, P = ()> {
     owner: Arc<Owner>,
     /// Not `Send`: its callbacks are registered with the thread that holds it.
     here: PhantomData<Rc<()>>,
+    /// Whose words `start`'s panic speaks in.
+    made_by: MadeBy,
+}
+
+/// Who wrote the code that made a local task: its panic advises in their terms.
+#[derive(Clone, Copy)]
+enum MadeBy {
+    /// `.local()` on a builder.
+    Builder,
+    /// `local = true` on an attribute, with or without its `manager = ..` key.
+    Attribute { manager_key: bool },
 }
 
 impl<T: Send + 'static, P: Send + 'static> LocalTaskBuilder<T, P> {
@@ -75,6 +86,7 @@ impl<T: Send + 'static, P: Send + 'static> LocalTaskBuilder<T, P> {
             inner,
             owner,
             here: PhantomData,
+            made_by: MadeBy::Builder,
         }
     }
 
@@ -86,6 +98,7 @@ impl<T: Send + 'static, P: Send + 'static> LocalTaskBuilder<T, P> {
             inner: self.inner.on_complete(move |value| local.call(value)),
             owner: self.owner,
             here: PhantomData,
+            made_by: self.made_by,
         }
     }
 
@@ -94,32 +107,60 @@ impl<T: Send + 'static, P: Send + 'static> LocalTaskBuilder<T, P> {
     /// # Panics
     ///
     /// If the task's dispatcher cannot deliver to this thread (see the type's docs).
+    #[track_caller]
     pub fn start(self) -> Task<T, P> {
-        check_delivers_here(self.inner.chosen_dispatcher());
+        check_delivers_here(self.inner.chosen_dispatcher(), self.made_by);
         let owner = self.owner;
         self.inner.start_named(|name| owner.set_task(name))
     }
 }
 
-/// Panics, saying what to do, when `dispatcher` cannot deliver to the calling thread.
-fn check_delivers_here(dispatcher: &Dispatcher) {
+/// Panics, saying what to do, when `dispatcher` cannot deliver to the calling thread: in
+/// terms of `local()` and `dispatcher(..)` for a builder, of `local = true` and `manager = ..`
+/// for an attribute.
+#[track_caller]
+fn check_delivers_here(dispatcher: &Dispatcher, made_by: MadeBy) {
+    const MANAGER: &str = "`manager = <a manager whose dispatcher is this thread's EventLoop>` \
+                           (one built with `TaskManager::builder().dispatcher(ui.dispatcher())`, \
+                           `ui` an EventLoop this thread drains)";
     let here = std::thread::current();
-    match dispatcher.runs_jobs() {
-        RunsJobs::WhereDispatched => panic!(
+    let here_name = || {
+        here.name()
+            .map_or_else(|| format!("{:?}", here.id()), str::to_owned)
+    };
+    match (dispatcher.runs_jobs(), made_by) {
+        (RunsJobs::WhereDispatched, MadeBy::Builder) => panic!(
             "a local task's callbacks run on the thread that called `local()`, but its \
              dispatcher runs them on worker threads; give the manager (or the task) the \
              dispatcher of an EventLoop this thread drains: \
              `TaskManager::builder().dispatcher(ui.dispatcher())`"
         ),
-        RunsJobs::On(owner) if owner != here.id() => panic!(
+        (RunsJobs::WhereDispatched, MadeBy::Attribute { manager_key: true }) => panic!(
+            "`local = true` keeps a task's callbacks on the thread that calls the method, but \
+             the manager given by `manager = ..` runs callbacks on its worker threads; give \
+             the attribute {MANAGER}"
+        ),
+        (RunsJobs::WhereDispatched, MadeBy::Attribute { manager_key: false }) => panic!(
+            "`local = true` keeps a task's callbacks on the thread that calls the method, but \
+             without `manager = ..` the task runs on the global manager, whose dispatcher runs \
+             callbacks on its worker threads; give the attribute {MANAGER}, or give the global \
+             manager such a dispatcher with `init_global` before its first use"
+        ),
+        (RunsJobs::On(owner), MadeBy::Builder) if owner != here.id() => panic!(
             "a local task's callbacks run on the thread that called `local()` ({}), but its \
              dispatcher is an EventLoop created on another thread ({owner:?}), which only \
              that thread drains; call `local()` on that thread, or create the EventLoop on \
              this one",
-            here.name()
-                .map_or_else(|| format!("{:?}", here.id()), str::to_owned),
+            here_name(),
         ),
-        RunsJobs::On(_) | RunsJobs::Unknown => {}
+        (RunsJobs::On(owner), MadeBy::Attribute { .. }) if owner != here.id() => panic!(
+            "`local = true` keeps a task's callbacks on the thread that calls the method ({}), \
+             but its manager's dispatcher is an EventLoop created on another thread \
+             ({owner:?}), which only that thread drains; call the method on that thread, or \
+             give the attribute {MANAGER}",
+            here_name(),
+        ),
+        (RunsJobs::On(_) | RunsJobs::Unknown, _) => {}
     }
 }
 
@@ -130,6 +171,7 @@ impl<T, P> LocalTaskBuilder<T, P> {
             inner: f(self.inner),
             owner: self.owner,
             here: PhantomData,
+            made_by: self.made_by,
         }
     }
 
@@ -214,6 +256,14 @@ impl<T, P> LocalTaskBuilder<T, P> {
 
     pub(crate) fn static_name(self, name: &'static str) -> Self {
         self.map(|inner| inner.static_name(name))
+    }
+
+    /// Marks a task made by an attribute's `local = true`, so that a panic of
+    /// [`start`](Self::start) names the attribute's keys: `manager_key` says whether it was
+    /// given `manager = ..`.
+    pub(crate) fn made_by_attribute(mut self, manager_key: bool) -> Self {
+        self.made_by = MadeBy::Attribute { manager_key };
+        self
     }
 }
 
