@@ -54,7 +54,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[should_panic(expected = "manager = <a manager whose dispatcher is this thread's EventLoop>")]
 fn local_without_manager_names_the_manager_key() {
     let view = View::new(TaskManager::new(1));
-    let _ = view.count_on_global(vec!["a".into()]);
+    let _task = view.count_on_global(vec!["a".into()]);
 }
 
 #[test]
