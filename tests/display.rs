@@ -342,7 +342,7 @@ fn a_shown_scope_is_one_line_and_its_tasks_are_not_drawn() {
     assert_eq!(calls.first().map(String::as_str), Some("batch started"));
     assert_eq!(
         calls.last().unwrap(),
-        "batch progress 3/3 5 of 20 units",
+        "batch progress 3/3 5 of 20 units, 3 completed, 0 failed, 0 cancelled",
         "{calls:?}"
     );
     drop(child);
@@ -350,4 +350,43 @@ fn a_shown_scope_is_one_line_and_its_tasks_are_not_drawn() {
     assert!(manager.wait_for_all(PATIENCE));
     drop(manager); // stops the display after what is queued
     assert_eq!(recorder.calls().last().unwrap(), "batch finished done");
+}
+
+/// A shown scope's line counts the units of its running tasks too (it read "N of N units",
+/// the finished tasks' only, until the end), and says how its tasks ended.
+#[test]
+fn a_shown_scopes_line_counts_running_tasks_and_how_tasks_ended() {
+    let recorder = Recorder::default();
+    let manager = recorder.manager(2);
+    let batch = manager.scope().named("batch").show_progress(true);
+    let gate = Gate::new();
+    let held = gate.clone();
+    let running = batch.spawn(move |ctx| {
+        ctx.set_progress(3, 10);
+        held.wait();
+        Ok::<_, AppError>(())
+    });
+    eventually("the running task's units on the line", || {
+        recorder
+            .calls_for("batch")
+            .iter()
+            .any(|call| call == "batch progress 0/1 3 of 10 units")
+    });
+    batch
+        .spawn(|_| Err::<(), _>(AppError::new("ERR_X", "no")))
+        .join()
+        .unwrap_err();
+    let cancelled = batch.spawn(|ctx| {
+        common::spin_until_cancelled(ctx);
+        Ok::<_, AppError>(())
+    });
+    eventually("running", || cancelled.state() == TaskState::Running);
+    cancelled.cancel();
+    gate.open();
+    running.join().unwrap();
+    assert!(batch.wait(PATIENCE));
+    assert_eq!(
+        recorder.calls().last().unwrap(),
+        "batch progress 3/3 3 of 10 units, 1 completed, 1 failed, 1 cancelled"
+    );
 }

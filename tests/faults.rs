@@ -226,7 +226,10 @@ fn panicking_from_fn_dispatcher_loses_only_its_delivery() {
     assert!(task.join().is_ok());
     // ...and the error handler heard of the panic and of the lost delivery.
     heard.wait_for(codes::ERR_CALLBACK_PANICKED, "dispatcher");
-    heard.wait_for(codes::ERR_DELIVERY_LOST, "dropped a callback delivery");
+    heard.wait_for(
+        codes::ERR_DELIVERY_LOST,
+        "the dispatcher dropped 1 callback delivery",
+    );
     bystanders.check(|| {});
     assert!(
         EventLoop::new().run_until_idle(&manager, PATIENCE),

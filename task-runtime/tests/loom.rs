@@ -649,3 +649,105 @@ fn publish_races_drain_and_cancel() {
         assert_settled(&manager);
     });
 }
+
+/// How a model cancels many tasks at once.
+#[derive(Clone, Copy, Debug)]
+enum CancelMany {
+    All,
+    Scope,
+    ScopeDrop,
+}
+
+/// Guarantee 16: the running task that `cancel_all`, a scope's `cancel` or its drop stops
+/// first frees the worker while the call is still on its way to the queued task behind it:
+/// that worker must not start the queued task (it was queued when the call began), and the
+/// call counts both. The body of the running task returns as soon as it sees the cancel. The
+/// queued task is detached (nobody holds it but the runtime), so a worker that leaves it to
+/// the call must not let go of its last reference: it must still end exactly once.
+fn a_freed_worker_never_starts_what_the_call_cancels(how: CancelMany) {
+    model(move || {
+        let manager = TaskManager::new(1);
+        let scope = manager.scope();
+        let first = scope.spawn(|ctx| {
+            while !ctx.is_cancelled() {
+                thread::yield_now();
+            }
+            Ok::<_, AppError>(())
+        });
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        drop(scope.spawn(move |_| {
+            r.store(true, Ordering::SeqCst);
+            Ok::<_, AppError>(())
+        }));
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || while manager.run_queued_task() {})
+        };
+        let cancelled = match how {
+            CancelMany::All => Some(manager.cancel_all()),
+            CancelMany::Scope => Some(scope.cancel()),
+            CancelMany::ScopeDrop => {
+                drop(scope);
+                None
+            }
+        };
+        worker.join().unwrap();
+        while manager.run_queued_task() {}
+
+        assert!(!ran.load(Ordering::SeqCst), "{how:?}: the queued body ran");
+        if let Some(cancelled) = cancelled {
+            assert_eq!(cancelled, 2, "{how:?}: both tasks were active");
+        }
+        assert!(matches!(first.join(), Err(TaskError::Cancelled)));
+        assert_settled(&manager);
+    });
+}
+
+#[test]
+fn a_freed_worker_never_starts_what_cancel_all_cancels() {
+    a_freed_worker_never_starts_what_the_call_cancels(CancelMany::All);
+}
+
+#[test]
+fn a_freed_worker_never_starts_what_a_scopes_cancel_cancels() {
+    a_freed_worker_never_starts_what_the_call_cancels(CancelMany::Scope);
+}
+
+#[test]
+fn a_freed_worker_never_starts_what_a_scopes_drop_cancels() {
+    a_freed_worker_never_starts_what_the_call_cancels(CancelMany::ScopeDrop);
+}
+
+/// A task submitted (and detached) while `cancel_all` or a scope's `cancel` runs: it is
+/// cancelled by the call (and counted) or runs normally, and either way ends exactly once.
+/// Its stamp must be taken after it is listed, or a worker could leave it to a round whose
+/// snapshot never had it.
+fn a_task_submitted_during_the_call_ends_exactly_once(how: CancelMany) {
+    model(move || {
+        let manager = TaskManager::new(1);
+        let scope = manager.scope();
+        let submitter = {
+            let scope = scope.handle();
+            thread::spawn(move || drop(scope.spawn(|_| Ok::<_, AppError>(()))))
+        };
+        let cancelled = match how {
+            CancelMany::All => manager.cancel_all(),
+            CancelMany::Scope | CancelMany::ScopeDrop => scope.cancel(),
+        };
+        submitter.join().unwrap();
+        while manager.run_queued_task() {}
+        assert!(cancelled <= 1);
+        assert_settled(&manager);
+    });
+}
+
+#[test]
+fn a_task_submitted_during_cancel_all_ends_exactly_once() {
+    a_task_submitted_during_the_call_ends_exactly_once(CancelMany::All);
+}
+
+#[test]
+fn a_task_submitted_during_a_scopes_cancel_ends_exactly_once() {
+    a_task_submitted_during_the_call_ends_exactly_once(CancelMany::Scope);
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{Dispatcher, Job};
+use crate::error::{AppError, ErrorSink, Losses};
 use crate::sync::{deadline_after, time_left};
 
 /// How long [`EventLoop::run_until`] sleeps at most between two checks of its condition when
@@ -51,6 +52,9 @@ pub(crate) struct LoopShared {
     waker: Option<LoopWaker>,
     /// The thread that created the loop, where local callbacks can be delivered through it.
     owner: std::thread::ThreadId,
+    /// Deliveries lost with the loop (queued when it was dropped, or posted after): one
+    /// coalesced report, not one per task.
+    lost: Losses,
 }
 
 /// The waker of [`EventLoop::with_waker`] and whether it was called since the last drain.
@@ -84,14 +88,22 @@ impl LoopShared {
 
     pub(crate) fn post(&self, job: Job) {
         if let Err(unsent) = self.tx.send(job) {
-            // Only happens once the EventLoop itself is gone: nobody is left to run it.
-            tracing::warn!("event loop dropped; a callback delivery was discarded");
+            // Only happens once the EventLoop itself is gone: nobody is left to run it. A task's
+            // delivery job counts itself lost as it is dropped here (see `lost`).
+            tracing::debug!("event loop dropped; a job posted to it is dropped");
             drop(unsent);
             return;
         }
         if let Some(waker) = &self.waker {
             waker.wake();
         }
+    }
+}
+
+impl LoopShared {
+    /// A task's delivery through this loop was dropped without running.
+    pub(crate) fn lost(&self, sink: &ErrorSink) {
+        self.lost.lose(sink);
     }
 }
 
@@ -136,6 +148,7 @@ impl EventLoop {
                     woken: AtomicBool::new(false),
                 }),
                 owner: std::thread::current().id(),
+                lost: Losses::new(AppError::lost_with_event_loop),
             }),
             rx,
         }
@@ -235,6 +248,24 @@ impl fmt::Debug for EventLoop {
             .field("pending", &self.pending())
             .field("has_waker", &self.shared.waker.is_some())
             .finish()
+    }
+}
+
+/// Dropping the loop drops the jobs still queued in it: the deliveries among them are reported
+/// once, together (`ERR_DELIVERY_LOST` with `lost = <n>`), not one by one. Jobs posted later are
+/// dropped as they come, and reported coalesced too.
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        let lost = &self.shared.lost;
+        lost.hold();
+        // Out of the field, so that the receiver, and whatever a worker posts before it goes,
+        // is dropped inside the batch.
+        let rx = std::mem::replace(&mut self.rx, crossbeam_channel::never());
+        while let Ok(job) = rx.try_recv() {
+            drop(job);
+        }
+        drop(rx);
+        lost.release();
     }
 }
 

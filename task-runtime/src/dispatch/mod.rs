@@ -11,6 +11,8 @@ mod event_loop;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::error::{AppError, ErrorSink, Losses};
+
 pub use event_loop::EventLoop;
 pub(crate) use event_loop::LoopShared;
 
@@ -51,7 +53,7 @@ enum Target {
     /// Run the job right away on the thread that dispatches it.
     #[default]
     WorkerThread,
-    Custom(Arc<dyn Fn(Job) + Send + Sync>),
+    Custom(Arc<Custom>),
     EventLoop(Arc<LoopShared>),
 }
 
@@ -75,7 +77,10 @@ impl Dispatcher {
     /// the panic is reported to the manager's error handler and that delivery is lost.
     pub fn from_fn(f: impl Fn(Job) + Send + Sync + 'static) -> Self {
         Dispatcher {
-            target: Target::Custom(Arc::new(f)),
+            target: Target::Custom(Arc::new(Custom {
+                run: Box::new(f),
+                lost: Losses::new(AppError::dropped_by_dispatcher),
+            })),
         }
     }
 
@@ -89,7 +94,7 @@ impl Dispatcher {
     pub fn dispatch(&self, job: Job) {
         match &self.target {
             Target::WorkerThread => job(),
-            Target::Custom(f) => f(job),
+            Target::Custom(custom) => (custom.run)(job),
             Target::EventLoop(shared) => shared.post(job),
         }
     }
@@ -97,6 +102,17 @@ impl Dispatcher {
     /// Whether jobs run immediately on the dispatching thread.
     pub fn is_worker_thread(&self) -> bool {
         matches!(self.target, Target::WorkerThread)
+    }
+
+    /// A delivery job given to this dispatcher was dropped without running: counted in the
+    /// dispatcher's coalesced report to `sink` (see `error::Losses`).
+    pub(crate) fn lost(&self, sink: &ErrorSink) {
+        match &self.target {
+            Target::EventLoop(shared) => shared.lost(sink),
+            Target::Custom(custom) => custom.lost.lose(sink),
+            // Jobs run where they are dispatched: none is ever dropped.
+            Target::WorkerThread => sink.report(&AppError::dropped_by_dispatcher(1)),
+        }
     }
 
     /// Where jobs run, as far as the dispatcher knows it.
@@ -117,6 +133,12 @@ impl Dispatcher {
             _ => false,
         }
     }
+}
+
+/// The function of [`Dispatcher::from_fn`], and the deliveries it dropped.
+struct Custom {
+    run: Box<dyn Fn(Job) + Send + Sync>,
+    lost: Losses,
 }
 
 /// Where a dispatcher runs its jobs.

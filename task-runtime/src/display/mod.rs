@@ -103,6 +103,12 @@ pub trait ProgressDisplay: Send + Sync + 'static {
     fn task_items(&self, task: &TaskInfo, count: u64) {
         let _ = (task, count);
     }
+    /// Somebody waits until what the display was told is shown (a scope's
+    /// [`wait`](crate::ScopeHandle::wait)): draw it now, everything before this call
+    /// included. The default does nothing, for displays that show each call at once.
+    /// [`TerminalProgress`] draws its bars and prints every bar that reached its total as a
+    /// line of its own, so that the program's next output starts on a line of its own.
+    fn flush(&self) {}
 }
 
 /// The display of a manager built without one: bars when stderr is a terminal, `tracing`
@@ -135,5 +141,8 @@ impl<D: ProgressDisplay + ?Sized> ProgressDisplay for Arc<D> {
     }
     fn task_items(&self, task: &TaskInfo, count: u64) {
         (**self).task_items(task, count);
+    }
+    fn flush(&self) {
+        (**self).flush();
     }
 }

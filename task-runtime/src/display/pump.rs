@@ -66,6 +66,18 @@ struct Queue {
 pub(crate) struct Shown {
     info: TaskInfo,
     latest: Mutex<Latest>,
+    /// A line computed when it is shown rather than reported (a scope's: its counts and the
+    /// units of its running tasks change with every report of every task).
+    live: Option<Live>,
+}
+
+/// The line of a [`Shown::live`]: how to compute it, and whether a call to show it is queued.
+struct Live {
+    /// `None` once its source is gone: the progress last reported is shown then.
+    line: Box<dyn Fn() -> Option<Progress> + Send + Sync>,
+    /// An atomic rather than `Latest::due`: every task of a scope touches it, from every
+    /// worker, and usually finds it set already (one read of a shared line, no lock).
+    due: AtomicBool,
 }
 
 #[derive(Default)]
@@ -87,6 +99,23 @@ impl Shown {
         Arc::new(Shown {
             info,
             latest: Mutex::new(Latest::default()),
+            live: None,
+        })
+    }
+
+    /// A shown line whose progress is `line()` at the moment it is shown (the progress last
+    /// reported when that is `None`); made due with [`DisplayPump::touch`].
+    pub(crate) fn live(
+        info: TaskInfo,
+        line: impl Fn() -> Option<Progress> + Send + Sync + 'static,
+    ) -> Arc<Shown> {
+        Arc::new(Shown {
+            info,
+            latest: Mutex::new(Latest::default()),
+            live: Some(Live {
+                line: Box::new(line),
+                due: AtomicBool::new(false),
+            }),
         })
     }
 }
@@ -103,6 +132,8 @@ enum Event {
     Started(Arc<Shown>),
     Progress(Arc<Shown>),
     Finished(Arc<Shown>, Outcome),
+    /// Somebody waits for what was shown to be drawn: `ProgressDisplay::flush`.
+    Flush,
 }
 
 impl DisplayPump {
@@ -170,6 +201,21 @@ impl DisplayPump {
         }
     }
 
+    /// The line of a [`Shown::live`] changed: it is queued to be shown (computed then) unless
+    /// it already is. Does nothing after its end.
+    pub(crate) fn touch(&self, shown: &Arc<Shown>) {
+        let Some(live) = &shown.live else {
+            return;
+        };
+        if live.due.load(Ordering::Acquire) || live.due.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if lock(&shown.latest).closed {
+            return;
+        }
+        self.post(Event::Progress(Arc::clone(shown)));
+    }
+
     /// A shown task was cancelled while running: its pending progress is not shown.
     pub(crate) fn cancelled(&self, shown: &Shown) {
         let mut latest = lock(&shown.latest);
@@ -217,20 +263,24 @@ impl DisplayPump {
         shared.notify_changed(&queue);
     }
 
-    /// Waits until every event queued before this call was shown, or `deadline` passes (a
-    /// display that blocks past it is left to finish on its own); whether they all were. Does
-    /// not wait for itself (called from a display call).
+    /// Waits until every event queued before this call was shown and the display drew it
+    /// ([`ProgressDisplay::flush`]), or `deadline` passes (a display that blocks past it is
+    /// left to finish on its own); whether it all was. Does not wait for itself (called from a
+    /// display call).
     pub(crate) fn flush(&self, deadline: Option<Instant>) -> bool {
         let shared = &self.shared;
+        {
+            let queue = lock(&shared.queue);
+            let Some(thread) = &queue.thread else {
+                return true; // nothing was ever shown
+            };
+            if thread.thread().id() == thread::current().id() {
+                return false;
+            }
+        }
+        self.post(Event::Flush);
         let mut queue = lock(&shared.queue);
         let target = queue.posted;
-        let on_display_thread = queue
-            .thread
-            .as_ref()
-            .is_some_and(|t| t.thread().id() == thread::current().id());
-        if on_display_thread {
-            return false;
-        }
         while queue.done < target && !queue.exited && !shared.switched_off.load(Ordering::Relaxed) {
             queue = match time_left(deadline) {
                 Some(left) if left.is_zero() => return false,
@@ -276,16 +326,32 @@ impl fmt::Debug for DisplayPump {
     }
 }
 
+/// How often at most a live line (a shown scope's) is shown: a scope whose 100,000 tasks each
+/// change its line would otherwise wake this thread, and redraw, once per task.
+const LIVE_INTERVAL: Duration = Duration::from_millis(16);
+
 /// The display thread's loop.
 fn show_events(shared: &Shared) {
     let mut batch = Vec::new();
+    let mut live = LiveLines::default();
     loop {
         {
             let mut queue = lock(&shared.queue);
             while queue.events.is_empty() && !queue.stopped {
-                queue = shared.wait_changed(queue, None);
+                let Some(due) = live.next_due() else {
+                    queue = shared.wait_changed(queue, None);
+                    continue;
+                };
+                let left = due.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                queue = shared.wait_changed(queue, Some(left));
             }
-            if queue.events.is_empty() {
+            if queue.events.is_empty() && queue.stopped {
+                drop(queue);
+                live.show_held(shared, true);
+                let mut queue = lock(&shared.queue);
                 queue.exited = true;
                 shared.notify_changed(&queue);
                 return;
@@ -294,11 +360,90 @@ fn show_events(shared: &Shared) {
         }
         let shown = batch.len() as u64;
         for event in batch.drain(..) {
-            shared.show(event);
+            match event {
+                Event::Progress(line) if line.live.is_some() => live.offer(line, shared),
+                Event::Finished(line, outcome) => {
+                    live.end(&line, shared);
+                    shared.show(Event::Finished(line, outcome));
+                }
+                Event::Flush => {
+                    live.show_held(shared, true);
+                    shared.show(Event::Flush);
+                }
+                event => shared.show(event),
+            }
         }
+        live.show_held(shared, false);
         let mut queue = lock(&shared.queue);
         queue.done += shown;
         shared.notify_changed(&queue);
+    }
+}
+
+/// The live lines the display thread has shown, and those held back until their interval
+/// passed (their `due` flag stays set meanwhile, so changes queue nothing).
+#[derive(Default)]
+struct LiveLines {
+    lines: Vec<LiveLine>,
+}
+
+struct LiveLine {
+    shown: Arc<Shown>,
+    /// When it was last shown.
+    at: Instant,
+    held: bool,
+}
+
+impl LiveLines {
+    /// Shows `line` now, or holds it until `LIVE_INTERVAL` after it was last shown.
+    fn offer(&mut self, line: Arc<Shown>, shared: &Shared) {
+        let now = Instant::now();
+        match self.lines.iter_mut().find(|l| Arc::ptr_eq(&l.shown, &line)) {
+            Some(kept) if now < kept.at + LIVE_INTERVAL => kept.held = true,
+            Some(kept) => {
+                kept.at = now;
+                shared.show(Event::Progress(line));
+            }
+            None => {
+                self.lines.push(LiveLine {
+                    shown: Arc::clone(&line),
+                    at: now,
+                    held: false,
+                });
+                shared.show(Event::Progress(line));
+            }
+        }
+    }
+
+    /// When the first held line is due.
+    fn next_due(&self) -> Option<Instant> {
+        self.lines
+            .iter()
+            .filter(|l| l.held)
+            .map(|l| l.at + LIVE_INTERVAL)
+            .min()
+    }
+
+    /// Shows the held lines whose interval passed (`all`: every held line).
+    fn show_held(&mut self, shared: &Shared, all: bool) {
+        let now = Instant::now();
+        for line in &mut self.lines {
+            if line.held && (all || now >= line.at + LIVE_INTERVAL) {
+                line.held = false;
+                line.at = now;
+                shared.show(Event::Progress(Arc::clone(&line.shown)));
+            }
+        }
+    }
+
+    /// `line` ends: shown first if it was held, then forgotten.
+    fn end(&mut self, line: &Arc<Shown>, shared: &Shared) {
+        if let Some(at) = self.lines.iter().position(|l| Arc::ptr_eq(&l.shown, line)) {
+            let kept = self.lines.swap_remove(at);
+            if kept.held {
+                shared.show(Event::Progress(kept.shown));
+            }
+        }
     }
 }
 
@@ -343,6 +488,16 @@ impl Shared {
                     latest.items_shown = latest.items;
                     (latest.progress.clone(), items)
                 };
+                // Computed now, after the flag is cleared: a change from here on queues
+                // another call.
+                let progress = match &shown.live {
+                    Some(live) => {
+                        live.due.store(false, Ordering::Release);
+                        let line = &live.line;
+                        unwind::catch(line).ok().flatten().or(progress)
+                    }
+                    None => progress,
+                };
                 let shown_now = unwind::catch(|| {
                     if let Some(progress) = &progress {
                         display.task_progress(&shown.info, progress);
@@ -357,6 +512,17 @@ impl Shared {
                 shown,
                 unwind::catch(|| display.task_finished(&shown.info, outcome)),
             ),
+            Event::Flush => {
+                if let Err(panic) = unwind::catch(|| display.flush()) {
+                    self.switch_off(&mut lock(&self.queue));
+                    self.errors.report(&AppError::callback_panicked(
+                        "the progress display",
+                        "(its flush)",
+                        &format!("{}; it is switched off", panic.message()),
+                    ));
+                }
+                return;
+            }
         };
         if let Err(panic) = result {
             self.switch_off(&mut lock(&self.queue));

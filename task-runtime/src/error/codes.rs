@@ -27,6 +27,10 @@ pub const ERR_DELIVERY_LOST: &str = "ERR_DELIVERY_LOST";
 pub const ERR_THREAD_SPAWN: &str = "ERR_THREAD_SPAWN";
 /// The task did not finish before its deadline (`TaskBuilder::timeout`).
 pub const ERR_TASK_TIMEOUT: &str = "ERR_TASK_TIMEOUT";
+/// A task's body (or a task it runs nested, joined inline) waited for the task itself:
+/// [`Task::join`](crate::Task::join) and `.await` answer with this at once instead of waiting
+/// forever. The task itself goes on.
+pub const ERR_SELF_JOIN: &str = "ERR_SELF_JOIN";
 
 /// A file or directory does not exist.
 pub const ERR_FILE_NOT_FOUND: &str = "ERR_FILE_NOT_FOUND";

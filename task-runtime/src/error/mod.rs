@@ -3,12 +3,14 @@
 
 mod app_error;
 pub mod codes;
+mod losses;
 mod raised;
 mod sink;
 
 use std::fmt;
 
 pub use app_error::{AppError, Category, Severity};
+pub(crate) use losses::Losses;
 pub(crate) use sink::ErrorSink;
 
 /// Why a task produced no value: it failed, or it was cancelled.

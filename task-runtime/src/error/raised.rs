@@ -3,6 +3,16 @@
 use super::codes;
 use super::{AppError, Severity};
 
+/// "1 callback delivery was", "3 callback deliveries were" (`verb` given as singular, plural).
+fn deliveries(n: u64, one: &str, many: &str) -> String {
+    let (noun, verb) = if n == 1 {
+        ("delivery", one)
+    } else {
+        ("deliveries", many)
+    };
+    format!("{n} callback {noun} {verb}").trim_end().to_owned()
+}
+
 impl AppError {
     /// A task body panicked: the task fails with this.
     pub(crate) fn panicked(task: &str, message: &str) -> Self {
@@ -12,7 +22,6 @@ impl AppError {
         )
         .with_severity(Severity::Critical)
         .recoverable(false)
-        .with_details(message.to_owned())
     }
 
     /// User code the runtime ran for `task` panicked: `what` names it (`on_complete`, "a
@@ -25,30 +34,47 @@ impl AppError {
         .with_context("task", task)
     }
 
-    /// A dispatcher dropped the delivery job of `task` without running it.
-    pub(crate) fn delivery_lost(task: &str) -> Self {
+    /// `lost` callback deliveries to an `EventLoop` that is gone (dropped with them queued,
+    /// or posted to after it was dropped).
+    pub(crate) fn lost_with_event_loop(lost: u64) -> Self {
         AppError::new(
             codes::ERR_DELIVERY_LOST,
             format!(
-                "the dispatcher of task '{task}' dropped a callback delivery without running it; \
-                 the task's remaining callbacks will not run"
+                "{} dropped because their EventLoop is gone; those tasks' remaining callbacks \
+                 will not run (their handles keep their outcomes)",
+                deliveries(lost, "was", "were")
             ),
         )
-        .with_context("task", task)
+        .with_context("lost", lost)
     }
 
-    /// A delivery of `task`, whose callbacks are local to thread `owner`, ran on thread
-    /// `here`: its callbacks could not run there.
-    pub(crate) fn delivered_elsewhere(task: &str, owner: &str, here: &str) -> Self {
+    /// A dispatcher (`Dispatcher::from_fn`) dropped `lost` callback deliveries without
+    /// running them.
+    pub(crate) fn dropped_by_dispatcher(lost: u64) -> Self {
         AppError::new(
             codes::ERR_DELIVERY_LOST,
             format!(
-                "the callbacks of task '{task}' are local to thread {owner}, but its dispatcher \
-                 delivered them on thread {here}, where they cannot run; deliver local tasks \
-                 through a dispatcher that runs jobs on thread {owner} (an EventLoop it drains)"
+                "the dispatcher dropped {} without running {}; the remaining callbacks of \
+                 those tasks will not run (their handles keep their outcomes)",
+                deliveries(lost, "", ""),
+                if lost == 1 { "it" } else { "them" }
             ),
         )
-        .with_context("task", task)
+        .with_context("lost", lost)
+    }
+
+    /// The callbacks of `lost` `local()` tasks, local to thread `owner`, were delivered on
+    /// thread `here`, where they cannot run.
+    pub(crate) fn delivered_elsewhere(owner: &str, here: &str, lost: u64) -> Self {
+        AppError::new(
+            codes::ERR_DELIVERY_LOST,
+            format!(
+                "the callbacks of {lost} local task(s), local to thread {owner}, were delivered \
+                 on thread {here}, where they cannot run; deliver local tasks through a \
+                 dispatcher that runs jobs on thread {owner} (an EventLoop it drains)"
+            ),
+        )
+        .with_context("lost", lost)
         .with_context("owner_thread", owner)
         .with_context("delivery_thread", here)
     }
@@ -68,6 +94,20 @@ impl AppError {
         .with_context("timeout_ms", ms)
     }
 
+    /// The body of `task` (or a body it runs nested) waited for `task` itself.
+    pub(crate) fn self_join(task: &str) -> Self {
+        AppError::new(
+            codes::ERR_SELF_JOIN,
+            format!(
+                "task '{task}' waited for itself from its own body: it would wait forever; \
+                 hand its result on from the body instead (return it, publish it, or start a \
+                 continuation)"
+            ),
+        )
+        .recoverable(false)
+        .with_context("task", task)
+    }
+
     /// No worker thread could run `task`, for `reason`.
     pub(crate) fn thread_spawn(task: &str, reason: &str) -> Self {
         AppError::new(
@@ -83,7 +123,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn raised_errors_name_their_task() {
+    fn raised_errors_name_their_task_or_count() {
         let panicked = AppError::callback_panicked("on_complete", "Load", "boom");
         assert_eq!(panicked.code(), codes::ERR_CALLBACK_PANICKED);
         assert_eq!(
@@ -91,15 +131,26 @@ mod tests {
             "on_complete of task 'Load' panicked: boom"
         );
         assert_eq!(panicked.context()["task"], "Load");
-        let lost = AppError::delivery_lost("Load");
+        let lost = AppError::lost_with_event_loop(3);
         assert_eq!(lost.code(), codes::ERR_DELIVERY_LOST);
-        assert!(lost.message().contains("dropped a callback delivery"));
-        assert_eq!(lost.context()["task"], "Load");
-        let elsewhere = AppError::delivered_elsewhere("Load", "'main'", "'worker-1'");
+        assert!(lost
+            .message()
+            .starts_with("3 callback deliveries were dropped"));
+        assert!(AppError::lost_with_event_loop(1)
+            .message()
+            .starts_with("1 callback delivery was dropped"));
+        assert_eq!(lost.context()["lost"], "3");
+        let dropped = AppError::dropped_by_dispatcher(2);
+        assert_eq!(dropped.code(), codes::ERR_DELIVERY_LOST);
+        assert_eq!(dropped.context()["lost"], "2");
+        let elsewhere = AppError::delivered_elsewhere("'main'", "'worker-1'", 1);
         assert_eq!(elsewhere.code(), codes::ERR_DELIVERY_LOST);
         assert!(elsewhere.message().contains("local to thread 'main'"));
-        assert!(elsewhere.message().contains("on thread 'worker-1'"));
+        assert!(elsewhere
+            .message()
+            .contains("delivered on thread 'worker-1'"));
         assert_eq!(elsewhere.context()["delivery_thread"], "'worker-1'");
+        assert_eq!(elsewhere.context()["lost"], "1");
         let timeout = AppError::timed_out("Load", std::time::Duration::from_millis(200));
         assert_eq!(timeout.code(), codes::ERR_TASK_TIMEOUT);
         assert_eq!(timeout.severity(), Severity::Warning);

@@ -9,6 +9,7 @@
 //! weak pointer back to it (its [`owner`](Host::owner)), which the manager's own code turns
 //! back into a manager when a running body asks for one (`TaskContext::scope`).
 
+mod rounds;
 mod undecided;
 
 use std::any::Any;
@@ -16,6 +17,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+pub(crate) use rounds::{Mark, Rounds, Stamp};
 pub(crate) use undecided::Undecided;
 
 use crate::clock::TestClock;
@@ -39,6 +41,10 @@ pub(crate) struct Host {
     /// Calls the progress display for tasks with `show_progress`, on a thread of its own.
     display: DisplayPump,
     undecided: Undecided,
+    /// Cancellations of many tasks at once: each task is stamped with the rounds begun before
+    /// it was queued, and `cancel_all` marks `all_cancelled` (see [`rounds`]).
+    rounds: Rounds,
+    all_cancelled: Mark,
     /// Tasks with a queued dispatcher (an event loop, `from_fn`) whose terminal delivery is
     /// not done yet, counted from submission: such a task is always undecided or undelivered,
     /// so "none undecided, then none undelivered" is a reliable idle check. Deliveries on the
@@ -77,6 +83,8 @@ impl Host {
             error_map: config.error_map,
             signals: ManagerSignals::default(),
             undecided: Undecided::new(),
+            rounds: Rounds::default(),
+            all_cancelled: Mark::default(),
             undelivered: AtomicUsize::new(0),
             epoch: config
                 .clock
@@ -130,6 +138,16 @@ impl Host {
 
     pub(crate) fn undecided(&self) -> &Undecided {
         &self.undecided
+    }
+
+    /// The cancel rounds of this host's tasks (see [`rounds`]).
+    pub(crate) fn rounds(&self) -> &Rounds {
+        &self.rounds
+    }
+
+    /// The mark of the latest `cancel_all`: no task queued before it starts.
+    pub(crate) fn all_cancelled(&self) -> &Mark {
+        &self.all_cancelled
     }
 
     /// Whether the calling thread is one of the pool's workers.
@@ -192,6 +210,18 @@ impl Host {
     }
 
     // ----- errors and user code -----
+
+    /// A delivery job of a task delivering through `dispatcher` was dropped without running:
+    /// counted in that dispatcher's coalesced report.
+    pub(crate) fn lost_delivery(&self, dispatcher: &Dispatcher) {
+        dispatcher.lost(&self.errors);
+    }
+
+    /// The error handler, for reports coalesced outside the host (`local()` deliveries that
+    /// reached another thread).
+    pub(crate) fn error_sink(&self) -> &ErrorSink {
+        &self.errors
+    }
 
     /// Hands an error nobody else took to the error handler.
     pub(crate) fn handle_error(&self, error: &AppError) {

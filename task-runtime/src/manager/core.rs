@@ -82,6 +82,9 @@ impl ManagerCore {
                     return;
                 }
                 let deadline = timeout.map(|timeout| (cell.clone(), timeout));
+                // Listed in its scope and in the registry: a cancel round beginning from now on
+                // has it in its snapshot, so it may stop it from starting.
+                cell.core.stamp(self.host.rounds().stamp());
                 if let Err(cell) = self.pool.submit(cell) {
                     // Only once the last handle is gone: a builder outlived its manager.
                     let _entered = cell.core.enter_span();
@@ -98,7 +101,7 @@ impl ManagerCore {
                         "task '{}' started after the manager was shut down; cancelled",
                         cell.core.name()
                     ),
-                    Refusal::NameActive => tracing::info!(
+                    Refusal::NameActive => tracing::debug!(
                         "task '{}' skipped: a task of this name is active",
                         cell.core.name()
                     ),
@@ -128,11 +131,13 @@ impl ManagerCore {
         !matching.is_empty()
     }
 
-    /// Cancels every active task; returns how many this call cancelled.
+    /// Cancels every active task; returns how many this call cancelled. One cancel round (see
+    /// `host::rounds`): no task queued when it began ever starts, however long the walk.
     pub(crate) fn cancel_all(&self) -> usize {
-        let cancelled = self
-            .registry
-            .cells()
+        let round = self.host.rounds().begin();
+        let active = self.registry.cells();
+        self.host.all_cancelled().set(round);
+        let cancelled = active
             .iter()
             .filter(|cell| run::cancel(cell).newly_cancelled())
             .count();

@@ -10,8 +10,8 @@ impl PoolJob for CellRef {
         self.core.priority
     }
 
-    fn run(self) {
-        run::run(&self);
+    fn run(self) -> bool {
+        run::run(&self)
     }
 
     fn is_stale(&self) -> bool {

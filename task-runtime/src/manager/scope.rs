@@ -82,7 +82,8 @@ pub struct ScopeProgress {
 
 impl TaskScope {
     pub(super) fn new(manager: Arc<ManagerCore>, parent: Option<Arc<ScopeNode>>) -> Self {
-        Self::over(manager, ScopeNode::new(parent))
+        let node = ScopeNode::new(Arc::clone(&manager.host), parent);
+        Self::over(manager, node)
     }
 
     fn over(manager: Arc<ManagerCore>, node: Arc<ScopeNode>) -> Self {
@@ -99,11 +100,14 @@ impl TaskScope {
         self
     }
 
-    /// Shows the scope in the manager's progress display as one line: tasks finished of
-    /// started, with the summed units of the finished tasks' progress, until the scope is
-    /// dropped. Its tasks (and its children's) are then not drawn one by one, even with
+    /// Shows the scope in the manager's progress display as one line until the scope is
+    /// dropped: tasks finished of started, and as its message the summed units of its tasks'
+    /// progress (the running tasks' latest report included) and, once any ended, how many
+    /// completed, failed and were cancelled (`"512 of 1024 units, 18 completed, 1 failed, 1
+    /// cancelled"`). Its tasks (and its children's) are then not drawn one by one, even with
     /// `show_progress(true)`. [`wait`](ScopeHandle::wait) returns once the display has drawn
-    /// what it was told, so the program's own output comes after the last line.
+    /// that line with its counts ([`TerminalProgress`](crate::TerminalProgress) prints it as
+    /// a line of its own), so the program's own output comes after it.
     ///
     /// ```
     /// use task_runtime::{AppError, LogProgress, TaskManager};
@@ -193,12 +197,14 @@ impl ScopeHandle {
         TaskScope::new(Arc::clone(&self.manager), Some(Arc::clone(&self.node)))
     }
 
-    /// Cancels the active tasks of this scope and its children; returns how many this call
-    /// cancelled. As with a drop, none of their callbacks starts from then on; the scope stays
-    /// usable, and tasks started in it afterwards behave normally. (A task that completes
-    /// while `cancel` runs may be silenced too; its handle still has its value.)
+    /// Cancels the active tasks of this scope and its children; returns exactly how many this
+    /// call cancelled. A task still queued when `cancel` is called never runs its body, even
+    /// if a worker comes free while `cancel` works through the others. As with a drop, none
+    /// of the cancelled tasks' callbacks starts from then on; a task that completed before
+    /// `cancel` reached it keeps its `on_complete`. The scope stays usable, and tasks started
+    /// in it afterwards behave normally.
     pub fn cancel(&self) -> usize {
-        let cancelled = self.node.cancel_active(|cell| cell.core.silence());
+        let cancelled = self.node.cancel();
         self.manager.pool.purge_stale();
         cancelled
     }

@@ -52,8 +52,9 @@ use slots::{Placement, Slots};
 pub(crate) trait PoolJob: Send + 'static {
     /// Higher runs first; FIFO among equal priorities.
     fn priority(&self) -> i32;
-    /// Runs the job. Jobs contain their own panics.
-    fn run(self);
+    /// Runs the job; whether it did its work (a job may find it has nothing to do any more).
+    /// Jobs contain their own panics.
+    fn run(self) -> bool;
     /// Whether the job no longer needs to run (its task was cancelled while queued).
     fn is_stale(&self) -> bool;
     /// The job can never run: no worker thread could be started. `reason` says why.
@@ -271,14 +272,15 @@ impl<J: PoolJob> Pool<J> {
     }
 
     /// Runs the next queued job that is still wanted (not cancelled meanwhile), in priority
-    /// order, on the calling thread; whether one ran. How a manual pool's jobs run.
+    /// order, on the calling thread; whether one did its work. How a manual pool's jobs run.
     pub(crate) fn run_next(&self) -> bool {
         loop {
             match self.shared.next_queued() {
                 Some(Message::Job(job)) if job.is_stale() => continue,
                 Some(Message::Job(job)) => {
-                    job.run();
-                    return true;
+                    if job.run() {
+                        return true;
+                    }
                 }
                 Some(Message::Wake) => continue,
                 None => return false,
@@ -662,8 +664,9 @@ mod tests {
         fn priority(&self) -> i32 {
             self.priority
         }
-        fn run(self) {
+        fn run(self) -> bool {
             (self.f)();
+            true
         }
         fn is_stale(&self) -> bool {
             false

@@ -33,6 +33,11 @@
 //! * queued -> failed, when no worker thread can ever run the task (the pool could start
 //!   none); whoever abandons it then owns the outcome, as a canceller does.
 //!
+//! One step goes back: queued -> running -> queued, made by a worker that finds, right after
+//! starting a task, that a cancel round began after the task was queued (see `host::rounds`);
+//! the task never ran and the round decides it. If a stop request came in that moment, the
+//! step back fails and the worker decides the task as it would after its body, without it.
+//!
 //! All compare-and-swap on the same atomic, so exactly one of them wins. Each happens while
 //! holding the slot's lock and store the result in the same critical section, so anyone who
 //! sees a terminal phase and then locks the slot finds the result there.
@@ -49,7 +54,7 @@ use super::slot::{AnySlot, Slot};
 use crate::dispatch::Dispatcher;
 use crate::display::Shown;
 use crate::error::AppError;
-use crate::host::Host;
+use crate::host::{Host, Stamp};
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
 use crate::vocabulary::{Exclusive, TaskId, TaskInfo, TaskState};
 
@@ -81,6 +86,30 @@ pub(crate) enum Stop {
     Deadline,
 }
 
+/// What [`TaskCore::try_start`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// queued -> running: the caller runs the body.
+    Started,
+    /// The task was not queued (cancelled, or started already): nothing to do.
+    NotQueued,
+    /// A cancel round that began after the task was queued stops it: it stays queued, and that
+    /// round's walk (which holds it) decides it. The caller lets go of it.
+    Held,
+    /// As `Held`, but a stop request reached the task in the moment it was running: it is
+    /// still running, and the caller decides its outcome without running the body.
+    Stopped,
+}
+
+/// Whether a cancellation also silences the task: none of its callbacks starts from then on.
+/// Decided under the slot's lock with the request, so only the call that cancels the task
+/// silences it (one that completed meanwhile keeps its `on_complete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Silence {
+    No,
+    Yes,
+}
+
 /// What a cancellation request found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CancelRequest {
@@ -110,6 +139,10 @@ pub(crate) struct TaskCore {
     queued_at: u64,
     /// Nanoseconds since the host's epoch, plus one; 0 until the body starts.
     started_at: AtomicU64,
+    /// The cancel rounds begun before the task was queued (`Stamp::NONE` until then): a round
+    /// that began later and cancels it (`cancel_all`, its scope's) keeps it from starting.
+    /// Worth its 8 bytes: it is what makes those calls race with nothing (guarantee 16).
+    stamp: AtomicU64,
     extras: Option<Box<Extras>>,
     pub(crate) priority: i32,
     state: AtomicU8,
@@ -213,6 +246,7 @@ impl<T: Send + 'static> TaskCell<Slot<T>> {
                 mailbox: Mailbox::new(spec.callbacks),
                 host: spec.host,
                 started_at: AtomicU64::new(0),
+                stamp: AtomicU64::new(Stamp::NONE.to_bits()),
                 extras,
                 priority: spec.priority,
                 state: AtomicU8::new(QUEUED),
@@ -328,19 +362,53 @@ impl TaskCore {
         }
     }
 
-    /// queued -> running. Fails if the task was cancelled while queued (or already started,
-    /// which happens when a joining worker ran it inline and the queue entry comes up later).
-    pub(crate) fn try_start(&self) -> bool {
-        let started = self
+    /// The task is listed in its scope and in the registry, and about to be queued: from now
+    /// on, a cancel round that begins stops it from starting (see `host::rounds`).
+    pub(crate) fn stamp(&self, stamp: Stamp) {
+        // Published to the worker by the pool's queue.
+        self.stamp.store(stamp.to_bits(), Ordering::Relaxed);
+    }
+
+    /// queued -> running, unless a cancel round that began after the task was queued has
+    /// reached its mark: then the task stays queued for that round to decide (see
+    /// `host::rounds`). Fails if the task is no longer queued (cancelled, or already run by a
+    /// joining worker whose queue entry comes up later).
+    pub(crate) fn try_start(&self) -> Start {
+        // `SeqCst` here and on the marks (no fence: loom cannot tell, and it would cost every
+        // start): if the check below misses a mark, this step came before the mark was set,
+        // so the task was running when the round began, and its walk finds it so.
+        if self
             .state
-            .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if started {
-            let since = self.host.since_epoch();
-            self.started_at
-                .store(since.saturating_add(1), Ordering::Release);
+            .compare_exchange(QUEUED, RUNNING, Ordering::SeqCst, Ordering::Acquire)
+            .is_err()
+        {
+            return Start::NotQueued;
         }
-        started
+        if self.stopped_by_a_round() {
+            // Back to queued, for the round's walk (which holds the task) to cancel. A stop
+            // request that came meanwhile (the walk, a deadline) makes this fail.
+            return match self.state.compare_exchange(
+                RUNNING,
+                QUEUED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => Start::Held,
+                Err(_) => Start::Stopped,
+            };
+        }
+        let since = self.host.since_epoch();
+        self.started_at
+            .store(since.saturating_add(1), Ordering::Release);
+        Start::Started
+    }
+
+    /// Whether a cancel round of the manager (`cancel_all`) or of the task's scope (or an
+    /// ancestor's) began after the task was queued.
+    fn stopped_by_a_round(&self) -> bool {
+        let stamp = Stamp::from_bits(self.stamp.load(Ordering::Relaxed));
+        self.host.all_cancelled().stops(stamp)
+            || self.scope().is_some_and(|scope| scope.stops(stamp))
     }
 
     /// A request to stop, for `why`. For a deadline the outcome is `Failed` (a timeout),
@@ -447,7 +515,8 @@ fn decided_fence() {
 }
 
 /// Every queued task costs one cell: BENCHMARKS.md counts on this size (the cell is most of
-/// the bytes per queued task). A new field must find room or say why it is worth 8 bytes.
+/// the bytes per queued task). A new field must find room or say why it is worth 8 bytes (the
+/// stamp, the last to come, says so).
 #[cfg(all(
     test,
     target_pointer_width = "64",
@@ -459,11 +528,11 @@ mod size {
 
     #[test]
     fn a_task_cell_stays_small() {
-        assert_eq!(size_of::<super::TaskCore>(), 128);
+        assert_eq!(size_of::<super::TaskCore>(), 136);
         assert_eq!(size_of::<super::super::slot::Slot<()>>(), 56);
         assert_eq!(
             size_of::<super::TaskCell<super::super::slot::Slot<()>>>(),
-            184
+            192
         );
     }
 }

@@ -161,6 +161,12 @@ impl Drop for CurrentTask {
     }
 }
 
+/// Whether task `id` is running on this thread: in its body, its worker-side callbacks, or a
+/// body nested inside them (joined inline). Waiting for it here would wait forever.
+pub(crate) fn is_running_here(id: TaskId) -> bool {
+    RUNNING.with(|running| running.borrow().iter().any(|ctx| ctx.id() == id))
+}
+
 fn address(host: &Host) -> usize {
     std::ptr::from_ref(host) as usize
 }

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use super::cancel_on_drop::CancelOnDrop;
 use super::cell::{CancelRequest, CellRef, TaskCell};
+use super::context;
 use super::items::Items;
 use super::run;
 use super::slot::Slot;
-use crate::error::TaskError;
+use crate::error::{AppError, TaskError};
 use crate::progress::Progress;
 use crate::sync::{deadline_after, spin_briefly};
 use crate::vocabulary::{TaskId, TaskState};
@@ -164,10 +165,40 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
     /// that is still queued, the task runs right there, so joining from inside a task cannot
     /// starve a full pool.
     ///
+    /// # Errors
+    ///
+    /// The task's failure (`TaskError::Failed`) or cancellation (`TaskError::Cancelled`).
+    /// Called from the task's own body (or from a task it runs nested), where waiting would
+    /// never end, it returns at once with `TaskError::Failed` and code
+    /// [`ERR_SELF_JOIN`](crate::codes::ERR_SELF_JOIN); the task itself goes on.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use task_runtime::{codes, AppError, Task, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let own: Arc<Mutex<Option<Task<u32>>>> = Arc::default();
+    /// let slot = own.clone();
+    /// let (started, go) = std::sync::mpsc::channel::<()>();
+    /// let task = manager.spawn(move |_| {
+    ///     go.recv().unwrap();
+    ///     let me = slot.lock().unwrap().take().unwrap();
+    ///     let err = me.join().unwrap_err().into_app_error();
+    ///     assert_eq!(err.code(), codes::ERR_SELF_JOIN);
+    ///     Ok::<_, AppError>(7)
+    /// });
+    /// *own.lock().unwrap() = Some(task);
+    /// started.send(()).unwrap();
+    /// assert!(manager.wait_for_all(std::time::Duration::from_secs(10)));
+    /// ```
+    ///
     /// # Panics
     ///
     /// If the result was already taken with [`try_take`](Self::try_take) or by awaiting.
     pub fn join(self) -> Result<T, TaskError> {
+        if let Some(waits_for_itself) = self.self_join() {
+            return Err(waits_for_itself);
+        }
         run::help_if_worker(&self.erased());
         spin_briefly(|| self.is_finished());
         self.cell.slot.join()
@@ -177,9 +208,13 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
     ///
     /// Every timeout is accepted: `Duration::MAX` waits for as long as it takes. Unlike
     /// [`join`](Self::join), it never runs a queued task inline on a worker thread, so it
-    /// returns by its deadline however long the task would take.
+    /// returns by its deadline however long the task would take. Called from the task's own
+    /// body, it returns `false` at once: the task cannot finish while it waits for itself.
     #[must_use = "wait_for returns false when the task did not finish in time"]
     pub fn wait_for(&self, timeout: Duration) -> bool {
+        if self.self_join().is_some() {
+            return false;
+        }
         let deadline = deadline_after(timeout);
         spin_briefly(|| self.is_finished());
         self.cell.slot.wait(deadline)
@@ -199,6 +234,18 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
     }
 }
 
+impl<T, P> Task<T, P> {
+    /// The answer to a wait for this task from inside its own body (or a body nested in it):
+    /// an error at once, since the wait would never end.
+    fn self_join(&self) -> Option<TaskError> {
+        let core = &self.cell.core;
+        if core.state().is_terminal() || !context::is_running_here(core.id) {
+            return None;
+        }
+        Some(TaskError::Failed(AppError::self_join(core.name().as_str())))
+    }
+}
+
 impl<T, P> fmt::Debug for Task<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
@@ -209,7 +256,9 @@ impl<T, P> fmt::Debug for Task<T, P> {
     }
 }
 
-/// Resolves to the outcome once it is decided; the waker is woken exactly then.
+/// Resolves to the outcome once it is decided; the waker is woken exactly then. Polled from
+/// the task's own body (a wait that could never end), it resolves at once to
+/// `TaskError::Failed` with code [`ERR_SELF_JOIN`](crate::codes::ERR_SELF_JOIN).
 ///
 /// ```
 /// use task_runtime::{AppError, TaskManager};
@@ -222,6 +271,9 @@ impl<T: Send + 'static, P> Future for Task<T, P> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(waits_for_itself) = self.self_join() {
+            return Poll::Ready(Err(waits_for_itself));
+        }
         match self.cell.slot.poll(cx.waker()) {
             Some(result) => Poll::Ready(result),
             None => Poll::Pending,

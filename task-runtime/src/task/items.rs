@@ -265,9 +265,41 @@ impl<P: Send + 'static> Publisher<P> {
         true
     }
 
-    /// Whether cancellation was requested: what is published from now on is dropped.
+    /// Whether cancellation was requested: what is published from now on is dropped. See
+    /// also [`is_closed`](Self::is_closed), which also covers a task that ended.
     pub fn is_cancelled(&self) -> bool {
         self.cell.core.is_cancelled()
+    }
+
+    /// Whether nothing published from now on can reach anyone: the task ended (a publisher
+    /// kept by a helper thread after the body returned), was cancelled, or its items are no
+    /// longer wanted (its scope was closed or cancelled, a newer task of its name replaced it,
+    /// or its deliveries were lost). A helper thread that produces items for the task can
+    /// stop when this turns `true`.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, Publisher, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let (keep, kept) = std::sync::mpsc::channel();
+    /// let task = manager
+    ///     .task_with_items(move |_, items: &Publisher<String>| {
+    ///         assert!(!items.is_closed());
+    ///         keep.send(items.clone()).unwrap(); // outlives the body
+    ///         Ok::<_, AppError>(())
+    ///     })
+    ///     .start();
+    /// task.join().unwrap();
+    /// let items = kept.recv().unwrap();
+    /// assert!(items.is_closed(), "the task ended: a publish would be dropped");
+    /// assert!(!items.is_cancelled());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        let core = &self.cell.core;
+        core.is_cancelled()
+            || core.state().is_terminal()
+            || core.is_silenced()
+            || lock(&self.items.buffer).closed
     }
 }
 

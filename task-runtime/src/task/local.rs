@@ -5,7 +5,8 @@
 //! callback's key. The delivery engine treats the ticket as any other callback, so ordering,
 //! coalescing, exclusivity and outcomes are exactly those of other tasks. Called on the owner
 //! thread, the ticket runs the callback from the table; called on any other thread, it runs
-//! nothing and reports `ERR_DELIVERY_LOST`, naming both threads (once per task).
+//! nothing and counts in the `ERR_DELIVERY_LOST` report of that pair of threads (coalesced:
+//! one pending report per pair, naming both threads, with the count).
 //!
 //! Every local callback is dropped on its owner thread:
 //! * a ticket dropped there removes its callback at once (outside the table's borrow, since
@@ -24,12 +25,16 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
 use super::name::TaskName;
+use crate::error::{AppError, Losses};
 use crate::host::Host;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{current_thread, lock, thread_local, Mutex, Thread, ThreadId};
 
 thread_local! {
     static TABLE: RefCell<Table> = RefCell::new(Table::default());
+    /// Deliveries of other threads' local callbacks that reached this thread, by the thread
+    /// they belong to: one coalesced report per pair of threads, whatever the task.
+    static LOST_HERE: RefCell<Vec<(ThreadId, Arc<Losses>)>> = const { RefCell::new(Vec::new()) };
     /// This thread's id, asked for on every delivery (`thread::current()` clones a handle).
     static HERE: ThreadId = current_thread().id();
 }
@@ -166,14 +171,16 @@ fn with_table<R>(f: impl FnOnce(&mut Table, &mut Vec<Erased>) -> R) -> Option<R>
 }
 
 /// What the local callbacks of one task share: their owner thread, where to report a
-/// delivery on another thread, and the task's name for that report.
+/// delivery on another thread, and the task's name for the log.
 pub(crate) struct Owner {
     thread: Thread,
     graveyard: Arc<Graveyard>,
     host: Arc<Host>,
     /// Set when the task is started: its name.
     task: OnceLock<TaskName>,
-    reported: AtomicBool,
+    /// A delivery of this task reached another thread: the task is counted (once) in that
+    /// pair of threads' report.
+    counted: AtomicBool,
 }
 
 impl Owner {
@@ -186,7 +193,7 @@ impl Owner {
             graveyard,
             host,
             task: OnceLock::new(),
-            reported: AtomicBool::new(false),
+            counted: AtomicBool::new(false),
         })
     }
 
@@ -237,18 +244,37 @@ impl Owner {
         )
     }
 
-    /// A delivery reached another thread: say so, once per task.
+    /// A delivery reached another thread: the task counts (once) in the one coalesced report
+    /// of this pair of threads (see `error::Losses`), kept by the thread it reached.
     fn report_elsewhere(&self) {
-        if self.reported.swap(true, Ordering::AcqRel) {
+        let task = self.task.get().map_or("(not started)", TaskName::as_str);
+        tracing::debug!(task, "a delivery of local callbacks reached another thread");
+        if self.counted.swap(true, Ordering::AcqRel) {
             return;
         }
-        let task = self.task.get().map_or("(not started)", TaskName::as_str);
-        let error = crate::error::AppError::delivered_elsewhere(
-            task,
-            &describe(&self.thread),
-            &describe(&current_thread()),
-        );
-        self.host.handle_error(&error);
+        let owner = self.thread.id();
+        let losses = LOST_HERE.try_with(|lost| {
+            let mut lost = lost.borrow_mut();
+            if let Some((_, losses)) = lost.iter().find(|(id, _)| *id == owner) {
+                return Arc::clone(losses);
+            }
+            let (owner, here) = (describe(&self.thread), describe(&current_thread()));
+            let losses = Arc::new(Losses::new(move |n| {
+                AppError::delivered_elsewhere(&owner, &here, n)
+            }));
+            lost.push((self.thread.id(), Arc::clone(&losses)));
+            losses
+        });
+        match losses {
+            // Outside the borrow: the report runs the error handler, user code.
+            Ok(losses) => losses.lose(self.host.error_sink()),
+            // This thread is exiting: report this one alone.
+            Err(_) => self.host.handle_error(&AppError::delivered_elsewhere(
+                &describe(&self.thread),
+                &describe(&current_thread()),
+                1,
+            )),
+        }
     }
 }
 

@@ -2,66 +2,89 @@
 //! an outcome is decided. The slot counts each decision with the host as it stores the
 //! outcome; each place then shows the end on the display and posts the terminal event.
 
-use super::cell::{CancelRequest, CellRef, Stop};
+use super::cell::{CancelRequest, CellRef, Silence, Start, Stop};
 use super::context::{CurrentTask, TaskContext};
 use super::delivery::{self, Terminal};
 use super::scope;
 use crate::error::AppError;
 use crate::vocabulary::TaskState;
 
-/// Runs a queued task on the current thread: body, outcome, then delivery. Does nothing if
-/// the task is no longer queued (cancelled, or already run by a joining worker).
-pub(crate) fn run(cell: &CellRef) {
+/// Runs a queued task on the current thread: body, outcome, then delivery; whether the body
+/// ran. Does nothing if the task is no longer queued (cancelled, or already run by a joining
+/// worker), nor if a cancel round that began after it was queued stops it (that round
+/// decides it; see `host::rounds`).
+pub(crate) fn run(cell: &CellRef) -> bool {
     let core = &cell.core;
-    if !core.try_start() {
-        return;
+    match core.try_start() {
+        Start::Started => {}
+        Start::NotQueued | Start::Held => return false,
+        Start::Stopped => {
+            let terminal = cell.slot.skip(core);
+            let _entered = core.enter_span();
+            tracing::debug!("task stopped before its body ran");
+            decided(cell, terminal);
+            return false;
+        }
     }
     let _entered = core.enter_span();
     // From here until the outcome is decided the task runs on this thread: `current()` sees
     // it (in `on_started` too), and a shutdown from here does not wait for it.
     let ctx = TaskContext::new(cell.clone());
     let running = CurrentTask::enter(&ctx);
-    tracing::info!("task started");
+    tracing::debug!("task started");
     delivery::post_started(cell);
     if let Some(shown) = core.shown() {
         core.host.display().started(shown);
+    }
+    if let Some(scope) = core.scope() {
+        scope.started(cell);
     }
 
     let terminal = cell.slot.run(core, &ctx);
     match &terminal {
         Terminal::Completed(_) => tracing::debug!("task completed"),
-        Terminal::Failed(error) => tracing::error!(error = %error, "task failed"),
-        Terminal::Cancelled => tracing::info!("task cancelled"),
+        // The failure goes to `on_error` or the error handler (by default, the one `error`
+        // event): here it is only a step of the task's life.
+        Terminal::Failed(error) => tracing::debug!(error = %error, "task failed"),
+        Terminal::Cancelled => tracing::debug!("task cancelled"),
     }
     drop(running);
     decided(cell, terminal);
+    true
 }
 
 /// Requests cancellation. A task that was still queued is finished here and now: its
 /// decision is counted and its `on_cancelled` is delivered from this thread's dispatch.
 pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
-    stop(cell, Stop::Cancel)
+    stop(cell, Stop::Cancel, Silence::No)
+}
+
+/// Cancels a task of a scope being cancelled or dropped: as [`cancel`], and with
+/// `Silence::Yes`, if this call is the one that cancels the task, none of its callbacks starts
+/// from now on (a scope's `cancel`; a task already decided keeps its callbacks).
+pub(crate) fn stop_by_scope(cell: &CellRef, silence: Silence) -> CancelRequest {
+    stop(cell, Stop::Cancel, silence)
 }
 
 /// The task's deadline passed: a queued task fails now with a timeout (and never runs); a
 /// running one is asked to stop, and fails with a timeout once its body returns.
 pub(crate) fn time_out(cell: &CellRef) -> CancelRequest {
-    stop(cell, Stop::Deadline)
+    stop(cell, Stop::Deadline, Silence::No)
 }
 
-fn stop(cell: &CellRef, why: Stop) -> CancelRequest {
+fn stop(cell: &CellRef, why: Stop, silence: Silence) -> CancelRequest {
     let core = &cell.core;
-    let request = cell.slot.cancel(core, why);
+    let request = cell.slot.cancel(core, why, silence);
     match request {
         CancelRequest::WasQueued => {
             let _entered = core.enter_span();
             let terminal = match why {
                 Stop::Cancel => {
-                    tracing::info!("task cancelled before it started");
+                    tracing::debug!("task cancelled before it started");
                     Terminal::Cancelled
                 }
                 Stop::Deadline => {
-                    tracing::info!("task timed out before it started");
+                    tracing::debug!("task timed out before it started");
                     Terminal::Failed(core.timeout_error())
                 }
             };
@@ -96,7 +119,7 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
         return;
     }
     let _entered = core.enter_span();
-    tracing::error!(error = %error, "task failed before it started");
+    tracing::debug!(error = %error, "task failed before it started");
     decided(cell, Terminal::Failed(error));
 }
 
@@ -104,7 +127,7 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
 fn decided(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     if let Some(scope) = core.scope() {
-        scope.decided(core.mailbox().latest_progress());
+        scope.decided(cell, terminal.state());
     }
     if let Some(shown) = core.shown() {
         core.host.display().finished(shown, terminal.outcome());
@@ -183,7 +206,7 @@ mod tests {
             test.spec("canceller", Log::default().callbacks()),
             move |_| {
                 // Cancels the first task while it runs (it is started below, inside this body).
-                assert!(canceller.core.try_start());
+                assert_eq!(canceller.core.try_start(), Start::Started);
                 assert_eq!(cancel(&canceller), CancelRequest::WasRunning);
                 assert_eq!(cancel(&canceller), CancelRequest::AlreadyRequested);
                 Ok(())

@@ -13,16 +13,16 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
-use super::cell::{CellRef, TaskCell};
+use super::cell::{CellRef, Silence, TaskCell};
 use super::context;
 use super::run;
 use super::slot::AnySlot;
 use crate::display::Shown;
-use crate::host::Host;
+use crate::host::{Host, Mark, Stamp};
 use crate::progress::Progress;
 use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, wait, wait_timeout, Condvar, Mutex};
-use crate::vocabulary::{Outcome, TaskId, TaskInfo};
+use crate::vocabulary::{Outcome, TaskId, TaskInfo, TaskState};
 
 /// The scopes that running bodies made with `ctx.scope()`, by their task's id: stopping the
 /// task closes them. One map for the process rather than a field in every task: a task that
@@ -61,6 +61,8 @@ pub(crate) fn listed_body_scopes(id: TaskId) -> usize {
 }
 
 pub(crate) struct ScopeNode {
+    /// The host of the manager the scope belongs to: its cancel rounds.
+    host: Arc<Host>,
     parent: Option<Arc<ScopeNode>>,
     /// The task whose body made this scope with `ctx.scope()`.
     body: Option<TaskId>,
@@ -68,6 +70,9 @@ pub(crate) struct ScopeNode {
     shown: OnceLock<(Arc<Host>, Arc<Shown>)>,
     /// The scope (this one; ancestors have their own) was dropped.
     closed: AtomicBool,
+    /// The latest cancel round of this scope (its `cancel` or its drop): no task of it or of
+    /// its descendants queued before that round starts (see `host::rounds`).
+    cancelled: Mark,
     members: Mutex<Members>,
     settled: Condvar,
 }
@@ -83,20 +88,38 @@ struct Members {
     /// The latest progress of the decided tasks, summed (the active ones are read live).
     done_current: u64,
     done_total: u64,
+    /// How the decided tasks ended.
+    completed: usize,
+    failed: usize,
+    cancelled: usize,
+    /// A shown scope's running tasks, its descendants' included: their progress is part of
+    /// its line.
+    running: Vec<Weak<TaskCell<dyn AnySlot>>>,
     /// Threads in [`ScopeNode::wait`]: only then is `settled` notified (a notify is a
     /// system call even when nobody waits, and this one would come with every task).
     waiting: usize,
 }
 
-/// A shown scope's line: tasks finished of started, with the summed units of the finished
-/// ones' progress.
-fn line(members: &Members) -> Progress {
-    let units = if members.done_total > 0 {
-        format!("{} of {} units", members.done_current, members.done_total)
-    } else {
-        String::new()
-    };
-    Progress::new(members.finished as u64, members.started as u64, units)
+/// A shown scope's line: tasks finished of started; as the message, the units of its tasks'
+/// progress (the decided ones' last report and the running ones' latest) and, once any ended,
+/// how many completed, failed and were cancelled.
+fn line(members: &Members, running: (u64, u64)) -> Progress {
+    let current = members.done_current.saturating_add(running.0);
+    let total = members.done_total.saturating_add(running.1);
+    let mut message = String::new();
+    if total > 0 {
+        message = format!("{current} of {total} units");
+    }
+    if members.finished > 0 {
+        if !message.is_empty() {
+            message.push_str(", ");
+        }
+        message.push_str(&format!(
+            "{} completed, {} failed, {} cancelled",
+            members.completed, members.failed, members.cancelled
+        ));
+    }
+    Progress::new(members.finished as u64, members.started as u64, message)
 }
 
 /// Counts of a scope, its descendants' included.
@@ -109,16 +132,21 @@ pub(crate) struct Counts {
 }
 
 impl ScopeNode {
-    /// A scope; a child of `parent` if given (closed with it, counted in it).
-    pub(crate) fn new(parent: Option<Arc<ScopeNode>>) -> Arc<ScopeNode> {
-        Self::made(parent, None)
+    /// A scope of `host`'s tasks; a child of `parent` if given (closed with it, counted in
+    /// it).
+    pub(crate) fn new(host: Arc<Host>, parent: Option<Arc<ScopeNode>>) -> Arc<ScopeNode> {
+        Self::made(host, parent, None)
     }
 
     /// A scope for the subtasks of the running task `cell`: a child of the task's own scope
     /// (if any), closed as if dropped once the task is asked to stop (at once if it was).
     pub(crate) fn for_body(cell: &CellRef) -> Arc<ScopeNode> {
         let id = cell.core.id;
-        let node = Self::made(cell.core.scope().cloned(), Some(id));
+        let node = Self::made(
+            Arc::clone(&cell.core.host),
+            cell.core.scope().cloned(),
+            Some(id),
+        );
         {
             let mut scopes = body_scopes();
             BODY_SCOPES_USED.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -131,12 +159,18 @@ impl ScopeNode {
         node
     }
 
-    fn made(parent: Option<Arc<ScopeNode>>, body: Option<TaskId>) -> Arc<ScopeNode> {
+    fn made(
+        host: Arc<Host>,
+        parent: Option<Arc<ScopeNode>>,
+        body: Option<TaskId>,
+    ) -> Arc<ScopeNode> {
         let node = Arc::new(ScopeNode {
+            host,
             parent: parent.clone(),
             body,
             shown: OnceLock::new(),
             closed: AtomicBool::new(false),
+            cancelled: Mark::default(),
             members: Mutex::default(),
             settled: Condvar::new(),
         });
@@ -161,6 +195,8 @@ impl ScopeNode {
             return;
         }
         if let Some((host, shown)) = self.shown.get() {
+            // The line as it stands, in case the display shows it after the scope is gone.
+            host.display().progress(shown, &self.line_now());
             host.display().finished(shown, Outcome::Completed);
         }
         if let Some(id) = self.body {
@@ -174,38 +210,108 @@ impl ScopeNode {
         }
     }
 
+    /// Whether a cancel round of this scope or an ancestor began after a task stamped `stamp`
+    /// was queued: then the task never starts (see `host::rounds`).
+    pub(crate) fn stops(&self, stamp: Stamp) -> bool {
+        self.cancelled.stops(stamp) || self.parent.as_ref().is_some_and(|p| p.stops(stamp))
+    }
+
     /// Closes the scope and cancels the active tasks of it and its descendants: what
     /// dropping a `TaskScope` does. How many it cancelled.
     pub(crate) fn shut(&self) -> usize {
-        // Closed first: a callback that would start after this returns sees it.
+        // Closed before the round: a task submitted meanwhile either sees the scope closed and
+        // cancels itself, or was listed here before the round's snapshot, which then has it.
         self.close();
-        self.cancel_active(|_| {})
+        self.cancel_round(Silence::No)
     }
 
-    /// Cancels the active tasks of this scope and its descendants, after `before` on each
-    /// (all of them first: a cancel may deliver at once); how many this call cancelled.
-    pub(crate) fn cancel_active(&self, before: impl Fn(&CellRef)) -> usize {
+    /// Cancels the active tasks of this scope and its descendants, silencing each it cancels
+    /// (a scope's `cancel`); how many this call cancelled.
+    pub(crate) fn cancel(&self) -> usize {
+        self.cancel_round(Silence::Yes)
+    }
+
+    /// One cancel round over this scope and its descendants: no task of them queued before
+    /// the round starts from then on, and every one active is cancelled; how many this call
+    /// cancelled. (Running tasks it asks to stop count; tasks that were decided meanwhile do
+    /// not.)
+    fn cancel_round(&self, silence: Silence) -> usize {
+        let round = self.host.rounds().begin();
         let active = self.active();
-        active.iter().for_each(&before);
+        self.cancelled.set(round);
         active
             .iter()
-            .filter(|cell| run::cancel(cell).newly_cancelled())
+            .filter(|cell| run::stop_by_scope(cell, silence).newly_cancelled())
             .count()
     }
 
-    /// Shows the scope as one line, `info`, in `host`'s progress display (once).
-    pub(crate) fn show(&self, host: &Arc<Host>, info: TaskInfo) {
-        let shown = Shown::new(info);
+    /// Shows the scope as one line, `info`, in `host`'s progress display (once). The line is
+    /// computed when the display thread shows it (see [`line`]).
+    pub(crate) fn show(self: &Arc<Self>, host: &Arc<Host>, info: TaskInfo) {
+        let node = Arc::downgrade(self);
+        let shown = Shown::live(info, move || node.upgrade().map(|node| node.line_now()));
         if self
             .shown
             .set((Arc::clone(host), Arc::clone(&shown)))
             .is_ok()
         {
             host.display().started(&shown);
+            host.display().touch(&shown);
+        }
+    }
+
+    /// The line of this (shown) scope now.
+    fn line_now(&self) -> Progress {
+        let (progress, running) = {
             let members = lock(&self.members);
-            let line = line(&members);
-            drop(members);
-            host.display().progress(&shown, &line);
+            let running: Vec<CellRef> = members.running.iter().filter_map(Weak::upgrade).collect();
+            let units = running
+                .iter()
+                .filter_map(|cell| cell.core.mailbox().latest_units())
+                .fold((0u64, 0u64), |(c, t), (current, total)| {
+                    (c.saturating_add(current), t.saturating_add(total))
+                });
+            (line(&members, units), running)
+        };
+        // Outside the lock: one of them may be the last reference to its task.
+        drop(running);
+        progress
+    }
+
+    /// A task of this scope (or of a descendant) started: a shown scope's line counts its
+    /// progress from now on.
+    pub(crate) fn started(&self, cell: &CellRef) {
+        self.each_shown(|scope, members| {
+            members.running.push(Arc::downgrade(cell));
+            scope.touch();
+        });
+    }
+
+    /// A running task of this scope (or of a descendant) reported progress: the shown scopes'
+    /// lines are due. (An atomic load when they already are.)
+    pub(crate) fn progressed(&self) {
+        let mut node = Some(self);
+        while let Some(scope) = node {
+            scope.touch();
+            node = scope.parent.as_deref();
+        }
+    }
+
+    /// Queues this scope's line to be shown, if it is shown.
+    fn touch(&self) {
+        if let Some((host, shown)) = self.shown.get() {
+            host.display().touch(shown);
+        }
+    }
+
+    /// Runs `f` on each shown scope from this one up, with its members locked.
+    fn each_shown(&self, f: impl Fn(&ScopeNode, &mut Members)) {
+        let mut node = Some(self);
+        while let Some(scope) = node {
+            if scope.shown.get().is_some() {
+                f(scope, &mut lock(&scope.members));
+            }
+            node = scope.parent.as_deref();
         }
     }
 
@@ -248,17 +354,28 @@ impl ScopeNode {
         self.up(|members| members.started += 1);
     }
 
-    /// A task of this scope was decided; `last` is its latest progress.
-    pub(crate) fn decided(&self, last: Option<Progress>) {
-        let (current, total) = last.map_or((0, 0), |p| (p.current, p.total));
+    /// A task of this scope, `cell`, was decided, ending in `state`.
+    pub(crate) fn decided(&self, cell: &CellRef, state: TaskState) {
+        let (current, total) = cell.core.mailbox().latest_units().unwrap_or((0, 0));
+        let this = Arc::as_ptr(cell);
         self.up(|members| {
             members.finished += 1;
             members.done_current = members.done_current.saturating_add(current);
             members.done_total = members.done_total.saturating_add(total);
+            match state {
+                TaskState::Completed => members.completed += 1,
+                TaskState::Failed => members.failed += 1,
+                _ => members.cancelled += 1,
+            }
+            if !members.running.is_empty() {
+                members
+                    .running
+                    .retain(|task| !std::ptr::addr_eq(task.as_ptr(), this));
+            }
         });
     }
 
-    /// Applies `change` to this scope and each ancestor, waking their waiters and updating
+    /// Applies `change` to this scope and each ancestor, waking their waiters and queuing
     /// the line of those that are shown.
     fn up(&self, change: impl Fn(&mut Members)) {
         let mut node = Some(self);
@@ -266,11 +383,9 @@ impl ScopeNode {
             let waiting = {
                 let mut members = lock(&scope.members);
                 change(&mut members);
-                // Posted under the lock: a `wait` that sees the count sees the line posted,
-                // and its flush waits for it. (The display thread never takes this lock.)
-                if let Some((host, shown)) = scope.shown.get() {
-                    host.display().progress(shown, &line(&members));
-                }
+                // Queued under the lock: a `wait` that sees the count finds the line queued (or
+                // being shown, computed after this change), and its flush waits for it.
+                scope.touch();
                 members.waiting > 0
             };
             if waiting {

@@ -8,7 +8,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use super::body::BoxBody;
-use super::cell::{CancelRequest, Stop, TaskCore};
+use super::cell::{CancelRequest, Silence, Stop, TaskCore};
 use super::context::TaskContext;
 use super::delivery::Terminal;
 use crate::error::{AppError, TaskError};
@@ -21,9 +21,12 @@ use crate::vocabulary::TaskState;
 pub(crate) trait AnySlot: Send + Sync {
     /// Runs the body (the task is already `Running`), decides the outcome and stores it.
     fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal;
+    /// Decides a task that a stop request reached in the moment it was running, before its
+    /// body ran (`Start::Stopped`): stores the outcome and drops the body.
+    fn skip(&self, core: &TaskCore) -> Terminal;
     /// Requests cancellation. For a queued task this decides `Cancelled`, stores it and drops
     /// the body; the caller then delivers the outcome.
-    fn cancel(&self, core: &TaskCore, why: Stop) -> CancelRequest;
+    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> CancelRequest;
     /// Fails a task that is still queued and can never run (no thread could start): decides
     /// `Failed` with `error`, stores it and drops the body. Returns whether it was queued.
     fn abandon(&self, core: &TaskCore, error: &AppError) -> bool;
@@ -291,9 +294,35 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         }
     }
 
-    fn cancel(&self, core: &TaskCore, why: Stop) -> CancelRequest {
+    fn skip(&self, core: &TaskCore) -> Terminal {
+        let mut inner = lock(&self.inner);
+        let body = inner.stage.take_body();
+        // The stop request's bits decide: cancelled, or failed with the timeout.
+        let terminal = match core.decide(false) {
+            TaskState::Failed => {
+                let error = core.timeout_error();
+                self.store_error(core, inner, TaskError::Failed(error.clone()));
+                Terminal::Failed(error)
+            }
+            _ => {
+                self.store_error(core, inner, TaskError::Cancelled);
+                Terminal::Cancelled
+            }
+        };
+        if let Some(body) = body {
+            core.host.drop_user_value(body, core.name());
+        }
+        terminal
+    }
+
+    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> CancelRequest {
         let inner = lock(&self.inner);
         let request = core.request_stop(why);
+        if silence == Silence::Yes && request.newly_cancelled() {
+            // Before the outcome below is stored and posted, and before a running body's
+            // outcome can be: none of its callbacks starts any more.
+            core.silence();
+        }
         if request == CancelRequest::WasQueued {
             let mut inner = inner;
             let body = inner.stage.take_body();
@@ -398,8 +427,11 @@ mod tests {
             Ok(())
         });
         assert_eq!(
-            cell.slot
-                .cancel(&cell.core, crate::task::cell::Stop::Cancel),
+            cell.slot.cancel(
+                &cell.core,
+                crate::task::cell::Stop::Cancel,
+                crate::task::cell::Silence::No
+            ),
             crate::task::cell::CancelRequest::WasQueued
         );
         assert_eq!(
@@ -408,7 +440,11 @@ mod tests {
             "the body went with its captures"
         );
         assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
-        assert!(!cell.core.try_start(), "a cancelled task never starts");
+        assert_eq!(
+            cell.core.try_start(),
+            crate::task::cell::Start::NotQueued,
+            "a cancelled task never starts"
+        );
     }
 
     struct PanickingWaker;

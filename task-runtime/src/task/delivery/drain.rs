@@ -2,7 +2,6 @@
 //! task's dispatcher, and tells the host when the terminal event is done.
 
 use super::mailbox::{Callbacks, Due, Posted, Terminal};
-use crate::error::AppError;
 use crate::progress::Progress;
 use crate::task::cell::CellRef;
 use crate::task::context;
@@ -28,6 +27,9 @@ pub(crate) fn report(cell: &CellRef, update: impl FnOnce(&mut Progress)) {
     let schedule_drain = core
         .mailbox()
         .report(core.listeners, cancelled, update, show);
+    if let Some(scope) = core.scope() {
+        scope.progressed();
+    }
     if schedule_drain {
         schedule(cell);
     }
@@ -47,7 +49,9 @@ pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
     let wanted = match &terminal {
         Terminal::Completed(completion) => completion.is_some(),
         Terminal::Failed(_) => true, // on_error or the error handler
-        Terminal::Cancelled => core.listeners.on_cancelled(),
+        // A silenced task's `on_cancelled` will not run (a scope's cancel of 100,000 queued
+        // tasks posts no job for each to the UI thread): its callbacks are dropped here.
+        Terminal::Cancelled => core.listeners.on_cancelled() && !core.is_silenced(),
     } || core.host.wants_end(terminal.state());
     let here = core.dispatcher().is_worker_thread();
     match core.mailbox().post_terminal(terminal, wanted, here) {
@@ -238,8 +242,7 @@ impl Drop for DrainJob {
         if let Some(items) = core.items() {
             items.close(&core.host, core.name());
         }
-        core.host
-            .handle_error(&AppError::delivery_lost(core.name().as_str()));
+        core.host.lost_delivery(core.dispatcher());
         if let Some(terminal) = terminal {
             end_undelivered(&cell, terminal);
         }

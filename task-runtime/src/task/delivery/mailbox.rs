@@ -154,6 +154,14 @@ impl Mailbox {
         lock(&self.events).progress.as_deref().cloned()
     }
 
+    /// The latest progress's `(current, total)`, without copying its message.
+    pub(crate) fn latest_units(&self) -> Option<(u64, u64)> {
+        lock(&self.events)
+            .progress
+            .as_deref()
+            .map(|p| (p.current, p.total))
+    }
+
     /// The body started; returns whether a drain must be scheduled.
     pub(crate) fn post_started(&self) -> bool {
         let mut events = lock(&self.events);

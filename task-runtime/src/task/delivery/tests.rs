@@ -106,7 +106,7 @@ fn events_after_a_lost_job_are_not_delivered_and_end_the_delivery() {
     let test = TestHost::new(jobs.dispatcher());
     let log = Log::default();
     let (_task, cell) = task::<(), _>(test.spec("late", log.callbacks()), |_| Ok(()));
-    assert!(cell.core.try_start());
+    assert_eq!(cell.core.try_start(), crate::task::cell::Start::Started);
     super::post_started(&cell);
     jobs.lose(); // before the terminal event arrived
     test.host.decided();

@@ -1,0 +1,122 @@
+//! Cancel rounds: how a cancellation of many tasks at once (`cancel_all`, a scope's `cancel`
+//! or drop) stops every task that was queued when it began, although it reaches them one by
+//! one.
+//!
+//! Cancelling 100,000 queued tasks is a walk, and a walk takes time. Were it the only
+//! mechanism, a worker freed meanwhile (a running task the walk cancelled first returns at
+//! once) would start a queued task the walk had not reached yet: its body would run after the
+//! call began, and the call would miscount (it counts only what it cancelled, and a task that
+//! ran to completion was not). So the walk is preceded by a *round*:
+//!
+//! 1. every task is *stamped*, at submission, with the number of rounds begun so far (read
+//!    after it was listed in its scope and in the registry, so a walk that misses the task
+//!    began after the stamp: see below);
+//! 2. a round [`begin`](Rounds::begin)s (its number is one more than any stamp taken so far),
+//!    takes its snapshot of the tasks (strong references: the walk will reach each), and then
+//!    [`set`](Mark::set)s its mark (the manager's, for `cancel_all`; the scope's, for a scope);
+//! 3. a worker that starts a task checks the marks after its queued -> running step: a mark
+//!    above the task's stamp means a round began after the task was queued, so the worker
+//!    steps back to queued and lets that round's walk decide the task;
+//! 4. the walk then cancels its snapshot, counting what it cancelled.
+//!
+//! The mark is the round's moment: a task that started before it was running when the call
+//! began (the walk asks it to stop, and counts it); a task queued before it never starts.
+//!
+//! Why every task the mark stops is in the round's snapshot: the snapshot takes the lock of
+//! each registry shard (or scope) after the round began. A task listed after that lock was
+//! taken is stamped after the round began, so with a stamp no mark of this round stops; a task
+//! listed before is in the snapshot. And since the mark is set after the snapshot (release,
+//! read with acquire), a worker that sees it sees the snapshot's references: stepping back,
+//! it may drop its own without freeing the task.
+//!
+//! Why no task starts past a mark: the worker's step to running, its read of the marks and the
+//! setting of a mark are `SeqCst`. A worker that misses the mark stepped to running before
+//! the mark was set; the walk, which comes after the mark, then finds the task running (its
+//! compare-and-swap reads the latest state) and asks it to stop. Either way each task of the
+//! snapshot is decided exactly once, by one of the transitions of `task::cell`, and counted by
+//! the call only if the call's own request made it.
+
+use crate::sync::atomic::{AtomicU64, Ordering};
+
+/// The rounds begun, counted: tasks are stamped with the count.
+#[derive(Debug, Default)]
+pub(crate) struct Rounds {
+    begun: AtomicU64,
+}
+
+/// A round's number: above the stamp of every task queued before it began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Round(u64);
+
+/// A task's stamp: the rounds begun before it was listed. A task not stamped yet has
+/// [`Stamp::NONE`], which no mark stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    pub(crate) const NONE: Stamp = Stamp(u64::MAX);
+
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) fn from_bits(bits: u64) -> Stamp {
+        Stamp(bits)
+    }
+}
+
+impl Rounds {
+    /// The stamp of a task listed (in its scope and the registry) just now.
+    pub(crate) fn stamp(&self) -> Stamp {
+        Stamp(self.begun.load(Ordering::Acquire))
+    }
+
+    /// A new round, before its snapshot: every task stamped before now has a lower stamp.
+    pub(crate) fn begin(&self) -> Round {
+        Round(self.begun.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+}
+
+/// The latest round that cancelled "everything of this": the manager's tasks, or a scope's.
+#[derive(Debug, Default)]
+pub(crate) struct Mark {
+    round: AtomicU64,
+}
+
+impl Mark {
+    /// `round`'s snapshot is taken: from now on no task stamped before it starts.
+    pub(crate) fn set(&self, round: Round) {
+        // Release: a starter that sees the mark sees the snapshot taken before it.
+        self.round.fetch_max(round.0, Ordering::SeqCst);
+    }
+
+    /// Whether a round that began after `stamp` was taken has set this mark.
+    pub(crate) fn stops(&self, stamp: Stamp) -> bool {
+        self.round.load(Ordering::SeqCst) > stamp.0
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mark_stops_the_tasks_stamped_before_its_round_began() {
+        let rounds = Rounds::default();
+        let mark = Mark::default();
+        let before = rounds.stamp();
+        let round = rounds.begin();
+        let after = rounds.stamp();
+        assert!(!mark.stops(before), "no round has set it yet");
+        mark.set(round);
+        assert!(mark.stops(before));
+        assert!(!mark.stops(after), "stamped after the round began");
+        assert!(!mark.stops(Stamp::NONE), "a task not stamped yet");
+        // An older round finishing later does not lower the mark.
+        let older = rounds.begin();
+        let newer = rounds.begin();
+        mark.set(newer);
+        mark.set(older);
+        assert!(mark.stops(Stamp(newer.0 - 1)));
+    }
+}
