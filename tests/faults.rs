@@ -408,3 +408,19 @@ fn a_panicking_waker_is_contained() {
     assert_eq!(manager.spawn(|_| Ok::<_, AppError>(2)).join().unwrap(), 2);
     assert_eq!(manager.worker_count(), 1);
 }
+
+/// The panic message appears once in an `ERR_TASK_PANICKED` error's Display (it was in the
+/// message and again in the details).
+#[test]
+fn a_panicked_tasks_error_says_its_panic_message_once() {
+    let manager = TaskManager::new(1);
+    let task = manager.spawn(|_| -> Result<(), AppError> { panic!("disk sector unreadable") });
+    let err = task.join().unwrap_err().into_app_error();
+    assert_eq!(err.code(), codes::ERR_TASK_PANICKED);
+    let shown = err.to_string();
+    assert_eq!(
+        shown.matches("disk sector unreadable").count(),
+        1,
+        "{shown}"
+    );
+}

@@ -428,3 +428,57 @@ fn without_on_items_the_items_wait_for_take_items_after_the_end() {
     );
     assert!(task.take_items().is_empty());
 }
+
+/// A publisher kept after its task ended (a helper thread's clone) is closed: what it is given
+/// is dropped, and `is_closed` says so where `is_cancelled` cannot (the task was not
+/// cancelled). A cancelled task's publisher and a closed scope's are closed too.
+#[test]
+fn a_publisher_says_it_is_closed_once_nothing_it_publishes_can_arrive() {
+    let manager = TaskManager::new(2);
+    let (keep, kept) = mpsc::channel();
+    let ended = manager
+        .task_with_items(move |_, items: &task_runtime::Publisher<u32>| {
+            assert!(!items.is_closed(), "open while the body runs");
+            keep.send(items.clone()).unwrap();
+            Ok::<_, AppError>(())
+        })
+        .start();
+    ended.join().unwrap();
+    let after_the_end = kept.recv().unwrap();
+    assert!(after_the_end.is_closed());
+    assert!(!after_the_end.is_cancelled(), "the task completed");
+
+    let (keep, kept) = mpsc::channel();
+    let cancelled = manager
+        .task_with_items(move |ctx, items: &task_runtime::Publisher<u32>| {
+            keep.send(items.clone()).unwrap();
+            common::spin_until_cancelled(ctx);
+            Ok::<_, AppError>(())
+        })
+        .start();
+    let publisher = kept.recv_timeout(PATIENCE).unwrap();
+    assert!(!publisher.is_closed());
+    cancelled.cancel();
+    assert!(publisher.is_closed() && publisher.is_cancelled());
+
+    let scope = manager.scope();
+    let (keep, kept) = mpsc::channel();
+    let gate = Gate::new();
+    let held = gate.clone();
+    let in_scope = scope
+        .task_with_items(move |_, items: &task_runtime::Publisher<u32>| {
+            keep.send(items.clone()).unwrap();
+            held.wait();
+            Ok::<_, AppError>(())
+        })
+        .on_items(|_| {})
+        .start();
+    let publisher = kept.recv_timeout(PATIENCE).unwrap();
+    drop(scope);
+    assert!(
+        publisher.is_closed(),
+        "its scope is gone: no item would be delivered"
+    );
+    gate.open();
+    let _ = in_scope.join();
+}

@@ -52,6 +52,8 @@ fn dropping_a_loop_with_deliveries_queued_reports_them_once_with_the_count() {
         })
         .collect();
     assert!(manager.wait_for_all(PATIENCE));
+    // A delivery is posted just after its task is decided: wait until all are queued.
+    common::eventually("every delivery queued", || ui.pending() == TASKS);
     assert!(heard.reports().is_empty());
     drop(ui);
     assert_eq!(

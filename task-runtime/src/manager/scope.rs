@@ -129,9 +129,7 @@ impl TaskScope {
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("Scope-{}", id.as_u64()));
-            self.handle
-                .node
-                .show(&self.handle.manager.host, TaskInfo { id, name });
+            self.handle.node.show(TaskInfo { id, name });
         }
         self
     }

@@ -8,6 +8,7 @@ use super::delivery;
 use super::scope::ScopeNode;
 use crate::error::Cancelled;
 use crate::host::Host;
+use crate::sync::thread_local;
 use crate::vocabulary::TaskId;
 
 /// Handed to every task body: the task's identity, its cancellation flag, and progress
@@ -108,13 +109,17 @@ impl fmt::Debug for TaskContext {
     }
 }
 
+// Loom's under `cfg(loom)`, whose model threads share one OS thread. (Not `const { .. }`:
+// loom's `thread_local!` takes no const block.)
 thread_local! {
     /// The tasks running on this thread, innermost last (a worker that joins a queued task
     /// runs it nested inside its own).
-    static RUNNING: RefCell<Vec<TaskContext>> = const { RefCell::new(Vec::new()) };
+    #[allow(clippy::missing_const_for_thread_local)]
+    static RUNNING: RefCell<Vec<TaskContext>> = RefCell::new(Vec::new());
     /// Hosts (one per manager) whose callbacks this thread is delivering through a queued
     /// dispatcher, innermost last, by address.
-    static DELIVERING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    #[allow(clippy::missing_const_for_thread_local)]
+    static DELIVERING: RefCell<Vec<usize>> = RefCell::new(Vec::new());
 }
 
 /// The context of the task running on this thread, if any: inside its body, and inside the

@@ -34,7 +34,9 @@ thread_local! {
     static TABLE: RefCell<Table> = RefCell::new(Table::default());
     /// Deliveries of other threads' local callbacks that reached this thread, by the thread
     /// they belong to: one coalesced report per pair of threads, whatever the task.
-    static LOST_HERE: RefCell<Vec<(ThreadId, Arc<Losses>)>> = const { RefCell::new(Vec::new()) };
+    // Not `const { .. }`: loom's `thread_local!` takes no const block.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static LOST_HERE: RefCell<Vec<(ThreadId, Arc<Losses>)>> = RefCell::new(Vec::new());
     /// This thread's id, asked for on every delivery (`thread::current()` clones a handle).
     static HERE: ThreadId = current_thread().id();
 }

@@ -67,7 +67,7 @@ pub(crate) struct ScopeNode {
     /// The task whose body made this scope with `ctx.scope()`.
     body: Option<TaskId>,
     /// `show_progress(true)`: the scope's one line in the progress display.
-    shown: OnceLock<(Arc<Host>, Arc<Shown>)>,
+    shown: OnceLock<Arc<Shown>>,
     /// The scope (this one; ancestors have their own) was dropped.
     closed: AtomicBool,
     /// The latest cancel round of this scope (its `cancel` or its drop): no task of it or of
@@ -194,10 +194,10 @@ impl ScopeNode {
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Some((host, shown)) = self.shown.get() {
+        if let Some(shown) = self.shown.get() {
             // The line as it stands, in case the display shows it after the scope is gone.
-            host.display().progress(shown, &self.line_now());
-            host.display().finished(shown, Outcome::Completed);
+            self.host.display().progress(shown, &self.line_now());
+            self.host.display().finished(shown, Outcome::Completed);
         }
         if let Some(id) = self.body {
             let mut scopes = body_scopes();
@@ -245,18 +245,14 @@ impl ScopeNode {
             .count()
     }
 
-    /// Shows the scope as one line, `info`, in `host`'s progress display (once). The line is
-    /// computed when the display thread shows it (see [`line`]).
-    pub(crate) fn show(self: &Arc<Self>, host: &Arc<Host>, info: TaskInfo) {
+    /// Shows the scope as one line, `info`, in its manager's progress display (once). The
+    /// line is computed when the display thread shows it (see [`line`]).
+    pub(crate) fn show(self: &Arc<Self>, info: TaskInfo) {
         let node = Arc::downgrade(self);
         let shown = Shown::live(info, move || node.upgrade().map(|node| node.line_now()));
-        if self
-            .shown
-            .set((Arc::clone(host), Arc::clone(&shown)))
-            .is_ok()
-        {
-            host.display().started(&shown);
-            host.display().touch(&shown);
+        if self.shown.set(Arc::clone(&shown)).is_ok() {
+            self.host.display().started(&shown);
+            self.host.display().touch(&shown);
         }
     }
 
@@ -299,8 +295,8 @@ impl ScopeNode {
 
     /// Queues this scope's line to be shown, if it is shown.
     fn touch(&self) {
-        if let Some((host, shown)) = self.shown.get() {
-            host.display().touch(shown);
+        if let Some(shown) = self.shown.get() {
+            self.host.display().touch(shown);
         }
     }
 
@@ -325,14 +321,11 @@ impl ScopeNode {
         self.shown.get().is_some() || self.parent.as_ref().is_some_and(|p| p.is_shown())
     }
 
-    /// Lets the progress display show what it was told about this scope, until `deadline`.
+    /// Lets the progress display show what it was told about this scope (and draw it), until
+    /// `deadline`.
     pub(crate) fn flush_display(&self, deadline: Option<Instant>) {
-        let mut node = Some(self);
-        while let Some(scope) = node {
-            if let Some((host, _)) = scope.shown.get() {
-                host.display().flush(deadline);
-            }
-            node = scope.parent.as_deref();
+        if self.is_shown() {
+            self.host.display().flush(deadline);
         }
     }
 
