@@ -202,3 +202,89 @@ fn tasks_that_complete_while_a_scope_is_cancelled_keep_their_on_complete() {
         "cancelled tasks are silenced"
     );
 }
+
+/// A running task whose body started subtasks in its own scope (`ctx.scope()`), still queued:
+/// the scope's `cancel()` counts them too (cancelling the task closes its body's scope, which
+/// cancelled them first and hid them from the count: "returned 5 for 6 active tasks").
+#[test]
+fn scope_cancel_counts_the_subtasks_a_running_body_started() {
+    const PARTS: usize = 3;
+    let manager = TaskManager::new(1);
+    let scope = manager.scope();
+    let (ready, started) = std::sync::mpsc::channel();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counted = ran.clone();
+    let task = scope.spawn(move |ctx| {
+        let parts = ctx.scope();
+        let handles: Vec<_> = (0..PARTS)
+            .map(|_| {
+                let ran = counted.clone();
+                parts.spawn(move |_| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, AppError>(())
+                })
+            })
+            .collect();
+        ready.send(()).unwrap();
+        while !ctx.is_cancelled() {
+            std::thread::yield_now();
+        }
+        drop(handles);
+        Ok::<_, AppError>(())
+    });
+    started.recv_timeout(common::PATIENCE).unwrap();
+    assert_eq!(scope.active_count(), 1 + PARTS);
+    assert_eq!(
+        scope.cancel(),
+        1 + PARTS,
+        "the task and its queued subtasks"
+    );
+    assert!(manager.wait_for_all(PATIENCE));
+    assert!(matches!(task.join(), Err(TaskError::Cancelled)));
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "no subtask ran");
+}
+
+/// A task's `on_cancelled`, delivered inline by `cancel_all` (the worker-thread dispatcher),
+/// joins another task of the same call: it gets its outcome, without waiting for a walk that
+/// is waiting for the callback.
+#[test]
+fn a_callback_of_cancel_all_can_join_another_task_it_cancels() {
+    let manager = TaskManager::new(2);
+    let load = load(0, |body| manager.spawn(body));
+    let later: Arc<std::sync::Mutex<Option<Task<()>>>> = Arc::default();
+    let (joined, outcome) = std::sync::mpsc::channel();
+    let slot = later.clone();
+    let first = manager
+        .task(|_| Ok::<_, AppError>(()))
+        .on_cancelled(move || {
+            let later = slot.lock().unwrap().take().expect("handed over");
+            joined.send(later.join().is_err()).unwrap();
+        })
+        .start();
+    *later.lock().unwrap() = Some(manager.spawn(|_| Ok::<_, AppError>(())));
+    assert_eq!(manager.cancel_all(), 4);
+    assert!(
+        outcome.recv_timeout(PATIENCE).unwrap(),
+        "the joined task was cancelled"
+    );
+    drop(first);
+    load.assert_all_cancelled_none_ran(&manager);
+}
+
+/// A task started on one manager in a scope of another runs on the scope's manager, whatever
+/// that scope's cancel rounds were: it neither hangs nor is stopped by a round it never saw.
+#[test]
+fn a_task_started_in_a_scope_of_another_manager_runs_there() {
+    let ours = TaskManager::new(1);
+    let theirs = TaskManager::new(1);
+    let scope = theirs.scope();
+    assert_eq!(scope.cancel(), 0); // a round of `theirs` before the task
+    ours.spawn(|_| Ok::<_, AppError>(())).join().unwrap(); // and none of `ours`
+    let task = ours
+        .task(|_| Ok::<_, AppError>(std::thread::current().name().map(str::to_owned)))
+        .scope(&scope)
+        .start();
+    assert!(task.wait_for(PATIENCE), "the task hung");
+    assert_eq!(scope.progress().finished, 1);
+    let _ = task.join().unwrap();
+}

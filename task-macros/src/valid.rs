@@ -247,7 +247,12 @@ fn items(attr: &Attr, shape: &Shape) -> syn::Result<()> {
 fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()> {
     for (_, keyed) in attr.callbacks() {
         if let Callback::Expr(syn::Expr::Closure(closure)) = &keyed.value {
-            if shape.receiver.is_some() && names_self(closure.body.to_token_stream()) {
+            // Only a borrowed receiver (`&self`, `self: &Arc<Self>`) is gone by then; an owned
+            // one may be moved into the closure.
+            let borrowed = shape.receiver.as_ref().is_some_and(|receiver| {
+                matches!(receiver.kind, ReceiverKind::Shared | ReceiverKind::ArcRef)
+            });
+            if borrowed && names_self(closure.body.to_token_stream()) {
                 let key = keyed.key.unraw();
                 return Err(syn::Error::new_spanned(
                     closure,

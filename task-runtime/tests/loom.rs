@@ -733,7 +733,11 @@ fn a_task_submitted_during_the_call_ends_exactly_once(how: CancelMany) {
         };
         let cancelled = match how {
             CancelMany::All => manager.cancel_all(),
-            CancelMany::Scope | CancelMany::ScopeDrop => scope.cancel(),
+            CancelMany::Scope => scope.cancel(),
+            CancelMany::ScopeDrop => {
+                drop(scope);
+                0
+            }
         };
         submitter.join().unwrap();
         while manager.run_queued_task() {}
@@ -750,4 +754,55 @@ fn a_task_submitted_during_cancel_all_ends_exactly_once() {
 #[test]
 fn a_task_submitted_during_a_scopes_cancel_ends_exactly_once() {
     a_task_submitted_during_the_call_ends_exactly_once(CancelMany::Scope);
+}
+
+#[test]
+fn a_task_submitted_during_a_scopes_drop_ends_exactly_once() {
+    a_task_submitted_during_the_call_ends_exactly_once(CancelMany::ScopeDrop);
+}
+
+/// `cancel_all` and the deadline race a worker starting the task (which may step it back to
+/// queued for the round, and then find a stop request and decide it without its body): one
+/// outcome, delivered once, and `cancel_all` counts the task exactly when it ended cancelled.
+#[test]
+fn cancel_all_and_a_deadline_race_the_start_of_a_task() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let log = Log::default();
+        let (done, failed) = (log.clone(), log.clone());
+        let task = manager
+            .task(|_| Ok::<_, AppError>(7))
+            .timeout(std::time::Duration::from_secs(3600))
+            .on_complete(move |_| done.push("completed"))
+            .on_error(move |error| failed.push(error.code().to_owned()))
+            .on_cancelled(log.recorder("cancelled"))
+            .start();
+        let worker = {
+            let manager = manager.clone();
+            thread::spawn(move || while manager.run_queued_task() {})
+        };
+        let timer = {
+            let manager = manager.clone();
+            thread::spawn(move || manager.expire_deadlines())
+        };
+        let cancelled = manager.cancel_all();
+        worker.join().unwrap();
+        timer.join().unwrap();
+        while manager.run_queued_task() {}
+        let events = log.events();
+        match task.join() {
+            Ok(()) => assert_eq!(events, ["completed"]),
+            Err(TaskError::Cancelled) => assert_eq!(events, ["cancelled"]),
+            Err(TaskError::Failed(error)) => {
+                assert_eq!(error.code(), task_runtime::codes::ERR_TASK_TIMEOUT);
+                assert_eq!(events, [task_runtime::codes::ERR_TASK_TIMEOUT]);
+            }
+        }
+        assert_eq!(
+            cancelled,
+            usize::from(events == ["cancelled"]),
+            "{events:?}"
+        );
+        assert_settled(&manager);
+    });
 }

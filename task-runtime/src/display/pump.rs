@@ -210,10 +210,12 @@ impl DisplayPump {
         if live.due.load(Ordering::Acquire) || live.due.swap(true, Ordering::AcqRel) {
             return;
         }
-        if lock(&shown.latest).closed {
-            return;
+        // Posted under the lock `finished` takes to close the line: either this comes before
+        // the line's end in the queue, or it sees the line closed.
+        let latest = lock(&shown.latest);
+        if !latest.closed {
+            self.post(Event::Progress(Arc::clone(shown)));
         }
-        self.post(Event::Progress(Arc::clone(shown)));
     }
 
     /// A shown task was cancelled while running: its pending progress is not shown.
@@ -493,8 +495,19 @@ impl Shared {
                 let progress = match &shown.live {
                     Some(live) => {
                         live.due.store(false, Ordering::Release);
-                        let line = &live.line;
-                        unwind::catch(line).ok().flatten().or(progress)
+                        match unwind::catch(&live.line) {
+                            Ok(line) => line.or(progress),
+                            Err(panic) => {
+                                // Computing the line dropped a task's last reference, and
+                                // user data with it, which panicked.
+                                self.errors.report(&AppError::callback_panicked(
+                                    "dropping a value",
+                                    &shown.info.name,
+                                    panic.message(),
+                                ));
+                                progress
+                            }
+                        }
                     }
                     None => progress,
                 };

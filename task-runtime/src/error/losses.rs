@@ -13,7 +13,11 @@
 //!   handler still hears when they keep coming);
 //! * a batch (the queue of a loop being dropped) is held and reported as one;
 //! * what is still pending when the `Losses` goes (its loop's last dispatcher, or its thread)
-//!   is reported then. Nothing is lost silently: the reported counts add up to every loss.
+//!   is reported then, so the reported counts add up to every loss; a count still pending
+//!   while its loop lives on (the global manager's, say) waits for the next report.
+//!
+//! Reports go to the error handler of the task that lost the first delivery: a loop shared by
+//! several managers reports all its losses to that one.
 //!
 //! Plain `std` lock: this is reporting, not an outcome, and the handler never runs under it.
 

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-pub(crate) use rounds::{Mark, Rounds, Stamp};
+pub(crate) use rounds::{Held, Mark, Rounds, Stamp};
 pub(crate) use undecided::Undecided;
 
 use crate::clock::TestClock;
@@ -45,6 +45,7 @@ pub(crate) struct Host {
     /// it was queued, and `cancel_all` marks `all_cancelled` (see [`rounds`]).
     rounds: Rounds,
     all_cancelled: Mark,
+    held: Held,
     /// Tasks with a queued dispatcher (an event loop, `from_fn`) whose terminal delivery is
     /// not done yet, counted from submission: such a task is always undecided or undelivered,
     /// so "none undecided, then none undelivered" is a reliable idle check. Deliveries on the
@@ -85,6 +86,7 @@ impl Host {
             undecided: Undecided::new(),
             rounds: Rounds::default(),
             all_cancelled: Mark::default(),
+            held: Held::default(),
             undelivered: AtomicUsize::new(0),
             epoch: config
                 .clock
@@ -148,6 +150,11 @@ impl Host {
     /// The mark of the latest `cancel_all`: no task queued before it starts.
     pub(crate) fn all_cancelled(&self) -> &Mark {
         &self.all_cancelled
+    }
+
+    /// The tasks workers left to a round, kept alive until it decided them.
+    pub(crate) fn held(&self) -> &Held {
+        &self.held
     }
 
     /// Whether the calling thread is one of the pool's workers.

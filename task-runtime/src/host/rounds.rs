@@ -9,25 +9,24 @@
 //! ran to completion was not). So the walk is preceded by a *round*:
 //!
 //! 1. every task is *stamped*, at submission, with the number of rounds begun so far (read
-//!    after it was listed in its scope and in the registry, so a walk that misses the task
-//!    began after the stamp: see below);
-//! 2. a round [`begin`](Rounds::begin)s (its number is one more than any stamp taken so far),
-//!    takes its snapshot of the tasks (strong references: the walk will reach each), and then
-//!    [`set`](Mark::set)s its mark (the manager's, for `cancel_all`; the scope's, for a scope);
+//!    after it was listed in its scope and in the registry);
+//! 2. a round [`begin`](Rounds::begin)s (its number is one more than any stamp taken so far)
+//!    and at once [`set`](Mark::set)s its mark (the manager's, for `cancel_all`; the scope's,
+//!    for a scope): that is the call's moment;
 //! 3. a worker that starts a task checks the marks after its queued -> running step: a mark
 //!    above the task's stamp means a round began after the task was queued, so the worker
-//!    steps back to queued and lets that round's walk decide the task;
-//! 4. the walk then cancels its snapshot, counting what it cancelled.
+//!    steps back to queued and leaves the task to that round, keeping it alive in the host's
+//!    [`Held`] list (the round may not have taken its snapshot yet);
+//! 4. the round takes its snapshot of the tasks (strong references), cancels each, counting
+//!    what it cancelled, and then lets [`Held`] go of the tasks that are decided.
 //!
-//! The mark is the round's moment: a task that started before it was running when the call
-//! began (the walk asks it to stop, and counts it); a task queued before it never starts.
+//! A task that started before the mark was running when the call began: the walk asks it to
+//! stop, and counts it. A task queued before the mark never starts.
 //!
-//! Why every task the mark stops is in the round's snapshot: the snapshot takes the lock of
+//! Why every task a mark stops is in that round's snapshot: the snapshot takes the lock of
 //! each registry shard (or scope) after the round began. A task listed after that lock was
 //! taken is stamped after the round began, so with a stamp no mark of this round stops; a task
-//! listed before is in the snapshot. And since the mark is set after the snapshot (release,
-//! read with acquire), a worker that sees it sees the snapshot's references: stepping back,
-//! it may drop its own without freeing the task.
+//! listed before is in the snapshot, alive (held by the queue, a worker, or [`Held`]).
 //!
 //! Why no task starts past a mark: the worker's step to running, its read of the marks and the
 //! setting of a mark are `SeqCst`. A worker that misses the mark stepped to running before
@@ -35,8 +34,14 @@
 //! compare-and-swap reads the latest state) and asks it to stop. Either way each task of the
 //! snapshot is decided exactly once, by one of the transitions of `task::cell`, and counted by
 //! the call only if the call's own request made it.
+//!
+//! The rounds and marks of a manager count only its own tasks: a scope belongs to one manager,
+//! and a task started in a scope runs on that scope's manager.
+
+use std::any::Any;
 
 use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{lock, Mutex};
 
 /// The rounds begun, counted: tasks are stamped with the count.
 #[derive(Debug, Default)]
@@ -75,6 +80,53 @@ impl Rounds {
     pub(crate) fn begin(&self) -> Round {
         Round(self.begun.fetch_add(1, Ordering::SeqCst) + 1)
     }
+
+    /// Whether no round began since a task stamped `stamp` was queued: then no mark can stop
+    /// it (the common case, one load, before looking at any mark).
+    pub(crate) fn none_since(&self, stamp: Stamp) -> bool {
+        self.begun.load(Ordering::SeqCst) <= stamp.0
+    }
+}
+
+/// Tasks that workers left to a round (stepped back to queued because a mark stopped them),
+/// kept alive until a round decides them: the round may take its snapshot, which reaches its
+/// tasks through weak references, only after the worker let go. (Type-erased: the host knows
+/// no task; only rounds put anything here, so the box per task is off the common path.)
+#[derive(Default)]
+pub(crate) struct Held {
+    tasks: Mutex<Vec<Box<dyn Any + Send>>>,
+}
+
+impl Held {
+    /// Keeps `task` alive until [`release`](Self::release) finds it decided.
+    pub(crate) fn keep(&self, task: Box<dyn Any + Send>) {
+        lock(&self.tasks).push(task);
+    }
+
+    /// After a round's walk: lets go of the tasks `decided` says are decided (dropped outside
+    /// the lock: one may be the last reference to its task).
+    pub(crate) fn release(&self, decided: impl Fn(&(dyn Any + Send)) -> bool) {
+        let released: Vec<_> = {
+            let mut tasks = lock(&self.tasks);
+            if tasks.is_empty() {
+                return;
+            }
+            let (released, kept) = std::mem::take(&mut *tasks)
+                .into_iter()
+                .partition(|task| decided(&**task));
+            *tasks = kept;
+            released
+        };
+        drop(released);
+    }
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("tasks", &lock(&self.tasks).len())
+            .finish()
+    }
 }
 
 /// The latest round that cancelled "everything of this": the manager's tasks, or a scope's.
@@ -84,9 +136,8 @@ pub(crate) struct Mark {
 }
 
 impl Mark {
-    /// `round`'s snapshot is taken: from now on no task stamped before it starts.
+    /// `round` began: from now on no task stamped before it starts.
     pub(crate) fn set(&self, round: Round) {
-        // Release: a starter that sees the mark sees the snapshot taken before it.
         self.round.fetch_max(round.0, Ordering::SeqCst);
     }
 

@@ -12,7 +12,7 @@ use crate::host::Host;
 use crate::pool::Pool;
 use crate::sync::atomic::Ordering;
 use crate::sync::CachePadded;
-use crate::task::cell::{CancelRequest, CellRef};
+use crate::task::cell::{CancelRequest, CellRef, Silence};
 use crate::task::{context, run};
 use crate::vocabulary::TaskId;
 
@@ -134,13 +134,12 @@ impl ManagerCore {
     /// Cancels every active task; returns how many this call cancelled. One cancel round (see
     /// `host::rounds`): no task queued when it began ever starts, however long the walk.
     pub(crate) fn cancel_all(&self) -> usize {
-        let round = self.host.rounds().begin();
-        let active = self.registry.cells();
-        self.host.all_cancelled().set(round);
-        let cancelled = active
-            .iter()
-            .filter(|cell| run::cancel(cell).newly_cancelled())
-            .count();
+        let cancelled = run::cancel_round(
+            &self.host,
+            self.host.all_cancelled(),
+            || self.registry.cells(),
+            Silence::No,
+        );
         self.pool.purge_stale();
         cancelled
     }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::core::ManagerCore;
 use super::task_builder::TaskBuilder;
@@ -220,12 +220,18 @@ impl ScopeHandle {
     /// Blocks until every task of this scope and its children has an outcome, or `timeout`
     /// passes; `true` iff they all did in time. Every timeout is accepted: `Duration::MAX`
     /// waits for as long as it takes. Callbacks may still be pending.
+    ///
+    /// A scope shown in the progress display ([`TaskScope::show_progress`]) is drawn with its
+    /// counts before this returns, so the program's next output comes after its line; a
+    /// display that takes longer than the manager's `shutdown_timeout` (or than `timeout`) to
+    /// draw it is not waited for.
     #[must_use = "wait returns false when the scope's tasks did not finish in time"]
     pub fn wait(&self, timeout: Duration) -> bool {
         let deadline = deadline_after(timeout);
         let settled = self.node.wait(deadline);
         if settled {
-            self.node.flush_display(deadline);
+            let drawn_by = deadline_after(self.manager.shutdown_timeout);
+            self.node.flush_display(earliest(deadline, drawn_by));
         }
         settled
     }
@@ -248,6 +254,10 @@ impl ScopeHandle {
 
     pub(super) fn node(&self) -> &Arc<ScopeNode> {
         &self.node
+    }
+
+    pub(super) fn manager(&self) -> &Arc<ManagerCore> {
+        &self.manager
     }
 }
 
@@ -319,6 +329,14 @@ impl TaskContext {
             );
         };
         TaskScope::over(manager, ScopeNode::for_body(cell))
+    }
+}
+
+/// The earlier of two deadlines (`None`: none).
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -297,9 +297,11 @@ impl<T, P> TaskBuilder<T, P> {
 
     /// Starts the task in `scope` (the same as `scope.task(f)`): dropping the scope cancels
     /// it and silences its callbacks. See [`TaskScope`](crate::TaskScope). A `&TaskScope`
-    /// works too.
+    /// works too. The task runs on the scope's manager (a scope made by another manager than
+    /// this builder's takes the task there, with that manager's dispatcher as its default).
     pub fn scope(mut self, scope: &ScopeHandle) -> Self {
         self.options.scope = Some(Arc::clone(scope.node()));
+        self.manager = Arc::clone(scope.manager());
         self
     }
 

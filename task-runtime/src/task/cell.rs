@@ -37,10 +37,12 @@
 //! starting a task, that a cancel round began after the task was queued (see `host::rounds`);
 //! the task never ran and the round decides it. If a stop request came in that moment, the
 //! step back fails and the worker decides the task as it would after its body, without it.
+//! (Meanwhile the task reads as `Running` for an instant, without a start time.)
 //!
-//! All compare-and-swap on the same atomic, so exactly one of them wins. Each happens while
-//! holding the slot's lock and store the result in the same critical section, so anyone who
-//! sees a terminal phase and then locks the slot finds the result there.
+//! All compare-and-swap on the same atomic, so exactly one of them wins. Each transition to a
+//! terminal phase happens while holding the slot's lock and stores the result in the same
+//! critical section, so anyone who sees a terminal phase and then locks the slot finds the
+//! result there. (The steps queued -> running -> queued decide nothing and take no lock.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -407,8 +409,10 @@ impl TaskCore {
     /// ancestor's) began after the task was queued.
     fn stopped_by_a_round(&self) -> bool {
         let stamp = Stamp::from_bits(self.stamp.load(Ordering::Relaxed));
-        self.host.all_cancelled().stops(stamp)
-            || self.scope().is_some_and(|scope| scope.stops(stamp))
+        let rounds = self.host.rounds();
+        !rounds.none_since(stamp)
+            && (self.host.all_cancelled().stops(stamp)
+                || self.scope().is_some_and(|scope| scope.stops(stamp)))
     }
 
     /// A request to stop, for `why`. For a deadline the outcome is `Failed` (a timeout),

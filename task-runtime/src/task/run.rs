@@ -7,6 +7,7 @@ use super::context::{CurrentTask, TaskContext};
 use super::delivery::{self, Terminal};
 use super::scope;
 use crate::error::AppError;
+use crate::host::{Host, Mark};
 use crate::vocabulary::TaskState;
 
 /// Runs a queued task on the current thread: body, outcome, then delivery; whether the body
@@ -17,7 +18,12 @@ pub(crate) fn run(cell: &CellRef) -> bool {
     let core = &cell.core;
     match core.try_start() {
         Start::Started => {}
-        Start::NotQueued | Start::Held => return false,
+        Start::NotQueued => return false,
+        Start::Held => {
+            // Alive until the round that stopped it decides it (see `host::rounds`).
+            core.host.held().keep(Box::new(cell.clone()));
+            return false;
+        }
         Start::Stopped => {
             let terminal = cell.slot.skip(core);
             let _entered = core.enter_span();
@@ -59,11 +65,35 @@ pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
     stop(cell, Stop::Cancel, Silence::No)
 }
 
-/// Cancels a task of a scope being cancelled or dropped: as [`cancel`], and with
-/// `Silence::Yes`, if this call is the one that cancels the task, none of its callbacks starts
-/// from now on (a scope's `cancel`; a task already decided keeps its callbacks).
-pub(crate) fn stop_by_scope(cell: &CellRef, silence: Silence) -> CancelRequest {
-    stop(cell, Stop::Cancel, silence)
+/// One cancel round of `host` over `cells` (a scope's tasks, or all of the manager's): sets
+/// `mark`, takes the snapshot, cancels every task of it; how many this call cancelled. With
+/// `Silence::Yes`, the tasks it cancels deliver no callback from now on (a scope's `cancel`;
+/// a task already decided keeps its callbacks). See `host::rounds`.
+///
+/// Every task of the snapshot is decided before anything is delivered: a callback delivered
+/// inline (the worker-thread dispatcher) may wait for another task of the round, which only
+/// this call decides.
+pub(crate) fn cancel_round(
+    host: &Host,
+    mark: &Mark,
+    snapshot: impl FnOnce() -> Vec<CellRef>,
+    silence: Silence,
+) -> usize {
+    mark.set(host.rounds().begin());
+    let cells = snapshot();
+    let requests: Vec<_> = cells
+        .iter()
+        .map(|cell| request_stop(cell, Stop::Cancel, silence))
+        .collect();
+    let cancelled = requests.iter().filter(|r| r.newly_cancelled()).count();
+    for (cell, request) in cells.iter().zip(requests) {
+        follow_up(cell, request, Stop::Cancel);
+    }
+    host.held().release(|task| {
+        task.downcast_ref::<CellRef>()
+            .is_none_or(|cell| cell.core.state().is_terminal())
+    });
+    cancelled
 }
 
 /// The task's deadline passed: a queued task fails now with a timeout (and never runs); a
@@ -73,8 +103,20 @@ pub(crate) fn time_out(cell: &CellRef) -> CancelRequest {
 }
 
 fn stop(cell: &CellRef, why: Stop, silence: Silence) -> CancelRequest {
+    let request = request_stop(cell, why, silence);
+    follow_up(cell, request, why);
+    request
+}
+
+/// The request itself: for a task still queued, its outcome is decided and stored here.
+fn request_stop(cell: &CellRef, why: Stop, silence: Silence) -> CancelRequest {
+    cell.slot.cancel(&cell.core, why, silence)
+}
+
+/// What follows a request: a task decided by it is delivered; a running one stops showing
+/// progress and publishing, and its body's scopes close.
+fn follow_up(cell: &CellRef, request: CancelRequest, why: Stop) {
     let core = &cell.core;
-    let request = cell.slot.cancel(core, why, silence);
     match request {
         CancelRequest::WasQueued => {
             let _entered = core.enter_span();
@@ -101,7 +143,6 @@ fn stop(cell: &CellRef, why: Stop, silence: Silence) -> CancelRequest {
         }
         CancelRequest::AlreadyRequested | CancelRequest::Finished => {}
     }
-    request
 }
 
 /// Fails a task that is still queued and that no thread will ever run; delivered from this

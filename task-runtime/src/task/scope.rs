@@ -236,13 +236,7 @@ impl ScopeNode {
     /// cancelled. (Running tasks it asks to stop count; tasks that were decided meanwhile do
     /// not.)
     fn cancel_round(&self, silence: Silence) -> usize {
-        let round = self.host.rounds().begin();
-        let active = self.active();
-        self.cancelled.set(round);
-        active
-            .iter()
-            .filter(|cell| run::stop_by_scope(cell, silence).newly_cancelled())
-            .count()
+        run::cancel_round(&self.host, &self.cancelled, || self.active(), silence)
     }
 
     /// Shows the scope as one line, `info`, in its manager's progress display (once). The
