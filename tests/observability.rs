@@ -153,14 +153,14 @@ fn warnings_for_unknown_names_and_spawns_after_shutdown() {
     );
 }
 
-/// Lines of `name`'s span at `level` or above (`INFO`, `WARN`, `ERROR`).
+/// Lines of `name`'s span at `INFO` or above.
 fn loud_lines(name: &str) -> Vec<String> {
     lines_with(&format!("name={name}"))
         .into_iter()
         .filter(|line| {
-            ["INFO", "WARN", "ERROR"]
-                .iter()
-                .any(|level| line.contains(level))
+            // The level is the field after the timestamp.
+            let level = line.split_whitespace().nth(1).unwrap_or_default();
+            ["INFO", "WARN", "ERROR"].contains(&level)
         })
         .collect()
 }
