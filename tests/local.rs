@@ -156,9 +156,15 @@ fn start_panics_with_advice_when_nothing_delivers_here() {
     assert_eq!(manager.active_count(), 0, "nothing was started");
 }
 
-#[test]
-fn a_delivery_on_another_thread_runs_nothing_and_names_both_threads() {
-    // A `from_fn` dispatcher whose jobs run on a thread of its own, not the owner.
+/// A manager whose `from_fn` dispatcher runs jobs on a thread of its own, "elsewhere", not
+/// the owner of any local callback; its error handler keeps what it hears.
+struct Elsewhere {
+    manager: TaskManager,
+    runner: thread::JoinHandle<()>,
+    errors: Arc<Mutex<Vec<AppError>>>,
+}
+
+fn elsewhere(threads: usize) -> Elsewhere {
     let (jobs, inbox) = mpsc::channel::<Job>();
     let runner = thread::Builder::new()
         .name("elsewhere".into())
@@ -168,13 +174,27 @@ fn a_delivery_on_another_thread_runs_nothing_and_names_both_threads() {
     let errors = Arc::new(Mutex::new(Vec::new()));
     let heard = Arc::clone(&errors);
     let manager = TaskManager::builder()
-        .max_threads(1)
+        .max_threads(threads)
         .dispatcher(Dispatcher::from_fn(move |job| {
             jobs.lock().unwrap().send(job).unwrap()
         }))
         .error_handler(move |error| heard.lock().unwrap().push(error.clone()))
         .build()
         .unwrap();
+    Elsewhere {
+        manager,
+        runner,
+        errors,
+    }
+}
+
+#[test]
+fn a_delivery_on_another_thread_runs_nothing_and_names_both_threads() {
+    let Elsewhere {
+        manager,
+        runner,
+        errors,
+    } = elsewhere(1);
     let drops = Arc::new(Mutex::new(Vec::new()));
     let owner = thread::Builder::new().name("owner".into());
     let (d, e) = (Arc::clone(&drops), Arc::clone(&errors));
@@ -467,22 +487,11 @@ fn the_handle_of_a_local_task_is_send() {
 #[test]
 fn deliveries_on_another_thread_are_reported_coalesced_per_pair_of_threads() {
     const TASKS: usize = 200;
-    let (jobs, inbox) = mpsc::channel::<Job>();
-    let runner = thread::Builder::new()
-        .name("elsewhere".into())
-        .spawn(move || inbox.into_iter().for_each(|job| job()))
-        .unwrap();
-    let jobs = Mutex::new(jobs);
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let heard = Arc::clone(&errors);
-    let manager = TaskManager::builder()
-        .max_threads(2)
-        .dispatcher(Dispatcher::from_fn(move |job| {
-            jobs.lock().unwrap().send(job).unwrap()
-        }))
-        .error_handler(move |error| heard.lock().unwrap().push(error.clone()))
-        .build()
-        .unwrap();
+    let Elsewhere {
+        manager,
+        runner,
+        errors,
+    } = elsewhere(2);
     thread::Builder::new()
         .name("owner".into())
         .spawn(move || {

@@ -11,10 +11,14 @@ use std::time::Duration;
 use common::PATIENCE;
 use task_runtime::{codes, AppError, Task, TaskError, TaskManager};
 
-/// Runs `check` inside the body of a task, with that task's own handle; returns what `check`
-/// returned. Fails if `check` hangs, or if the task does not end afterwards.
-fn in_own_body<R: Send + 'static>(check: impl FnOnce(Task<u32>) -> R + Send + 'static) -> R {
+/// Runs `check` inside the body of a task of a one-thread manager, with that task's own handle
+/// and the manager; returns what `check` returned. Fails if `check` hangs, or if the task does
+/// not end afterwards.
+fn in_own_body<R: Send + 'static>(
+    check: impl FnOnce(&TaskManager, Task<u32>) -> R + Send + 'static,
+) -> R {
     let manager = TaskManager::new(1);
+    let inside = manager.clone();
     let own: Arc<Mutex<Option<Task<u32>>>> = Arc::default();
     let (hand_over, handed_over) = mpsc::channel::<()>();
     let (report, reported) = mpsc::channel();
@@ -27,7 +31,7 @@ fn in_own_body<R: Send + 'static>(check: impl FnOnce(Task<u32>) -> R + Send + 's
                 .unwrap()
                 .take()
                 .expect("the handle was handed over");
-            report.send(check(me)).unwrap();
+            report.send(check(&inside, me)).unwrap();
             Ok::<_, AppError>(7)
         })
         .name("narcissus")
@@ -57,12 +61,12 @@ fn assert_self_join<T: std::fmt::Debug>(result: Result<T, TaskError>) {
 
 #[test]
 fn join_from_its_own_body_fails_at_once() {
-    assert_self_join(in_own_body(|me| me.join()));
+    assert_self_join(in_own_body(|_, me| me.join()));
 }
 
 #[test]
 fn wait_for_from_its_own_body_returns_false_at_once() {
-    let waited = in_own_body(|me| {
+    let waited = in_own_body(|_, me| {
         [Duration::MAX, Duration::from_secs(3600)].map(|timeout| me.wait_for(timeout))
     });
     assert_eq!(waited, [false, false]);
@@ -70,12 +74,12 @@ fn wait_for_from_its_own_body_returns_false_at_once() {
 
 #[test]
 fn awaiting_it_in_its_own_body_resolves_to_the_error() {
-    assert_self_join(in_own_body(futures::executor::block_on));
+    assert_self_join(in_own_body(|_, me| futures::executor::block_on(me)));
 }
 
 #[test]
 fn joining_its_cancel_on_drop_guard_fails_at_once() {
-    assert_self_join(in_own_body(|me| me.cancel_on_drop().join()));
+    assert_self_join(in_own_body(|_, me| me.cancel_on_drop().join()));
 }
 
 /// A body joins a task queued behind it, which its worker then runs inline (the manager has
@@ -84,31 +88,10 @@ fn joining_its_cancel_on_drop_guard_fails_at_once() {
 /// both tasks end.
 #[test]
 fn a_task_run_inline_that_joins_the_task_joining_it_fails_at_once() {
-    let manager = TaskManager::new(1);
-    let own: Arc<Mutex<Option<Task<u32>>>> = Arc::default();
-    let (hand_over, handed_over) = mpsc::channel::<()>();
-    let (report, reported) = mpsc::channel();
-    let slot = own.clone();
-    let inside = manager.clone();
-    let outer = manager
-        .task(move |_| {
-            handed_over.recv().unwrap();
-            let me = slot
-                .lock()
-                .unwrap()
-                .take()
-                .expect("the handle was handed over");
-            let inner = inside.spawn(move |_| Ok::<_, AppError>(me.join()));
-            report.send(inner.join()).unwrap();
-            Ok::<_, AppError>(7)
-        })
-        .name("narcissus")
-        .start();
-    *own.lock().unwrap() = Some(outer);
-    hand_over.send(()).unwrap();
-    let inner = reported
-        .recv_timeout(PATIENCE)
-        .expect("two tasks waiting for each other hung");
+    let inner = in_own_body(|manager, me| {
+        // Queued behind this body on the manager's one thread: `join` runs it right here.
+        let inner = manager.spawn(move |_| Ok::<_, AppError>(me.join()));
+        inner.join()
+    });
     assert_self_join(inner.expect("the inner task completes"));
-    assert!(manager.wait_for_all(PATIENCE));
 }

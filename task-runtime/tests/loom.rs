@@ -501,14 +501,7 @@ fn timeout_races_completion_and_cancel() {
     model(|| {
         let manager = TaskManager::new(1);
         let log = Log::default();
-        let (done, failed) = (log.clone(), log.clone());
-        let task = manager
-            .task(|_| Ok::<_, AppError>(7))
-            .timeout(std::time::Duration::from_secs(3600))
-            .on_complete(move |_| done.push("completed"))
-            .on_error(move |error| failed.push(error.code().to_owned()))
-            .on_cancelled(log.recorder("cancelled"))
-            .start();
+        let task = timed(&manager, &log);
         let canceller = {
             let manager = manager.clone();
             let id = task.id();
@@ -521,15 +514,7 @@ fn timeout_races_completion_and_cancel() {
         manager.run_queued_task();
         canceller.join().unwrap();
         timer.join().unwrap();
-        let events = log.events();
-        match task.join() {
-            Ok(()) => assert_eq!(events, ["completed"]),
-            Err(TaskError::Cancelled) => assert_eq!(events, ["cancelled"]),
-            Err(TaskError::Failed(error)) => {
-                assert_eq!(error.code(), task_runtime::codes::ERR_TASK_TIMEOUT);
-                assert_eq!(events, [task_runtime::codes::ERR_TASK_TIMEOUT]);
-            }
-        }
+        assert_one_outcome(task, &log);
         assert_settled(&manager);
     });
 }
@@ -648,6 +633,32 @@ fn publish_races_drain_and_cancel() {
         assert!(ui.peak() <= 1, "at most one delivery pending");
         assert_settled(&manager);
     });
+}
+
+/// A task with a deadline (passed only when a model says so) whose callbacks write to `log`.
+fn timed(manager: &TaskManager, log: &Log) -> task_runtime::Task<()> {
+    let (done, failed) = (log.clone(), log.clone());
+    manager
+        .task(|_| Ok::<_, AppError>(7))
+        .timeout(std::time::Duration::from_secs(3600))
+        .on_complete(move |_| done.push("completed"))
+        .on_error(move |error| failed.push(error.code().to_owned()))
+        .on_cancelled(log.recorder("cancelled"))
+        .start()
+}
+
+/// The task of [`timed`] ended once, the way its one callback says; its callbacks' events.
+fn assert_one_outcome(task: task_runtime::Task<()>, log: &Log) -> Vec<String> {
+    let events = log.events();
+    match task.join() {
+        Ok(()) => assert_eq!(events, ["completed"]),
+        Err(TaskError::Cancelled) => assert_eq!(events, ["cancelled"]),
+        Err(TaskError::Failed(error)) => {
+            assert_eq!(error.code(), task_runtime::codes::ERR_TASK_TIMEOUT);
+            assert_eq!(events, [task_runtime::codes::ERR_TASK_TIMEOUT]);
+        }
+    }
+    events
 }
 
 /// How a model cancels many tasks at once.
@@ -769,14 +780,7 @@ fn cancel_all_and_a_deadline_race_the_start_of_a_task() {
     model(|| {
         let manager = TaskManager::new(1);
         let log = Log::default();
-        let (done, failed) = (log.clone(), log.clone());
-        let task = manager
-            .task(|_| Ok::<_, AppError>(7))
-            .timeout(std::time::Duration::from_secs(3600))
-            .on_complete(move |_| done.push("completed"))
-            .on_error(move |error| failed.push(error.code().to_owned()))
-            .on_cancelled(log.recorder("cancelled"))
-            .start();
+        let task = timed(&manager, &log);
         let worker = {
             let manager = manager.clone();
             thread::spawn(move || while manager.run_queued_task() {})
@@ -789,15 +793,7 @@ fn cancel_all_and_a_deadline_race_the_start_of_a_task() {
         worker.join().unwrap();
         timer.join().unwrap();
         while manager.run_queued_task() {}
-        let events = log.events();
-        match task.join() {
-            Ok(()) => assert_eq!(events, ["completed"]),
-            Err(TaskError::Cancelled) => assert_eq!(events, ["cancelled"]),
-            Err(TaskError::Failed(error)) => {
-                assert_eq!(error.code(), task_runtime::codes::ERR_TASK_TIMEOUT);
-                assert_eq!(events, [task_runtime::codes::ERR_TASK_TIMEOUT]);
-            }
-        }
+        let events = assert_one_outcome(task, &log);
         assert_eq!(
             cancelled,
             usize::from(events == ["cancelled"]),
