@@ -15,8 +15,8 @@
 //!    for a scope): that is the call's moment;
 //! 3. a worker that starts a task checks the marks after its queued -> running step: a mark
 //!    above the task's stamp means a round began after the task was queued, so the worker
-//!    steps back to queued and leaves the task to that round, keeping it alive in the host's
-//!    [`Held`] list (the round may not have taken its snapshot yet);
+//!    steps back to queued and leaves the task to that round; while a round may still be
+//!    taking its snapshot, it keeps the task alive in the host's [`Held`] list;
 //! 4. the round takes its snapshot of the tasks (strong references), cancels each, counting
 //!    what it cancelled, and then lets [`Held`] go of the tasks that are decided.
 //!
@@ -47,6 +47,9 @@ use crate::sync::{lock, Mutex};
 #[derive(Debug, Default)]
 pub(crate) struct Rounds {
     begun: AtomicU64,
+    /// Rounds between their mark and the end of their snapshot: only then must a worker keep
+    /// a task it leaves to a round alive ([`Held`]); after it, the snapshot holds the task.
+    snapshotting: AtomicU64,
 }
 
 /// A round's number: above the stamp of every task queued before it began.
@@ -76,9 +79,25 @@ impl Rounds {
         Stamp(self.begun.load(Ordering::Acquire))
     }
 
-    /// A new round, before its snapshot: every task stamped before now has a lower stamp.
+    /// A new round, before its mark and its snapshot: every task stamped before now has a
+    /// lower stamp. Call [`snapshot_taken`](Self::snapshot_taken) once the snapshot is taken.
     pub(crate) fn begin(&self) -> Round {
+        // Counted before the mark is set: a worker that sees the mark sees the count.
+        self.snapshotting.fetch_add(1, Ordering::SeqCst);
         Round(self.begun.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// A round's snapshot is taken (its strong references keep its tasks alive).
+    pub(crate) fn snapshot_taken(&self) {
+        // Release: a worker that reads the lower count sees the snapshot's references.
+        self.snapshotting.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Whether a round may still be taking its snapshot: a task a mark stopped must then be
+    /// kept alive for it. (Read after the mark that stopped the task: a count of 0 then means
+    /// that round's snapshot holds the task.)
+    pub(crate) fn snapshotting(&self) -> bool {
+        self.snapshotting.load(Ordering::SeqCst) > 0
     }
 
     /// Whether no round began since a task stamped `stamp` was queued: then no mark can stop

@@ -20,8 +20,10 @@ pub(crate) fn run(cell: &CellRef) -> bool {
         Start::Started => {}
         Start::NotQueued => return false,
         Start::Held => {
-            // Alive until the round that stopped it decides it (see `host::rounds`).
-            core.host.held().keep(Box::new(cell.clone()));
+            // Alive until the round that stopped it has it in its snapshot (see `host::rounds`).
+            if core.host.rounds().snapshotting() {
+                core.host.held().keep(Box::new(cell.clone()));
+            }
             return false;
         }
         Start::Stopped => {
@@ -81,6 +83,7 @@ pub(crate) fn cancel_round(
 ) -> usize {
     mark.set(host.rounds().begin());
     let cells = snapshot();
+    host.rounds().snapshot_taken();
     let requests: Vec<_> = cells
         .iter()
         .map(|cell| request_stop(cell, Stop::Cancel, silence))
