@@ -21,10 +21,10 @@
 //! ```
 
 use crate::error::AppError;
+use crate::items::Publisher;
 use crate::manager::{LocalTaskBuilder, TaskBuilder, TaskManager};
 use crate::progress::Progress;
 use crate::task::context::TaskContext;
-use crate::task::items::Publisher;
 use crate::task::Task;
 
 /// An argument, moved into the task: `Send + 'static`.

@@ -99,8 +99,15 @@ mod pool;
 mod signal;
 // What a task needs from its surroundings.
 mod host;
-// A task, on its own.
+// A task, on its own: the core.
 mod task;
+// The features a task may carry, each in a place of its own.
+mod deadline;
+mod items;
+mod latest;
+mod local;
+mod scope;
+mod shown;
 // The manager on top, and what is built on it.
 mod manager;
 mod method;
@@ -114,6 +121,7 @@ pub use display::TerminalProgress;
 pub use display::{LogProgress, ProgressDisplay};
 pub use error::codes;
 pub use error::{AppError, BuildError, Cancelled, Category, Severity, TaskError};
+pub use items::Publisher;
 pub use manager::{
     get_task_manager, init_global, set_max_threads, LocalTaskBuilder, ScopeHandle, ScopeProgress,
     TaskBuilder, TaskManager, TaskManagerBuilder, TaskScope, TaskSnapshot,
@@ -122,7 +130,7 @@ pub use method::BackgroundMethod;
 pub use progress::Progress;
 pub use signal::{Connection, ManagerSignals, Signal};
 pub use task::context::{current, TaskContext};
-pub use task::{CancelOnDrop, Publisher, Task};
+pub use task::{CancelOnDrop, Task};
 pub use vocabulary::{Exclusive, Outcome, TaskId, TaskInfo, TaskState};
 
 /// The attributes (feature `macros`, on by default): `#[run_in_background]` turns a function

@@ -15,6 +15,8 @@ const LAYERS: &[&[&str]] = &[
     &["pool", "dispatch", "signal", "display"],
     &["host"],
     &["task"],
+    // The features a task may carry: each of its own, none using another.
+    &["deadline", "items", "latest", "local", "scope", "shown"],
     &["manager"],
     &["method", "bounds", "private"],
 ];
@@ -106,4 +108,189 @@ fn the_check_sees_what_it_must_refuse() {
         uses("use crate::manager::X; // crate::ignored\n/// [`a`](crate::Doc)\nx(crate::Task)");
     let modules: Vec<_> = found.iter().map(|(_, m)| m.as_str()).collect();
     assert_eq!(modules, ["manager", "Task"]);
+}
+
+// ----- inside the folders: no circle among the modules of `task/` and `manager/` -----
+
+/// The one circle allowed: the recursive type of the task core. A cell carries its features,
+/// and a feature's hooks take the cell.
+const KNOTS: &[&[&str]] = &[&["task::cell", "task::feature"]];
+
+/// Every module of the crate by path (`task::delivery::drain`), with its source text (comments
+/// and unit tests cut off: they may use anything).
+fn modules(src: &Path) -> BTreeMap<String, String> {
+    let mut files = Vec::new();
+    sources(src, &mut files);
+    let mut found = BTreeMap::new();
+    for file in files {
+        let relative = file.strip_prefix(src).unwrap().with_extension("");
+        let mut parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_str().unwrap().to_owned())
+            .collect();
+        if parts.last().is_some_and(|p| p == "mod") {
+            parts.pop();
+        }
+        let name = parts.join("::");
+        if name == "lib" || parts.last().is_some_and(|p| p == "tests" || p == "testing") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        let code: String = text
+            .lines()
+            .map(|line| line.split("//").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let code = match code.find("#[cfg(all(test, not(loom)))]\nmod tests") {
+            Some(at) => code[..at].to_owned(),
+            None => code,
+        };
+        found.insert(name, code);
+    }
+    found
+}
+
+/// The modules `name` (with source `code`) uses: its `crate::`, `super::` and `self::` paths,
+/// each resolved to the longest module it names, and for a folder's `mod.rs` the children it
+/// re-exports (`pub(crate) use child::..`).
+fn edges(name: &str, code: &str, all: &BTreeMap<String, String>) -> Vec<String> {
+    let own: Vec<&str> = name.split("::").collect();
+    let mut found = Vec::new();
+    let mut push = |path: Vec<String>| {
+        for len in (1..=path.len()).rev() {
+            let candidate = path[..len].join("::");
+            if all.contains_key(&candidate) {
+                if candidate != name && !found.contains(&candidate) {
+                    found.push(candidate);
+                }
+                return;
+            }
+        }
+    };
+    let words = |rest: &str| -> Vec<String> {
+        rest.split("::")
+            .map(|w| {
+                w.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .take_while(|w| !w.is_empty() && w.chars().next().unwrap().is_lowercase())
+            .collect()
+    };
+    for (start, _) in code.match_indices("crate::") {
+        push(words(&code[start + "crate::".len()..]));
+    }
+    let is_folder = all.keys().any(|k| k.starts_with(&format!("{name}::")));
+    for (start, _) in code.match_indices("super::") {
+        // The first `super::` of a run: count the run.
+        if code[..start].ends_with("super::") {
+            continue;
+        }
+        let mut rest = &code[start..];
+        let mut up = 0;
+        while let Some(r) = rest.strip_prefix("super::") {
+            up += 1;
+            rest = r;
+        }
+        // `super` is the module's parent, whether the module is a file or a folder's `mod.rs`.
+        let base: Vec<String> = own[..own.len().saturating_sub(up)]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        push(base.into_iter().chain(words(rest)).collect());
+    }
+    if is_folder {
+        for line in code.lines() {
+            let line = line.trim_start();
+            let rest = line
+                .strip_prefix("pub(crate) use ")
+                .or_else(|| line.strip_prefix("pub use "));
+            if let Some(rest) = rest {
+                let child = words(rest);
+                if let Some(first) = child.first() {
+                    push(vec![format!("{name}::{first}")]);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The circles (strongly connected components of more than one module) among the modules
+/// under `folder` (`task`), each sorted.
+fn circles(folder: &str, all: &BTreeMap<String, String>) -> Vec<Vec<String>> {
+    let prefix = format!("{folder}::");
+    let inside: Vec<&String> = all.keys().filter(|k| k.starts_with(&prefix)).collect();
+    let graph: BTreeMap<&str, Vec<String>> = inside
+        .iter()
+        .map(|name| {
+            let to = edges(name, &all[*name], all)
+                .into_iter()
+                .filter(|t| t.starts_with(&prefix))
+                .collect();
+            (name.as_str(), to)
+        })
+        .collect();
+    // Two modules are in one circle when each reaches the other.
+    let reach = |from: &str| {
+        let mut seen = vec![from.to_owned()];
+        let mut at = 0;
+        while at < seen.len() {
+            let next = graph.get(seen[at].as_str()).cloned().unwrap_or_default();
+            for n in next {
+                if !seen.contains(&n) {
+                    seen.push(n);
+                }
+            }
+            at += 1;
+        }
+        seen
+    };
+    let mut found: Vec<Vec<String>> = Vec::new();
+    for name in graph.keys() {
+        let from = reach(name);
+        let mut circle: Vec<String> = graph
+            .keys()
+            .filter(|other| {
+                from.contains(&other.to_string()) && reach(other).contains(&name.to_string())
+            })
+            .map(|s| s.to_string())
+            .collect();
+        circle.sort();
+        if circle.len() > 1 && !found.contains(&circle) {
+            found.push(circle);
+        }
+    }
+    found
+}
+
+#[test]
+fn no_circle_inside_the_task_and_manager_folders() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let all = modules(&src);
+    let allowed: Vec<Vec<String>> = KNOTS
+        .iter()
+        .map(|knot| knot.iter().map(|m| m.to_string()).collect())
+        .collect();
+    for folder in ["task", "manager", "scope"] {
+        let wrong: Vec<_> = circles(folder, &all)
+            .into_iter()
+            .filter(|circle| !allowed.contains(circle))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "modules of {folder}/ that import each other (a circle): {wrong:?}"
+        );
+    }
+}
+
+#[test]
+fn the_circle_check_sees_a_circle() {
+    let mut all = BTreeMap::new();
+    all.insert("task".to_owned(), "pub(crate) use a::X;".to_owned());
+    all.insert("task::a".to_owned(), "use super::b::Y;".to_owned());
+    all.insert("task::b".to_owned(), "use crate::task::a::X;".to_owned());
+    all.insert("task::c".to_owned(), "use super::a::X;".to_owned());
+    assert_eq!(circles("task", &all), [["task::a", "task::b"]]);
+    assert_eq!(edges("task", &all["task"], &all), ["task::a"]);
 }

@@ -9,6 +9,7 @@
 //! weak pointer back to it (its [`owner`](Host::owner)), which the manager's own code turns
 //! back into a manager when a running body asks for one (`TaskContext::scope`).
 
+mod body_scopes;
 mod rounds;
 mod undecided;
 
@@ -17,6 +18,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+pub(crate) use body_scopes::{BodyScope, BodyScopes};
 pub(crate) use rounds::{Held, Mark, Rounds, Stamp};
 pub(crate) use undecided::Undecided;
 
@@ -46,6 +48,8 @@ pub(crate) struct Host {
     rounds: Rounds,
     all_cancelled: Mark,
     held: Held,
+    /// The scopes running bodies made with `ctx.scope()`, closed when their task stops.
+    body_scopes: BodyScopes,
     /// Tasks with a queued dispatcher (an event loop, `from_fn`) whose terminal delivery is
     /// not done yet, counted from submission: such a task is always undecided or undelivered,
     /// so "none undecided, then none undelivered" is a reliable idle check. Deliveries on the
@@ -87,6 +91,7 @@ impl Host {
             rounds: Rounds::default(),
             all_cancelled: Mark::default(),
             held: Held::default(),
+            body_scopes: BodyScopes::default(),
             undelivered: AtomicUsize::new(0),
             epoch: config
                 .clock
@@ -150,6 +155,11 @@ impl Host {
     /// The mark of the latest `cancel_all`: no task queued before it starts.
     pub(crate) fn all_cancelled(&self) -> &Mark {
         &self.all_cancelled
+    }
+
+    /// The scopes running bodies made for their subtasks.
+    pub(crate) fn body_scopes(&self) -> &BodyScopes {
+        &self.body_scopes
     }
 
     /// The tasks workers left to a round, kept alive until it decided them.

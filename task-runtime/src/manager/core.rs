@@ -6,15 +6,24 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use super::deadlines::Deadlines;
 use super::registry::{Refusal, Registry};
+use crate::deadline::Deadlines;
 use crate::host::Host;
+use crate::latest::LatestOfName;
 use crate::pool::Pool;
 use crate::sync::atomic::Ordering;
 use crate::sync::CachePadded;
 use crate::task::cell::{CancelRequest, CellRef, Silence};
 use crate::task::{context, run};
-use crate::vocabulary::TaskId;
+use crate::vocabulary::{Exclusive, TaskId};
+
+/// How a task is admitted, besides what it carries: its deadline, and its exclusivity (which
+/// the registry applies).
+#[derive(Default)]
+pub(crate) struct Admission {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) exclusive: Option<(Exclusive, Option<Arc<LatestOfName>>)>,
+}
 
 pub(crate) struct ManagerCore {
     pub(crate) host: Arc<Host>,
@@ -59,17 +68,21 @@ impl ManagerCore {
 
     /// Admits and queues a new task, or cancels it at once when it may not run. A `timeout`
     /// starts counting now; a zero one times the task out before any worker can start it.
-    pub(crate) fn submit(&self, cell: CellRef, timeout: Option<Duration>) {
+    pub(crate) fn submit(&self, cell: CellRef, admission: Admission) {
+        let Admission { timeout, exclusive } = admission;
         self.host.submitted(cell.core.dispatcher());
-        if let Some(scope) = cell.core.scope() {
-            scope.admit(&cell);
-            if scope.is_closed() {
-                // Its owner is gone: it never runs, and runs no callback.
-                run::cancel(&cell);
-                return;
-            }
+        // Every feature hears of it (a closed scope refuses it: its owner is gone, so it never
+        // runs, and runs no callback).
+        let refused = cell
+            .core
+            .features()
+            .iter()
+            .any(|feature| !feature.admit(&cell));
+        if refused {
+            run::cancel(&cell);
+            return;
         }
-        match self.registry.admit(&cell) {
+        match self.registry.admit(&cell, exclusive) {
             Ok(superseded) => {
                 for old in &superseded {
                     run::cancel(old);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::TaskManager;
 use crate::dispatch::EventLoop;
-use crate::task::context;
+use crate::task::delivery;
 
 impl EventLoop {
     /// Processes events until `manager` has no active task, no terminal callback is still
@@ -35,5 +35,5 @@ impl EventLoop {
 /// thread does not count: a callback asking cannot wait for itself.
 fn is_quiescent(manager: &TaskManager) -> bool {
     let host = &manager.core().host;
-    host.undecided().is_zero() && host.undelivered() <= context::delivering_here(host)
+    host.undecided().is_zero() && host.undelivered() <= delivery::delivering_here(host)
 }

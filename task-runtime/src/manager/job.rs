@@ -10,7 +10,7 @@ impl PoolJob for CellRef {
         self.core.priority
     }
 
-    fn run(self) -> bool {
+    fn execute(self) -> bool {
         run::run(&self)
     }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::task_builder::TaskBuilder;
 use crate::dispatch::{Dispatcher, RunsJobs};
 use crate::error::AppError;
+use crate::local::Owner;
 use crate::progress::Progress;
-use crate::task::local::Owner;
 use crate::task::Task;
 use crate::vocabulary::Exclusive;
 
@@ -77,6 +77,14 @@ enum MadeBy {
     Builder,
     /// `local = true` on an attribute, with or without its `manager = ..` key.
     Attribute { manager_key: bool },
+}
+
+impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
+    /// Callbacks that run on this thread only and need not be `Send`; see
+    /// [`LocalTaskBuilder`].
+    pub fn local(self) -> LocalTaskBuilder<T, P> {
+        LocalTaskBuilder::new(self)
+    }
 }
 
 impl<T: Send + 'static, P: Send + 'static> LocalTaskBuilder<T, P> {

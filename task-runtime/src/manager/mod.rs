@@ -2,7 +2,6 @@
 
 mod builder;
 mod core;
-mod deadlines;
 mod global;
 mod idle;
 mod job;
@@ -23,11 +22,11 @@ pub use task_builder::TaskBuilder;
 
 use self::core::ManagerCore;
 use crate::error::AppError;
+use crate::items::Publisher;
 use crate::progress::Progress;
 use crate::signal::ManagerSignals;
 use crate::sync::deadline_after;
 use crate::task::context::TaskContext;
-use crate::task::items::Publisher;
 use crate::task::Task;
 use crate::vocabulary::{TaskId, TaskState};
 

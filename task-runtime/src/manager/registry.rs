@@ -35,10 +35,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
+use crate::latest::LatestOfName;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{lock, CachePadded as Padded, Mutex};
-use crate::task::cell::{CellRef, LatestOfName, TaskCell, TaskCore};
-use crate::task::slot::AnySlot;
+use crate::task::cell::AnySlot;
+use crate::task::cell::{CellRef, TaskCell, TaskCore};
 use crate::vocabulary::{Exclusive, TaskId};
 
 const SHARDS: usize = 16;
@@ -166,11 +167,16 @@ impl Registry {
         latest
     }
 
-    /// Registers a new task, applying its exclusivity. On success, returns the active tasks it
-    /// supersedes (for the caller to cancel once the locks are released).
-    pub(crate) fn admit(&self, cell: &CellRef) -> Result<Vec<CellRef>, Refusal> {
+    /// Registers a new task, applying its exclusivity (for `CancelPrevious`, with the latest
+    /// of its name). On success, returns the active tasks it supersedes (for the caller to
+    /// cancel once the locks are released).
+    pub(crate) fn admit(
+        &self,
+        cell: &CellRef,
+        exclusive: Option<(Exclusive, Option<Arc<LatestOfName>>)>,
+    ) -> Result<Vec<CellRef>, Refusal> {
         let core = &cell.core;
-        let Some(exclusive) = core.exclusive else {
+        let Some((exclusive, latest)) = exclusive else {
             self.insert(cell)?;
             return Ok(Vec::new());
         };
@@ -188,7 +194,7 @@ impl Registry {
             Exclusive::CancelPrevious => {
                 // Before the refusal check below: a task refused at shutdown is still the
                 // latest of its name, and delivers its `on_cancelled`.
-                core.latest()
+                latest
                     .expect("a CancelPrevious task is built with the latest of its name")
                     .set(core.id);
                 for older in &active {

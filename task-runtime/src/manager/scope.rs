@@ -7,14 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::core::ManagerCore;
-use super::task_builder::TaskBuilder;
 use super::TaskSnapshot;
-use crate::error::AppError;
+use crate::scope::ScopeNode;
 use crate::sync::deadline_after;
 use crate::task::context::TaskContext;
-use crate::task::items::Publisher;
-use crate::task::scope::ScopeNode;
-use crate::task::Task;
 use crate::vocabulary::{TaskId, TaskInfo};
 
 /// A group of tasks that share a lifetime: dropping the scope cancels every active task of it
@@ -156,40 +152,6 @@ impl Drop for TaskScope {
 }
 
 impl ScopeHandle {
-    /// A task in this scope, to configure and start: as [`TaskManager::task`].
-    ///
-    /// [`TaskManager::task`]: crate::TaskManager::task
-    pub fn task<T, E, F>(&self, f: F) -> TaskBuilder<T>
-    where
-        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Into<AppError> + 'static,
-    {
-        TaskBuilder::new(Arc::clone(&self.manager), f).scope(self)
-    }
-
-    /// A task with items in this scope, to configure and start: as
-    /// [`TaskManager::task_with_items`](crate::TaskManager::task_with_items).
-    pub fn task_with_items<T, P, E, F>(&self, f: F) -> TaskBuilder<T, P>
-    where
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        P: Send + 'static,
-        E: Into<AppError> + 'static,
-    {
-        TaskBuilder::with_items(Arc::clone(&self.manager), f).scope(self)
-    }
-
-    /// Starts a task in this scope with default options: as `task(f).start()`.
-    pub fn spawn<T, E, F>(&self, f: F) -> Task<T>
-    where
-        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Into<AppError> + 'static,
-    {
-        self.task(f).start()
-    }
-
     /// A scope inside this one: closed when this one is, counted in its counts.
     pub fn child(&self) -> TaskScope {
         TaskScope::new(Arc::clone(&self.manager), Some(Arc::clone(&self.node)))
@@ -359,29 +321,34 @@ impl fmt::Debug for ScopeHandle {
 mod tests {
     use crate::error::AppError;
     use crate::manager::TaskManager;
-    use crate::task::scope::listed_body_scopes;
+    use crate::task::context::TaskContext;
     use std::time::Duration;
+
+    /// How many scopes the body of `ctx`'s task has listed with its manager.
+    fn listed_body_scopes(ctx: &TaskContext) -> usize {
+        ctx.cell().core.host.body_scopes().listed(ctx.id())
+    }
 
     #[test]
     fn a_body_scope_is_unlisted_once_dropped_or_stopped() {
         let manager = TaskManager::new(2);
         let dropped = manager.spawn(|ctx| {
             let scope = ctx.scope();
-            let listed = listed_body_scopes(ctx.id());
+            let listed = listed_body_scopes(ctx);
             drop(scope);
-            Ok::<_, AppError>((listed, listed_body_scopes(ctx.id())))
+            Ok::<_, AppError>((listed, listed_body_scopes(ctx)))
         });
         assert_eq!(dropped.join().unwrap(), (1, 0));
 
         let (tx, rx) = std::sync::mpsc::channel();
         let stopped = manager.spawn(move |ctx| {
             let _scope = ctx.scope();
-            tx.send(listed_body_scopes(ctx.id())).unwrap();
+            tx.send(listed_body_scopes(ctx)).unwrap();
             while !ctx.is_cancelled() {
                 std::thread::sleep(Duration::from_micros(200));
             }
             // Still held by the body, but its task was asked to stop.
-            tx.send(listed_body_scopes(ctx.id())).unwrap();
+            tx.send(listed_body_scopes(ctx)).unwrap();
             Ok::<_, AppError>(())
         });
         let patience = Duration::from_secs(30);

@@ -4,21 +4,23 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::core::ManagerCore;
-use super::local_builder::LocalTaskBuilder;
+use super::core::{Admission, ManagerCore};
 use super::scope::ScopeHandle;
+use crate::deadline::Timeout;
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
+use crate::items::{Items, Publisher};
 use crate::progress::Progress;
+use crate::scope::ScopeNode;
+use crate::shown::ShownTask;
 use crate::task::body::{BoxBody, Plain, WithCompletion};
 use crate::task::cell::{TaskCell, TaskSpec};
 use crate::task::context::TaskContext;
 use crate::task::delivery::Callbacks;
-use crate::task::items::{AnyItems, Items, Publisher};
+use crate::task::feature::Feature;
 use crate::task::name::{GivenName, TaskName};
-use crate::task::scope::ScopeNode;
 use crate::task::Task;
-use crate::vocabulary::Exclusive;
+use crate::vocabulary::{Exclusive, TaskId, TaskInfo};
 
 /// Configures a task before it starts: name, priority, callbacks, dispatcher.
 ///
@@ -143,12 +145,6 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         self.start_named(|_| {})
     }
 
-    /// Callbacks that run on this thread only and need not be `Send`; see
-    /// [`LocalTaskBuilder`].
-    pub fn local(self) -> LocalTaskBuilder<T, P> {
-        LocalTaskBuilder::new(self)
-    }
-
     /// [`start`](Self::start), telling `named` the task's name first.
     pub(super) fn start_named(self, named: impl FnOnce(&TaskName)) -> Task<T, P> {
         let TaskBuilder {
@@ -157,26 +153,50 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
             options,
             items,
         } = self;
+        let id = TaskId::next();
         let name = TaskName::new(options.name, manager.next_task_number());
         named(&name);
+        // What the task carries besides its body and callbacks, each a feature of its own.
+        let mut features: Vec<Arc<dyn Feature>> = Vec::new();
         let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
             .then(|| manager.registry.latest_of(name.as_str()));
+        if let Some(latest) = &latest {
+            features.push(Arc::clone(latest) as Arc<dyn Feature>);
+        }
+        // A task of a shown scope is drawn as part of the scope's line, not on its own.
+        let in_shown_scope = options.scope.as_ref().is_some_and(|scope| scope.is_shown());
+        if options.show_progress && !in_shown_scope {
+            let info = TaskInfo {
+                id,
+                name: name.as_str().to_owned(),
+            };
+            features.push(Arc::new(ShownTask::new(info)));
+        }
+        if let Some(timeout) = options.timeout {
+            features.push(Arc::new(Timeout(timeout)));
+        }
+        if let Some(scope) = options.scope {
+            features.push(scope);
+        }
+        if let Some(items) = items {
+            features.push(items);
+        }
         let spec = TaskSpec {
+            id,
             host: Arc::clone(&manager.host),
             name,
             priority: options.priority,
             dispatcher: options.dispatcher,
-            exclusive: options.exclusive,
-            latest,
             callbacks: options.callbacks,
-            show_progress: options.show_progress,
-            timeout: options.timeout,
-            scope: options.scope,
-            items: items.clone().map(|items| items as Arc<dyn AnyItems>),
+            features,
         };
         let cell = TaskCell::new(spec, body);
-        manager.submit(cell.clone(), options.timeout);
-        Task::with_items(cell, items)
+        let admission = Admission {
+            timeout: options.timeout,
+            exclusive: options.exclusive.map(|exclusive| (exclusive, latest)),
+        };
+        manager.submit(cell.clone(), admission);
+        Task::new(cell)
     }
 }
 
@@ -354,5 +374,42 @@ impl<T, P> fmt::Debug for TaskBuilder<T, P> {
             .field("exclusive", &self.options.exclusive)
             .field("timeout", &self.options.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// Tasks started in a scope: built here, beside every other way of starting one.
+impl ScopeHandle {
+    /// A task in this scope, to configure and start: as [`TaskManager::task`].
+    ///
+    /// [`TaskManager::task`]: crate::TaskManager::task
+    pub fn task<T, E, F>(&self, f: F) -> TaskBuilder<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::new(Arc::clone(self.manager()), f).scope(self)
+    }
+
+    /// A task with items in this scope, to configure and start: as
+    /// [`TaskManager::task_with_items`](crate::TaskManager::task_with_items).
+    pub fn task_with_items<T, P, E, F>(&self, f: F) -> TaskBuilder<T, P>
+    where
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        P: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::with_items(Arc::clone(self.manager()), f).scope(self)
+    }
+
+    /// Starts a task in this scope with default options: as `task(f).start()`.
+    pub fn spawn<T, E, F>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        self.task(f).start()
     }
 }

@@ -54,7 +54,7 @@ pub(crate) trait PoolJob: Send + 'static {
     fn priority(&self) -> i32;
     /// Runs the job; whether it did its work (a job may find it has nothing to do any more).
     /// Jobs contain their own panics.
-    fn run(self) -> bool;
+    fn execute(self) -> bool;
     /// Whether the job no longer needs to run (its task was cancelled while queued).
     fn is_stale(&self) -> bool;
     /// The job can never run: no worker thread could be started. `reason` says why.
@@ -278,7 +278,7 @@ impl<J: PoolJob> Pool<J> {
             match self.shared.next_queued() {
                 Some(Message::Job(job)) if job.is_stale() => continue,
                 Some(Message::Job(job)) => {
-                    if job.run() {
+                    if job.execute() {
                         return true;
                     }
                 }
@@ -294,7 +294,7 @@ impl<J: PoolJob> Pool<J> {
         loop {
             match self.shared.next_queued() {
                 Some(Message::Job(job)) => {
-                    job.run();
+                    job.execute();
                     return true;
                 }
                 Some(Message::Wake) => continue,
@@ -620,7 +620,7 @@ fn worker_main<J: PoolJob>(shared: Arc<Shared<J>>, index: usize) {
     };
     let mut deferred = None;
     while let Some(job) = shared.next_job(index, &mut deferred) {
-        job.run();
+        job.execute();
     }
     sentinel.active = false;
 }
@@ -664,7 +664,7 @@ mod tests {
         fn priority(&self) -> i32 {
             self.priority
         }
-        fn run(self) -> bool {
+        fn execute(self) -> bool {
             (self.f)();
             true
         }

@@ -9,21 +9,17 @@
 use std::marker::PhantomData;
 
 use super::context::TaskContext;
+use super::delivery::mailbox::Completion;
 use crate::error::AppError;
 
 pub(crate) type BoxBody<T> = Box<dyn Body<T>>;
-
-/// What a completed body leaves to deliver: `on_complete` callbacks with their value.
-pub(crate) trait Completion: Send {
-    fn complete(self: Box<Self>);
-}
 
 /// A body's value, and the completion to deliver if it has one.
 pub(crate) type Output<T> = (T, Option<Box<dyn Completion>>);
 
 pub(crate) trait Body<T>: Send {
-    /// Runs the function, consuming the body.
-    fn run(self: Box<Self>, ctx: &TaskContext) -> Result<Output<T>, AppError>;
+    /// Calls the function, consuming the body.
+    fn call(self: Box<Self>, ctx: &TaskContext) -> Result<Output<T>, AppError>;
 }
 
 /// The user's function as given to `TaskManager::task`.
@@ -46,7 +42,7 @@ where
     F: FnOnce(&TaskContext) -> Result<T, E> + Send,
     E: Into<AppError>,
 {
-    fn run(self: Box<Self>, ctx: &TaskContext) -> Result<Output<T>, AppError> {
+    fn call(self: Box<Self>, ctx: &TaskContext) -> Result<Output<T>, AppError> {
         // Matched in place rather than mapped: a large value is not copied once more.
         match (self.function)(ctx) {
             Ok(value) => Ok((value, None)),
@@ -80,9 +76,9 @@ where
     U: Send + 'static,
     C: FnOnce(U) + Send + 'static,
 {
-    fn run(mut self: Box<Self>, ctx: &TaskContext) -> Result<Output<()>, AppError> {
-        let inner = self.inner.take().expect("a task body runs once");
-        let (value, earlier) = inner.run(ctx)?;
+    fn call(mut self: Box<Self>, ctx: &TaskContext) -> Result<Output<()>, AppError> {
+        let inner = self.inner.take().expect("a task body is called once");
+        let (value, earlier) = inner.call(ctx)?;
         self.value = Some(value);
         self.earlier = earlier;
         Ok(((), Some(self)))

@@ -46,6 +46,14 @@ pub struct CancelOnDrop<T: Send + 'static, P: Send + 'static = ()> {
     task: Option<Task<T, P>>,
 }
 
+impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
+    /// This handle as a guard that cancels the task when dropped (a plain `Task` detaches).
+    /// See [`CancelOnDrop`].
+    pub fn cancel_on_drop(self) -> CancelOnDrop<T, P> {
+        CancelOnDrop::new(self)
+    }
+}
+
 impl<T: Send + 'static, P: Send + 'static> CancelOnDrop<T, P> {
     pub(crate) fn new(task: Task<T, P>) -> Self {
         CancelOnDrop { task: Some(task) }

@@ -14,9 +14,10 @@
 //! A task points at its [`Host`], never at its manager.
 //!
 //! The cell is kept small, since every queued task costs one: what most tasks do not use
-//! (a dispatcher of their own, an enabled tracing span, the "latest of my name" of
-//! `Exclusive::CancelPrevious`, what the progress display keeps) is boxed behind one
-//! pointer, names are inline, and instants are stored as offsets from the host's creation.
+//! (a dispatcher of their own, an enabled tracing span, its features: a scope, items, a line
+//! in the progress display, the latest of its name, a deadline) is boxed behind one pointer,
+//! names are inline, and instants are stored as offsets from the host's creation. The core
+//! knows the features only through the [`Feature`] seam (see `README.md` beside this file).
 //!
 //! # Exactly one outcome
 //!
@@ -45,20 +46,16 @@
 //! result there. (The steps queued -> running -> queued decide nothing and take no lock.)
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::body::BoxBody;
-use super::delivery::{Callbacks, Listeners, Mailbox};
-use super::items::AnyItems;
+use super::delivery::mailbox::{Callbacks, Listeners, Mailbox, Terminal};
+use super::feature::Feature;
 use super::name::TaskName;
-use super::scope::ScopeNode;
-use super::slot::{AnySlot, Slot};
 use crate::dispatch::Dispatcher;
-use crate::display::Shown;
 use crate::error::AppError;
 use crate::host::{Host, Stamp};
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
-use crate::vocabulary::{Exclusive, TaskId, TaskInfo, TaskState};
+use crate::vocabulary::{TaskId, TaskInfo, TaskState};
 
 pub(crate) struct TaskCell<S: ?Sized> {
     pub(crate) core: TaskCore,
@@ -67,6 +64,22 @@ pub(crate) struct TaskCell<S: ?Sized> {
 
 /// A task with its result type erased.
 pub(crate) type CellRef = Arc<TaskCell<dyn AnySlot>>;
+
+/// The typed half of a task, reached through the type-erased `CellRef`.
+pub(crate) trait AnySlot: Send + Sync {
+    /// Calls the body with a context of `cell` (the task is already `Running`, and `cell` is
+    /// the one this slot is in), decides the outcome and stores it.
+    fn call(&self, cell: &CellRef) -> Terminal;
+    /// Decides a task that a stop request reached in the moment it was running, before its
+    /// body ran (`Start::Stopped`): stores the outcome and drops the body.
+    fn skip(&self, core: &TaskCore) -> Terminal;
+    /// Requests cancellation. For a queued task this decides `Cancelled`, stores it and drops
+    /// the body; the caller then delivers the outcome.
+    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> CancelRequest;
+    /// Fails a task that is still queued and can never run (no thread could start): decides
+    /// `Failed` with `error`, stores it and drops the body. Returns whether it was queued.
+    fn abandon(&self, core: &TaskCore, error: &AppError) -> bool;
+}
 
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -148,10 +161,9 @@ pub(crate) struct TaskCore {
     extras: Option<Box<Extras>>,
     pub(crate) priority: i32,
     state: AtomicU8,
-    /// Replaced by a newer `Exclusive::CancelPrevious` task of its name, or cancelled by its
-    /// scope: deliver nothing more.
+    /// Cancelled by its scope (or superseded by a newer task of its name): deliver nothing
+    /// more.
     silenced: AtomicBool,
-    pub(crate) exclusive: Option<Exclusive>,
     pub(crate) listeners: Listeners,
     mailbox: Mailbox,
     #[cfg(feature = "debug-counters")]
@@ -162,108 +174,57 @@ pub(crate) struct TaskCore {
 struct Extras {
     dispatcher: Option<Dispatcher>,
     span: Option<tracing::Span>,
-    latest: Option<Arc<LatestOfName>>,
-    /// `show_progress(true)`: what the progress display keeps of this task.
-    shown: Option<Arc<Shown>>,
-    /// `timeout(d)`: for the error when the deadline passes.
-    timeout: Option<Duration>,
-    /// The scope the task belongs to.
-    scope: Option<Arc<ScopeNode>>,
-    /// `task_with_items`: the items published and not yet delivered.
-    items: Option<Arc<dyn AnyItems>>,
-}
-
-/// The id of the newest `Exclusive::CancelPrevious` task of one name, shared by every such
-/// task of the name: a task whose id it no longer holds was superseded, without anyone having
-/// to find it and say so.
-#[derive(Debug, Default)]
-pub(crate) struct LatestOfName(AtomicU64);
-
-impl LatestOfName {
-    /// `id` was admitted: it is the latest now.
-    pub(crate) fn set(&self, id: TaskId) {
-        self.0.store(id.as_u64(), Ordering::Release);
-    }
-
-    fn is(&self, id: TaskId) -> bool {
-        self.0.load(Ordering::Acquire) == id.as_u64()
-    }
+    /// What the task carries besides its body and callbacks, each heard at the moments of
+    /// its life (see [`Feature`]).
+    features: Box<[Arc<dyn Feature>]>,
 }
 
 /// Everything a task is made of, before it is submitted.
 pub(crate) struct TaskSpec {
+    /// Given by the builder (its features may need it before the task exists).
+    pub(crate) id: TaskId,
     pub(crate) host: Arc<Host>,
     pub(crate) name: TaskName,
     pub(crate) priority: i32,
     pub(crate) dispatcher: Option<Dispatcher>,
-    pub(crate) exclusive: Option<Exclusive>,
-    /// For `Exclusive::CancelPrevious`: shared with the other tasks of the name.
-    pub(crate) latest: Option<Arc<LatestOfName>>,
     pub(crate) callbacks: Option<Box<Callbacks>>,
-    pub(crate) show_progress: bool,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) scope: Option<Arc<ScopeNode>>,
-    pub(crate) items: Option<Arc<dyn AnyItems>>,
+    pub(crate) features: Vec<Arc<dyn Feature>>,
 }
 
-impl<T: Send + 'static> TaskCell<Slot<T>> {
-    /// A new queued task: one allocation.
-    pub(crate) fn new(spec: TaskSpec, body: BoxBody<T>) -> Arc<Self> {
-        let id = TaskId::next();
+impl TaskCore {
+    /// The non-generic part of a new queued task (see `TaskCell::new`, beside the slot).
+    pub(crate) fn new(spec: TaskSpec) -> TaskCore {
+        let id = spec.id;
         // A span only costs memory when a subscriber wants it.
         let span = tracing::info_span!("task", id = id.as_u64(), name = %spec.name);
         let span = (!span.is_disabled()).then_some(span);
-        // A task of a shown scope is drawn as part of the scope's line, not on its own.
-        let in_shown_scope = spec.scope.as_ref().is_some_and(|scope| scope.is_shown());
-        let shown = (spec.show_progress && !in_shown_scope).then(|| {
-            Shown::new(TaskInfo {
-                id,
-                name: spec.name.as_str().to_owned(),
-            })
-        });
-        let rare = spec.dispatcher.is_some()
-            || span.is_some()
-            || spec.latest.is_some()
-            || shown.is_some()
-            || spec.timeout.is_some()
-            || spec.scope.is_some()
-            || spec.items.is_some();
+        let rare = spec.dispatcher.is_some() || span.is_some() || !spec.features.is_empty();
         let extras = rare.then(|| {
             Box::new(Extras {
                 dispatcher: spec.dispatcher,
                 span,
-                latest: spec.latest,
-                shown,
-                timeout: spec.timeout,
-                scope: spec.scope,
-                items: spec.items,
+                features: spec.features.into_boxed_slice(),
             })
         });
         let listeners = Listeners::new(spec.callbacks.as_deref());
-        Arc::new(TaskCell {
-            core: TaskCore {
-                id,
-                name: spec.name,
-                queued_at: spec.host.since_epoch(),
-                mailbox: Mailbox::new(spec.callbacks),
-                host: spec.host,
-                started_at: AtomicU64::new(0),
-                stamp: AtomicU64::new(Stamp::NONE.to_bits()),
-                extras,
-                priority: spec.priority,
-                state: AtomicU8::new(QUEUED),
-                silenced: AtomicBool::new(false),
-                exclusive: spec.exclusive,
-                listeners,
-                #[cfg(feature = "debug-counters")]
-                _live: crate::debug::LiveTask::new(),
-            },
-            slot: Slot::new(body),
-        })
+        TaskCore {
+            id,
+            name: spec.name,
+            queued_at: spec.host.since_epoch(),
+            mailbox: Mailbox::new(spec.callbacks),
+            host: spec.host,
+            started_at: AtomicU64::new(0),
+            stamp: AtomicU64::new(Stamp::NONE.to_bits()),
+            extras,
+            priority: spec.priority,
+            state: AtomicU8::new(QUEUED),
+            silenced: AtomicBool::new(false),
+            listeners,
+            #[cfg(feature = "debug-counters")]
+            _live: crate::debug::LiveTask::new(),
+        }
     }
-}
 
-impl TaskCore {
     pub(crate) fn name(&self) -> &TaskName {
         &self.name
     }
@@ -288,30 +249,24 @@ impl TaskCore {
         }
     }
 
-    /// What the progress display keeps of a task started with `show_progress(true)`.
-    pub(crate) fn shown(&self) -> Option<&Arc<Shown>> {
-        self.extras.as_ref().and_then(|e| e.shown.as_ref())
+    /// What the task carries besides its body and callbacks (see [`Feature`]).
+    pub(crate) fn features(&self) -> &[Arc<dyn Feature>] {
+        self.extras.as_ref().map_or(&[], |e| &e.features)
     }
 
-    /// The task's items, if it publishes any.
-    pub(crate) fn items(&self) -> Option<&Arc<dyn AnyItems>> {
-        self.extras.as_ref().and_then(|e| e.items.as_ref())
+    /// The task's feature of type `F`, for that feature's own code (a scope finding the node a
+    /// task belongs to): a feature finds its own part, never anything else.
+    pub(crate) fn feature<F: Feature + 'static>(&self) -> Option<Arc<F>> {
+        let found = self.features().iter().find(|f| f.as_any().is::<F>())?;
+        Arc::clone(found).as_any_arc().downcast::<F>().ok()
     }
 
-    /// The scope the task belongs to, if any.
-    pub(crate) fn scope(&self) -> Option<&Arc<ScopeNode>> {
-        self.extras.as_ref().and_then(|e| e.scope.as_ref())
-    }
-
-    /// The error of a task whose deadline passed.
+    /// The error of a task whose deadline passed: its deadline feature's.
     pub(crate) fn timeout_error(&self) -> AppError {
-        let timeout = self.extras.as_ref().and_then(|e| e.timeout);
-        AppError::timed_out(self.name().as_str(), timeout.unwrap_or_default())
-    }
-
-    /// The "latest of my name" of an `Exclusive::CancelPrevious` task.
-    pub(crate) fn latest(&self) -> Option<&LatestOfName> {
-        self.extras.as_ref().and_then(|e| e.latest.as_deref())
+        self.features()
+            .iter()
+            .find_map(|feature| feature.timeout_error(self))
+            .unwrap_or_else(|| AppError::timed_out(self.name().as_str(), Default::default()))
     }
 
     /// Enters the task's tracing span, if a subscriber wanted one.
@@ -338,19 +293,18 @@ impl TaskCore {
         s & CANCEL_REQUESTED != 0 || s & PHASE == CANCELLED
     }
 
-    /// No callback of this task that has not started will: a newer task of its name replaced
-    /// it, or its scope cancelled it. `SeqCst`, as a scope's close: once the call that silenced
-    /// it returned on the dispatcher's thread, that thread's deliveries see it.
+    /// No callback of this task that has not started will: its scope cancelled it, or a
+    /// newer task of its name replaced it. `SeqCst`, as a scope's close: once the call that
+    /// silenced it returned on the dispatcher's thread, that thread's deliveries see it.
     pub(crate) fn silence(&self) {
         self.silenced.store(true, Ordering::SeqCst);
     }
 
-    /// Whether the task's callbacks that have not run yet never will: silenced, replaced by a
-    /// newer `Exclusive::CancelPrevious` task of its name, or its scope is closed.
+    /// Whether the task's callbacks that have not run yet never will: silenced, or one of its
+    /// features says so (its scope is closed, a newer task of its name replaced it).
     pub(crate) fn is_silenced(&self) -> bool {
         self.silenced.load(Ordering::SeqCst)
-            || self.latest().is_some_and(|l| !l.is(self.id))
-            || self.scope().is_some_and(|scope| scope.is_closed())
+            || self.features().iter().any(|feature| feature.silences(self))
     }
 
     pub(crate) fn queued_at(&self) -> Instant {
@@ -405,14 +359,14 @@ impl TaskCore {
         Start::Started
     }
 
-    /// Whether a cancel round of the manager (`cancel_all`) or of the task's scope (or an
-    /// ancestor's) began after the task was queued.
+    /// Whether a cancel round of the manager (`cancel_all`) or of one of the task's features
+    /// (its scope, or an ancestor) began after the task was queued.
     fn stopped_by_a_round(&self) -> bool {
         let stamp = Stamp::from_bits(self.stamp.load(Ordering::Relaxed));
         let rounds = self.host.rounds();
         !rounds.none_since(stamp)
             && (self.host.all_cancelled().stops(stamp)
-                || self.scope().is_some_and(|scope| scope.stops(stamp)))
+                || self.features().iter().any(|feature| feature.stops(stamp)))
     }
 
     /// A request to stop, for `why`. For a deadline the outcome is `Failed` (a timeout),

@@ -5,7 +5,6 @@ use std::fmt;
 
 use super::cell::CellRef;
 use super::delivery;
-use super::scope::ScopeNode;
 use crate::error::Cancelled;
 use crate::host::Host;
 use crate::sync::thread_local;
@@ -116,10 +115,6 @@ thread_local! {
     /// runs it nested inside its own).
     #[allow(clippy::missing_const_for_thread_local)]
     static RUNNING: RefCell<Vec<TaskContext>> = RefCell::new(Vec::new());
-    /// Hosts (one per manager) whose callbacks this thread is delivering through a queued
-    /// dispatcher, innermost last, by address.
-    #[allow(clippy::missing_const_for_thread_local)]
-    static DELIVERING: RefCell<Vec<usize>> = RefCell::new(Vec::new());
 }
 
 /// The context of the task running on this thread, if any: inside its body, and inside the
@@ -189,42 +184,14 @@ pub(crate) fn running_here(host: &Host) -> usize {
     })
 }
 
-/// How many tasks of `scope` (or of its descendants) this thread is running: a wait for the
-/// scope from here cannot wait for them.
-pub(crate) fn running_in(scope: &ScopeNode) -> usize {
+/// How many of the tasks running on this thread (nested ones included) `which` picks: a wait
+/// from here cannot wait for them.
+pub(crate) fn count_running_here(mut which: impl FnMut(&CellRef) -> bool) -> usize {
     RUNNING.with(|running| {
         running
             .borrow()
             .iter()
-            .filter(|ctx| {
-                ctx.cell
-                    .core
-                    .scope()
-                    .is_some_and(|own| own.is_within(scope))
-            })
+            .filter(|ctx| which(&ctx.cell))
             .count()
     })
-}
-
-/// Marks this thread as delivering `host`'s callbacks through a queued dispatcher until the
-/// guard is dropped: a callback waiting for the manager to be idle must not wait for the very
-/// delivery it runs in.
-pub(crate) fn delivering(host: &Host) -> Delivering {
-    DELIVERING.with(|delivering| delivering.borrow_mut().push(address(host)));
-    Delivering(())
-}
-
-/// How many deliveries of `host` are in progress on this thread.
-pub(crate) fn delivering_here(host: &Host) -> usize {
-    let host = address(host);
-    DELIVERING.with(|delivering| delivering.borrow().iter().filter(|h| **h == host).count())
-}
-
-/// Ends a [`delivering`] mark.
-pub(crate) struct Delivering(());
-
-impl Drop for Delivering {
-    fn drop(&mut self) {
-        let _ = DELIVERING.try_with(|delivering| delivering.borrow_mut().pop());
-    }
 }

@@ -2,15 +2,14 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::cancel_on_drop::CancelOnDrop;
-use super::cell::{CancelRequest, CellRef, TaskCell};
+use super::cell::{CancelRequest, CellRef, TaskCell, TaskCore};
 use super::context;
-use super::items::Items;
 use super::run;
 use super::slot::Slot;
 use crate::error::{AppError, TaskError};
@@ -67,52 +66,22 @@ use crate::vocabulary::{TaskId, TaskState};
 /// [`task_with_items`](crate::TaskManager::task_with_items) (`()` for the others).
 pub struct Task<T, P = ()> {
     cell: Arc<TaskCell<Slot<T>>>,
-    items: Option<Arc<Items<P>>>,
-}
-
-#[cfg(all(test, not(loom)))]
-impl<T: Send + 'static> Task<T> {
-    pub(crate) fn new(cell: Arc<TaskCell<Slot<T>>>) -> Self {
-        Task { cell, items: None }
-    }
+    /// The items are the task's feature (`crate::items`); the handle only names their type.
+    items: PhantomData<fn() -> P>,
 }
 
 impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
-    pub(crate) fn with_items(cell: Arc<TaskCell<Slot<T>>>, items: Option<Arc<Items<P>>>) -> Self {
-        Task { cell, items }
+    /// The handle of a task just made.
+    pub(crate) fn new(cell: Arc<TaskCell<Slot<T>>>) -> Self {
+        Task {
+            cell,
+            items: PhantomData,
+        }
     }
 
-    /// The items published and not yet delivered to `on_items` nor taken, in publish order:
-    /// for a frame loop without callbacks, which takes them once per frame. Taking them makes
-    /// room for a body blocked by [`max_pending_items`](crate::TaskBuilder::max_pending_items).
-    ///
-    /// ```
-    /// use task_runtime::{AppError, TaskManager};
-    ///
-    /// let manager = TaskManager::new(1);
-    /// let mut scan = manager
-    ///     .task_with_items(|_, found| {
-    ///         found.publish_all(["a.txt", "b.txt"]);
-    ///         Ok::<_, AppError>(2)
-    ///     })
-    ///     .start();
-    /// let mut listed = Vec::new();
-    /// loop {
-    ///     listed.extend(scan.take_items()); // once per frame
-    ///     if let Some(count) = scan.try_take() {
-    ///         listed.extend(scan.take_items()); // what came last
-    ///         assert_eq!(count.unwrap(), listed.len());
-    ///         break;
-    ///     }
-    ///     # assert!(scan.wait_for(std::time::Duration::from_secs(10)));
-    /// }
-    /// assert_eq!(listed, ["a.txt", "b.txt"]);
-    /// ```
-    pub fn take_items(&self) -> Vec<P> {
-        self.items
-            .as_ref()
-            .map(|items| items.take())
-            .unwrap_or_default()
+    /// The task: for the features that extend the handle (`take_items`).
+    pub(crate) fn core(&self) -> &TaskCore {
+        &self.cell.core
     }
 
     fn erased(&self) -> CellRef {
@@ -218,12 +187,6 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         let deadline = deadline_after(timeout);
         spin_briefly(|| self.is_finished());
         self.cell.slot.wait(deadline)
-    }
-
-    /// This handle as a guard that cancels the task when dropped (a plain `Task` detaches).
-    /// See [`CancelOnDrop`].
-    pub fn cancel_on_drop(self) -> CancelOnDrop<T, P> {
-        CancelOnDrop::new(self)
     }
 
     /// Takes the outcome if it is decided, without blocking. Returns `Some` once; later calls

@@ -5,7 +5,6 @@
 use super::cell::{CancelRequest, CellRef, Silence, Start, Stop};
 use super::context::{CurrentTask, TaskContext};
 use super::delivery::{self, Terminal};
-use super::scope;
 use crate::error::AppError;
 use crate::host::{Host, Mark};
 use crate::vocabulary::TaskState;
@@ -41,14 +40,11 @@ pub(crate) fn run(cell: &CellRef) -> bool {
     let running = CurrentTask::enter(&ctx);
     tracing::debug!("task started");
     delivery::post_started(cell);
-    if let Some(shown) = core.shown() {
-        core.host.display().started(shown);
-    }
-    if let Some(scope) = core.scope() {
-        scope.started(cell);
+    for feature in core.features() {
+        feature.started(cell);
     }
 
-    let terminal = cell.slot.run(core, &ctx);
+    let terminal = cell.slot.call(cell);
     match &terminal {
         Terminal::Completed(_) => tracing::debug!("task completed"),
         // The failure goes to `on_error` or the error handler (by default, the one `error`
@@ -136,13 +132,11 @@ fn follow_up(cell: &CellRef, request: CancelRequest, why: Stop) {
             decided(cell, terminal);
         }
         CancelRequest::WasRunning => {
-            if let Some(shown) = core.shown() {
-                core.host.display().cancelled(shown);
+            for feature in core.features() {
+                feature.stop_requested(core);
             }
-            if let Some(items) = core.items() {
-                items.stopped();
-            }
-            scope::stop_body_scopes(core.id);
+            // What the body started in scopes of its own stops with it.
+            core.host.body_scopes().stop(core.id);
         }
         CancelRequest::AlreadyRequested | CancelRequest::Finished => {}
     }
@@ -167,14 +161,11 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
     decided(cell, Terminal::Failed(error));
 }
 
-/// The outcome was just decided, stored and counted (by the slot): show it, deliver it.
+/// The outcome was just decided, stored and counted (by the slot): the task's features hear
+/// of it, then it is delivered. Every decision, whoever made it, ends here.
 fn decided(cell: &CellRef, terminal: Terminal) {
-    let core = &cell.core;
-    if let Some(scope) = core.scope() {
-        scope.decided(cell, terminal.state());
-    }
-    if let Some(shown) = core.shown() {
-        core.host.display().finished(shown, terminal.outcome());
+    for feature in cell.core.features() {
+        feature.decided(cell, &terminal);
     }
     delivery::post_terminal(cell, terminal);
 }
@@ -260,7 +251,7 @@ mod tests {
         handle2.join().unwrap();
         assert!(cell.core.is_cancelled());
         // The body of the first task returns a value; its outcome stays cancelled.
-        let terminal = cell.slot.run(&cell.core, &TaskContext::new(cell.clone()));
+        let terminal = cell.slot.call(&cell);
         assert!(matches!(terminal, Terminal::Cancelled));
         assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
     }

@@ -7,8 +7,10 @@
 use std::task::Waker;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use super::body::BoxBody;
-use super::cell::{CancelRequest, Silence, Stop, TaskCore};
+use super::cell::{AnySlot, CancelRequest, CellRef, Silence, Stop, TaskCell, TaskCore, TaskSpec};
 use super::context::TaskContext;
 use super::delivery::Terminal;
 use crate::error::{AppError, TaskError};
@@ -16,21 +18,6 @@ use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, Condvar, Mutex, MutexGuard};
 use crate::unwind;
 use crate::vocabulary::TaskState;
-
-/// The typed half of a task, reached through the type-erased `CellRef`.
-pub(crate) trait AnySlot: Send + Sync {
-    /// Runs the body (the task is already `Running`), decides the outcome and stores it.
-    fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal;
-    /// Decides a task that a stop request reached in the moment it was running, before its
-    /// body ran (`Start::Stopped`): stores the outcome and drops the body.
-    fn skip(&self, core: &TaskCore) -> Terminal;
-    /// Requests cancellation. For a queued task this decides `Cancelled`, stores it and drops
-    /// the body; the caller then delivers the outcome.
-    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> CancelRequest;
-    /// Fails a task that is still queued and can never run (no thread could start): decides
-    /// `Failed` with `error`, stores it and drops the body. Returns whether it was queued.
-    fn abandon(&self, core: &TaskCore, error: &AppError) -> bool;
-}
 
 pub(crate) struct Slot<T> {
     inner: Mutex<SlotInner<T>>,
@@ -83,6 +70,16 @@ impl<T> Stage<T> {
                 None
             }
         }
+    }
+}
+
+impl<T: Send + 'static> TaskCell<Slot<T>> {
+    /// A new queued task: one allocation.
+    pub(crate) fn new(spec: TaskSpec, body: BoxBody<T>) -> Arc<Self> {
+        Arc::new(TaskCell {
+            core: TaskCore::new(spec),
+            slot: Slot::new(body),
+        })
     }
 }
 
@@ -233,12 +230,14 @@ impl<T> Slot<T> {
 impl<T: Send + 'static> AnySlot for Slot<T> {
     // The value moves as few times as it can on the worker's stack (a large one would
     // overflow it): it is matched in place and written straight into the slot.
-    fn run(&self, core: &TaskCore, ctx: &TaskContext) -> Terminal {
+    fn call(&self, cell: &CellRef) -> Terminal {
+        let core = &cell.core;
+        let ctx = TaskContext::new(cell.clone());
         let body = lock(&self.inner).stage.take_body().expect(
             "a task starts once, and its body is taken only by its start or by a cancellation \
              of the queued task, which forbids the start",
         );
-        let output = unwind::catch(|| body.run(ctx));
+        let output = unwind::catch(|| body.call(&ctx));
         // A failure gets its final form before the decision and outside the lock: the
         // manager's `map_error` is user code. (A task already cancelled is not mapped: its
         // outcome is `Cancelled` whatever it returned.)

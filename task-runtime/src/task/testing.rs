@@ -13,6 +13,7 @@ use super::Task;
 use crate::dispatch::{Dispatcher, Job};
 use crate::error::{AppError, ErrorSink};
 use crate::host::Host;
+use crate::vocabulary::TaskId;
 
 /// A host whose reported errors are kept.
 pub(crate) struct TestHost {
@@ -45,17 +46,13 @@ impl TestHost {
     /// A task named `name` with these callbacks, counted as submitted (as the manager does).
     pub(crate) fn spec(&self, name: &'static str, callbacks: Callbacks) -> TaskSpec {
         TaskSpec {
+            id: TaskId::next(),
             host: Arc::clone(&self.host),
             name: TaskName::new(Some(GivenName::Static(name)), 0),
             priority: 0,
             dispatcher: None,
-            exclusive: None,
-            latest: None,
             callbacks: Some(Box::new(callbacks)),
-            timeout: None,
-            scope: None,
-            items: None,
-            show_progress: false,
+            features: Vec::new(),
         }
     }
 }

@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use super::{Refusal, Registry};
 use crate::dispatch::Dispatcher;
+use crate::latest::LatestOfName;
 use crate::task::cell::CellRef;
 use crate::task::delivery::Callbacks;
+use crate::task::feature::Feature;
 use crate::task::run;
 use crate::task::testing::{task, TestHost};
 use crate::task::Task;
@@ -19,18 +21,23 @@ fn queued(test: &TestHost, name: &'static str) -> (Task<()>, CellRef) {
     task(test.spec(name, Callbacks::default()), |_| Ok(()))
 }
 
+/// How an exclusive task is admitted: its exclusivity, and the latest of its name.
+type Exclusively = Option<(Exclusive, Option<Arc<LatestOfName>>)>;
+
+/// A task of `name` started with `how`, and how it is admitted.
 fn exclusive(
     test: &TestHost,
     registry: &Registry,
     name: &'static str,
     how: Exclusive,
-) -> (Task<()>, CellRef) {
+) -> (Task<()>, CellRef, Exclusively) {
     let mut spec = test.spec(name, Callbacks::default());
-    spec.exclusive = Some(how);
-    if how == Exclusive::CancelPrevious {
-        spec.latest = Some(registry.latest_of(name));
+    let latest = (how == Exclusive::CancelPrevious).then(|| registry.latest_of(name));
+    if let Some(latest) = &latest {
+        spec.features.push(Arc::clone(latest) as Arc<dyn Feature>);
     }
-    task(spec, |_| Ok(()))
+    let (handle, cell) = task(spec, |_| Ok(()));
+    (handle, cell, Some((how, latest)))
 }
 
 /// Entries in all shards, finished ones not yet swept included.
@@ -51,7 +58,7 @@ fn active_tasks_are_listed_in_submission_order_until_decided() {
     let registry = Registry::new();
     let tasks: Vec<_> = ["b", "a", "b"].map(|name| queued(&test, name)).into();
     for (_, cell) in tasks.iter().rev() {
-        registry.admit(cell).ok().unwrap();
+        registry.admit(cell, None).ok().unwrap();
     }
     assert_eq!(registry.len(), 3);
     let ids: Vec<_> = registry.cells().iter().map(|c| c.core.id).collect();
@@ -74,7 +81,7 @@ fn the_registry_never_keeps_a_task_alive() {
     let registry = Registry::new();
     let (handle, cell) = queued(&test, "weak");
     let id = cell.core.id;
-    registry.admit(&cell).ok().unwrap();
+    registry.admit(&cell, None).ok().unwrap();
     assert_eq!(
         Arc::strong_count(&cell),
         2,
@@ -93,11 +100,11 @@ fn finished_entries_are_swept_as_submissions_come() {
     const TASKS: usize = 16 * 200; // 200 per shard
     for _ in 0..TASKS {
         let (_, cell) = queued(&test, "swept");
-        registry.admit(&cell).ok().unwrap();
+        registry.admit(&cell, None).ok().unwrap();
         run::run(&cell);
     }
     let (_keep, active) = queued(&test, "kept");
-    registry.admit(&active).ok().unwrap();
+    registry.admit(&active, None).ok().unwrap();
     let entries = entries(&registry);
     assert!(
         entries < TASKS / 2,
@@ -111,12 +118,21 @@ fn skip_if_active_is_refused_while_a_task_of_the_name_is_active() {
     let test = host();
     let registry = Registry::new();
     let (_a, first) = queued(&test, "sync");
-    registry.admit(&first).ok().unwrap();
-    let (_b, skipped) = exclusive(&test, &registry, "sync", Exclusive::SkipIfActive);
-    assert_eq!(registry.admit(&skipped).err(), Some(Refusal::NameActive));
+    registry.admit(&first, None).ok().unwrap();
+    let (_b, skipped, skipped_how) = exclusive(&test, &registry, "sync", Exclusive::SkipIfActive);
+    assert_eq!(
+        registry.admit(&skipped, skipped_how).err(),
+        Some(Refusal::NameActive)
+    );
     run::run(&first);
-    let (_c, admitted) = exclusive(&test, &registry, "sync", Exclusive::SkipIfActive);
-    assert_eq!(registry.admit(&admitted).ok().map(|s| s.len()), Some(0));
+    let (_c, admitted, admitted_how) = exclusive(&test, &registry, "sync", Exclusive::SkipIfActive);
+    assert_eq!(
+        registry
+            .admit(&admitted, admitted_how)
+            .ok()
+            .map(|s| s.len()),
+        Some(0)
+    );
 }
 
 #[test]
@@ -124,12 +140,12 @@ fn cancel_previous_supersedes_every_older_task_of_the_name() {
     let test = host();
     let registry = Registry::new();
     let (_plain, plain) = queued(&test, "search");
-    registry.admit(&plain).ok().unwrap();
-    let (_old, old) = exclusive(&test, &registry, "search", Exclusive::CancelPrevious);
-    registry.admit(&old).ok().unwrap();
+    registry.admit(&plain, None).ok().unwrap();
+    let (_old, old, old_how) = exclusive(&test, &registry, "search", Exclusive::CancelPrevious);
+    registry.admit(&old, old_how).ok().unwrap();
     run::run(&old); // decided, its delivery could still be pending
-    let (_new, new) = exclusive(&test, &registry, "search", Exclusive::CancelPrevious);
-    let superseded = registry.admit(&new).ok().unwrap();
+    let (_new, new, new_how) = exclusive(&test, &registry, "search", Exclusive::CancelPrevious);
+    let superseded = registry.admit(&new, new_how).ok().unwrap();
     let ids: Vec<_> = superseded.iter().map(|c| c.core.id).collect();
     assert_eq!(
         ids,
@@ -139,8 +155,9 @@ fn cancel_previous_supersedes_every_older_task_of_the_name() {
     assert!(plain.core.is_silenced());
     assert!(old.core.is_silenced(), "decided, but still superseded");
     assert!(!new.core.is_silenced());
-    let (_other, other) = exclusive(&test, &registry, "other", Exclusive::CancelPrevious);
-    registry.admit(&other).ok().unwrap();
+    let (_other, other, other_how) =
+        exclusive(&test, &registry, "other", Exclusive::CancelPrevious);
+    registry.admit(&other, other_how).ok().unwrap();
     assert!(!new.core.is_silenced(), "names do not interfere");
 }
 
@@ -149,12 +166,15 @@ fn closing_refuses_new_tasks_but_keeps_the_active_ones() {
     let test = host();
     let registry = Registry::new();
     let (_a, active) = queued(&test, "a");
-    registry.admit(&active).ok().unwrap();
+    registry.admit(&active, None).ok().unwrap();
     registry.close();
     let (_b, late) = queued(&test, "b");
-    assert_eq!(registry.admit(&late).err(), Some(Refusal::ShutDown));
-    let (_c, latest) = exclusive(&test, &registry, "c", Exclusive::CancelPrevious);
-    assert_eq!(registry.admit(&latest).err(), Some(Refusal::ShutDown));
+    assert_eq!(registry.admit(&late, None).err(), Some(Refusal::ShutDown));
+    let (_c, latest, latest_how) = exclusive(&test, &registry, "c", Exclusive::CancelPrevious);
+    assert_eq!(
+        registry.admit(&latest, latest_how).err(),
+        Some(Refusal::ShutDown)
+    );
     assert!(
         !latest.core.is_silenced(),
         "a refused task still delivers its on_cancelled"
@@ -182,7 +202,7 @@ fn swept_tasks_are_freed_one_per_submission_and_a_bursts_excess_at_once() {
     // A burst: every task is active while the burst is admitted, so sweeps keep them all.
     let burst: Vec<_> = (0..16 * 500).map(|_| queued(&test, "burst")).collect();
     for (_, cell) in &burst {
-        registry.admit(cell).ok().unwrap();
+        registry.admit(cell, None).ok().unwrap();
     }
     for (_, cell) in &burst {
         run::run(cell);
@@ -191,7 +211,7 @@ fn swept_tasks_are_freed_one_per_submission_and_a_bursts_excess_at_once() {
     // Enough finished submissions after it for every shard to sweep the burst out.
     for _ in 0..16 * 1200 {
         let (_, cell) = queued(&test, "after");
-        registry.admit(&cell).ok().unwrap();
+        registry.admit(&cell, None).ok().unwrap();
         run::run(&cell);
     }
     let before = swept(&registry);
@@ -208,7 +228,7 @@ fn swept_tasks_are_freed_one_per_submission_and_a_bursts_excess_at_once() {
     // One submission per shard (ids are consecutive): each frees one swept task.
     let kept: Vec<_> = (0..16).map(|_| queued(&test, "one more")).collect();
     for (_, cell) in &kept {
-        registry.admit(cell).ok().unwrap();
+        registry.admit(cell, None).ok().unwrap();
     }
     let after = swept(&registry);
     for (shard, (b, a)) in before.iter().zip(&after).enumerate() {
@@ -229,7 +249,7 @@ fn finished_tasks_still_held_leave_at_the_sweep_not_with_the_swept() {
     // is not freed by the registry, so nothing is gained by dropping their entries later.
     let held: Vec<_> = (0..16 * 200).map(|_| queued(&test, "held")).collect();
     for (_, cell) in &held {
-        registry.admit(cell).ok().unwrap();
+        registry.admit(cell, None).ok().unwrap();
         run::run(cell);
     }
     let entries = entries(&registry);

@@ -2,9 +2,10 @@
 //! task's dispatcher, and tells the host when the terminal event is done.
 
 use super::mailbox::{Callbacks, Due, Posted, Terminal};
+use crate::host::Host;
 use crate::progress::Progress;
+use crate::sync::thread_local;
 use crate::task::cell::CellRef;
-use crate::task::context;
 use crate::unwind;
 use crate::vocabulary::Outcome;
 
@@ -21,15 +22,15 @@ pub(crate) fn post_started(cell: &CellRef) {
 pub(crate) fn report(cell: &CellRef, update: impl FnOnce(&mut Progress)) {
     let core = &cell.core;
     let cancelled = || core.is_cancelled();
-    let show = core
-        .shown()
-        .map(|shown| |progress: &Progress| core.host.display().progress(shown, progress));
+    let features = core.features();
+    let tell = (!features.is_empty()).then_some(|progress: &Progress| {
+        for feature in features {
+            feature.progressed(core, progress);
+        }
+    });
     let schedule_drain = core
         .mailbox()
-        .report(core.listeners, cancelled, update, show);
-    if let Some(scope) = core.scope() {
-        scope.progressed();
-    }
+        .report(core.listeners, cancelled, update, tell);
     if schedule_drain {
         schedule(cell);
     }
@@ -100,7 +101,7 @@ fn drain(cell: &CellRef) {
     // A queued delivery counts as undelivered until it ends; a callback it runs that waits for
     // the manager to be idle must not wait for this very delivery.
     let queued = !core.dispatcher().is_worker_thread();
-    let _delivering = queued.then(|| context::delivering(&core.host));
+    let _delivering = queued.then(|| delivering(&core.host));
     // On a queued dispatcher, one batch of items per job: a body publishing faster than the
     // UI drains gets one delivery per run of the loop, not a drain that never ends.
     let mut batched = false;
@@ -142,8 +143,8 @@ fn deliver(cell: &CellRef, due: Due) {
             }
         }
         Due::Items => {
-            if let Some(items) = core.items() {
-                items.deliver(host, name, silenced);
+            for feature in core.features() {
+                feature.deliver(core, silenced);
             }
         }
         Due::Terminal(terminal) => {
@@ -161,11 +162,11 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
     let host = &core.host;
     let name = core.name();
     let silenced = core.is_silenced();
-    if let Some(items) = core.items() {
+    for feature in core.features() {
         // What a helper thread published while the outcome was decided: still before the
         // terminal callback. Nothing is delivered after it.
-        items.deliver(host, name, silenced);
-        items.close(host, name);
+        feature.deliver(core, silenced);
+        feature.closed(core);
     }
     let ended = match terminal {
         Terminal::Completed(completion) => {
@@ -209,8 +210,8 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
 fn end_undelivered(cell: &CellRef, terminal: Terminal) {
     let core = &cell.core;
     let host = &core.host;
-    if let Some(items) = core.items() {
-        items.close(host, core.name());
+    for feature in core.features() {
+        feature.closed(core);
     }
     match terminal {
         Terminal::Failed(error) => host.handle_error(&error),
@@ -239,12 +240,48 @@ impl Drop for DrainJob {
         let Some(cell) = self.0.take() else { return };
         let core = &cell.core;
         let terminal = core.mailbox().abandon();
-        if let Some(items) = core.items() {
-            items.close(&core.host, core.name());
+        for feature in core.features() {
+            feature.closed(core);
         }
         core.host.lost_delivery(core.dispatcher());
         if let Some(terminal) = terminal {
             end_undelivered(&cell, terminal);
         }
+    }
+}
+
+// Loom's under `cfg(loom)` (its model threads share one OS thread). Not `const { .. }`: loom's
+// `thread_local!` takes no const block.
+thread_local! {
+    /// Hosts (one per manager) whose callbacks this thread is delivering through a queued
+    /// dispatcher, innermost last, by address.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static DELIVERING: std::cell::RefCell<Vec<usize>> = std::cell::RefCell::new(Vec::new());
+}
+
+fn address(host: &Host) -> usize {
+    std::ptr::from_ref(host) as usize
+}
+
+/// Marks this thread as delivering `host`'s callbacks through a queued dispatcher until the
+/// guard is dropped: a callback waiting for the manager to be idle must not wait for the very
+/// delivery it runs in.
+pub(crate) fn delivering(host: &Host) -> Delivering {
+    DELIVERING.with(|delivering| delivering.borrow_mut().push(address(host)));
+    Delivering(())
+}
+
+/// How many deliveries of `host` are in progress on this thread.
+pub(crate) fn delivering_here(host: &Host) -> usize {
+    let host = address(host);
+    DELIVERING.with(|delivering| delivering.borrow().iter().filter(|h| **h == host).count())
+}
+
+/// Ends a [`delivering`] mark.
+pub(crate) struct Delivering(());
+
+impl Drop for Delivering {
+    fn drop(&mut self) {
+        let _ = DELIVERING.try_with(|delivering| delivering.borrow_mut().pop());
     }
 }

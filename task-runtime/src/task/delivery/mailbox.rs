@@ -4,8 +4,13 @@
 use crate::error::AppError;
 use crate::progress::Progress;
 use crate::sync::{lock, Mutex};
-use crate::task::body::Completion;
+
 use crate::vocabulary::{Outcome, TaskState};
+
+/// What a completed body leaves to deliver: `on_complete` callbacks with their value.
+pub(crate) trait Completion: Send {
+    fn complete(self: Box<Self>);
+}
 
 /// The user's callbacks for one task, taken out one by one as they are delivered.
 /// (`on_complete` lives with the body, which keeps the value for it.)

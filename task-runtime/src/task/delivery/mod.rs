@@ -23,10 +23,10 @@
 //! the reasoning behind the design.
 
 mod drain;
-mod mailbox;
+pub(crate) mod mailbox;
 
-pub(crate) use drain::{post_items, post_started, post_terminal, report};
-pub(crate) use mailbox::{Callbacks, Listeners, Mailbox, Terminal};
+pub(crate) use drain::{delivering_here, post_items, post_started, post_terminal, report};
+pub(crate) use mailbox::{Callbacks, Terminal};
 
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -6,12 +6,11 @@ use std::sync::Arc;
 use crate::dispatch::Dispatcher;
 use crate::error::{codes, AppError};
 use crate::task::body::{Plain, WithCompletion};
-use crate::task::cell::LatestOfName;
 use crate::task::context::TaskContext;
+use crate::task::feature::Feature;
 use crate::task::run;
 use crate::task::testing::{submit, task, HeldJobs, Log, TestHost};
 use crate::task::Task;
-use crate::vocabulary::TaskId;
 
 /// A task whose body reports progress 1..=5 and returns 42 to an `on_complete` that logs.
 fn reporting(test: &TestHost, log: &Log, dispatcher: Option<Dispatcher>) -> Task<()> {
@@ -117,8 +116,19 @@ fn events_after_a_lost_job_are_not_delivered_and_end_the_delivery() {
     assert_eq!(test.host.undelivered(), 0);
 }
 
+/// A feature that silences its task once told to (as a newer task of its name, or a closed
+/// scope, does).
+#[derive(Default)]
+struct Silencer(std::sync::atomic::AtomicBool);
+
+impl Feature for Silencer {
+    fn silences(&self, _task: &crate::task::cell::TaskCore) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[test]
-fn a_superseded_task_runs_none_of_its_callbacks_but_signals_its_end() {
+fn a_silenced_task_runs_none_of_its_callbacks_but_signals_its_end() {
     let jobs = HeldJobs::default();
     let test = TestHost::new(jobs.dispatcher());
     let ended = Log::default();
@@ -127,15 +137,15 @@ fn a_superseded_task_runs_none_of_its_callbacks_but_signals_its_end() {
         .signals()
         .task_completed
         .connect(move |info| heard.push(format!("signal {}", info.name)));
-    let latest = Arc::new(LatestOfName::default());
+    let silencer = Arc::new(Silencer::default());
     let log = Log::default();
     let mut spec = test.spec("search", log.callbacks());
-    spec.latest = Some(latest.clone());
+    spec.features.push(silencer.clone() as Arc<dyn Feature>);
     let (_task, cell) = task::<u8, _>(spec, |_| Ok(1));
-    latest.set(cell.core.id);
     assert!(!cell.core.is_silenced());
     run::run(&cell);
-    latest.set(TaskId::for_tests(u64::MAX)); // a newer task of the name was admitted
+    // A feature silences it (a newer task of its name was admitted, say).
+    silencer.0.store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(cell.core.is_silenced());
     jobs.run();
     assert!(log.events().is_empty(), "{:?}", log.events());

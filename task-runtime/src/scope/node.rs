@@ -1,64 +1,30 @@
 //! [`ScopeNode`]: the state a scope shares with its tasks and its child scopes.
 //!
-//! A task of a scope holds the node (in its cell's extras) to ask, before each callback,
-//! whether the scope or an ancestor was closed: then no callback of it starts any more. The
-//! node counts its tasks as they are started and decided, its own and its descendants'
-//! alike (each decision is counted up the parent chain), so counts and waits include the
-//! children without walking them. It lists its tasks weakly, for cancelling and snapshots.
+//! A task of a scope carries the node as a feature (see `task::feature`): it asks, before
+//! each callback, whether the scope or an ancestor was closed (then no callback of it starts
+//! any more), and tells the node when it is admitted, started, progresses and is decided. The
+//! node counts its tasks as they are admitted and decided, its own and its descendants' alike
+//! (each decision is counted up the parent chain), so counts and waits include the children
+//! without walking them. It lists its tasks weakly, for cancelling and snapshots.
 //!
-//! A running body's scope (`ctx.scope()`) is also listed under its task's id in
-//! [`BODY_SCOPES`]: asking the task to stop closes it, as dropping it would.
+//! A running body's scope (`ctx.scope()`) is also listed under its task's id in its host's
+//! [`BodyScopes`]: asking the task to stop closes it, as dropping it would.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
-use super::cell::{CellRef, Silence, TaskCell};
-use super::context;
-use super::run;
-use super::slot::AnySlot;
 use crate::display::Shown;
-use crate::host::{Host, Mark, Stamp};
+use crate::host::{BodyScope, Host, Mark, Stamp};
 use crate::progress::Progress;
 use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, wait, wait_timeout, Condvar, Mutex};
+use crate::task::cell::AnySlot;
+use crate::task::cell::{CellRef, Silence, TaskCell, TaskCore};
+use crate::task::context;
+use crate::task::delivery::Terminal;
+use crate::task::feature::Feature;
+use crate::task::run;
 use crate::vocabulary::{Outcome, TaskId, TaskInfo, TaskState};
-
-/// The scopes that running bodies made with `ctx.scope()`, by their task's id: stopping the
-/// task closes them. One map for the process rather than a field in every task: a task that
-/// never calls `ctx.scope()` pays one atomic load when it is cancelled, and no byte. (Plain
-/// `std` types: a `static` cannot hold loom's, and no loom model makes body scopes.)
-static BODY_SCOPES: std::sync::Mutex<BTreeMap<TaskId, Vec<Weak<ScopeNode>>>> =
-    std::sync::Mutex::new(BTreeMap::new());
-/// Whether `BODY_SCOPES` may hold anything: read without its lock.
-static BODY_SCOPES_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-fn body_scopes() -> std::sync::MutexGuard<'static, BTreeMap<TaskId, Vec<Weak<ScopeNode>>>> {
-    BODY_SCOPES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The task `id` was just asked to stop (cancelled, timed out): its body's scopes close and
-/// their tasks are cancelled, as if the body had dropped them.
-pub(crate) fn stop_body_scopes(id: TaskId) {
-    // Pairs with the fence in `ScopeNode::for_body`: either this sees the flag and finds the
-    // scope listed, or the body sees its task cancelled and closes the scope itself.
-    fence(Ordering::SeqCst);
-    if !BODY_SCOPES_USED.load(std::sync::atomic::Ordering::SeqCst) {
-        return;
-    }
-    let nodes = body_scopes().remove(&id).unwrap_or_default();
-    for node in nodes.iter().filter_map(Weak::upgrade) {
-        node.shut();
-    }
-}
-
-/// How many scopes the body of task `id` has listed.
-#[cfg(all(test, not(loom)))]
-pub(crate) fn listed_body_scopes(id: TaskId) -> usize {
-    body_scopes().get(&id).map_or(0, Vec::len)
-}
 
 pub(crate) struct ScopeNode {
     /// The host of the manager the scope belongs to: its cancel rounds.
@@ -142,17 +108,11 @@ impl ScopeNode {
     /// (if any), closed as if dropped once the task is asked to stop (at once if it was).
     pub(crate) fn for_body(cell: &CellRef) -> Arc<ScopeNode> {
         let id = cell.core.id;
-        let node = Self::made(
-            Arc::clone(&cell.core.host),
-            cell.core.scope().cloned(),
-            Some(id),
-        );
-        {
-            let mut scopes = body_scopes();
-            BODY_SCOPES_USED.store(true, std::sync::atomic::Ordering::SeqCst);
-            scopes.entry(id).or_default().push(Arc::downgrade(&node));
-        }
-        fence(Ordering::SeqCst); // pairs with the one in `stop_body_scopes`
+        let host = &cell.core.host;
+        let node = Self::made(Arc::clone(host), cell.core.feature::<ScopeNode>(), Some(id));
+        let listed: Weak<dyn BodyScope> = Arc::downgrade(&node) as Weak<dyn BodyScope>;
+        host.body_scopes().add(id, listed);
+        fence(Ordering::SeqCst); // pairs with the one in `BodyScopes::stop`
         if cell.core.is_cancelled() {
             node.shut();
         }
@@ -200,20 +160,9 @@ impl ScopeNode {
             self.host.display().finished(shown, Outcome::Completed);
         }
         if let Some(id) = self.body {
-            let mut scopes = body_scopes();
-            if let Some(nodes) = scopes.get_mut(&id) {
-                nodes.retain(|node| !std::ptr::eq(node.as_ptr(), self) && node.strong_count() > 0);
-                if nodes.is_empty() {
-                    scopes.remove(&id);
-                }
-            }
+            let this: *const ScopeNode = self;
+            self.host.body_scopes().remove(id, this.cast());
         }
-    }
-
-    /// Whether a cancel round of this scope or an ancestor began after a task stamped `stamp`
-    /// was queued: then the task never starts (see `host::rounds`).
-    pub(crate) fn stops(&self, stamp: Stamp) -> bool {
-        self.cancelled.stops(stamp) || self.parent.as_ref().is_some_and(|p| p.stops(stamp))
     }
 
     /// Closes the scope and cancels the active tasks of it and its descendants: what
@@ -268,25 +217,6 @@ impl ScopeNode {
         progress
     }
 
-    /// A task of this scope (or of a descendant) started: a shown scope's line counts its
-    /// progress from now on.
-    pub(crate) fn started(&self, cell: &CellRef) {
-        self.each_shown(|scope, members| {
-            members.running.push(Arc::downgrade(cell));
-            scope.touch();
-        });
-    }
-
-    /// A running task of this scope (or of a descendant) reported progress: the shown scopes'
-    /// lines are due. (An atomic load when they already are.)
-    pub(crate) fn progressed(&self) {
-        let mut node = Some(self);
-        while let Some(scope) = node {
-            scope.touch();
-            node = scope.parent.as_deref();
-        }
-    }
-
     /// Queues this scope's line to be shown, if it is shown.
     fn touch(&self) {
         if let Some(shown) = self.shown.get() {
@@ -323,8 +253,8 @@ impl ScopeNode {
         }
     }
 
-    /// A task of this scope starts.
-    pub(crate) fn admit(&self, cell: &CellRef) {
+    /// A task of this scope is admitted: listed, and counted as started.
+    fn list(&self, cell: &CellRef) {
         {
             let mut members = lock(&self.members);
             // A weak entry still holds its task's allocation: now and then (the list doubled)
@@ -342,7 +272,7 @@ impl ScopeNode {
     }
 
     /// A task of this scope, `cell`, was decided, ending in `state`.
-    pub(crate) fn decided(&self, cell: &CellRef, state: TaskState) {
+    fn count_decided(&self, cell: &CellRef, state: TaskState) {
         let (current, total) = cell.core.mailbox().latest_units().unwrap_or((0, 0));
         let this = Arc::as_ptr(cell);
         self.up(|members| {
@@ -445,7 +375,11 @@ impl ScopeNode {
     /// `deadline` passes (`None`: no deadline); whether they all were. Tasks of the scope
     /// that this thread is running (a body waiting for its own scope) are not waited for.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
-        let own = context::running_in(self);
+        let own = context::count_running_here(|cell| {
+            cell.core
+                .feature::<ScopeNode>()
+                .is_some_and(|own| own.is_within(self))
+        });
         let mut members = lock(&self.members);
         while members.finished + own < members.started {
             let now = Instant::now();
@@ -460,5 +394,53 @@ impl ScopeNode {
             members.waiting -= 1;
         }
         true
+    }
+}
+
+/// The scope as a feature of each of its tasks (see `task::feature`).
+impl Feature for ScopeNode {
+    /// A task admitted to a closed scope is refused: it never runs, and runs no callback.
+    fn admit(&self, task: &CellRef) -> bool {
+        self.list(task);
+        !self.is_closed()
+    }
+
+    /// Whether a cancel round of this scope or an ancestor began after a task stamped `stamp`
+    /// was queued: then the task never starts (see `host::rounds`).
+    fn stops(&self, stamp: Stamp) -> bool {
+        self.cancelled.stops(stamp) || self.parent.as_ref().is_some_and(|p| p.stops(stamp))
+    }
+
+    /// A shown scope's line counts the started task's progress from now on.
+    fn started(&self, task: &CellRef) {
+        self.each_shown(|scope, members| {
+            members.running.push(Arc::downgrade(task));
+            scope.touch();
+        });
+    }
+
+    /// The shown scopes' lines are due. (An atomic load when they already are.)
+    fn progressed(&self, _task: &TaskCore, _progress: &Progress) {
+        let mut node = Some(self);
+        while let Some(scope) = node {
+            scope.touch();
+            node = scope.parent.as_deref();
+        }
+    }
+
+    fn decided(&self, task: &CellRef, terminal: &Terminal) {
+        self.count_decided(task, terminal.state());
+    }
+
+    /// No callback of a task of a closed scope starts.
+    fn silences(&self, _task: &TaskCore) -> bool {
+        self.is_closed()
+    }
+}
+
+/// A scope a running body made: stopping its task shuts it.
+impl BodyScope for ScopeNode {
+    fn shut(&self) -> usize {
+        ScopeNode::shut(self)
     }
 }

@@ -19,12 +19,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::cell::CellRef;
-use super::delivery;
-use super::name::TaskName;
-use crate::host::Host;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{lock, wait, Condvar, Mutex};
+use crate::task::cell::{CellRef, TaskCore};
+use crate::task::delivery;
+use crate::task::feature::Feature;
+use crate::task::Task;
 
 /// Hands a body's partial results to the UI as they come: given to the body of a task made
 /// with [`TaskManager::task_with_items`](crate::TaskManager::task_with_items).
@@ -140,20 +140,48 @@ impl<P: Send + 'static> Items<P> {
     }
 }
 
-/// What the task's non-generic parts (its drain, its cancellation) do with its items.
-pub(crate) trait AnyItems: Send + Sync {
-    /// Delivers the pending items to `on_items` as one batch (none if there are none); drops
-    /// them unseen if `silenced`.
-    fn deliver(&self, host: &Host, name: &TaskName, silenced: bool);
-    /// The task was asked to stop: a publisher waiting for room gives up.
-    fn stopped(&self);
-    /// No delivery will ever come: later items are dropped, and so are the pending ones if
-    /// `on_items` was to take them (without it they stay for `take_items`).
-    fn close(&self, host: &Host, name: &TaskName);
+/// What a handle of a task with items adds.
+impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
+    /// The items published and not yet delivered to `on_items` nor taken, in publish order:
+    /// for a frame loop without callbacks, which takes them once per frame. Taking them makes
+    /// room for a body blocked by [`max_pending_items`](crate::TaskBuilder::max_pending_items).
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let mut scan = manager
+    ///     .task_with_items(|_, found| {
+    ///         found.publish_all(["a.txt", "b.txt"]);
+    ///         Ok::<_, AppError>(2)
+    ///     })
+    ///     .start();
+    /// let mut listed = Vec::new();
+    /// loop {
+    ///     listed.extend(scan.take_items()); // once per frame
+    ///     if let Some(count) = scan.try_take() {
+    ///         listed.extend(scan.take_items()); // what came last
+    ///         assert_eq!(count.unwrap(), listed.len());
+    ///         break;
+    ///     }
+    ///     # assert!(scan.wait_for(std::time::Duration::from_secs(10)));
+    /// }
+    /// assert_eq!(listed, ["a.txt", "b.txt"]);
+    /// ```
+    pub fn take_items(&self) -> Vec<P> {
+        self.core()
+            .feature::<Items<P>>()
+            .map(|items| items.take())
+            .unwrap_or_default()
+    }
 }
 
-impl<P: Send + 'static> AnyItems for Items<P> {
-    fn deliver(&self, host: &Host, name: &TaskName, silenced: bool) {
+/// A task's items, as a feature of the task: the drain delivers them, a stop wakes a
+/// publisher waiting for room, the end of deliveries closes them.
+impl<P: Send + 'static> Feature for Items<P> {
+    /// Delivers the pending items to `on_items` as one batch (none if there are none); drops
+    /// them unseen if `silenced`.
+    fn deliver(&self, task: &TaskCore, silenced: bool) {
         // Without `on_items`, the items wait for `take_items`, even after the end.
         if !self.listening.load(Ordering::Relaxed) {
             return;
@@ -162,18 +190,20 @@ impl<P: Send + 'static> AnyItems for Items<P> {
         if batch.is_empty() {
             return;
         }
+        let host = &task.host;
         if silenced {
-            host.drop_user_value(batch, name);
+            host.drop_user_value(batch, task.name());
             return;
         }
         let callback = lock(&self.on_items).take();
         if let Some(mut callback) = callback {
-            host.run_callback("on_items", name, || callback(batch));
+            host.run_callback("on_items", task.name(), || callback(batch));
             *lock(&self.on_items) = Some(callback);
         }
     }
 
-    fn stopped(&self) {
+    /// The task was asked to stop: a publisher waiting for room gives up.
+    fn stop_requested(&self, _task: &TaskCore) {
         // Under the lock: a publisher between its check and its wait cannot miss this.
         let buffer = lock(&self.buffer);
         if buffer.waiting > 0 {
@@ -181,7 +211,9 @@ impl<P: Send + 'static> AnyItems for Items<P> {
         }
     }
 
-    fn close(&self, host: &Host, name: &TaskName) {
+    /// No delivery will ever come: later items are dropped, and so are the pending ones if
+    /// `on_items` was to take them (without it they stay for `take_items`).
+    fn closed(&self, task: &TaskCore) {
         let listening = self.listening.load(Ordering::Relaxed);
         let (pending, waiting) = {
             let mut buffer = lock(&self.buffer);
@@ -197,9 +229,9 @@ impl<P: Send + 'static> AnyItems for Items<P> {
         if waiting {
             self.room.notify_all();
         }
-        host.drop_user_value(pending, name);
+        task.host.drop_user_value(pending, task.name());
         if let Some(callback) = lock(&self.on_items).take() {
-            host.drop_user_value(callback, name);
+            task.host.drop_user_value(callback, task.name());
         }
     }
 }
@@ -255,8 +287,8 @@ impl<P: Send + 'static> Publisher<P> {
             buffer.published += (buffer.pending.len() - before) as u64;
             let published = buffer.published;
             drop(buffer);
-            if let Some(shown) = core.shown() {
-                core.host.display().items(shown, published);
+            for feature in core.features() {
+                feature.published(core, published);
             }
             if was_empty && listening {
                 delivery::post_items(&self.cell);

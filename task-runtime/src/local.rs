@@ -24,11 +24,11 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
-use super::name::TaskName;
 use crate::error::{AppError, Losses};
 use crate::host::Host;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{current_thread, lock, thread_local, Mutex, Thread, ThreadId};
+use crate::task::name::TaskName;
 
 thread_local! {
     static TABLE: RefCell<Table> = RefCell::new(Table::default());

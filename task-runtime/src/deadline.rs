@@ -1,9 +1,10 @@
-//! The manager's deadlines (`TaskBuilder::timeout`): one timer thread, started by the first
-//! deadline, asleep on a condition variable while none is due (no CPU), and gone when the
-//! manager closes. Deadlines count on the host's clock.
+//! Deadlines (`TaskBuilder::timeout`): a task's [`Timeout`] (the feature that gives its
+//! outcome when the deadline passes), and the manager's [`Deadlines`]: one timer thread,
+//! started by the first deadline, asleep on a condition variable while none is due (no CPU),
+//! and gone when the manager closes. Deadlines count on the host's clock.
 //!
-//! It holds tasks weakly: a task that ended long before its deadline is freed as usual, and
-//! its entry is skipped when it comes up.
+//! The timer holds tasks weakly: a task that ended long before its deadline is freed as usual,
+//! and its entry is skipped when it comes up.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -13,11 +14,22 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
+use crate::error::AppError;
 use crate::host::Host;
 use crate::sync::{lock, wait, wait_timeout};
-use crate::task::cell::{CellRef, TaskCell};
+use crate::task::cell::AnySlot;
+use crate::task::cell::{CellRef, TaskCell, TaskCore};
+use crate::task::feature::Feature;
 use crate::task::run;
-use crate::task::slot::AnySlot;
+
+/// A task's deadline, as a feature of the task: the error its outcome is when it passes.
+pub(crate) struct Timeout(pub(crate) Duration);
+
+impl Feature for Timeout {
+    fn timeout_error(&self, task: &TaskCore) -> Option<AppError> {
+        Some(AppError::timed_out(task.name().as_str(), self.0))
+    }
+}
 
 pub(crate) struct Deadlines {
     shared: Arc<Shared>,
