@@ -117,6 +117,41 @@ pub trait TaskValue: Sized {
         P: Send + 'static,
         F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
         C: FnOnce(LocalTaskBuilder<Self, P>) -> LocalTaskBuilder<(), P>;
+
+    /// Makes the task of `body` on `manager` in `mode` (callbacks delivered anywhere, or kept
+    /// on this thread), lets `configure` name it and set its options and callbacks, and starts
+    /// it. The value is checked here only, so a value that is not `Send` is one error; what the
+    /// handle yields, `R` (the value, or `()` once `on_complete` took it), is checked by the
+    /// same bound.
+    #[doc(hidden)]
+    #[track_caller]
+    fn start<M, F, C, R>(manager: &TaskManager, mode: M, body: F, configure: C) -> Task<R>
+    where
+        M: Mode,
+        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(M::Builder<Self, ()>) -> M::Builder<R, ()>,
+        R: TaskValue;
+
+    /// [`TaskValue::start`] for a body that publishes items (a `&Publisher<P>` parameter).
+    #[doc(hidden)]
+    #[track_caller]
+    fn start_with_items<M, P, F, C, R>(
+        manager: &TaskManager,
+        mode: M,
+        body: F,
+        configure: C,
+    ) -> Task<R, P>
+    where
+        M: Mode,
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
+        C: FnOnce(M::Builder<Self, P>) -> M::Builder<R, P>,
+        R: TaskValue;
+
+    /// Starts a configured builder whose handle yields this value: where `configure` left it.
+    #[doc(hidden)]
+    #[track_caller]
+    fn start_configured<M: Mode, P: Send + 'static>(builder: M::Builder<Self, P>) -> Task<Self, P>;
 }
 
 impl<T: Send + 'static> TaskValue for T {
@@ -194,6 +229,105 @@ impl<T: Send + 'static> TaskValue for T {
         C: FnOnce(LocalTaskBuilder<T, P>) -> LocalTaskBuilder<(), P>,
     {
         configure(manager.task_with_items(body).local()).start()
+    }
+
+    #[track_caller]
+    fn start<M, F, C, R>(manager: &TaskManager, mode: M, body: F, configure: C) -> Task<R>
+    where
+        M: Mode,
+        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(M::Builder<T, ()>) -> M::Builder<R, ()>,
+        R: TaskValue,
+    {
+        R::start_configured::<M, ()>(configure(mode.builder(manager.task(body))))
+    }
+
+    #[track_caller]
+    fn start_with_items<M, P, F, C, R>(
+        manager: &TaskManager,
+        mode: M,
+        body: F,
+        configure: C,
+    ) -> Task<R, P>
+    where
+        M: Mode,
+        P: Send + 'static,
+        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
+        C: FnOnce(M::Builder<T, P>) -> M::Builder<R, P>,
+        R: TaskValue,
+    {
+        R::start_configured::<M, P>(configure(mode.builder(manager.task_with_items(body))))
+    }
+
+    #[track_caller]
+    fn start_configured<M: Mode, P: Send + 'static>(builder: M::Builder<T, P>) -> Task<T, P> {
+        M::start(builder)
+    }
+}
+
+// How the attributes' generated code makes a task: not a requirement, and hidden. (Here, not
+// in the private module, because `TaskValue`'s entries are bounded by it.)
+
+/// Where a task made by the attributes delivers its callbacks, which decides the builder its
+/// `configure` closure works on: [`Plain`] or [`Local`]. The value's bounds are the caller's
+/// (they are [`TaskValue`]'s), so that a value that is not `Send` is one error, at
+/// `TaskValue`.
+#[doc(hidden)]
+pub trait Mode {
+    /// The builder `configure` receives and returns.
+    type Builder<T, P>;
+    /// The builder of a task made by `TaskManager::task` (or `task_with_items`).
+    fn builder<T: Send + 'static, P: Send + 'static>(
+        self,
+        builder: TaskBuilder<T, P>,
+    ) -> Self::Builder<T, P>;
+    /// Starts the configured builder.
+    #[track_caller]
+    fn start<T: Send + 'static, P: Send + 'static>(builder: Self::Builder<T, P>) -> Task<T, P>;
+}
+
+/// Callbacks delivered where the task's dispatcher runs them: a [`TaskBuilder`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Plain;
+
+impl Mode for Plain {
+    type Builder<T, P> = TaskBuilder<T, P>;
+
+    fn builder<T: Send + 'static, P: Send + 'static>(
+        self,
+        builder: TaskBuilder<T, P>,
+    ) -> TaskBuilder<T, P> {
+        builder
+    }
+
+    fn start<T: Send + 'static, P: Send + 'static>(builder: TaskBuilder<T, P>) -> Task<T, P> {
+        builder.start()
+    }
+}
+
+/// `local = true`: callbacks kept on the calling thread, a [`LocalTaskBuilder`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Local {
+    /// Whether the attribute has `manager = ..`, so that a panic of `start()` advises in the
+    /// attribute's terms.
+    pub manager_key: bool,
+}
+
+impl Mode for Local {
+    type Builder<T, P> = LocalTaskBuilder<T, P>;
+
+    fn builder<T: Send + 'static, P: Send + 'static>(
+        self,
+        builder: TaskBuilder<T, P>,
+    ) -> LocalTaskBuilder<T, P> {
+        builder.local().made_by_attribute(self.manager_key)
+    }
+
+    #[track_caller]
+    fn start<T: Send + 'static, P: Send + 'static>(builder: LocalTaskBuilder<T, P>) -> Task<T, P> {
+        builder.start()
     }
 }
 

@@ -24,6 +24,25 @@ pub fn static_local_name<T, P>(
     builder.static_name(name).made_by_attribute(manager_key)
 }
 
+/// `builder.name(name)` for the macros' `task_name`, on either builder: a literal, kept
+/// without a copy.
+pub trait Named {
+    /// Names the task.
+    fn named(self, name: &'static str) -> Self;
+}
+
+impl<T, P> Named for TaskBuilder<T, P> {
+    fn named(self, name: &'static str) -> Self {
+        self.static_name(name)
+    }
+}
+
+impl<T, P> Named for LocalTaskBuilder<T, P> {
+    fn named(self, name: &'static str) -> Self {
+        self.static_name(name)
+    }
+}
+
 /// [`on_complete`] for a local task.
 pub fn on_local_complete<T>(callback: impl FnOnce(T) + 'static) -> impl FnOnce(T) + 'static {
     callback
