@@ -3,14 +3,16 @@
 //!
 //! Parsing checks only the *form* of each value (a string literal, a boolean, a callback...);
 //! what depends on the function or on which attribute it is (`#[async_method]` takes no
-//! callbacks) is checked in `valid.rs`. The table in [`model!`] is the one place a key is
-//! declared: its field, its parser and an example for messages.
+//! callbacks) is checked in `valid.rs`. Keys are declared in the table of `keys.rs`: from its
+//! rows, [`define_keys!`] makes [`Key`], the fields of [`Attr`] and their parsing.
 
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitBool, LitStr, Member, Path, Token, UnOp};
+
+use crate::keys::{keys, taken};
 
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,47 +32,14 @@ impl MacroKind {
         }
     }
 
-    /// Whether this attribute takes `key` (one of [`KEYS`]). `#[async_method]` is for methods
-    /// awaited by their caller: no callbacks, no exclusivity.
-    pub(crate) fn accepts(self, key: &str) -> bool {
-        match self {
-            MacroKind::RunInBackground => true,
-            MacroKind::AsyncMethod => [
-                "task_name",
-                "show_progress",
-                "priority",
-                "timeout_ms",
-                "manager",
-                "scope",
-                "local",
-                "crate",
-            ]
-            .contains(&key),
-            MacroKind::TaskMethods => DEFAULTS.contains(&key),
-        }
+    /// The keys this attribute takes, in the table's order.
+    pub(crate) fn keys(self) -> impl Iterator<Item = Key> {
+        Key::ALL
+            .iter()
+            .copied()
+            .filter(move |key| key.taken_by(self))
     }
 }
-
-/// The keys `#[task_methods]` gives to every attribute inside its `impl` block.
-pub(crate) const DEFAULTS: [&str; 5] = ["manager", "scope", "local", "timeout_ms", "crate"];
-
-/// Names people reach for that are not keys, and the key they mean.
-const SYNONYMS: &[(&str, &str)] = &[
-    ("name", "task_name"),
-    ("on_done", "on_complete"),
-    ("on_success", "on_complete"),
-    ("on_finish", "on_complete"),
-    ("on_finished", "on_complete"),
-    ("on_result", "on_complete"),
-    ("on_fail", "on_error"),
-    ("on_failure", "on_error"),
-    ("on_failed", "on_error"),
-    ("on_cancel", "on_cancelled"),
-    ("on_canceled", "on_cancelled"),
-    ("on_start", "on_started"),
-    ("progress", "show_progress"),
-    ("exclusivity", "exclusive"),
-];
 
 /// A value with the key it was given for.
 pub(crate) struct Keyed<T> {
@@ -78,8 +47,14 @@ pub(crate) struct Keyed<T> {
     pub(crate) value: T,
 }
 
-/// A callback value: `handle`, `Self::handle`, a closure, or `self.method`.
-pub(crate) enum Callback {
+/// A callback value, with what it is called with (from its key).
+pub(crate) struct Callback {
+    pub(crate) receives: Receives,
+    pub(crate) form: Form,
+}
+
+/// How a callback is written: `handle`, `Self::handle`, a closure, or `self.method`.
+pub(crate) enum Form {
     Expr(Expr),
     SelfMethod {
         self_token: Token![self],
@@ -90,15 +65,36 @@ pub(crate) enum Callback {
 impl Callback {
     /// Where errors about the callback go.
     pub(crate) fn span(&self) -> proc_macro2::Span {
-        match self {
-            Callback::Expr(expr) => expr.span(),
-            Callback::SelfMethod { method, .. } => method.span(),
+        match &self.form {
+            Form::Expr(expr) => expr.span(),
+            Form::SelfMethod { method, .. } => method.span(),
         }
     }
 }
 
+/// The callback in a field of [`Attr`], if the field holds one.
+trait AsCallback {
+    fn as_callback(&self) -> Option<&Callback> {
+        None
+    }
+}
+
+impl AsCallback for Callback {
+    fn as_callback(&self) -> Option<&Callback> {
+        Some(self)
+    }
+}
+
+impl AsCallback for LitStr {}
+impl AsCallback for LitBool {}
+impl AsCallback for Priority {}
+impl AsCallback for ExclusiveMode {}
+impl AsCallback for TimeoutMs {}
+impl AsCallback for Expr {}
+impl AsCallback for Path {}
+
 /// What a callback is called with.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Receives {
     /// The task's value (`on_complete`).
     Value,
@@ -112,7 +108,7 @@ pub(crate) enum Receives {
     Nothing,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum ExclusiveMode {
     CancelPrevious,
     SkipIfActive,
@@ -124,90 +120,112 @@ pub(crate) struct Priority(pub(crate) Expr);
 /// A deadline in milliseconds: an integer literal that fits a `u64`.
 pub(crate) struct TimeoutMs(pub(crate) u64);
 
-macro_rules! model {
-    ($($name:literal => $field:ident: $ty:ty = $parse:ident, $example:literal;)*) => {
-        /// The parsed arguments.
+/// From the rows of the key table: [`Key`], [`Attr`] and the parsing of each value.
+macro_rules! define_keys {
+    (; $(
+        $variant:ident $name:literal => $field:ident: $ty:ty = $parse:ident $(($($arg:expr),*))?,
+        [$run:ident $async:ident $methods:ident], $example:literal, [$($synonym:literal),*],
+        $value:literal, $default:literal,
+        $emit:ident;
+    )*) => {
+        /// A key of the attributes: a row of the table in `keys.rs`.
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        pub(crate) enum Key {
+            $($variant,)*
+        }
+
+        impl Key {
+            /// Every key, in the table's order.
+            pub(crate) const ALL: &'static [Key] = &[$(Key::$variant),*];
+
+            /// The key as written.
+            pub(crate) fn name(self) -> &'static str {
+                match self {
+                    $(Key::$variant => $name,)*
+                }
+            }
+
+            /// The key written `name`, if there is one.
+            pub(crate) fn named(name: &str) -> Option<Key> {
+                Key::ALL.iter().copied().find(|key| key.name() == name)
+            }
+
+            /// An example of a valid value, for error messages.
+            pub(crate) fn example(self) -> &'static str {
+                match self {
+                    $(Key::$variant => $example,)*
+                }
+            }
+
+            /// Names people reach for that are not keys and mean this one.
+            pub(crate) fn synonyms(self) -> &'static [&'static str] {
+                match self {
+                    $(Key::$variant => &[$($synonym),*],)*
+                }
+            }
+
+            /// Whether `kind` takes this key.
+            pub(crate) fn taken_by(self, kind: MacroKind) -> bool {
+                match (self, kind) {
+                    $(
+                        (Key::$variant, MacroKind::RunInBackground) => taken!($run),
+                        (Key::$variant, MacroKind::AsyncMethod) => taken!($async),
+                        (Key::$variant, MacroKind::TaskMethods) => taken!($methods),
+                    )*
+                }
+            }
+        }
+
+        /// The parsed arguments: a field per key.
         #[derive(Default)]
         pub(crate) struct Attr {
             $(pub(crate) $field: Option<Keyed<$ty>>,)*
         }
 
-        /// Every key, in the order the manual lists them.
-        pub(crate) const KEYS: &[&str] = &[$($name),*];
-
-        /// An example of a valid value of `key`, for error messages.
-        pub(crate) fn example(key: &str) -> &'static str {
-            match key {
-                $($name => $example,)*
-                _ => "",
-            }
-        }
-
         impl Attr {
-            /// Sets the field of `key`, one of [`KEYS`].
-            fn assign(&mut self, key: Ident, expr: Expr) -> syn::Result<()> {
-                match key.unraw().to_string().as_str() {
-                    $($name => {
+            /// Sets the field of `key`, written `ident`.
+            fn assign(&mut self, key: Key, ident: Ident, expr: Expr) -> syn::Result<()> {
+                match key {
+                    $(Key::$variant => {
                         if self.$field.is_some() {
-                            return Err(twice(&key));
+                            return Err(twice(&ident));
                         }
-                        let value = $parse(&key, expr)?;
-                        self.$field = Some(Keyed { key, value });
+                        let value = $parse(&ident, expr $($(, $arg)*)?)?;
+                        self.$field = Some(Keyed { key: ident, value });
                     })*
-                    other => unreachable!("`{other}` was checked against KEYS"),
                 }
                 Ok(())
             }
 
-            /// The keys given, as written.
-            pub(crate) fn keys(&self) -> Vec<&Ident> {
-                let mut keys = Vec::new();
+            /// The keys given, as written, in the table's order.
+            pub(crate) fn given(&self) -> Vec<(Key, &Ident)> {
+                let mut given = Vec::new();
                 $(if let Some(keyed) = &self.$field {
-                    keys.push(&keyed.key);
+                    given.push((Key::$variant, &keyed.key));
                 })*
-                keys
+                given
+            }
+
+            /// The callbacks given, with their keys as written, in the table's order.
+            pub(crate) fn callbacks(&self) -> Vec<(Key, &Ident, &Callback)> {
+                let mut callbacks = Vec::new();
+                $(if let Some(keyed) = &self.$field {
+                    if let Some(callback) = keyed.value.as_callback() {
+                        callbacks.push((Key::$variant, &keyed.key, callback));
+                    }
+                })*
+                callbacks
             }
         }
     };
 }
 
-model! {
-    "task_name" => task_name: LitStr = string, "task_name = \"Load\"";
-    "on_complete" => on_complete: Callback = callback, "on_complete = self.show";
-    "on_error" => on_error: Callback = callback, "on_error = self.report";
-    "on_progress" => on_progress: Callback = callback, "on_progress = |p| println!(\"{p}\")";
-    "on_items" => on_items: Callback = callback, "on_items = self.add_results";
-    "on_cancelled" => on_cancelled: Callback = callback, "on_cancelled = self.reset";
-    "on_started" => on_started: Callback = callback, "on_started = Self::busy";
-    "show_progress" => show_progress: LitBool = boolean, "show_progress = true";
-    "priority" => priority: Priority = priority, "priority = 10";
-    "exclusive" => exclusive: ExclusiveMode = exclusive, "exclusive = \"cancel_previous\"";
-    "timeout_ms" => timeout_ms: TimeoutMs = milliseconds, "timeout_ms = 2000";
-    "manager" => manager: Expr = expression, "manager = &self.tasks";
-    "scope" => scope: Expr = expression, "scope = &self.scope";
-    "local" => local: LitBool = boolean, "local = true";
-    "crate" => krate: Path = crate_path, "crate = \"my_app::tasks\"";
-}
+keys!(define_keys);
 
 impl Attr {
     /// Parses the arguments; the first mistake is the error.
     pub(crate) fn parse(kind: MacroKind, tokens: proc_macro2::TokenStream) -> syn::Result<Attr> {
         syn::parse::Parser::parse2(|input: ParseStream<'_>| parse_attr(kind, input), tokens)
-    }
-
-    /// Every callback given, with what it receives, `on_complete` last (it changes the
-    /// builder's type).
-    pub(crate) fn callbacks(&self) -> impl Iterator<Item = (Receives, &Keyed<Callback>)> {
-        [
-            (Receives::Nothing, &self.on_started),
-            (Receives::Progress, &self.on_progress),
-            (Receives::Items, &self.on_items),
-            (Receives::Error, &self.on_error),
-            (Receives::Nothing, &self.on_cancelled),
-            (Receives::Value, &self.on_complete),
-        ]
-        .into_iter()
-        .filter_map(|(receives, keyed)| keyed.as_ref().map(|keyed| (receives, keyed)))
     }
 }
 
@@ -221,13 +239,13 @@ fn parse_attr(kind: MacroKind, input: ParseStream<'_>) -> syn::Result<Attr> {
         // `crate` is a keyword; `parse_any` accepts it as a key like the others.
         let key = Ident::parse_any(input)?;
         let name = key.unraw().to_string();
-        if !KEYS.contains(&name.as_str()) {
+        let Some(known) = Key::named(&name) else {
             return Err(unknown_key(kind, &key));
-        }
+        };
         let missing = || {
             syn::Error::new(
                 key.span(),
-                format!("missing value for `{name}`: write `{}`", example(&name)),
+                format!("missing value for `{name}`: write `{}`", known.example()),
             )
         };
         if input.is_empty() || input.peek(Token![,]) {
@@ -236,7 +254,7 @@ fn parse_attr(kind: MacroKind, input: ParseStream<'_>) -> syn::Result<Attr> {
         if !input.peek(Token![=]) {
             return Err(input.error(format!(
                 "expected `=` after `{name}`, as in `{}`",
-                example(&name)
+                known.example()
             )));
         }
         input.parse::<Token![=]>()?;
@@ -244,7 +262,7 @@ fn parse_attr(kind: MacroKind, input: ParseStream<'_>) -> syn::Result<Attr> {
             return Err(missing());
         }
         let expr: Expr = input.parse()?;
-        attr.assign(key, expr)?;
+        attr.assign(known, key, expr)?;
         if !input.is_empty() {
             if !input.peek(Token![,]) {
                 return Err(input.error(format!("expected `,` after the value of `{name}`")));
@@ -279,11 +297,11 @@ fn positional(kind: MacroKind, literal: &Lit) -> syn::Error {
 /// Suggests the closest key when one is close enough, as rustc does for names.
 fn unknown_key(kind: MacroKind, key: &Ident) -> syn::Error {
     let name = key.unraw().to_string();
-    let accepted: Vec<&str> = KEYS.iter().copied().filter(|k| kind.accepts(k)).collect();
-    let synonym = SYNONYMS
-        .iter()
-        .find(|(synonym, meant)| *synonym == name && kind.accepts(meant))
-        .map(|(_, meant)| (0, *meant));
+    let accepted: Vec<&str> = kind.keys().map(Key::name).collect();
+    let synonym = kind
+        .keys()
+        .find(|meant| meant.synonyms().contains(&name.as_str()))
+        .map(|meant| (0, meant.name()));
     let closest = synonym.or_else(|| {
         accepted
             .iter()
@@ -329,9 +347,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn wrong(key: &Ident, expr: &impl Spanned, what: &str) -> syn::Error {
     let name = key.unraw().to_string();
+    let example = Key::named(&name).map_or("", Key::example);
     syn::Error::new(
         expr.span(),
-        format!("`{name}` expects {what}, as in `{}`", example(&name)),
+        format!("`{name}` expects {what}, as in `{example}`"),
     )
 }
 
@@ -444,48 +463,50 @@ fn crate_path(key: &Ident, expr: Expr) -> syn::Result<Path> {
     }
 }
 
-fn expression(key: &Ident, expr: Expr) -> syn::Result<Expr> {
-    let what = match key.unraw().to_string().as_str() {
-        "scope" => "an expression of type `&ScopeHandle` or `&TaskScope`",
-        _ => "an expression of type `&TaskManager`",
-    };
+/// `what`: the type the expression must have, for the message.
+fn expression(key: &Ident, expr: Expr, what: &str) -> syn::Result<Expr> {
     match expr {
         Expr::Lit(_) => Err(wrong(key, &expr, what)),
         other => Ok(other),
     }
 }
 
-fn callback(key: &Ident, expr: Expr) -> syn::Result<Callback> {
+fn callback(key: &Ident, expr: Expr, receives: Receives) -> syn::Result<Callback> {
     let what = "a function path (`show`, `Self::show`), a closure, or `self.method`";
     let name = key.unraw().to_string();
-    match expr {
-        Expr::Path(_) | Expr::Closure(_) => Ok(Callback::Expr(expr)),
+    let form = match expr {
+        Expr::Path(_) | Expr::Closure(_) => Form::Expr(expr),
         Expr::Field(field) if is_self(&field.base) => match field.member {
-            Member::Named(method) => Ok(Callback::SelfMethod {
+            Member::Named(method) => Form::SelfMethod {
                 self_token: Token![self](field.base.span()),
                 method,
-            }),
-            Member::Unnamed(index) => Err(syn::Error::new(
-                index.span,
-                format!("`{name}` expects {what}, not a tuple field"),
-            )),
+            },
+            Member::Unnamed(index) => {
+                return Err(syn::Error::new(
+                    index.span,
+                    format!("`{name}` expects {what}, not a tuple field"),
+                ))
+            }
         },
-        Expr::MethodCall(call) if is_self(&call.receiver) => Err(syn::Error::new(
-            call.span(),
-            format!(
-                "write `self.{}` without parentheses: the runtime calls it with the {}",
-                call.method,
-                match name.as_str() {
-                    "on_complete" => "value",
-                    "on_error" => "error",
-                    "on_progress" => "progress",
-                    "on_items" => "items",
-                    _ => "event",
-                }
-            ),
-        )),
-        other => Err(wrong(key, &other, what)),
-    }
+        Expr::MethodCall(call) if is_self(&call.receiver) => {
+            return Err(syn::Error::new(
+                call.span(),
+                format!(
+                    "write `self.{}` without parentheses: the runtime calls it with the {}",
+                    call.method,
+                    match receives {
+                        Receives::Value => "value",
+                        Receives::Error => "error",
+                        Receives::Progress => "progress",
+                        Receives::Items => "items",
+                        Receives::Nothing => "event",
+                    }
+                ),
+            ))
+        }
+        other => return Err(wrong(key, &other, what)),
+    };
+    Ok(Callback { receives, form })
 }
 
 fn is_self(expr: &Expr) -> bool {

@@ -17,7 +17,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, Ident, ItemFn, Path, Type};
 
-use crate::attr::{Attr, Callback, ExclusiveMode, Keyed, MacroKind, Receives};
+use crate::attr::{Attr, Callback, ExclusiveMode, Form, MacroKind, Receives};
 use crate::signature::{Output, ReceiverKind, Shape};
 
 /// `tokens` reported at `span`: every token (inside groups too) keeps its hygiene but takes
@@ -260,6 +260,17 @@ fn checks(krate: &Path, shape: &Shape) -> TokenStream {
     quote!(#(#arguments)*)
 }
 
+/// The callbacks with what each receives, `on_complete` last (it changes the builder's type).
+fn callbacks_in_order(args: &Attr) -> Vec<(Receives, &Ident, &Callback)> {
+    let mut callbacks: Vec<_> = args
+        .callbacks()
+        .into_iter()
+        .map(|(_, key, callback)| (callback.receives, key, callback))
+        .collect();
+    callbacks.sort_by_key(|(receives, ..)| *receives == Receives::Value);
+    callbacks
+}
+
 fn callback_local(key: &Ident) -> Ident {
     Ident::new(&format!("__task_{}", key.unraw()), Span::mixed_site())
 }
@@ -278,25 +289,18 @@ fn callbacks(
     names: &Names,
     plan: Plan<'_>,
 ) -> TokenStream {
-    args.callbacks()
-        .map(
-            |(
-                slot,
-                Keyed {
-                    key,
-                    value: callback,
-                },
-            )| {
-                let local = callback_local(key);
-                let value = match callback {
-                    Callback::Expr(expr) => expr_callback(krate, slot, key, expr, plan),
-                    Callback::SelfMethod { self_token, method } => {
-                        self_method(krate, slot, key, self_token, method, shape, names, plan)
-                    }
-                };
-                quote!(let #local = #value;)
-            },
-        )
+    callbacks_in_order(args)
+        .into_iter()
+        .map(|(slot, key, callback)| {
+            let local = callback_local(key);
+            let value = match &callback.form {
+                Form::Expr(expr) => expr_callback(krate, slot, key, expr, plan),
+                Form::SelfMethod { self_token, method } => {
+                    self_method(krate, slot, key, self_token, method, shape, names, plan)
+                }
+            };
+            quote!(let #local = #value;)
+        })
         .collect()
 }
 
@@ -604,11 +608,11 @@ fn receiver_cloner(
     };
     let bounds = quote!(#krate::bounds);
     let cloner = &names.cloner;
-    let callback_self = args
-        .callbacks()
-        .find_map(|(_, callback)| match &callback.value {
-            Callback::SelfMethod { self_token, .. } => Some(self_token.span),
-            Callback::Expr(_) => None,
+    let callback_self = callbacks_in_order(args)
+        .into_iter()
+        .find_map(|(_, _, callback)| match &callback.form {
+            Form::SelfMethod { self_token, .. } => Some(self_token.span),
+            Form::Expr(_) => None,
         });
     let task_clones = receiver.kind == ReceiverKind::Shared && plan.captures_receiver;
     // The clone goes to a worker thread: `Send`, checked apart from `Clone` so that its error
@@ -890,24 +894,17 @@ fn options(krate: &Path, kind: MacroKind, args: &Attr, names: &Names) -> TokenSt
 /// One statement per callback, `let builder = builder.on_error(local);`, located at the
 /// callback: if the callback has the wrong type, every error about it points there.
 fn attach_callbacks(args: &Attr, builder: &Ident) -> TokenStream {
-    // `on_complete` last (`callbacks()` gives it last): it changes the builder's type.
-    args.callbacks()
-        .map(
-            |(
-                _,
-                Keyed {
-                    key,
-                    value: callback,
-                },
-            )| {
-                let method = Ident::new(&key.unraw().to_string(), Span::call_site());
-                let local = callback_local(key);
-                respan(
-                    quote!(let #builder = #builder.#method(#local);),
-                    callback.span(),
-                )
-            },
-        )
+    // `on_complete` last: it changes the builder's type.
+    callbacks_in_order(args)
+        .into_iter()
+        .map(|(_, key, callback)| {
+            let method = Ident::new(&key.unraw().to_string(), Span::call_site());
+            let local = callback_local(key);
+            respan(
+                quote!(let #builder = #builder.#method(#local);),
+                callback.span(),
+            )
+        })
         .collect()
 }
 

@@ -39,6 +39,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod keys;
+
 mod attr;
 mod expand;
 mod fallback;
@@ -52,6 +54,7 @@ use quote::quote;
 use syn::spanned::Spanned;
 
 use attr::{Attr, MacroKind};
+use keys::{if_taken, key_docs, keys};
 
 /// Runs the function on a worker pool and returns a `Task` handle at once.
 ///
@@ -83,26 +86,11 @@ use attr::{Attr, MacroKind};
 ///
 /// Every key is optional.
 ///
-/// | key | value | default |
-/// |---|---|---|
-/// | `task_name` | string literal | the function's name |
-/// | `on_complete` | callback taking the value | none: the handle gets the value |
-/// | `on_error` | callback taking an `AppError` | the manager's error handler |
-/// | `on_progress` | callback taking a `Progress` (called repeatedly) | none |
-/// | `on_items` | callback taking a `Vec<P>`, the batch of items the body published through its `&Publisher<P>` (called repeatedly) | none: `Task::take_items` |
-/// | `on_started`, `on_cancelled` | callback taking nothing | none |
-/// | `show_progress` | `true` / `false` | `false` (`true` for `#[async_method]`) |
-/// | `priority` | integer literal (`i32`), higher runs first | `0` |
-/// | `exclusive` | `"cancel_previous"` (latest wins) or `"skip_if_active"` | none |
-/// | `manager` | expression of type `&TaskManager`, e.g. `&self.tasks` | `task_runtime::get_task_manager()` |
-/// | `crate` | string literal: the path to `task_runtime` | `"::task_runtime"` |
-/// | `timeout_ms` | integer literal: a deadline in milliseconds, as `TaskBuilder::timeout` | none |
-/// | `local` | `true`: callbacks stay on the calling thread and need not be `Send` (see below) | `false` |
-/// | `scope` | expression of type `&ScopeHandle` or `&TaskScope`: the task's scope | none |
+#[doc = keys!(key_docs run_in_background)]
 ///
 /// An unknown key is reported with the closest valid one ("did you mean `on_complete`?").
-/// [`macro@task_methods`] on the `impl` block gives `manager`, `scope`, `local`,
-/// `timeout_ms` and `crate` to every method of it.
+/// [`macro@task_methods`] on the `impl` block gives its keys (see there) to every method of
+/// it.
 ///
 /// A callback is a path (`show`, `Self::show`, `ui::show`), a closure (`|doc| ...`), or
 /// `self.method`, which calls the method on the receiver: on a clone for `&self` and `self`
@@ -230,9 +218,11 @@ pub fn run_in_background(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Runs the function in the background with progress shown, and returns a `Task<T>` to join
 /// or `.await`: [`run_in_background`] without callbacks, `show_progress = true` by default.
 ///
-/// Keys: `task_name`, `show_progress`, `priority`, `timeout_ms`, `manager`, `scope`, `local`,
-/// `crate` (as for [`run_in_background`]). Callbacks are not accepted: the caller handles the
-/// outcome through the handle.
+/// Its keys, as for [`run_in_background`] (callbacks are not accepted: the caller handles the
+/// outcome through the handle):
+///
+#[doc = keys!(key_docs async_method)]
+///
 ///
 /// ```
 /// use task_macros::async_method;
@@ -290,9 +280,6 @@ pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry(MacroKind::AsyncMethod, attr.into(), item.into()).into()
 }
 
-/// Parses, validates and expands; on the first error, emits it *and* the user's item
-/// unchanged, so the rest of the crate still type-checks against it and rust-analyzer keeps
-/// working inside the body.
 /// Gives every `#[run_in_background]` and `#[async_method]` method of an `impl` block the same
 /// defaults, so that `manager = &self.tasks` is written once.
 ///
@@ -326,9 +313,10 @@ pub fn async_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Keys
 ///
-/// `manager` (an expression of type `&TaskManager`), `scope` (a `&ScopeHandle` or
-/// `&TaskScope`), `local` (callbacks that stay on the calling thread), `timeout_ms` (a
-/// deadline) and `crate` (the path to task_runtime), as on the methods.
+/// As on the methods:
+///
+#[doc = keys!(key_docs task_methods)]
+///
 ///
 /// Only the attributes' arguments are rewritten: each method then expands on its own, and an
 /// error about a default is reported at the default's tokens here.
@@ -344,8 +332,10 @@ pub fn task_methods(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// Parses, validates and expands; on the first error, emits it *and* a fallback of the
+/// user's item, so the rest of the crate still type-checks against it and rust-analyzer keeps
+/// working inside the body.
 fn entry(kind: MacroKind, attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
-    // Parse, then check, then generate; on the first mistake, its error and a fallback.
     let parsed = Attr::parse(kind, attr.clone());
     let expanded = parsed.as_ref().map_err(Clone::clone).and_then(|parsed| {
         let func = parse_function(kind, item.clone())?;

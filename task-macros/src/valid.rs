@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, GenericParam, Pat, Signature, Type, TypeReference};
 
-use crate::attr::{example, Attr, Callback, MacroKind, DEFAULTS};
+use crate::attr::{Attr, Form, MacroKind};
 use crate::signature::{self, Output, ReceiverKind, Shape};
 
 /// The first problem, if any.
@@ -86,18 +86,22 @@ fn output(shape: &Shape) -> syn::Result<()> {
 
 /// `#[async_method]` takes fewer keys than `#[run_in_background]`.
 pub(crate) fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
-    for key in attr.keys() {
-        let name = key.unraw().to_string();
-        if kind.accepts(&name) {
+    let callbacks = attr.callbacks();
+    for (key, written) in attr.given() {
+        if key.taken_by(kind) {
             continue;
         }
+        let name = key.name();
         let why = if kind == MacroKind::TaskMethods {
             format!(
                 "{} gives defaults for {}; put `{name}` on the methods themselves",
                 kind.attribute(),
-                DEFAULTS.map(|k| format!("`{k}`")).join(", ")
+                kind.keys()
+                    .map(|k| format!("`{}`", k.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
-        } else if name.starts_with("on_") {
+        } else if callbacks.iter().any(|(callback, ..)| *callback == key) {
             format!(
                 "{} takes no callbacks; use `#[run_in_background({name} = ...)]` to get `{name}`",
                 kind.attribute()
@@ -106,10 +110,10 @@ pub(crate) fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
             format!(
                 "`{name}` is not supported by {}; use `#[run_in_background({})]`",
                 kind.attribute(),
-                example(&name)
+                key.example()
             )
         };
-        return Err(syn::Error::new(key.span(), why));
+        return Err(syn::Error::new(written.span(), why));
     }
     Ok(())
 }
@@ -245,15 +249,15 @@ fn items(attr: &Attr, shape: &Shape) -> syn::Result<()> {
 /// `self.method` callbacks need a receiver to call the method on; a closure cannot borrow
 /// the receiver, since it runs after the call returned.
 fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()> {
-    for (_, keyed) in attr.callbacks() {
-        if let Callback::Expr(syn::Expr::Closure(closure)) = &keyed.value {
+    for (_, written, callback) in attr.callbacks() {
+        if let Form::Expr(syn::Expr::Closure(closure)) = &callback.form {
             // Only a borrowed receiver (`&self`, `self: &Arc<Self>`) is gone by then; an owned
             // one may be moved into the closure.
             let borrowed = shape.receiver.as_ref().is_some_and(|receiver| {
                 matches!(receiver.kind, ReceiverKind::Shared | ReceiverKind::ArcRef)
             });
             if borrowed && names_self(closure.body.to_token_stream()) {
-                let key = keyed.key.unraw();
+                let key = written.unraw();
                 return Err(syn::Error::new_spanned(
                     closure,
                     format!(
@@ -266,14 +270,14 @@ fn callbacks(attr: &Attr, shape: &Shape, fn_name: &syn::Ident) -> syn::Result<()
                 ));
             }
         }
-        if let Callback::SelfMethod { self_token, method } = &keyed.value {
+        if let Form::SelfMethod { self_token, method } = &callback.form {
             if shape.receiver.is_none() {
                 return Err(syn::Error::new(
                     self_token.span,
                     format!(
                         "`{} = self.{method}` needs a method with a `self` receiver, but `{}` \
                          has none; pass a function path (`Self::{method}`) or a closure",
-                        keyed.key.unraw(),
+                        written.unraw(),
                         fn_name.unraw()
                     ),
                 ));
