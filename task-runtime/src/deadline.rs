@@ -33,6 +33,9 @@ impl Feature for Timeout {
 
 pub(crate) struct Deadlines {
     shared: Arc<Shared>,
+    /// The timeouts tasks were given lately, one feature each: tasks given the same timeout
+    /// share it (an application uses a few), so a deadline costs no allocation per task.
+    timeouts: Mutex<Vec<Arc<Timeout>>>,
     thread: Mutex<Option<(ThreadId, JoinHandle<()>)>>,
     /// On a test's clock: what its `advance` calls (it holds it weakly).
     _clock_hook: Option<Arc<dyn Fn() + Send + Sync>>,
@@ -96,11 +99,28 @@ impl Deadlines {
         Deadlines {
             shared,
             thread: Mutex::new(None),
+            timeouts: Mutex::new(Vec::new()),
             _clock_hook: hook,
         }
     }
 
     /// Times `cell` out `timeout` from now. A timeout too long for the clock never fires.
+    /// The feature of a task given `timeout`: shared with the other tasks given the same.
+    pub(crate) fn timeout(&self, timeout: Duration) -> Arc<Timeout> {
+        /// How many distinct timeouts are kept for sharing.
+        const KEPT: usize = 16;
+        let mut kept = lock(&self.timeouts);
+        if let Some(found) = kept.iter().find(|t| t.0 == timeout) {
+            return Arc::clone(found);
+        }
+        if kept.len() == KEPT {
+            kept.remove(0);
+        }
+        let made = Arc::new(Timeout(timeout));
+        kept.push(Arc::clone(&made));
+        made
+    }
+
     pub(crate) fn add(&self, cell: &CellRef, timeout: Duration) {
         let now = self.shared.host.since_epoch();
         let Some(at) = u64::try_from(timeout.as_nanos())

@@ -61,6 +61,11 @@ impl ManagerCore {
         host.owner()?.downcast().ok()
     }
 
+    /// The deadline feature of a task given `timeout` (shared with the tasks given the same).
+    pub(crate) fn timeout(&self, timeout: Duration) -> Arc<crate::deadline::Timeout> {
+        self.deadlines.timeout(timeout)
+    }
+
     /// The number in the next default name, `Task-<n>`.
     pub(crate) fn next_task_number(&self) -> u64 {
         self.next_number.0.fetch_add(1, Ordering::Relaxed) + 1

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::core::{Admission, ManagerCore};
 use super::scope::ScopeHandle;
-use crate::deadline::Timeout;
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
 use crate::items::{Items, Publisher};
@@ -14,7 +13,7 @@ use crate::progress::Progress;
 use crate::scope::ScopeNode;
 use crate::shown::ShownTask;
 use crate::task::body::{BoxBody, Plain, WithCompletion};
-use crate::task::cell::{TaskCell, TaskSpec};
+use crate::task::cell::{Extras, TaskCell, TaskSpec};
 use crate::task::context::TaskContext;
 use crate::task::delivery::Callbacks;
 use crate::task::feature::Feature;
@@ -157,11 +156,14 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         let name = TaskName::new(options.name, manager.next_task_number());
         named(&name);
         // What the task carries besides its body and callbacks, each a feature of its own.
-        let mut features: Vec<Arc<dyn Feature>> = Vec::new();
+        let mut extras: Option<Box<Extras>> = None;
+        let mut carry = |feature: Arc<dyn Feature>| {
+            extras.get_or_insert_with(Box::default).carry(feature);
+        };
         let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
             .then(|| manager.registry.latest_of(name.as_str()));
         if let Some(latest) = &latest {
-            features.push(Arc::clone(latest) as Arc<dyn Feature>);
+            carry(Arc::clone(latest) as Arc<dyn Feature>);
         }
         // A task of a shown scope is drawn as part of the scope's line, not on its own.
         let in_shown_scope = options.scope.as_ref().is_some_and(|scope| scope.is_shown());
@@ -170,25 +172,29 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
                 id,
                 name: name.as_str().to_owned(),
             };
-            features.push(Arc::new(ShownTask::new(info)));
+            carry(Arc::new(ShownTask::new(info)));
         }
         if let Some(timeout) = options.timeout {
-            features.push(Arc::new(Timeout(timeout)));
+            carry(manager.timeout(timeout));
         }
         if let Some(scope) = options.scope {
-            features.push(scope);
+            carry(scope);
         }
         if let Some(items) = items {
-            features.push(items);
+            carry(items);
+        }
+        if let Some(dispatcher) = options.dispatcher {
+            extras
+                .get_or_insert_with(Box::default)
+                .dispatch_on(dispatcher);
         }
         let spec = TaskSpec {
             id,
             host: Arc::clone(&manager.host),
             name,
             priority: options.priority,
-            dispatcher: options.dispatcher,
             callbacks: options.callbacks,
-            features,
+            extras,
         };
         let cell = TaskCell::new(spec, body);
         let admission = Admission {

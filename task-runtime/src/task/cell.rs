@@ -49,7 +49,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::delivery::mailbox::{Callbacks, Listeners, Mailbox, Terminal};
-use super::feature::Feature;
+use super::feature::{Feature, Features};
 use super::name::TaskName;
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
@@ -170,13 +170,28 @@ pub(crate) struct TaskCore {
     _live: crate::debug::LiveTask,
 }
 
-/// What few tasks have, kept out of line.
-struct Extras {
+/// What few tasks have, kept out of line: made by the builder when the task has any of it
+/// (then its features are written into it once, with no copy of their own), or by the cell
+/// for a span.
+#[derive(Default)]
+pub(crate) struct Extras {
     dispatcher: Option<Dispatcher>,
     span: Option<tracing::Span>,
     /// What the task carries besides its body and callbacks, each heard at the moments of
     /// its life (see [`Feature`]).
-    features: Box<[Arc<dyn Feature>]>,
+    features: Features,
+}
+
+impl Extras {
+    /// The task's callbacks run on `dispatcher` rather than the manager's.
+    pub(crate) fn dispatch_on(&mut self, dispatcher: Dispatcher) {
+        self.dispatcher = Some(dispatcher);
+    }
+
+    /// The task carries `feature`.
+    pub(crate) fn carry(&mut self, feature: Arc<dyn Feature>) {
+        self.features.push(feature);
+    }
 }
 
 /// Everything a task is made of, before it is submitted.
@@ -186,26 +201,23 @@ pub(crate) struct TaskSpec {
     pub(crate) host: Arc<Host>,
     pub(crate) name: TaskName,
     pub(crate) priority: i32,
-    pub(crate) dispatcher: Option<Dispatcher>,
     pub(crate) callbacks: Option<Box<Callbacks>>,
-    pub(crate) features: Vec<Arc<dyn Feature>>,
+    /// Its own dispatcher and its features, if it has any.
+    pub(crate) extras: Option<Box<Extras>>,
 }
 
 impl TaskCore {
     /// The non-generic part of a new queued task (see `TaskCell::new`, beside the slot).
+    /// Inlined: the core is then written in place into the task's allocation, not copied.
+    #[inline(always)]
     pub(crate) fn new(spec: TaskSpec) -> TaskCore {
         let id = spec.id;
         // A span only costs memory when a subscriber wants it.
         let span = tracing::info_span!("task", id = id.as_u64(), name = %spec.name);
-        let span = (!span.is_disabled()).then_some(span);
-        let rare = spec.dispatcher.is_some() || span.is_some() || !spec.features.is_empty();
-        let extras = rare.then(|| {
-            Box::new(Extras {
-                dispatcher: spec.dispatcher,
-                span,
-                features: spec.features.into_boxed_slice(),
-            })
-        });
+        let mut extras = spec.extras;
+        if !span.is_disabled() {
+            extras.get_or_insert_with(Box::default).span = Some(span);
+        }
         let listeners = Listeners::new(spec.callbacks.as_deref());
         TaskCore {
             id,
@@ -250,8 +262,9 @@ impl TaskCore {
     }
 
     /// What the task carries besides its body and callbacks (see [`Feature`]).
-    pub(crate) fn features(&self) -> &[Arc<dyn Feature>] {
-        self.extras.as_ref().map_or(&[], |e| &e.features)
+    pub(crate) fn features(&self) -> &Features {
+        static NONE: Features = Features::NONE;
+        self.extras.as_ref().map_or(&NONE, |e| &e.features)
     }
 
     /// The task's feature of type `F`, for that feature's own code (a scope finding the node a

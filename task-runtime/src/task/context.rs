@@ -148,8 +148,8 @@ pub fn current() -> Option<TaskContext> {
 pub(crate) struct CurrentTask(());
 
 impl CurrentTask {
-    pub(crate) fn enter(ctx: &TaskContext) -> Self {
-        RUNNING.with(|running| running.borrow_mut().push(ctx.clone()));
+    pub(crate) fn enter(cell: &CellRef) -> Self {
+        RUNNING.with(|running| running.borrow_mut().push(TaskContext::new(cell.clone())));
         CurrentTask(())
     }
 }

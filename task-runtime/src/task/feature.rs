@@ -104,3 +104,47 @@ impl<T: Any + Send + Sync> AsAny for T {
         self
     }
 }
+
+/// How many features a task carries at most: one of each kind there is (a scope, items, a
+/// display line, the latest of its name, a deadline), and room for one more kind.
+const MOST: usize = 6;
+
+/// A task's features, inline: a task with features pays for them in the one box of its rare
+/// parts, with no allocation of their own.
+#[derive(Default)]
+pub(crate) struct Features {
+    slots: [Option<Arc<dyn Feature>>; MOST],
+}
+
+impl Features {
+    /// No feature at all.
+    pub(crate) const NONE: Features = Features {
+        slots: [const { None }; MOST],
+    };
+
+    /// Adds `feature`. At most one of each kind: a new kind raises `MOST`.
+    pub(crate) fn push(&mut self, feature: Arc<dyn Feature>) {
+        let free = self.slots.iter_mut().find(|slot| slot.is_none());
+        *free.expect("a task carries at most one feature of each kind") = Some(feature);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots[0].is_none()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn Feature>> {
+        self.slots.iter().map_while(Option::as_ref)
+    }
+}
+
+impl<'a> IntoIterator for &'a Features {
+    type Item = &'a Arc<dyn Feature>;
+    type IntoIter = std::iter::MapWhile<
+        std::slice::Iter<'a, Option<Arc<dyn Feature>>>,
+        fn(&'a Option<Arc<dyn Feature>>) -> Option<&'a Arc<dyn Feature>>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.slots.iter().map_while(Option::as_ref)
+    }
+}

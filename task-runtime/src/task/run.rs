@@ -3,7 +3,7 @@
 //! outcome; each place then shows the end on the display and posts the terminal event.
 
 use super::cell::{CancelRequest, CellRef, Silence, Start, Stop};
-use super::context::{CurrentTask, TaskContext};
+use super::context::CurrentTask;
 use super::delivery::{self, Terminal};
 use crate::error::AppError;
 use crate::host::{Host, Mark};
@@ -36,8 +36,7 @@ pub(crate) fn run(cell: &CellRef) -> bool {
     let _entered = core.enter_span();
     // From here until the outcome is decided the task runs on this thread: `current()` sees
     // it (in `on_started` too), and a shutdown from here does not wait for it.
-    let ctx = TaskContext::new(cell.clone());
-    let running = CurrentTask::enter(&ctx);
+    let running = CurrentTask::enter(cell);
     tracing::debug!("task started");
     delivery::post_started(cell);
     for feature in core.features() {

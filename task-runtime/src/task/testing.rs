@@ -15,6 +15,20 @@ use crate::error::{AppError, ErrorSink};
 use crate::host::Host;
 use crate::vocabulary::TaskId;
 
+impl TaskSpec {
+    /// The task carries `feature` (as the builder would attach it).
+    pub(crate) fn carry(&mut self, feature: Arc<dyn crate::task::feature::Feature>) {
+        self.extras.get_or_insert_with(Box::default).carry(feature);
+    }
+
+    /// The task's callbacks run on `dispatcher`.
+    pub(crate) fn dispatch_on(&mut self, dispatcher: Dispatcher) {
+        self.extras
+            .get_or_insert_with(Box::default)
+            .dispatch_on(dispatcher);
+    }
+}
+
 /// A host whose reported errors are kept.
 pub(crate) struct TestHost {
     pub(crate) host: Arc<Host>,
@@ -50,9 +64,8 @@ impl TestHost {
             host: Arc::clone(&self.host),
             name: TaskName::new(Some(GivenName::Static(name)), 0),
             priority: 0,
-            dispatcher: None,
             callbacks: Some(Box::new(callbacks)),
-            features: Vec::new(),
+            extras: None,
         }
     }
 }

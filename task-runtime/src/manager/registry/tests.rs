@@ -34,7 +34,7 @@ fn exclusive(
     let mut spec = test.spec(name, Callbacks::default());
     let latest = (how == Exclusive::CancelPrevious).then(|| registry.latest_of(name));
     if let Some(latest) = &latest {
-        spec.features.push(Arc::clone(latest) as Arc<dyn Feature>);
+        spec.carry(Arc::clone(latest) as Arc<dyn Feature>);
     }
     let (handle, cell) = task(spec, |_| Ok(()));
     (handle, cell, Some((how, latest)))

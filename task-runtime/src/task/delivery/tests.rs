@@ -15,7 +15,9 @@ use crate::task::Task;
 /// A task whose body reports progress 1..=5 and returns 42 to an `on_complete` that logs.
 fn reporting(test: &TestHost, log: &Log, dispatcher: Option<Dispatcher>) -> Task<()> {
     let mut spec = test.spec("reporting", log.callbacks());
-    spec.dispatcher = dispatcher;
+    if let Some(dispatcher) = dispatcher {
+        spec.dispatch_on(dispatcher);
+    }
     let body = Plain::new(|ctx: &TaskContext| {
         for current in 1..=5 {
             ctx.set_progress(current, 5);
@@ -140,7 +142,7 @@ fn a_silenced_task_runs_none_of_its_callbacks_but_signals_its_end() {
     let silencer = Arc::new(Silencer::default());
     let log = Log::default();
     let mut spec = test.spec("search", log.callbacks());
-    spec.features.push(silencer.clone() as Arc<dyn Feature>);
+    spec.carry(silencer.clone() as Arc<dyn Feature>);
     let (_task, cell) = task::<u8, _>(spec, |_| Ok(1));
     assert!(!cell.core.is_silenced());
     run::run(&cell);
