@@ -32,6 +32,14 @@ impl MacroKind {
         }
     }
 
+    /// Every attribute.
+    #[cfg(test)]
+    pub(crate) const ALL: [MacroKind; 3] = [
+        MacroKind::RunInBackground,
+        MacroKind::AsyncMethod,
+        MacroKind::TaskMethods,
+    ];
+
     /// The keys this attribute takes, in the table's order.
     pub(crate) fn keys(self) -> impl Iterator<Item = Key> {
         Key::ALL

@@ -1,16 +1,17 @@
 //! What is emitted beside a compile error: the function with the signature the macro would
 //! have generated (`-> Task<T>` or `-> Task<T, P>`, no `&TaskContext` nor `&Publisher<P>`)
 //! and a body that is never run, so that callers written against that signature, and a
-//! trait impl that declares it, raise no second error. When even that signature cannot be written (a function that is not one, a
-//! borrowed or `impl Trait` value), the item is emitted as written.
+//! trait impl that declares it, raise no second error. When even that signature cannot be
+//! written (a function that is not one, a borrowed or `impl Trait` value), the item is
+//! emitted as written.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{FnArg, ItemFn, Path, ReturnType, Type};
 
 use crate::attr::Attr;
-use crate::expand::{mentions_impl_trait, value_type};
 use crate::signature;
+use crate::signature::{mentions_impl_trait, value_type};
 use crate::valid::borrows;
 
 /// `attr` is the parsed attribute when it parsed; `attr_tokens` serves otherwise.

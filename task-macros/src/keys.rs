@@ -144,3 +144,108 @@ macro_rules! key_docs {
 
 pub(crate) use {if_taken, key_docs, keys, taken};
 
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use crate::attr::{Attr, Key, MacroKind};
+    use crate::expand::{emitter, expand};
+    use crate::model::{Names, Wrapper};
+    use crate::{signature, valid};
+
+    /// A method every key's example applies to.
+    fn plan(kind: MacroKind, attr: TokenStream) -> syn::Result<Wrapper> {
+        let attr = Attr::parse(kind, attr)?;
+        let func: syn::ItemFn = syn::parse2(quote! {
+            fn work(&self, items: &Publisher<u32>, ctx: &TaskContext) -> u32 { 1 }
+        })?;
+        let shape = signature::analyse(&func.sig);
+        valid::check(kind, &attr, &func, &shape)
+    }
+
+    fn example(key: Key) -> TokenStream {
+        key.example().parse().unwrap()
+    }
+
+    #[test]
+    fn every_key_appears_once() {
+        let names: HashSet<&str> = Key::ALL.iter().map(|key| key.name()).collect();
+        assert_eq!(names.len(), Key::ALL.len());
+        for &key in Key::ALL {
+            assert_eq!(Key::named(key.name()), Some(key));
+        }
+        // A synonym is no key, and means one key only.
+        let mut synonyms = HashSet::new();
+        for synonym in Key::ALL.iter().flat_map(|key| key.synonyms()) {
+            assert!(Key::named(synonym).is_none(), "`{synonym}` is a key");
+            assert!(synonyms.insert(synonym), "`{synonym}` means two keys");
+        }
+        // The manual lists each once.
+        let manual: &str = keys!(key_docs run_in_background);
+        for &key in Key::ALL {
+            let row = format!("| `{}` |", key.name());
+            assert_eq!(manual.matches(&row).count(), 1, "{manual}");
+        }
+        assert_eq!(manual.lines().count(), 2 + Key::ALL.len(), "{manual}");
+    }
+
+    #[test]
+    fn every_example_is_taken_by_the_attributes_its_row_says() {
+        for kind in MacroKind::ALL {
+            for &key in Key::ALL {
+                let attr = Attr::parse(kind, example(key)).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(
+                    valid::keys_of(kind, &attr).is_ok(),
+                    key.taken_by(kind),
+                    "{} {}",
+                    kind.attribute(),
+                    key.name()
+                );
+            }
+            let manual = match kind {
+                MacroKind::RunInBackground => keys!(key_docs run_in_background),
+                MacroKind::AsyncMethod => keys!(key_docs async_method),
+                MacroKind::TaskMethods => keys!(key_docs task_methods),
+            };
+            assert_eq!(manual.lines().count(), 2 + kind.keys().count(), "{manual}");
+            for key in kind.keys() {
+                assert!(
+                    manual.contains(&format!("| `{}` |", key.name())),
+                    "{manual}"
+                );
+            }
+        }
+        // `#[task_methods]` gives its defaults through the same table.
+        let defaults: Vec<&str> = MacroKind::TaskMethods.keys().map(Key::name).collect();
+        assert_eq!(
+            defaults,
+            ["timeout_ms", "manager", "scope", "local", "crate"]
+        );
+    }
+
+    #[test]
+    fn every_key_has_an_emitter_that_writes_it() {
+        let names = Names::new();
+        let bare = plan(MacroKind::RunInBackground, quote!()).unwrap();
+        let bare_expansion = expand(&bare).to_string();
+        for &key in Key::ALL {
+            let given = plan(MacroKind::RunInBackground, example(key))
+                .unwrap_or_else(|e| panic!("{}: {e}", key.name()));
+            assert_ne!(
+                expand(&given).to_string(),
+                bare_expansion,
+                "`{}` changes nothing",
+                key.example()
+            );
+            // Every key but `crate` (written in every path) writes a piece of its own.
+            let piece = emitter(key)(key, &given, &names);
+            let written = [piece.lets, piece.steps, piece.last]
+                .iter()
+                .any(|tokens| !tokens.is_empty());
+            assert_eq!(written, key != Key::Crate, "{}", key.name());
+        }
+    }
+}

@@ -45,6 +45,7 @@ mod attr;
 mod expand;
 mod fallback;
 mod methods;
+mod model;
 mod signature;
 mod valid;
 
@@ -332,16 +333,16 @@ pub fn task_methods(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// Parses, validates and expands; on the first error, emits it *and* a fallback of the
-/// user's item, so the rest of the crate still type-checks against it and rust-analyzer keeps
-/// working inside the body.
+/// Parses, checks into the model of the wrapper, and expands that model; on the first
+/// error, emits it *and* a fallback of the user's item, so the rest of the crate still
+/// type-checks against it and rust-analyzer keeps working inside the body.
 fn entry(kind: MacroKind, attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let parsed = Attr::parse(kind, attr.clone());
     let expanded = parsed.as_ref().map_err(Clone::clone).and_then(|parsed| {
         let func = parse_function(kind, item.clone())?;
         let shape = signature::analyse(&func.sig);
-        valid::check(kind, parsed, &func.sig, &shape)?;
-        Ok(expand::expand(kind, parsed, &func, &shape))
+        let wrapper = valid::check(kind, parsed, &func, &shape)?;
+        Ok(expand::expand(&wrapper))
     });
     match expanded {
         Ok(expanded) => expanded,

@@ -269,3 +269,31 @@ fn result_types(ty: &Type) -> Option<(Option<Type>, Option<Type>)> {
     .into_iter();
     Some((types.next(), types.next()))
 }
+
+/// Whether a type mentions `impl Trait` (then it cannot be named in a turbofish).
+pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.0
+}
+
+/// What the task yields: `T` of a `Result<T, E>`, or the type returned.
+pub(crate) fn value_type(krate: &syn::Path, shape: &Shape) -> proc_macro2::TokenStream {
+    use quote::{quote, ToTokens};
+    match &shape.output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) => ty.to_token_stream(),
+        Output::Fallible { value: Some(t), .. } => t.to_token_stream(),
+        Output::Fallible {
+            ty, value: None, ..
+        } => {
+            quote!(<#ty as #krate::bounds::TaskReturn>::Value)
+        }
+    }
+}
