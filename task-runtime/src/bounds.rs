@@ -6,7 +6,8 @@
 //! example "the trait `TaskArgument` is not implemented for `Rc<Vec<u64>>`") instead of an
 //! error inside the generated code. Each trait is implemented for every type that meets its
 //! requirement: there is nothing to implement, and code written by hand has no reason to name
-//! them (use [`TaskManager::task`] and [`TaskBuilder`]'s methods, which state the same bounds).
+//! them (use [`TaskManager::task`] and the methods of [`TaskBuilder`](crate::TaskBuilder), which
+//! state the same bounds).
 //!
 //! ```compile_fail
 //! use std::rc::Rc;
@@ -52,72 +53,6 @@ impl<T: Send + 'static> TaskArgument for T {}
     note = "return an owned, thread-safe type (e.g. `Arc<T>` instead of `Rc<T>`, `String` instead of `&str`)"
 )]
 pub trait TaskValue: Sized {
-    /// Builds the task of `body` on `manager`, lets `configure` set its options and callbacks,
-    /// and starts it. The value is checked here only, so a value that is not `Send` is one
-    /// error.
-    #[doc(hidden)]
-    fn run<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self>
-    where
-        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<Self>) -> TaskBuilder<Self>;
-
-    /// [`TaskValue::run`] for a task whose `on_complete` takes the value: the handle yields `()`.
-    #[doc(hidden)]
-    fn run_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
-    where
-        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<Self>) -> TaskBuilder<()>;
-
-    /// [`TaskValue::run`] with callbacks that stay on this thread (`local = true`).
-    #[doc(hidden)]
-    fn run_local<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self>
-    where
-        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<Self>) -> LocalTaskBuilder<Self>;
-
-    /// [`TaskValue::run_completing`] with callbacks that stay on this thread.
-    #[doc(hidden)]
-    fn run_local_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
-    where
-        F: FnOnce(&TaskContext) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<Self>) -> LocalTaskBuilder<()>;
-
-    /// [`TaskValue::run`] for a body that publishes items (a `&Publisher<P>` parameter).
-    #[doc(hidden)]
-    fn run_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self, P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<Self, P>) -> TaskBuilder<Self, P>;
-
-    /// [`TaskValue::run_completing`] for a body that publishes items.
-    #[doc(hidden)]
-    fn run_items_completing<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<(), P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<Self, P>) -> TaskBuilder<(), P>;
-
-    /// [`TaskValue::run_local`] for a body that publishes items.
-    #[doc(hidden)]
-    fn run_local_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<Self, P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<Self, P>) -> LocalTaskBuilder<Self, P>;
-
-    /// [`TaskValue::run_local_completing`] for a body that publishes items.
-    #[doc(hidden)]
-    fn run_local_items_completing<P, F, C>(
-        manager: &TaskManager,
-        body: F,
-        configure: C,
-    ) -> Task<(), P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<Self, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<Self, P>) -> LocalTaskBuilder<(), P>;
-
     /// Makes the task of `body` on `manager` in `mode` (callbacks delivered anywhere, or kept
     /// on this thread), lets `configure` name it and set its options and callbacks, and starts
     /// it. The value is checked here only, so a value that is not `Send` is one error; what the
@@ -155,82 +90,6 @@ pub trait TaskValue: Sized {
 }
 
 impl<T: Send + 'static> TaskValue for T {
-    fn run<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T>
-    where
-        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<T>) -> TaskBuilder<T>,
-    {
-        configure(manager.task(body)).start()
-    }
-
-    fn run_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
-    where
-        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<T>) -> TaskBuilder<()>,
-    {
-        configure(manager.task(body)).start()
-    }
-
-    #[track_caller]
-    fn run_local<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T>
-    where
-        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<T>) -> LocalTaskBuilder<T>,
-    {
-        configure(manager.task(body).local()).start()
-    }
-
-    #[track_caller]
-    fn run_local_completing<F, C>(manager: &TaskManager, body: F, configure: C) -> Task<()>
-    where
-        F: FnOnce(&TaskContext) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<T>) -> LocalTaskBuilder<()>,
-    {
-        configure(manager.task(body).local()).start()
-    }
-
-    fn run_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T, P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<T, P>) -> TaskBuilder<T, P>,
-    {
-        configure(manager.task_with_items(body)).start()
-    }
-
-    fn run_items_completing<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<(), P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(TaskBuilder<T, P>) -> TaskBuilder<(), P>,
-    {
-        configure(manager.task_with_items(body)).start()
-    }
-
-    #[track_caller]
-    fn run_local_items<P, F, C>(manager: &TaskManager, body: F, configure: C) -> Task<T, P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<T, P>) -> LocalTaskBuilder<T, P>,
-    {
-        configure(manager.task_with_items(body).local()).start()
-    }
-
-    #[track_caller]
-    fn run_local_items_completing<P, F, C>(
-        manager: &TaskManager,
-        body: F,
-        configure: C,
-    ) -> Task<(), P>
-    where
-        P: Send + 'static,
-        F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, AppError> + Send + 'static,
-        C: FnOnce(LocalTaskBuilder<T, P>) -> LocalTaskBuilder<(), P>,
-    {
-        configure(manager.task_with_items(body).local()).start()
-    }
-
     #[track_caller]
     fn start<M, F, C, R>(manager: &TaskManager, mode: M, body: F, configure: C) -> Task<R>
     where

@@ -9,21 +9,6 @@ use std::sync::{Arc, Weak};
 use crate::error::AppError;
 use crate::manager::{LocalTaskBuilder, ScopeHandle, TaskBuilder, TaskManager};
 
-/// `builder.name(name)` for the macros' `task_name`: a literal, kept without a copy.
-pub fn static_name<T, P>(builder: TaskBuilder<T, P>, name: &'static str) -> TaskBuilder<T, P> {
-    builder.static_name(name)
-}
-
-/// [`static_name`] for a local task (`local = true`); `manager_key` says whether the attribute
-/// has `manager = ..`, so that a panic of `start()` advises in the attribute's terms.
-pub fn static_local_name<T, P>(
-    builder: LocalTaskBuilder<T, P>,
-    name: &'static str,
-    manager_key: bool,
-) -> LocalTaskBuilder<T, P> {
-    builder.static_name(name).made_by_attribute(manager_key)
-}
-
 /// `builder.name(name)` for the macros' `task_name`, on either builder: a literal, kept
 /// without a copy.
 pub trait Named {
