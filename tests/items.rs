@@ -214,7 +214,12 @@ fn a_closed_scope_delivers_none_of_its_tasks_items() {
 #[test]
 fn max_pending_items_blocks_publish_until_a_delivery_makes_room() {
     let ui = EventLoop::new();
-    let manager = common::ui_manager(&ui, 1);
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .thread_name("items-room")
+        .dispatcher(ui.dispatcher())
+        .build()
+        .unwrap();
     let batches = Batches::default();
     let published = Arc::new(AtomicUsize::new(0));
     let p = published.clone();
@@ -230,8 +235,10 @@ fn max_pending_items_blocks_publish_until_a_delivery_makes_room() {
         .on_items(batches.recorder())
         .start();
     eventually("three published", || published.load(Ordering::SeqCst) == 3);
-    // Nobody drains the UI: the fourth publish waits (a bounded wait shows it).
-    std::thread::sleep(Duration::from_millis(50));
+    // Nobody drains the UI: the fourth publish waits, asleep, for room.
+    eventually("the publisher to wait for room", || {
+        common::is_blocked("items-room-1")
+    });
     assert_eq!(
         published.load(Ordering::SeqCst),
         3,
@@ -245,7 +252,11 @@ fn max_pending_items_blocks_publish_until_a_delivery_makes_room() {
 
 #[test]
 fn cancellation_unblocks_a_publisher_waiting_for_room() {
-    let manager = TaskManager::new(1);
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .thread_name("items-cancel")
+        .build()
+        .unwrap();
     let (done_tx, done) = mpsc::channel();
     let task = manager
         .task_with_items(move |_, items| {
@@ -256,10 +267,9 @@ fn cancellation_unblocks_a_publisher_waiting_for_room() {
         })
         .max_pending_items(1)
         .start();
-    eventually("the body to wait", || {
-        task.state() == task_runtime::TaskState::Running
+    eventually("the body to wait for room", || {
+        task.state() == task_runtime::TaskState::Running && common::is_blocked("items-cancel-1")
     });
-    std::thread::sleep(Duration::from_millis(20));
     assert!(done.try_recv().is_err(), "still waiting for room");
     task.cancel();
     done.recv_timeout(PATIENCE)

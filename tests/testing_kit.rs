@@ -246,21 +246,25 @@ fn idle_workers_expire_on_the_test_clock() {
     let clock = TestClock::new();
     let manager = TaskManager::builder()
         .max_threads(1)
+        .thread_name("kit-idle")
         .idle_timeout(Duration::from_millis(10))
         .clock(clock.clone())
         .build()
         .unwrap();
     manager.spawn(|_| Ok::<_, AppError>(())).join().unwrap();
     assert_eq!(manager.worker_count(), 1);
-    // Ten times the idle timeout in real time: the test clock has not moved.
-    std::thread::sleep(Duration::from_millis(100));
+    // The worker is idle, waiting for work (on real time it would expire after 10 ms): the
+    // test clock has not moved, so it stays.
+    common::eventually("the worker to wait, idle", || {
+        common::is_blocked("kit-idle-1")
+    });
     assert_eq!(
         manager.worker_count(),
         1,
         "idle expiry follows the test clock"
     );
     clock.advance(Duration::from_millis(9));
-    std::thread::sleep(Duration::from_millis(20));
+    // The advance runs the expiry check on this thread, at once: nothing to wait for.
     assert_eq!(manager.worker_count(), 1, "1 ms short of the idle timeout");
     clock.advance(Duration::from_millis(1));
     common::eventually("the idle worker to exit", || manager.worker_count() == 0);
