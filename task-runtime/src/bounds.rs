@@ -6,8 +6,7 @@
 //! example "the trait `TaskArgument` is not implemented for `Rc<Vec<u64>>`") instead of an
 //! error inside the generated code. Each trait is implemented for every type that meets its
 //! requirement: there is nothing to implement, and code written by hand has no reason to name
-//! them (use [`TaskManager::task`] and the methods of [`TaskBuilder`](crate::TaskBuilder), which
-//! state the same bounds).
+//! them (use [`TaskManager::task`] and [`TaskBuilder`]'s methods, which state the same bounds).
 //!
 //! ```compile_fail
 //! use std::rc::Rc;
