@@ -11,7 +11,6 @@ use crate::error::AppError;
 use crate::local::Owner;
 use crate::progress::Progress;
 use crate::task::Task;
-use crate::vocabulary::Exclusive;
 
 /// A [`TaskBuilder`] whose callbacks are `'static` but need not be `Send`: they may capture
 /// `Rc<RefCell<..>>`, GTK widgets, slint models, anything of the UI thread. Made by
@@ -183,40 +182,7 @@ impl<T, P> LocalTaskBuilder<T, P> {
         }
     }
 
-    /// Names the task; see [`TaskBuilder::name`].
-    pub fn name(self, name: impl Into<String>) -> Self {
-        self.map(|inner| inner.name(name))
-    }
-
-    /// Sets the priority; see [`TaskBuilder::priority`].
-    pub fn priority(self, priority: i32) -> Self {
-        self.map(|inner| inner.priority(priority))
-    }
-
-    /// Hands the task to the manager's progress display; see [`TaskBuilder::show_progress`].
-    pub fn show_progress(self, show: bool) -> Self {
-        self.map(|inner| inner.show_progress(show))
-    }
-
-    /// Where this task's callbacks run: it must run them on this thread.
-    pub fn dispatcher(self, dispatcher: Dispatcher) -> Self {
-        self.map(|inner| inner.dispatcher(dispatcher))
-    }
-
-    /// What to do with other active tasks of the same name; see [`Exclusive`].
-    pub fn exclusive(self, exclusive: Exclusive) -> Self {
-        self.map(|inner| inner.exclusive(exclusive))
-    }
-
-    /// Starts the task in `scope`; see [`TaskBuilder::scope`].
-    pub fn scope(self, scope: &super::scope::ScopeHandle) -> Self {
-        self.map(|inner| inner.scope(scope))
-    }
-
-    /// A deadline; see [`TaskBuilder::timeout`].
-    pub fn timeout(self, timeout: std::time::Duration) -> Self {
-        self.map(|inner| inner.timeout(timeout))
-    }
+    super::options::task_options!(|this| this.inner);
 
     /// Called on this thread when the body starts, before any progress.
     pub fn on_started(self, f: impl FnOnce() + 'static) -> Self {
@@ -252,18 +218,6 @@ impl<T, P> LocalTaskBuilder<T, P> {
     {
         let mut local = self.owner.register(f, true);
         self.map(|inner| inner.on_items(move |batch| local.call(batch)))
-    }
-
-    /// As [`TaskBuilder::max_pending_items`].
-    pub fn max_pending_items(self, n: usize) -> Self
-    where
-        P: Send + 'static,
-    {
-        self.map(|inner| inner.max_pending_items(n))
-    }
-
-    pub(crate) fn static_name(self, name: &'static str) -> Self {
-        self.map(|inner| inner.static_name(name))
     }
 
     /// Marks a task made by an attribute's `local = true`, so that a panic of

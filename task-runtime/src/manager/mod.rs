@@ -6,6 +6,7 @@ mod global;
 mod idle;
 mod job;
 mod local_builder;
+mod options;
 mod registry;
 mod scope;
 mod task_builder;

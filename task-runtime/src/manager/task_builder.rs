@@ -59,20 +59,21 @@ use crate::vocabulary::{Exclusive, TaskId, TaskInfo};
 /// [`task_with_items`](crate::TaskManager::task_with_items) (`()` for the others).
 #[must_use = "a TaskBuilder does nothing until `.start()` is called"]
 pub struct TaskBuilder<T, P = ()> {
-    manager: Arc<ManagerCore>,
+    pub(super) manager: Arc<ManagerCore>,
     body: BoxBody<T>,
-    options: Options,
-    items: Option<Arc<Items<P>>>,
+    pub(super) options: Options,
+    pub(super) items: Option<Arc<Items<P>>>,
 }
 
-struct Options {
-    name: Option<GivenName>,
-    priority: i32,
-    show_progress: bool,
-    dispatcher: Option<Dispatcher>,
-    exclusive: Option<Exclusive>,
-    timeout: Option<Duration>,
-    scope: Option<Arc<ScopeNode>>,
+/// What the option methods set (`manager/options.rs`).
+pub(super) struct Options {
+    pub(super) name: Option<GivenName>,
+    pub(super) priority: i32,
+    pub(super) show_progress: bool,
+    pub(super) dispatcher: Option<Dispatcher>,
+    pub(super) exclusive: Option<Exclusive>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) scope: Option<Arc<ScopeNode>>,
     /// Boxed: the builder is moved through every chained call, and most tasks set none.
     callbacks: Option<Box<Callbacks>>,
 }
@@ -226,21 +227,6 @@ impl<T, P> TaskBuilder<T, P> {
             .unwrap_or_else(|| self.manager.host.dispatcher())
     }
 
-    /// Names the task (default `Task-<n>`, numbered per manager). Names need not be unique;
-    /// [`TaskManager::cancel_task`](crate::TaskManager::cancel_task) and
-    /// [`exclusive`](Self::exclusive) act on every active task of a name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.options.name = Some(GivenName::Owned(name.into()));
-        self
-    }
-
-    /// Sets the priority (default 0): among queued tasks, higher runs first; equal
-    /// priorities run in submission order. Running tasks are never preempted.
-    pub fn priority(mut self, priority: i32) -> Self {
-        self.options.priority = priority;
-        self
-    }
-
     /// Called when the body starts, before any progress.
     pub fn on_started(mut self, f: impl FnOnce() + Send + 'static) -> Self {
         self.callbacks().on_started = Some(Box::new(f));
@@ -267,70 +253,6 @@ impl<T, P> TaskBuilder<T, P> {
         self
     }
 
-    /// Hands the task to the manager's progress display (off by default).
-    pub fn show_progress(mut self, show: bool) -> Self {
-        self.options.show_progress = show;
-        self
-    }
-
-    /// Where this task's callbacks run; by default the manager's dispatcher.
-    pub fn dispatcher(mut self, dispatcher: Dispatcher) -> Self {
-        self.options.dispatcher = Some(dispatcher);
-        self
-    }
-
-    /// What to do with other active tasks of the same name; see [`Exclusive`].
-    pub fn exclusive(mut self, exclusive: Exclusive) -> Self {
-        self.options.exclusive = Some(exclusive);
-        self
-    }
-
-    /// A deadline, counted from [`start`](Self::start). When it passes, the task is
-    /// cancelled (its body sees [`TaskContext::is_cancelled`]), and its outcome is *failed*
-    /// with [`ERR_TASK_TIMEOUT`](crate::codes::ERR_TASK_TIMEOUT) (severity `Warning`, context
-    /// `timeout_ms`), whatever the body then returns, delivered to `on_error` once the body
-    /// has returned. A task still queued at its deadline never runs: its outcome is decided
-    /// at the deadline, even when no worker is free. A cancellation made before the deadline
-    /// gives *cancelled*, as without one.
-    ///
-    /// Every duration is accepted: `Duration::ZERO` fails the task before its body can run,
-    /// `Duration::MAX` never fires. Deadlines share one timer thread per manager, started by
-    /// the first one and asleep while none is due.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use task_runtime::{codes, AppError, TaskError, TaskManager};
-    ///
-    /// let manager = TaskManager::new(1);
-    /// let slow = manager
-    ///     .task(|ctx| {
-    ///         while !ctx.is_cancelled() {
-    ///             std::thread::sleep(Duration::from_millis(1));
-    ///         }
-    ///         Ok::<_, AppError>("finished anyway")
-    ///     })
-    ///     .timeout(Duration::from_millis(20))
-    ///     .start();
-    /// match slow.join() {
-    ///     Err(TaskError::Failed(error)) => assert_eq!(error.code(), codes::ERR_TASK_TIMEOUT),
-    ///     other => panic!("{other:?}"),
-    /// }
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// Starts the task in `scope` (the same as `scope.task(f)`): dropping the scope cancels
-    /// it and silences its callbacks. See [`TaskScope`](crate::TaskScope). A `&TaskScope`
-    /// works too. The task runs on the scope's manager (a scope made by another manager than
-    /// this builder's takes the task there, with that manager's dispatcher as its default).
-    pub fn scope(mut self, scope: &ScopeHandle) -> Self {
-        self.options.scope = Some(Arc::clone(scope.node()));
-        self.manager = Arc::clone(scope.manager());
-        self
-    }
-
     /// Called on the task's dispatcher with the items published since the previous call, in
     /// publish order: one batch at a time, at most one delivery pending, never an empty
     /// batch, every item before the terminal callback. Items published after cancellation was
@@ -350,25 +272,7 @@ impl<T, P> TaskBuilder<T, P> {
         self
     }
 
-    /// Bounds the items waiting to be delivered (or, without `on_items`, taken): while `n`
-    /// wait, [`Publisher::publish`] blocks until a delivery takes them or the task is
-    /// cancelled. By default there is no bound. `0` counts as 1.
-    pub fn max_pending_items(self, n: usize) -> Self
-    where
-        P: Send + 'static,
-    {
-        if let Some(items) = &self.items {
-            items.limit(n);
-        }
-        self
-    }
-
-    /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`): kept
-    /// as a reference, never copied.
-    pub(crate) fn static_name(mut self, name: &'static str) -> Self {
-        self.options.name = Some(GivenName::Static(name));
-        self
-    }
+    super::options::task_options!(|this| this);
 }
 
 impl<T, P> fmt::Debug for TaskBuilder<T, P> {
