@@ -106,9 +106,12 @@ mod deadline;
 mod items;
 mod latest;
 mod local;
-mod scope;
 mod shown;
-// The manager on top, and what is built on it.
+// What one manager owns, and the operations on many tasks.
+mod admission;
+// Scopes: a feature of their tasks, and what their owner holds.
+mod scope;
+// The manager on top (a facade over admission), and what is built on it.
 mod manager;
 mod method;
 // What the attributes require of a task's types, named in their compile errors.

@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::core::ManagerCore;
 use super::{Handle, TaskManager};
+use crate::admission::ManagerCore;
 use crate::clock::TestClock;
 use crate::dispatch::Dispatcher;
 use crate::display::{default_display, ProgressDisplay};

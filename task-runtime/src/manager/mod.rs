@@ -1,35 +1,32 @@
 //! [`TaskManager`]: the pool, the registry of active tasks, signals, and shutdown.
 
 mod builder;
-mod core;
 mod global;
 mod idle;
-mod job;
 mod local_builder;
 mod options;
-mod registry;
-mod scope;
 mod task_builder;
+mod testing;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+pub use crate::admission::TaskSnapshot;
+pub use crate::scope::{ScopeHandle, ScopeProgress, TaskScope};
 pub use builder::TaskManagerBuilder;
 pub use global::{get_task_manager, init_global, set_max_threads};
 pub use local_builder::LocalTaskBuilder;
-pub use scope::{ScopeHandle, ScopeProgress, TaskScope};
 pub use task_builder::TaskBuilder;
 
-use self::core::ManagerCore;
+use crate::admission::ManagerCore;
 use crate::error::AppError;
 use crate::items::Publisher;
-use crate::progress::Progress;
 use crate::signal::ManagerSignals;
 use crate::sync::deadline_after;
 use crate::task::context::TaskContext;
 use crate::task::Task;
-use crate::vocabulary::{TaskId, TaskState};
+use crate::vocabulary::TaskId;
 
 /// Runs background tasks on a pool of worker threads and keeps track of them
 /// (Python: `TaskManager`).
@@ -73,37 +70,6 @@ struct Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         self.core.close();
-    }
-}
-
-/// A snapshot of one active task, from [`TaskManager::tasks`].
-#[derive(Debug, Clone)]
-pub struct TaskSnapshot {
-    /// The task's id.
-    pub id: TaskId,
-    /// The task's name.
-    pub name: String,
-    /// Queued or running (snapshots only list active tasks).
-    pub state: TaskState,
-    /// The latest progress reported, if any.
-    pub progress: Option<Progress>,
-    /// When the task was submitted.
-    pub queued_at: Instant,
-    /// When its body started, if it did.
-    pub started_at: Option<Instant>,
-}
-
-impl TaskSnapshot {
-    fn of(cell: &crate::task::cell::CellRef) -> Self {
-        let core = &cell.core;
-        TaskSnapshot {
-            id: core.id,
-            name: core.name().as_str().to_owned(),
-            state: core.state(),
-            progress: core.mailbox().latest_progress(),
-            queued_at: core.queued_at(),
-            started_at: core.started_at(),
-        }
     }
 }
 
@@ -283,70 +249,6 @@ impl TaskManager {
     #[must_use = "shutdown returns false when running bodies did not return in time"]
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.core().shutdown(deadline_after(timeout))
-    }
-
-    /// Runs the next queued body (the highest priority first, then the oldest) on the calling
-    /// thread, with its outcome decided and delivered as a worker would; whether there was
-    /// one. Tasks cancelled while queued are skipped. For a
-    /// [`manual`](TaskManagerBuilder::manual) manager; on one with threads it competes
-    /// with the workers for the queue.
-    pub fn run_next(&self) -> bool {
-        self.core().pool.run_next()
-    }
-
-    /// Runs queued bodies on the calling thread until none is queued, bodies queued meanwhile
-    /// (by the bodies themselves, or by callbacks they deliver inline) included; returns how
-    /// many ran. See [`run_next`](Self::run_next).
-    ///
-    /// "Closing the panel stops its scan", tested without a thread: the panel's tasks belong
-    /// to its scope, and the scope goes with the panel.
-    ///
-    /// ```
-    /// use std::cell::RefCell;
-    /// use std::rc::Rc;
-    /// use task_runtime::{AppError, EventLoop, TaskManager, TaskScope};
-    ///
-    /// struct Panel {
-    ///     tasks: TaskScope,
-    ///     lines: Rc<RefCell<Vec<String>>>,
-    /// }
-    ///
-    /// impl Panel {
-    ///     fn scan(&self, dir: &str) {
-    ///         let lines = self.lines.clone();
-    ///         let dir = dir.to_owned();
-    ///         self.tasks
-    ///             .task(move |_| Ok::<_, AppError>(format!("scanned {dir}")))
-    ///             .local()
-    ///             .on_complete(move |line| lines.borrow_mut().push(line))
-    ///             .start();
-    ///     }
-    /// }
-    ///
-    /// let ui = EventLoop::new();
-    /// let manager = TaskManager::builder().manual().dispatcher(ui.dispatcher()).build().unwrap();
-    /// let lines = Rc::new(RefCell::new(Vec::new()));
-    /// let panel = Panel { tasks: manager.scope(), lines: lines.clone() };
-    /// panel.scan("/home");
-    /// assert_eq!(manager.run_all(), 1);
-    /// ui.process_events();
-    /// assert_eq!(*lines.borrow(), ["scanned /home"]);
-    ///
-    /// panel.scan("/usr");
-    /// drop(panel); // the window closes before the scan ran
-    /// assert_eq!(manager.run_all(), 0, "the scan was cancelled with its scope");
-    /// ui.process_events();
-    /// assert_eq!(*lines.borrow(), ["scanned /home"]);
-    /// ```
-    pub fn run_all(&self) -> usize {
-        std::iter::from_fn(|| self.run_next().then_some(())).count()
-    }
-
-    /// Runs the next queued task on the calling thread; loom models play the worker with it.
-    #[cfg(loom)]
-    #[doc(hidden)]
-    pub fn run_queued_task(&self) -> bool {
-        self.core().pool.run_queued()
     }
 
     /// Passes every pending deadline now, on the calling thread; loom models play the timer

@@ -87,7 +87,7 @@ macro_rules! task_options {
         /// `&TaskScope` works too. The task runs on the scope's manager (a scope made by
         /// another manager than this builder's takes the task there, with that manager's
         /// dispatcher as its default).
-        pub fn scope(mut self, scope: &crate::manager::ScopeHandle) -> Self {
+        pub fn scope(mut self, scope: &crate::scope::ScopeHandle) -> Self {
             let $this = &mut self;
             $task.options.scope = Some(std::sync::Arc::clone(scope.node()));
             $task.manager = std::sync::Arc::clone(scope.manager());

@@ -4,12 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::core::{Admission, ManagerCore};
-use super::scope::ScopeHandle;
+use crate::admission::{Admission, ManagerCore};
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
 use crate::items::{Items, Publisher};
 use crate::progress::Progress;
+use crate::scope::ScopeHandle;
 use crate::scope::ScopeNode;
 use crate::shown::ShownTask;
 use crate::task::body::{BoxBody, Plain, WithCompletion};

@@ -6,9 +6,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::core::ManagerCore;
-use super::TaskSnapshot;
-use crate::scope::ScopeNode;
+use super::ScopeNode;
+use crate::admission::{ManagerCore, TaskSnapshot};
 use crate::sync::deadline_after;
 use crate::task::context::TaskContext;
 use crate::vocabulary::{TaskId, TaskInfo};
@@ -77,7 +76,7 @@ pub struct ScopeProgress {
 }
 
 impl TaskScope {
-    pub(super) fn new(manager: Arc<ManagerCore>, parent: Option<Arc<ScopeNode>>) -> Self {
+    pub(crate) fn new(manager: Arc<ManagerCore>, parent: Option<Arc<ScopeNode>>) -> Self {
         let node = ScopeNode::new(Arc::clone(&manager.host), parent);
         Self::over(manager, node)
     }
@@ -214,11 +213,11 @@ impl ScopeHandle {
         self.node.is_closed()
     }
 
-    pub(super) fn node(&self) -> &Arc<ScopeNode> {
+    pub(crate) fn node(&self) -> &Arc<ScopeNode> {
         &self.node
     }
 
-    pub(super) fn manager(&self) -> &Arc<ManagerCore> {
+    pub(crate) fn manager(&self) -> &Arc<ManagerCore> {
         &self.manager
     }
 }

@@ -1,12 +1,19 @@
-//! [`ManagerCore`]: what one manager owns (the host its tasks point at, the pool, the
-//! registry), and the operations on many tasks: submitting, cancelling, shutting down.
+//! Admission: what one manager owns (the host its tasks point at, the pool, the registry, the
+//! deadlines) as [`ManagerCore`], and the operations on many tasks: submitting, cancelling,
+//! and (`shutdown.rs`) shutting down. The manager's public types are a facade over it.
+
+mod job;
+mod registry;
+mod shutdown;
+mod snapshot;
+
+pub use snapshot::TaskSnapshot;
 
 use std::any::Any;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::registry::{Refusal, Registry};
 use crate::deadline::Deadlines;
 use crate::host::Host;
 use crate::latest::LatestOfName;
@@ -14,8 +21,9 @@ use crate::pool::Pool;
 use crate::sync::atomic::Ordering;
 use crate::sync::CachePadded;
 use crate::task::cell::{CancelRequest, CellRef, Silence};
-use crate::task::{context, run};
+use crate::task::run;
 use crate::vocabulary::{Exclusive, TaskId};
+use registry::{Refusal, Registry};
 
 /// How a task is admitted, besides what it carries: its deadline, and its exclusivity (which
 /// the registry applies).
@@ -30,7 +38,7 @@ pub(crate) struct ManagerCore {
     pub(crate) pool: Pool<CellRef>,
     pub(crate) registry: Registry,
     pub(crate) shutdown_timeout: Duration,
-    deadlines: Deadlines,
+    pub(crate) deadlines: Deadlines,
     /// Written by every submission: padded, so workers reading the fields around it do not
     /// lose their cached copies each time.
     next_number: CachePadded<AtomicU64>,
@@ -160,31 +168,5 @@ impl ManagerCore {
         );
         self.pool.purge_stale();
         cancelled
-    }
-
-    /// Refuses new tasks, cancels the active ones, and waits for their bodies to return.
-    pub(crate) fn shutdown(&self, deadline: Option<Instant>) -> bool {
-        self.registry.close();
-        self.cancel_all();
-        // A task of this manager shutting it down from its body or its worker-side callbacks
-        // cannot wait for itself (nor for the tasks it runs nested, joined inline).
-        let own = context::running_here(&self.host);
-        self.host.undecided().wait_until_at_most(own, deadline)
-    }
-
-    /// Every pending deadline passes now (loom models play the timer with this).
-    #[cfg(loom)]
-    pub(crate) fn expire_deadlines(&self) {
-        self.deadlines.expire_all();
-    }
-
-    /// The last handle is gone: shut down, let the workers exit, stop the display.
-    pub(crate) fn close(&self) {
-        let deadline = crate::sync::deadline_after(self.shutdown_timeout);
-        self.shutdown(deadline);
-        self.pool.terminate(deadline);
-        self.deadlines.close();
-        // After the workers: the cancellations above still show.
-        self.host.display().stop(deadline);
     }
 }
