@@ -1,33 +1,11 @@
 //! The worker pool: threads started on demand up to a maximum, reused, retired after an idle
 //! timeout.
 //!
-//! # Design
-//!
-//! Jobs travel on one unbounded crossbeam channel, the same mechanism as the simplest
-//! possible pool: sending and receiving are lock-free, and an idle worker blocked in `recv`
-//! spins briefly before parking (crossbeam's backoff), so a job that arrives soon after the
-//! previous one starts without a system call, while an idle pool sleeps and costs no CPU.
-//!
-//! Priorities other than the default 0 are rare; such jobs go to a small mutex-guarded
-//! [`PriorityQueue`] (with a wake-up message on the channel). Workers take, in order: queued
-//! jobs with a priority above 0, then the channel (priority 0, first in first out), then jobs
-//! below 0. That is "higher priority first, FIFO within a level" without making the common
-//! case pay for a lock.
-//!
-//! Thread bookkeeping is atomic and lives in [`Slots`](slots): a submission claims an idle
-//! worker that nobody else counts on, or starts a thread if the limit allows, so a burst gets
-//! every allowed thread however many workers were idle. A worker retires when there are more
-//! threads than the limit (after its current job), after an idle timeout with nothing queued,
-//! or when the pool terminates; every exit gives its slot back first and then looks at the
-//! queue once more, so a job submitted meanwhile is never left without a thread. Retired
-//! threads are joined before a new one starts, so the OS never sees more than `max_threads`
-//! workers.
-//!
-//! A thread that cannot be started gives its slot back; if no worker is left at all, the
-//! queued jobs are failed ([`PoolJob::abandon`]) rather than left waiting forever.
-//!
-//! A job never unwinds into the worker (it contains its own panics); if one ever did, the
-//! worker's [`Sentinel`] replaces the thread, so capacity is never lost.
+//! Its design, the promises it keeps and where each is checked are in `README.md` beside this
+//! file: one unbounded channel for the common priority, a small ranked queue for the others,
+//! thread accounting in one atomic word (`slots.rs`), and every exit path giving its slot back
+//! before it looks at the queue once more, so a queued job never waits while the pool is below
+//! its limit.
 
 mod queue;
 mod slots;
