@@ -352,3 +352,6 @@ impl<P> fmt::Debug for Publisher<P> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -72,3 +72,85 @@ impl std::fmt::Debug for BodyScopes {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    /// A scope that counts how often it was shut.
+    #[derive(Default)]
+    struct Counted(AtomicUsize);
+
+    impl BodyScope for Counted {
+        fn shut(&self) -> usize {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            0
+        }
+    }
+
+    fn listed(scopes: &BodyScopes, scope: &Arc<Counted>, id: TaskId) {
+        scopes.add(id, Arc::downgrade(scope) as Weak<dyn BodyScope>);
+    }
+
+    fn shut(scope: &Counted) -> usize {
+        scope.0.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn stopping_a_task_shuts_the_scopes_of_its_body_once_and_no_others() {
+        let scopes = BodyScopes::default();
+        let (a, b) = (TaskId::next(), TaskId::next());
+        let (a1, a2, b1) = (Arc::default(), Arc::default(), Arc::default());
+        listed(&scopes, &a1, a);
+        listed(&scopes, &a2, a);
+        listed(&scopes, &b1, b);
+        assert_eq!((scopes.listed(a), scopes.listed(b)), (2, 1));
+
+        scopes.stop(a);
+        assert_eq!((shut(&a1), shut(&a2), shut(&b1)), (1, 1, 0));
+        assert_eq!(
+            scopes.listed(a),
+            0,
+            "a task is stopped once: its entry goes"
+        );
+        scopes.stop(a);
+        assert_eq!((shut(&a1), shut(&a2)), (1, 1));
+    }
+
+    #[test]
+    fn a_dropped_scope_is_neither_listed_nor_shut() {
+        let scopes = BodyScopes::default();
+        let id = TaskId::next();
+        let (kept, removed): (Arc<Counted>, Arc<Counted>) = (Arc::default(), Arc::default());
+        listed(&scopes, &kept, id);
+        listed(&scopes, &removed, id);
+        scopes.remove(id, Arc::as_ptr(&removed).cast());
+        assert_eq!(scopes.listed(id), 1);
+        let gone: Arc<Counted> = Arc::default();
+        listed(&scopes, &gone, id);
+        drop(gone);
+        scopes.stop(id);
+        assert_eq!((shut(&kept), shut(&removed)), (1, 0));
+
+        // Removing the last scope of a task leaves no entry behind (nor does a stray remove).
+        let other = TaskId::next();
+        let only: Arc<Counted> = Arc::default();
+        listed(&scopes, &only, other);
+        scopes.remove(other, Arc::as_ptr(&only).cast());
+        scopes.remove(other, Arc::as_ptr(&only).cast());
+        assert_eq!(format!("{scopes:?}"), "BodyScopes { tasks: 0 }");
+    }
+
+    #[test]
+    fn stopping_a_task_whose_body_made_no_scope_changes_nothing() {
+        let scopes = BodyScopes::default();
+        scopes.stop(TaskId::next()); // the table never used: one load
+        let id = TaskId::next();
+        let scope: Arc<Counted> = Arc::default();
+        listed(&scopes, &scope, id);
+        scopes.stop(TaskId::next());
+        assert_eq!((shut(&scope), scopes.listed(id)), (0, 1));
+    }
+}

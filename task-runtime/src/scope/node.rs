@@ -444,3 +444,6 @@ impl BodyScope for ScopeNode {
         ScopeNode::shut(self)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -507,3 +507,6 @@ mod size {
         );
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;
