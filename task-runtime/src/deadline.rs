@@ -15,8 +15,8 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use crate::error::AppError;
-use crate::host::Host;
 use crate::sync::{lock, wait, wait_timeout};
+use crate::task::admit::TaskHost;
 use crate::task::cell::AnySlot;
 use crate::task::cell::{CellRef, TaskCell, TaskCore};
 use crate::task::feature::Feature;
@@ -42,7 +42,7 @@ pub(crate) struct Deadlines {
 }
 
 struct Shared {
-    host: Arc<Host>,
+    host: Arc<TaskHost>,
     state: Mutex<State>,
     wake: Condvar,
 }
@@ -79,7 +79,7 @@ impl Ord for Entry {
 }
 
 impl Deadlines {
-    pub(crate) fn new(host: Arc<Host>) -> Self {
+    pub(crate) fn new(host: Arc<TaskHost>) -> Self {
         let shared = Arc::new(Shared {
             host,
             state: Mutex::default(),

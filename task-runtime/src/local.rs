@@ -25,9 +25,9 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
 use crate::error::{AppError, Losses};
-use crate::host::Host;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{current_thread, lock, thread_local, Mutex, Thread, ThreadId};
+use crate::task::admit::TaskHost;
 use crate::task::name::TaskName;
 
 thread_local! {
@@ -177,7 +177,7 @@ fn with_table<R>(f: impl FnOnce(&mut Table, &mut Vec<Erased>) -> R) -> Option<R>
 pub(crate) struct Owner {
     thread: Thread,
     graveyard: Arc<Graveyard>,
-    host: Arc<Host>,
+    host: Arc<TaskHost>,
     /// Set when the task is started: its name.
     task: OnceLock<TaskName>,
     /// A delivery of this task reached another thread: the task is counted (once) in that
@@ -187,7 +187,7 @@ pub(crate) struct Owner {
 
 impl Owner {
     /// The calling thread, as the owner of the callbacks about to be registered.
-    pub(crate) fn here(host: Arc<Host>) -> Arc<Owner> {
+    pub(crate) fn here(host: Arc<TaskHost>) -> Arc<Owner> {
         // A thread that is exiting has no table: its callbacks are dropped at once (`register`).
         let graveyard = with_table(|table, _| Arc::clone(&table.graveyard)).unwrap_or_default();
         Arc::new(Owner {

@@ -127,9 +127,9 @@ fn the_check_sees_what_it_must_refuse() {
 
 // ----- inside a folder: no circle among the modules of `task/`, `admission/`, `scope/`, `manager/` -----
 
-/// The one circle allowed: the recursive type of the task core. A cell carries its features,
-/// and a feature's hooks take the cell.
-const KNOTS: &[&[&str]] = &[&["task::cell", "task::feature"]];
+/// The one circle allowed: the recursive type of the task core. A cell carries its features
+/// and points at its host, and a feature's hooks and the host's admission take the cell.
+const KNOTS: &[&[&str]] = &[&["task::admit", "task::cell", "task::feature"]];
 
 /// Every module of the crate by path (`task::delivery::drain`), with its source text (comments
 /// and unit tests cut off: they may use anything).
@@ -304,4 +304,86 @@ fn the_circle_check_sees_a_circle() {
     all.insert("task::c".to_owned(), "use super::a::X;".to_owned());
     assert_eq!(circles("task", &all), [["task::a", "task::b"]]);
     assert_eq!(edges("task", &all["task"], &all), ["task::a"]);
+}
+
+// ----- no reach up by other means: a downcast back to an owner -----
+
+/// The files that downcast, each finding again a value of its own layer or of the user's,
+/// never an owner above it: a task reaches its manager through the typed admission its host
+/// holds (`task::admit`), and nothing else may be turned back into a manager.
+const DOWNCASTS: &[(&str, &str)] = &[
+    (
+        "error/app_error.rs",
+        "an error's source, of the user's type",
+    ),
+    (
+        "local.rs",
+        "a local callback's argument, of the callback's own type",
+    ),
+    ("unwind.rs", "a panic's payload"),
+    (
+        "task/cell.rs",
+        "a feature finding its own data (`TaskCore::feature`)",
+    ),
+    (
+        "task/run.rs",
+        "a task the host held for a cancel round, a cell again",
+    ),
+];
+
+/// The downcasts in `code`, by line: `(line, names its type)`. One whose type is inferred
+/// (`.downcast().ok()`) hides what it reaches, so it is refused even in the files above.
+fn downcasts(code: &str) -> Vec<(usize, bool)> {
+    let mut found = Vec::new();
+    for (number, line) in code.lines().enumerate() {
+        let line = line.split("//").next().unwrap_or("");
+        for (at, _) in line.match_indices("downcast") {
+            if line[..at].ends_with("fn ") {
+                continue; // a method of that name (`AppError::downcast_ref`)
+            }
+            let rest = line[at + "downcast".len()..]
+                .trim_start_matches(|c: char| c == '_' || c.is_alphabetic());
+            found.push((number + 1, rest.starts_with("::<")));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_owner_is_reached_by_a_downcast() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files.sort();
+    let mut wrong = Vec::new();
+    for file in &files {
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('\\', "/");
+        let text = fs::read_to_string(file).unwrap();
+        let allowed = DOWNCASTS.iter().any(|(f, _)| *f == relative);
+        for (line, typed) in downcasts(without_unit_tests(&text)) {
+            if !allowed || !typed {
+                wrong.push(format!("{relative}:{line}"));
+            }
+        }
+        if text.contains("Weak<dyn Any") || text.contains("Weak<dyn std::any::Any") {
+            wrong.push(format!("{relative}: a weak `dyn Any` (an opaque owner)"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "downcasts outside the known ones (a task reaches its manager through its host's \
+         typed admission, `task::admit::Admit`; a new kind of downcast is listed in DOWNCASTS \
+         with what it finds): {wrong:?}"
+    );
+}
+
+#[test]
+fn the_downcast_check_sees_an_owner() {
+    let code = "let m = host.owner()?.downcast().ok();\nlet s = p.downcast_ref::<String>(); // downcast\n/// [`downcast`]\npub fn downcast_ref<E>() {}";
+    assert_eq!(downcasts(code), [(1, false), (2, true)]);
 }

@@ -9,32 +9,24 @@ mod snapshot;
 
 pub use snapshot::TaskSnapshot;
 
-use std::any::Any;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::deadline::Deadlines;
-use crate::host::Host;
 use crate::latest::LatestOfName;
 use crate::pool::Pool;
 use crate::sync::atomic::Ordering;
 use crate::sync::CachePadded;
+use crate::task::admit::{Admission, Admit, TaskHost};
 use crate::task::cell::{CancelRequest, CellRef, Silence};
+use crate::task::feature::Feature;
 use crate::task::run;
-use crate::vocabulary::{Exclusive, TaskId};
+use crate::vocabulary::TaskId;
 use registry::{Refusal, Registry};
 
-/// How a task is admitted, besides what it carries: its deadline, and its exclusivity (which
-/// the registry applies).
-#[derive(Default)]
-pub(crate) struct Admission {
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) exclusive: Option<(Exclusive, Option<Arc<LatestOfName>>)>,
-}
-
 pub(crate) struct ManagerCore {
-    pub(crate) host: Arc<Host>,
+    pub(crate) host: Arc<TaskHost>,
     pub(crate) pool: Pool<CellRef>,
     pub(crate) registry: Registry,
     pub(crate) shutdown_timeout: Duration,
@@ -45,9 +37,10 @@ pub(crate) struct ManagerCore {
 }
 
 impl ManagerCore {
-    /// A manager's core; its host's owner (see [`Host::owner`]).
+    /// A manager's core, which its host's tasks reach as their admission (see
+    /// [`Host::admission`](crate::host::Host::admission)).
     pub(crate) fn new(
-        host: Arc<Host>,
+        host: Arc<TaskHost>,
         pool: Pool<CellRef>,
         shutdown_timeout: Duration,
     ) -> Arc<Self> {
@@ -59,30 +52,16 @@ impl ManagerCore {
             shutdown_timeout,
             next_number: CachePadded(AtomicU64::new(0)),
         });
-        let owner: Weak<ManagerCore> = Arc::downgrade(&core);
-        core.host.set_owner(owner as Weak<dyn Any + Send + Sync>);
+        let admission: Weak<ManagerCore> = Arc::downgrade(&core);
+        core.host.set_admission(admission);
         core
-    }
-
-    /// The manager whose host `host` is, if it still exists.
-    pub(crate) fn of(host: &Host) -> Option<Arc<ManagerCore>> {
-        host.owner()?.downcast().ok()
-    }
-
-    /// The deadline feature of a task given `timeout` (shared with the tasks given the same).
-    pub(crate) fn timeout(&self, timeout: Duration) -> Arc<crate::deadline::Timeout> {
-        self.deadlines.timeout(timeout)
-    }
-
-    /// The number in the next default name, `Task-<n>`.
-    pub(crate) fn next_task_number(&self) -> u64 {
-        self.next_number.0.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Admits and queues a new task, or cancels it at once when it may not run. A `timeout`
     /// starts counting now; a zero one times the task out before any worker can start it.
-    pub(crate) fn submit(&self, cell: CellRef, admission: Admission) {
+    fn admit(&self, cell: CellRef, admission: Admission) {
         let Admission { timeout, exclusive } = admission;
+        let exclusive = exclusive.map(|exclusive| (exclusive, cell.core.feature::<LatestOfName>()));
         self.host.submitted(cell.core.dispatcher());
         // Every feature hears of it (a closed scope refuses it: its owner is gone, so it never
         // runs, and runs no callback).
@@ -168,5 +147,35 @@ impl ManagerCore {
         );
         self.pool.purge_stale();
         cancelled
+    }
+}
+
+impl Admit for ManagerCore {
+    fn host(&self) -> &Arc<TaskHost> {
+        &self.host
+    }
+
+    fn next_task_number(&self) -> u64 {
+        self.next_number.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn latest_of(&self, name: &str) -> Arc<dyn Feature> {
+        self.registry.latest_of(name)
+    }
+
+    fn timeout(&self, timeout: Duration) -> Arc<dyn Feature> {
+        self.deadlines.timeout(timeout)
+    }
+
+    fn submit(&self, cell: CellRef, admission: Admission) {
+        self.admit(cell, admission);
+    }
+
+    fn purge_stale(&self) {
+        self.pool.purge_stale();
+    }
+
+    fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
     }
 }

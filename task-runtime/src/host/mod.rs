@@ -5,15 +5,15 @@
 //! progress display that follow it, the count of undecided tasks that idle waiters watch, and
 //! which threads are the pool's. Every method takes names, dispatchers and [`TaskInfo`], never
 //! a task's internals, so the host sits below the task and knows nothing of it. The manager
-//! builds the host and owns it with the pool and the registry; the host keeps only an opaque
-//! weak pointer back to it (its [`owner`](Host::owner)), which the manager's own code turns
-//! back into a manager when a running body asks for one (`TaskContext::scope`).
+//! builds the host and owns it with the pool and the registry; the host keeps a weak handle
+//! to the manager's admission, of a type the host does not know (`A`: the task layer names it,
+//! `task::admit::TaskHost`), so that a started task can submit more (`TaskContext::scope`,
+//! continuations) without anyone reaching up by a downcast.
 
 mod body_scopes;
 mod rounds;
 mod undecided;
 
-use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -35,7 +35,8 @@ use crate::vocabulary::{Outcome, TaskInfo, TaskState};
 /// Rewrites every task error before anyone sees it (`TaskManagerBuilder::map_error`).
 pub(crate) type ErrorMap = Arc<dyn Fn(AppError) -> AppError + Send + Sync>;
 
-pub(crate) struct Host {
+/// `A` is what admitted the host's tasks: the task layer's `dyn Admit` (see the module doc).
+pub(crate) struct Host<A: ?Sized + Send + Sync + 'static> {
     dispatcher: Dispatcher,
     errors: ErrorSink,
     error_map: Option<ErrorMap>,
@@ -63,8 +64,8 @@ pub(crate) struct Host {
     /// A manual manager's (no worker threads): a body runs where it is asked for.
     manual: bool,
     pool: PoolThreads,
-    /// Whoever owns this host (the manager), set once it exists.
-    owner: OnceLock<Weak<dyn Any + Send + Sync>>,
+    /// The admission of the manager that owns this host, set once it exists.
+    admission: OnceLock<Weak<A>>,
 }
 
 /// What a host is made of.
@@ -79,7 +80,7 @@ pub(crate) struct HostConfig {
     pub(crate) manual: bool,
 }
 
-impl Host {
+impl<A: ?Sized + Send + Sync + 'static> Host<A> {
     pub(crate) fn new(config: HostConfig) -> Self {
         Host {
             dispatcher: config.dispatcher,
@@ -100,24 +101,26 @@ impl Host {
             clock: config.clock,
             manual: config.manual,
             pool: config.pool,
-            owner: OnceLock::new(),
+            admission: OnceLock::new(),
         }
     }
 
-    /// Records who owns this host (once; later calls change nothing).
-    pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
-        let _ = self.owner.set(owner);
+    /// Records the admission of the manager that owns this host (once; later calls change
+    /// nothing).
+    pub(crate) fn set_admission(&self, admission: Weak<A>) {
+        let _ = self.admission.set(admission);
     }
 
-    /// The owner given to [`set_owner`](Self::set_owner), while it still exists.
-    pub(crate) fn owner(&self) -> Option<Arc<dyn Any + Send + Sync>> {
-        self.owner.get()?.upgrade()
+    /// The admission given to [`set_admission`](Self::set_admission), while its manager
+    /// exists.
+    pub(crate) fn admission(&self) -> Option<Arc<A>> {
+        self.admission.get()?.upgrade()
     }
 
     /// A host for tasks built without a manager, in unit tests: callbacks go to `dispatcher`,
     /// errors to `errors`, no thread is the pool's.
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn for_tests(dispatcher: Dispatcher, errors: ErrorSink) -> Arc<Host> {
+    pub(crate) fn for_tests(dispatcher: Dispatcher, errors: ErrorSink) -> Arc<Self> {
         Arc::new(Host::new(HostConfig {
             dispatcher,
             errors,
@@ -342,13 +345,13 @@ impl Host {
     /// Emits `arg` on one signal, on the host's dispatcher: right here if `from` (where the
     /// task's own callback just ran) delivers to the same place, so the signal follows that
     /// callback; else as a job of its own.
-    fn emit<A: Send + 'static>(
+    fn emit<Arg: Send + 'static>(
         self: &Arc<Self>,
         from: &Dispatcher,
-        arg: A,
-        info: fn(&A) -> &TaskInfo,
+        arg: Arg,
+        info: fn(&Arg) -> &TaskInfo,
         name: &'static str,
-        signal: fn(&ManagerSignals) -> &Signal<A>,
+        signal: fn(&ManagerSignals) -> &Signal<Arg>,
     ) {
         if from.same_target(&self.dispatcher) {
             self.emit_now(&arg, info, name, signal);
@@ -366,12 +369,12 @@ impl Host {
         }
     }
 
-    fn emit_now<A>(
+    fn emit_now<Arg>(
         &self,
-        arg: &A,
-        info: fn(&A) -> &TaskInfo,
+        arg: &Arg,
+        info: fn(&Arg) -> &TaskInfo,
         name: &'static str,
-        signal: fn(&ManagerSignals) -> &Signal<A>,
+        signal: fn(&ManagerSignals) -> &Signal<Arg>,
     ) {
         signal(&self.signals).emit_with(arg, |panic| {
             let slot = format!("a {name} slot");
@@ -388,7 +391,7 @@ fn first(arg: &(TaskInfo, AppError)) -> &TaskInfo {
     &arg.0
 }
 
-impl fmt::Debug for Host {
+impl<A: ?Sized + Send + Sync + 'static> fmt::Debug for Host<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Host")
             .field("dispatcher", &self.dispatcher)

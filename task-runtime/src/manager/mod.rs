@@ -24,6 +24,7 @@ use crate::error::AppError;
 use crate::items::Publisher;
 use crate::signal::ManagerSignals;
 use crate::sync::deadline_after;
+use crate::task::admit::Admit;
 use crate::task::context::TaskContext;
 use crate::task::Task;
 use crate::vocabulary::TaskId;
@@ -101,6 +102,11 @@ impl TaskManager {
         &self.handle.core
     }
 
+    /// The core as the builders and scopes submit to it.
+    fn admission(&self) -> Arc<dyn Admit> {
+        Arc::clone(self.core()) as Arc<dyn Admit>
+    }
+
     /// Prepares a task running `f`; configure it, then call
     /// [`start`](TaskBuilder::start).
     ///
@@ -112,7 +118,7 @@ impl TaskManager {
         T: Send + 'static,
         E: Into<AppError> + 'static,
     {
-        TaskBuilder::new(Arc::clone(self.core()), f)
+        TaskBuilder::new(self.admission(), f)
     }
 
     /// A task whose body also publishes items (partial results) through a [`Publisher<P>`]:
@@ -125,13 +131,13 @@ impl TaskManager {
         P: Send + 'static,
         E: Into<AppError> + 'static,
     {
-        TaskBuilder::with_items(Arc::clone(self.core()), f)
+        TaskBuilder::with_items(self.admission(), f)
     }
 
     /// A new scope: tasks started through it are cancelled when it is dropped, and none of
     /// their callbacks starts from then on. See [`TaskScope`].
     pub fn scope(&self) -> TaskScope {
-        TaskScope::new(Arc::clone(self.core()), None)
+        TaskScope::new(self.admission(), None)
     }
 
     /// Starts a task with default options: `manager.task(f).start()`.

@@ -90,7 +90,7 @@ macro_rules! task_options {
         pub fn scope(mut self, scope: &crate::scope::ScopeHandle) -> Self {
             let $this = &mut self;
             $task.options.scope = Some(std::sync::Arc::clone(scope.node()));
-            $task.manager = std::sync::Arc::clone(scope.manager());
+            $task.admission = std::sync::Arc::clone(scope.admission());
             self
         }
 

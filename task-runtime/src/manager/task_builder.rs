@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::admission::{Admission, ManagerCore};
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
 use crate::items::{Items, Publisher};
@@ -12,6 +11,7 @@ use crate::progress::Progress;
 use crate::scope::ScopeHandle;
 use crate::scope::ScopeNode;
 use crate::shown::ShownTask;
+use crate::task::admit::{Admission, Admit, TaskHost};
 use crate::task::body::{BoxBody, Plain, WithCompletion};
 use crate::task::cell::{Extras, TaskCell, TaskSpec};
 use crate::task::context::TaskContext;
@@ -59,7 +59,7 @@ use crate::vocabulary::{Exclusive, TaskId, TaskInfo};
 /// [`task_with_items`](crate::TaskManager::task_with_items) (`()` for the others).
 #[must_use = "a TaskBuilder does nothing until `.start()` is called"]
 pub struct TaskBuilder<T, P = ()> {
-    pub(super) manager: Arc<ManagerCore>,
+    pub(super) admission: Arc<dyn Admit>,
     body: BoxBody<T>,
     pub(super) options: Options,
     pub(super) items: Option<Arc<Items<P>>>,
@@ -79,18 +79,18 @@ pub(super) struct Options {
 }
 
 impl<T: Send + 'static> TaskBuilder<T> {
-    pub(crate) fn new<E, F>(manager: Arc<ManagerCore>, f: F) -> Self
+    pub(crate) fn new<E, F>(admission: Arc<dyn Admit>, f: F) -> Self
     where
         F: FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
         E: Into<AppError> + 'static,
     {
-        TaskBuilder::with_body(manager, Box::new(Plain::new(f)), None)
+        TaskBuilder::with_body(admission, Box::new(Plain::new(f)), None)
     }
 }
 
 impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
     /// A task whose body publishes items through a [`Publisher<P>`].
-    pub(crate) fn with_items<E, F>(manager: Arc<ManagerCore>, f: F) -> Self
+    pub(crate) fn with_items<E, F>(admission: Arc<dyn Admit>, f: F) -> Self
     where
         F: FnOnce(&TaskContext, &Publisher<P>) -> Result<T, E> + Send + 'static,
         E: Into<AppError> + 'static,
@@ -98,16 +98,16 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         let items = Items::new();
         let shared = Arc::clone(&items);
         let body = Plain::new(move |ctx: &TaskContext| f(ctx, &shared.publisher(ctx.cell())));
-        TaskBuilder::with_body(manager, Box::new(body), Some(items))
+        TaskBuilder::with_body(admission, Box::new(body), Some(items))
     }
 
     fn with_body(
-        manager: Arc<ManagerCore>,
+        admission: Arc<dyn Admit>,
         body: BoxBody<T>,
         items: Option<Arc<Items<P>>>,
     ) -> Self {
         TaskBuilder {
-            manager,
+            admission,
             body,
             items,
             options: Options {
@@ -129,7 +129,7 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
     /// Given twice, both callbacks run, in order (the second receives `()`).
     pub fn on_complete(self, f: impl FnOnce(T) + Send + 'static) -> TaskBuilder<(), P> {
         TaskBuilder {
-            manager: self.manager,
+            admission: self.admission,
             options: self.options,
             items: self.items,
             body: Box::new(WithCompletion::new(self.body, f)),
@@ -148,23 +148,21 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
     /// [`start`](Self::start), telling `named` the task's name first.
     pub(super) fn start_named(self, named: impl FnOnce(&TaskName)) -> Task<T, P> {
         let TaskBuilder {
-            manager,
+            admission,
             body,
             options,
             items,
         } = self;
         let id = TaskId::next();
-        let name = TaskName::new(options.name, manager.next_task_number());
+        let name = TaskName::new(options.name, admission.next_task_number());
         named(&name);
         // What the task carries besides its body and callbacks, each a feature of its own.
         let mut extras: Option<Box<Extras>> = None;
         let mut carry = |feature: Arc<dyn Feature>| {
             extras.get_or_insert_with(Box::default).carry(feature);
         };
-        let latest = (options.exclusive == Some(Exclusive::CancelPrevious))
-            .then(|| manager.registry.latest_of(name.as_str()));
-        if let Some(latest) = &latest {
-            carry(Arc::clone(latest) as Arc<dyn Feature>);
+        if options.exclusive == Some(Exclusive::CancelPrevious) {
+            carry(admission.latest_of(name.as_str()));
         }
         // A task of a shown scope is drawn as part of the scope's line, not on its own.
         let in_shown_scope = options.scope.as_ref().is_some_and(|scope| scope.is_shown());
@@ -176,7 +174,7 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
             carry(Arc::new(ShownTask::new(info)));
         }
         if let Some(timeout) = options.timeout {
-            carry(manager.timeout(timeout));
+            carry(admission.timeout(timeout));
         }
         if let Some(scope) = options.scope {
             carry(scope);
@@ -191,18 +189,18 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         }
         let spec = TaskSpec {
             id,
-            host: Arc::clone(&manager.host),
+            host: Arc::clone(admission.host()),
             name,
             priority: options.priority,
             callbacks: options.callbacks,
             extras,
         };
         let cell = TaskCell::new(spec, body);
-        let admission = Admission {
+        let how = Admission {
             timeout: options.timeout,
-            exclusive: options.exclusive.map(|exclusive| (exclusive, latest)),
+            exclusive: options.exclusive,
         };
-        manager.submit(cell.clone(), admission);
+        admission.submit(cell.clone(), how);
         Task::new(cell)
     }
 }
@@ -215,8 +213,8 @@ impl<T, P> TaskBuilder<T, P> {
     }
 
     /// The host of the task's manager.
-    pub(super) fn host(&self) -> &Arc<crate::host::Host> {
-        &self.manager.host
+    pub(super) fn host(&self) -> &Arc<TaskHost> {
+        self.admission.host()
     }
 
     /// Where the task's callbacks will run.
@@ -224,7 +222,7 @@ impl<T, P> TaskBuilder<T, P> {
         self.options
             .dispatcher
             .as_ref()
-            .unwrap_or_else(|| self.manager.host.dispatcher())
+            .unwrap_or_else(|| self.admission.host().dispatcher())
     }
 
     /// Called when the body starts, before any progress.
@@ -298,7 +296,7 @@ impl ScopeHandle {
         T: Send + 'static,
         E: Into<AppError> + 'static,
     {
-        TaskBuilder::new(Arc::clone(self.manager()), f).scope(self)
+        TaskBuilder::new(Arc::clone(self.admission()), f).scope(self)
     }
 
     /// A task with items in this scope, to configure and start: as
@@ -310,7 +308,7 @@ impl ScopeHandle {
         P: Send + 'static,
         E: Into<AppError> + 'static,
     {
-        TaskBuilder::with_items(Arc::clone(self.manager()), f).scope(self)
+        TaskBuilder::with_items(Arc::clone(self.admission()), f).scope(self)
     }
 
     /// Starts a task in this scope with default options: as `task(f).start()`.

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::ScopeNode;
-use crate::admission::{ManagerCore, TaskSnapshot};
+use crate::admission::TaskSnapshot;
 use crate::sync::deadline_after;
+use crate::task::admit::Admit;
 use crate::task::context::TaskContext;
 use crate::vocabulary::{TaskId, TaskInfo};
 
@@ -58,7 +59,8 @@ pub struct TaskScope {
 /// and runs no callback.
 #[derive(Clone)]
 pub struct ScopeHandle {
-    manager: Arc<ManagerCore>,
+    /// The manager's admission: where the scope's tasks are submitted.
+    admission: Arc<dyn Admit>,
     node: Arc<ScopeNode>,
 }
 
@@ -76,14 +78,14 @@ pub struct ScopeProgress {
 }
 
 impl TaskScope {
-    pub(crate) fn new(manager: Arc<ManagerCore>, parent: Option<Arc<ScopeNode>>) -> Self {
-        let node = ScopeNode::new(Arc::clone(&manager.host), parent);
-        Self::over(manager, node)
+    pub(crate) fn new(admission: Arc<dyn Admit>, parent: Option<Arc<ScopeNode>>) -> Self {
+        let node = ScopeNode::new(Arc::clone(admission.host()), parent);
+        Self::over(admission, node)
     }
 
-    fn over(manager: Arc<ManagerCore>, node: Arc<ScopeNode>) -> Self {
+    fn over(admission: Arc<dyn Admit>, node: Arc<ScopeNode>) -> Self {
         TaskScope {
-            handle: ScopeHandle { manager, node },
+            handle: ScopeHandle { admission, node },
             name: None,
         }
     }
@@ -146,14 +148,14 @@ impl Deref for TaskScope {
 impl Drop for TaskScope {
     fn drop(&mut self) {
         self.handle.node.shut();
-        self.handle.manager.pool.purge_stale();
+        self.handle.admission.purge_stale();
     }
 }
 
 impl ScopeHandle {
     /// A scope inside this one: closed when this one is, counted in its counts.
     pub fn child(&self) -> TaskScope {
-        TaskScope::new(Arc::clone(&self.manager), Some(Arc::clone(&self.node)))
+        TaskScope::new(Arc::clone(&self.admission), Some(Arc::clone(&self.node)))
     }
 
     /// Cancels the active tasks of this scope and its children; returns exactly how many this
@@ -164,7 +166,7 @@ impl ScopeHandle {
     /// in it afterwards behave normally.
     pub fn cancel(&self) -> usize {
         let cancelled = self.node.cancel();
-        self.manager.pool.purge_stale();
+        self.admission.purge_stale();
         cancelled
     }
 
@@ -191,7 +193,7 @@ impl ScopeHandle {
         let deadline = deadline_after(timeout);
         let settled = self.node.wait(deadline);
         if settled {
-            let drawn_by = deadline_after(self.manager.shutdown_timeout);
+            let drawn_by = deadline_after(self.admission.shutdown_timeout());
             self.node.flush_display(earliest(deadline, drawn_by));
         }
         settled
@@ -217,8 +219,8 @@ impl ScopeHandle {
         &self.node
     }
 
-    pub(crate) fn manager(&self) -> &Arc<ManagerCore> {
-        &self.manager
+    pub(crate) fn admission(&self) -> &Arc<dyn Admit> {
+        &self.admission
     }
 }
 
@@ -281,7 +283,7 @@ impl TaskContext {
     /// ```
     pub fn scope(&self) -> TaskScope {
         let cell = self.cell();
-        let Some(manager) = ManagerCore::of(&cell.core.host) else {
+        let Some(admission) = cell.core.host.admission() else {
             panic!(
                 "TaskContext::scope: the manager of task `{}` is gone (every handle to it was \
                  dropped and its shutdown stopped waiting for this body); keep a TaskManager \
@@ -289,7 +291,7 @@ impl TaskContext {
                 cell.core.name().as_str()
             );
         };
-        TaskScope::over(manager, ScopeNode::for_body(cell))
+        TaskScope::over(admission, ScopeNode::for_body(cell))
     }
 }
 

@@ -14,10 +14,11 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use crate::display::Shown;
-use crate::host::{BodyScope, Host, Mark, Stamp};
+use crate::host::{BodyScope, Mark, Stamp};
 use crate::progress::Progress;
 use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, wait, wait_timeout, Condvar, Mutex};
+use crate::task::admit::TaskHost;
 use crate::task::cell::AnySlot;
 use crate::task::cell::{CellRef, Silence, TaskCell, TaskCore};
 use crate::task::context;
@@ -28,7 +29,7 @@ use crate::vocabulary::{Outcome, TaskId, TaskInfo, TaskState};
 
 pub(crate) struct ScopeNode {
     /// The host of the manager the scope belongs to: its cancel rounds.
-    host: Arc<Host>,
+    host: Arc<TaskHost>,
     parent: Option<Arc<ScopeNode>>,
     /// The task whose body made this scope with `ctx.scope()`.
     body: Option<TaskId>,
@@ -100,7 +101,7 @@ pub(crate) struct Counts {
 impl ScopeNode {
     /// A scope of `host`'s tasks; a child of `parent` if given (closed with it, counted in
     /// it).
-    pub(crate) fn new(host: Arc<Host>, parent: Option<Arc<ScopeNode>>) -> Arc<ScopeNode> {
+    pub(crate) fn new(host: Arc<TaskHost>, parent: Option<Arc<ScopeNode>>) -> Arc<ScopeNode> {
         Self::made(host, parent, None)
     }
 
@@ -120,7 +121,7 @@ impl ScopeNode {
     }
 
     fn made(
-        host: Arc<Host>,
+        host: Arc<TaskHost>,
         parent: Option<Arc<ScopeNode>>,
         body: Option<TaskId>,
     ) -> Arc<ScopeNode> {

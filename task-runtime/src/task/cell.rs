@@ -11,7 +11,8 @@
 //! against this one of 200: no difference beyond the noise in `examples/compare.rs`, and 8
 //! bytes more per task; see BENCHMARKS.md.)
 //!
-//! A task points at its [`Host`], never at its manager.
+//! A task points at its host ([`TaskHost`]), never at its manager: it reaches the manager's
+//! admission only through the host's typed weak handle (`task::admit`).
 //!
 //! The cell is kept small, since every queued task costs one: what most tasks do not use
 //! (a dispatcher of their own, an enabled tracing span, its features: a scope, items, a line
@@ -48,12 +49,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::admit::TaskHost;
 use super::delivery::mailbox::{Callbacks, Listeners, Mailbox, Terminal};
 use super::feature::{Feature, Features};
 use super::name::TaskName;
 use crate::dispatch::Dispatcher;
 use crate::error::AppError;
-use crate::host::{Host, Stamp};
+use crate::host::Stamp;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
 use crate::vocabulary::{TaskId, TaskInfo, TaskState};
 
@@ -148,7 +150,7 @@ impl CancelRequest {
 /// The non-generic part of a task.
 pub(crate) struct TaskCore {
     pub(crate) id: TaskId,
-    pub(crate) host: Arc<Host>,
+    pub(crate) host: Arc<TaskHost>,
     name: TaskName,
     /// Nanoseconds since the host's epoch.
     queued_at: u64,
@@ -198,7 +200,7 @@ impl Extras {
 pub(crate) struct TaskSpec {
     /// Given by the builder (its features may need it before the task exists).
     pub(crate) id: TaskId,
-    pub(crate) host: Arc<Host>,
+    pub(crate) host: Arc<TaskHost>,
     pub(crate) name: TaskName,
     pub(crate) priority: i32,
     pub(crate) callbacks: Option<Box<Callbacks>>,

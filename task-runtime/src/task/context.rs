@@ -6,8 +6,8 @@ use std::fmt;
 use super::cell::CellRef;
 use super::delivery;
 use crate::error::Cancelled;
-use crate::host::Host;
 use crate::sync::thread_local;
+use crate::task::admit::TaskHost;
 use crate::vocabulary::TaskId;
 
 /// Handed to every task body: the task's identity, its cancellation flag, and progress
@@ -167,13 +167,13 @@ pub(crate) fn is_running_here(id: TaskId) -> bool {
     RUNNING.with(|running| running.borrow().iter().any(|ctx| ctx.id() == id))
 }
 
-fn address(host: &Host) -> usize {
+fn address(host: &TaskHost) -> usize {
     std::ptr::from_ref(host) as usize
 }
 
 /// How many tasks of `host` this thread is running (nested ones included): a shutdown from
 /// here cannot wait for them.
-pub(crate) fn running_here(host: &Host) -> usize {
+pub(crate) fn running_here(host: &TaskHost) -> usize {
     let host = address(host);
     RUNNING.with(|running| {
         running

@@ -5,8 +5,11 @@
 //!
 //! A task knows its [`Host`](crate::host::Host) and nothing above it: not the manager, the
 //! registry or the pool. The manager builds tasks from a [`TaskSpec`](cell::TaskSpec) and
-//! submits them; from then on a task runs, is cancelled and delivers on its own.
+//! submits them through [`Admit`](admit::Admit), the one seam toward it, which the host holds
+//! weakly so that a running task can submit more; from then on a task runs, is cancelled and
+//! delivers on its own.
 
+pub(crate) mod admit;
 pub(crate) mod body;
 mod cancel_on_drop;
 pub(crate) mod cell;

@@ -2,11 +2,12 @@
 //! an outcome is decided. The slot counts each decision with the host as it stores the
 //! outcome; each place then shows the end on the display and posts the terminal event.
 
+use super::admit::TaskHost;
 use super::cell::{CancelRequest, CellRef, Silence, Start, Stop};
 use super::context::CurrentTask;
 use super::delivery::{self, Terminal};
 use crate::error::AppError;
-use crate::host::{Host, Mark};
+use crate::host::Mark;
 use crate::vocabulary::TaskState;
 
 /// Runs a queued task on the current thread: body, outcome, then delivery; whether the body
@@ -71,7 +72,7 @@ pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
 /// inline (the worker-thread dispatcher) may wait for another task of the round, which only
 /// this call decides.
 pub(crate) fn cancel_round(
-    host: &Host,
+    host: &TaskHost,
     mark: &Mark,
     snapshot: impl FnOnce() -> Vec<CellRef>,
     silence: Silence,

@@ -12,7 +12,7 @@ use super::name::{GivenName, TaskName};
 use super::Task;
 use crate::dispatch::{Dispatcher, Job};
 use crate::error::{AppError, ErrorSink};
-use crate::host::Host;
+use crate::task::admit::TaskHost;
 use crate::vocabulary::TaskId;
 
 impl TaskSpec {
@@ -31,7 +31,7 @@ impl TaskSpec {
 
 /// A host whose reported errors are kept.
 pub(crate) struct TestHost {
-    pub(crate) host: Arc<Host>,
+    pub(crate) host: Arc<TaskHost>,
     errors: Arc<Mutex<Vec<AppError>>>,
 }
 
@@ -42,7 +42,7 @@ impl TestHost {
         let sink =
             ErrorSink::new(move |error: &AppError| heard.lock().unwrap().push(error.clone()));
         TestHost {
-            host: Host::for_tests(dispatcher, sink),
+            host: TaskHost::for_tests(dispatcher, sink),
             errors,
         }
     }

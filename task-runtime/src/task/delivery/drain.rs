@@ -2,9 +2,9 @@
 //! task's dispatcher, and tells the host when the terminal event is done.
 
 use super::mailbox::{Callbacks, Due, Posted, Terminal};
-use crate::host::Host;
 use crate::progress::Progress;
 use crate::sync::thread_local;
+use crate::task::admit::TaskHost;
 use crate::task::cell::CellRef;
 use crate::unwind;
 use crate::vocabulary::Outcome;
@@ -259,20 +259,20 @@ thread_local! {
     static DELIVERING: std::cell::RefCell<Vec<usize>> = std::cell::RefCell::new(Vec::new());
 }
 
-fn address(host: &Host) -> usize {
+fn address(host: &TaskHost) -> usize {
     std::ptr::from_ref(host) as usize
 }
 
 /// Marks this thread as delivering `host`'s callbacks through a queued dispatcher until the
 /// guard is dropped: a callback waiting for the manager to be idle must not wait for the very
 /// delivery it runs in.
-pub(crate) fn delivering(host: &Host) -> Delivering {
+pub(crate) fn delivering(host: &TaskHost) -> Delivering {
     DELIVERING.with(|delivering| delivering.borrow_mut().push(address(host)));
     Delivering(())
 }
 
 /// How many deliveries of `host` are in progress on this thread.
-pub(crate) fn delivering_here(host: &Host) -> usize {
+pub(crate) fn delivering_here(host: &TaskHost) -> usize {
     let host = address(host);
     DELIVERING.with(|delivering| delivering.borrow().iter().filter(|h| **h == host).count())
 }

@@ -1,0 +1,57 @@
+//! [`Admit`]: the manager's admission, as the layers above the core reach it from a task.
+//!
+//! Builders and scopes submit through it, and so can a task that already runs: a body's
+//! `ctx.scope()` and, later, a task's continuations find the admission of their manager
+//! through the host the task points at ([`TaskHost`]), weakly and with its type, instead of
+//! an opaque owner downcast back to a manager. The manager's core (`crate::admission`)
+//! implements it; the core here only names it.
+//!
+//! This module, `cell` and `feature` are the one knot in this folder, the recursive type's: a
+//! cell points at its host, whose admission takes cells.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::cell::CellRef;
+use super::feature::Feature;
+use crate::host::Host;
+use crate::vocabulary::Exclusive;
+
+/// The host of a task: what it needs from its surroundings, and the admission that took it.
+pub(crate) type TaskHost = Host<dyn Admit>;
+
+/// How a task is admitted, besides what it carries: its deadline, and its exclusivity (which
+/// the registry applies).
+#[derive(Default)]
+pub(crate) struct Admission {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) exclusive: Option<Exclusive>,
+}
+
+/// What a manager offers whoever builds and submits its tasks: the builders, the scopes, and
+/// a running task through its host.
+pub(crate) trait Admit: Send + Sync {
+    /// The host every task of this manager points at.
+    fn host(&self) -> &Arc<TaskHost>;
+
+    /// The number in the next default name, `Task-<n>`.
+    fn next_task_number(&self) -> u64;
+
+    /// The feature a `CancelPrevious` task named `name` carries: the latest task of the name
+    /// (shared by the tasks of the name).
+    fn latest_of(&self, name: &str) -> Arc<dyn Feature>;
+
+    /// The deadline feature of a task given `timeout` (shared by the tasks given the same).
+    fn timeout(&self, timeout: Duration) -> Arc<dyn Feature>;
+
+    /// Admits and queues a new task, or cancels it at once when it may not run. A timeout
+    /// starts counting now.
+    fn submit(&self, cell: CellRef, admission: Admission);
+
+    /// Drops the queued tasks that were cancelled, so the queue does not keep them.
+    fn purge_stale(&self);
+
+    /// How long the manager's shutdown waits for its tasks (what waits on a group of tasks
+    /// default to).
+    fn shutdown_timeout(&self) -> Duration;
+}
