@@ -174,7 +174,7 @@ impl Deadlines {
         let shared = Arc::clone(&self.shared);
         match std::thread::Builder::new()
             .name("task-runtime-deadlines".to_owned())
-            .spawn(move || shared.run())
+            .spawn(move || shared.watch())
         {
             Ok(handle) => *thread = Some((handle.thread().id(), handle)),
             Err(error) => {
@@ -233,7 +233,9 @@ impl Shared {
         }
     }
 
-    fn run(&self) {
+    /// The timer thread: sleeps until the earliest deadline (or a new earlier one), times out
+    /// what is due, until the deadlines close.
+    fn watch(&self) {
         let mut state = lock(&self.state);
         loop {
             if state.closed {

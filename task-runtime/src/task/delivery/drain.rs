@@ -87,7 +87,7 @@ fn dispatch_drain(cell: &CellRef) {
     let core = &cell.core;
     let dispatcher = core.dispatcher();
     let job = DrainJob(Some(cell.clone()));
-    if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.run()))) {
+    if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.deliver()))) {
         // If the dispatcher dropped the job while panicking, the job abandoned the mailbox.
         core.host
             .report_panic("the dispatcher", core.name().as_str(), &panic);
@@ -228,7 +228,7 @@ fn end_undelivered(cell: &CellRef, terminal: Terminal) {
 struct DrainJob(Option<CellRef>);
 
 impl DrainJob {
-    fn run(mut self) {
+    fn deliver(mut self) {
         if let Some(cell) = self.0.take() {
             drain(&cell);
         }
