@@ -3,6 +3,8 @@
 //! and (`shutdown.rs`) shutting down. The manager's public types are a facade over it.
 
 mod job;
+
+pub(crate) use job::Job;
 mod registry;
 mod shutdown;
 mod snapshot;
@@ -27,7 +29,7 @@ use registry::{Refusal, Registry};
 
 pub(crate) struct ManagerCore {
     pub(crate) host: Arc<TaskHost>,
-    pub(crate) pool: Pool<CellRef>,
+    pub(crate) pool: Pool<Job>,
     pub(crate) registry: Registry,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) deadlines: Deadlines,
@@ -41,7 +43,7 @@ impl ManagerCore {
     /// [`Host::admission`](crate::host::Host::admission)).
     pub(crate) fn new(
         host: Arc<TaskHost>,
-        pool: Pool<CellRef>,
+        pool: Pool<Job>,
         shutdown_timeout: Duration,
     ) -> Arc<Self> {
         let core = Arc::new(ManagerCore {
@@ -90,7 +92,8 @@ impl ManagerCore {
                 // Listed in its scope and in the registry: a cancel round beginning from now on
                 // has it in its snapshot, so it may stop it from starting.
                 cell.core.stamp(self.host.rounds().stamp());
-                if let Err(cell) = self.pool.submit(cell) {
+                if let Err(job) = self.pool.submit(Job::Start(cell.clone())) {
+                    drop(job);
                     // Only once the last handle is gone: a builder outlived its manager.
                     let _entered = cell.core.enter_span();
                     tracing::warn!("task started after its manager was dropped; cancelled");
@@ -173,6 +176,27 @@ impl Admit for ManagerCore {
 
     fn purge_stale(&self) {
         self.pool.purge_stale();
+    }
+
+    fn resume(&self, cell: CellRef) {
+        if let Err(job) = self.pool.submit(Job::Poll(cell)) {
+            // The pool terminated: its shutdown cancelled every task, so this one is decided
+            // (or is about to be, by the call that cancels it).
+            drop(job);
+        }
+    }
+
+    fn run_next(&self) -> bool {
+        self.pool.run_next()
+    }
+
+    fn dispose(&self, cell: CellRef, value: Box<dyn Send>) {
+        let leftover = Box::new(job::Leftover { cell, value });
+        if let Err(Job::Drop(leftover)) = self.pool.submit(Job::Drop(leftover)) {
+            // No worker will come: dropped here, after all.
+            let job::Leftover { cell, value } = *leftover;
+            cell.core.host.drop_user_value(value, cell.core.name());
+        }
     }
 
     fn shutdown_timeout(&self) -> Duration {

@@ -9,6 +9,7 @@ mod task_builder;
 mod testing;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,6 +133,70 @@ impl TaskManager {
         E: Into<AppError> + 'static,
     {
         TaskBuilder::with_items(self.admission(), f)
+    }
+
+    /// Prepares a task whose body is `async`: `f` gets an owned [`TaskContext`] and returns
+    /// the future, which the manager's own workers poll. Every option of
+    /// [`task`](Self::task) applies (callbacks, scope, timeout, priority, `exclusive`).
+    ///
+    /// While the future waits it holds no worker: a woken body queues again, ahead of the
+    /// never-started tasks of its priority. A cancel (or a deadline, a scope's drop, a newer
+    /// task of the name, shutdown) stops it for good: at once if it is waiting, the outcome
+    /// decided before `cancel()` returns; else right after its current poll. The future is
+    /// then dropped by a worker, never inside the call that cancelled it. A body that blocks
+    /// inside `poll` holds its worker like a blocking body: inside an async body, `.await` a
+    /// [`Task`] rather than `join` it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(2);
+    /// let half = manager.spawn(|_| Ok::<_, AppError>(21));
+    /// let answer = manager
+    ///     .task_async(move |ctx| async move {
+    ///         // Awaiting a task holds no worker while it runs.
+    ///         let half = half.await.map_err(TaskError::into_app_error)?;
+    ///         ctx.check_cancelled()?;
+    ///         Ok::<_, AppError>(half * 2)
+    ///     })
+    ///     .name("answer")
+    ///     .start();
+    /// assert_eq!(answer.join().unwrap(), 42);
+    /// ```
+    pub fn task_async<T, E, F, Fut>(&self, f: F) -> TaskBuilder<T>
+    where
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::polled(self.admission(), f)
+    }
+
+    /// Starts an `async` task with default options: `manager.task_async(f).start()`.
+    pub fn spawn_async<T, E, F, Fut>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        self.task_async(f).start()
+    }
+
+    /// An `async` task whose body also publishes items through an owned [`Publisher<P>`], as
+    /// [`task_with_items`](Self::task_with_items).
+    pub fn task_async_with_items<T, P, E, F, Fut>(&self, f: F) -> TaskBuilder<T, P>
+    where
+        F: FnOnce(TaskContext, Publisher<P>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        P: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::polled_with_items(self.admission(), f)
     }
 
     /// A new scope: tasks started through it are cancelled when it is dropped, and none of

@@ -1,6 +1,7 @@
 //! [`TaskBuilder`]: a task's options and callbacks, before it starts; `start` submits it.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::task::context::TaskContext;
 use crate::task::delivery::Callbacks;
 use crate::task::feature::Feature;
 use crate::task::name::{GivenName, TaskName};
+use crate::task::polled::Polled;
 use crate::task::Task;
 use crate::vocabulary::{Exclusive, TaskId, TaskInfo};
 
@@ -86,6 +88,16 @@ impl<T: Send + 'static> TaskBuilder<T> {
     {
         TaskBuilder::with_body(admission, Box::new(Plain::new(f)), None)
     }
+
+    /// A task whose body is `async`: polled on the manager's workers (see `task::polled`).
+    pub(crate) fn polled<E, F, Fut>(admission: Arc<dyn Admit>, f: F) -> Self
+    where
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::with_body(admission, Box::new(Polled::new(f)), None)
+    }
 }
 
 impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
@@ -98,6 +110,22 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         let items = Items::new();
         let shared = Arc::clone(&items);
         let body = Plain::new(move |ctx: &TaskContext| f(ctx, &shared.publisher(ctx.cell())));
+        TaskBuilder::with_body(admission, Box::new(body), Some(items))
+    }
+
+    /// An `async` task whose body publishes items through an owned [`Publisher<P>`].
+    pub(crate) fn polled_with_items<E, F, Fut>(admission: Arc<dyn Admit>, f: F) -> Self
+    where
+        F: FnOnce(TaskContext, Publisher<P>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        let items = Items::new();
+        let shared = Arc::clone(&items);
+        let body = Polled::new(move |ctx: TaskContext| {
+            let publisher = shared.publisher(ctx.cell());
+            f(ctx, publisher)
+        });
         TaskBuilder::with_body(admission, Box::new(body), Some(items))
     }
 
@@ -309,6 +337,42 @@ impl ScopeHandle {
         E: Into<AppError> + 'static,
     {
         TaskBuilder::with_items(Arc::clone(self.admission()), f).scope(self)
+    }
+
+    /// An `async` task in this scope, to configure and start: as
+    /// [`TaskManager::task_async`](crate::TaskManager::task_async).
+    pub fn task_async<T, E, F, Fut>(&self, f: F) -> TaskBuilder<T>
+    where
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::polled(Arc::clone(self.admission()), f).scope(self)
+    }
+
+    /// Starts an `async` task in this scope with default options: as `task_async(f).start()`.
+    pub fn spawn_async<T, E, F, Fut>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        self.task_async(f).start()
+    }
+
+    /// An `async` task with items in this scope: as
+    /// [`TaskManager::task_async_with_items`](crate::TaskManager::task_async_with_items).
+    pub fn task_async_with_items<T, P, E, F, Fut>(&self, f: F) -> TaskBuilder<T, P>
+    where
+        F: FnOnce(TaskContext, Publisher<P>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        P: Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        TaskBuilder::polled_with_items(Arc::clone(self.admission()), f).scope(self)
     }
 
     /// Starts a task in this scope with default options: as `task(f).start()`.

@@ -2,6 +2,7 @@
 //! on the calling thread.
 
 use super::TaskManager;
+use crate::task::run;
 
 impl TaskManager {
     /// Runs the next queued body (the highest priority first, then the oldest) on the calling
@@ -58,7 +59,7 @@ impl TaskManager {
     /// assert_eq!(*lines.borrow(), ["scanned /home"]);
     /// ```
     pub fn run_all(&self) -> usize {
-        std::iter::from_fn(|| self.run_next().then_some(())).count()
+        run::deferring_self_wakes(|| std::iter::from_fn(|| self.run_next().then_some(())).count())
     }
 
     /// Runs the next queued task on the calling thread; loom models play the worker with it.

@@ -24,12 +24,25 @@ use crate::clock::TestClock;
 use crate::sync::wait;
 use crate::sync::{lock, wait_until, Condvar, Mutex};
 use queue::PriorityQueue;
+pub(crate) use queue::Rank;
 use slots::{Placement, Slots};
 
 /// A unit of work the pool can run.
 pub(crate) trait PoolJob: Send + 'static {
     /// Higher runs first; FIFO among equal priorities.
     fn priority(&self) -> i32;
+    /// Whether the job resumes work already begun (a woken body): it goes ahead of the
+    /// never-started jobs of its priority.
+    fn resumes(&self) -> bool {
+        false
+    }
+    /// Where the job queues.
+    fn rank(&self) -> Rank {
+        Rank {
+            priority: self.priority(),
+            resumed: self.resumes(),
+        }
+    }
     /// Runs the job; whether it did its work (a job may find it has nothing to do any more).
     /// Jobs contain their own panics.
     fn execute(self) -> bool;
@@ -181,12 +194,17 @@ impl<J: PoolJob> Pool<J> {
         if shared.terminating.load(Ordering::Acquire) {
             return Err(job);
         }
-        let priority = job.priority();
-        if priority == 0 {
+        let rank = job.rank();
+        if rank
+            == (Rank {
+                priority: 0,
+                resumed: false,
+            })
+        {
             shared.send(Message::Job(job));
         } else {
-            lock(&shared.ranked).push(priority, job);
-            let counter = if priority > 0 {
+            lock(&shared.ranked).push(rank, job);
+            let counter = if rank.above_zero() {
                 &shared.ranked_above
             } else {
                 &shared.ranked_below
@@ -239,7 +257,7 @@ impl<J: PoolJob> Pool<J> {
         let shared = &self.shared;
         let removed = lock(&shared.ranked).extract_if_not(|job| !job.is_stale());
         for job in &removed {
-            let counter = if job.priority() > 0 {
+            let counter = if job.rank().above_zero() {
                 &shared.ranked_above
             } else {
                 &shared.ranked_below
@@ -403,7 +421,7 @@ impl<J: PoolJob> Shared<J> {
         }
         let mut ranked = lock(&self.ranked);
         // The queue's own order decides: above-zero jobs come out before below-zero ones.
-        let job = ranked.pop_if(|priority| (priority > 0) == above)?;
+        let job = ranked.pop_if(|rank| rank.above_zero() == above)?;
         counter.fetch_sub(1, Ordering::AcqRel);
         Some(job)
     }

@@ -51,6 +51,18 @@ pub(crate) trait Admit: Send + Sync {
     /// Drops the queued tasks that were cancelled, so the queue does not keep them.
     fn purge_stale(&self);
 
+    /// Queues the next poll of a polled body that was woken, ahead of the never-started tasks
+    /// of its priority.
+    fn resume(&self, cell: CellRef);
+
+    /// Runs the next queued job on the calling thread (how a manual manager's caller drives
+    /// its tasks); whether there was one.
+    fn run_next(&self) -> bool;
+
+    /// Has a worker drop `value`, which `cell` left behind (the future of a body cancelled
+    /// while it waited): never inside the call that cancelled it.
+    fn dispose(&self, cell: CellRef, value: Box<dyn Send>);
+
     /// How long the manager's shutdown waits for its tasks (what waits on a group of tasks
     /// default to).
     fn shutdown_timeout(&self) -> Duration;

@@ -5,6 +5,10 @@
 //! the body in a [`WithCompletion`], which runs the inner body and then hands *itself*,
 //! now holding the value next to the callback, to the delivery as a [`Completion`]: the one
 //! allocation the wrapper needs anyway also carries the value to the dispatcher.
+//!
+//! A body is called once (a blocking body) or polled until it is ready (an async body, see
+//! `task::polled`): a call that leaves the body waiting gives it back ([`Step::Waiting`]), to
+//! be parked in the slot until its waker queues the task again.
 
 use std::marker::PhantomData;
 
@@ -17,9 +21,17 @@ pub(crate) type BoxBody<T> = Box<dyn Body<T>>;
 /// A body's value, and the completion to deliver if it has one.
 pub(crate) type Output<T> = (T, Option<Box<dyn Completion>>);
 
+/// What one call of a body did.
+pub(crate) enum Step<T> {
+    /// The body returned: its value or its error.
+    Done(Result<Output<T>, AppError>),
+    /// A polled body waits: it is given back, to be called again once woken.
+    Waiting(BoxBody<T>),
+}
+
 pub(crate) trait Body<T>: Send {
-    /// Calls the function, consuming the body.
-    fn call(self: Box<Self>, ctx: &TaskContext) -> Result<Output<T>, AppError>;
+    /// Calls (or polls) the function, consuming the body; a waiting body gives itself back.
+    fn call(self: Box<Self>, ctx: &TaskContext) -> Step<T>;
 }
 
 /// The user's function as given to `TaskManager::task`.
@@ -42,11 +54,11 @@ where
     F: FnOnce(&TaskContext) -> Result<T, E> + Send,
     E: Into<AppError>,
 {
-    fn call(self: Box<Self>, ctx: &TaskContext) -> Result<Output<T>, AppError> {
+    fn call(self: Box<Self>, ctx: &TaskContext) -> Step<T> {
         // Matched in place rather than mapped: a large value is not copied once more.
         match (self.function)(ctx) {
-            Ok(value) => Ok((value, None)),
-            Err(error) => Err(error.into()),
+            Ok(value) => Step::Done(Ok((value, None))),
+            Err(error) => Step::Done(Err(error.into())),
         }
     }
 }
@@ -76,12 +88,23 @@ where
     U: Send + 'static,
     C: FnOnce(U) + Send + 'static,
 {
-    fn call(mut self: Box<Self>, ctx: &TaskContext) -> Result<Output<()>, AppError> {
-        let inner = self.inner.take().expect("a task body is called once");
-        let (value, earlier) = inner.call(ctx)?;
-        self.value = Some(value);
-        self.earlier = earlier;
-        Ok(((), Some(self)))
+    fn call(mut self: Box<Self>, ctx: &TaskContext) -> Step<()> {
+        let inner = self
+            .inner
+            .take()
+            .expect("a task body is called until it is done");
+        match inner.call(ctx) {
+            Step::Done(Ok((value, earlier))) => {
+                self.value = Some(value);
+                self.earlier = earlier;
+                Step::Done(Ok(((), Some(self))))
+            }
+            Step::Done(Err(error)) => Step::Done(Err(error)),
+            Step::Waiting(inner) => {
+                self.inner = Some(inner);
+                Step::Waiting(self)
+            }
+        }
     }
 }
 

@@ -70,14 +70,24 @@ pub(crate) type CellRef = Arc<TaskCell<dyn AnySlot>>;
 /// The typed half of a task, reached through the type-erased `CellRef`.
 pub(crate) trait AnySlot: Send + Sync {
     /// Calls the body with a context of `cell` (the task is already `Running`, and `cell` is
-    /// the one this slot is in), decides the outcome and stores it.
-    fn call(&self, cell: &CellRef) -> Terminal;
+    /// the one this slot is in); if it returned, decides the outcome and stores it.
+    fn call(&self, cell: &CellRef) -> Called;
+    /// Polls a polled body again, if it was queued for it (`wake` said so) and is still
+    /// wanted: `None` when a cancellation decided the task meanwhile.
+    fn resume(&self, cell: &CellRef) -> Option<Called>;
+    /// A polled body's waker was called: whether the caller must queue its next poll (it was
+    /// parked); a body being polled is queued again after its poll; an ended task ignores it.
+    fn wake(&self) -> bool;
+    /// Whether a polled body is parked between polls (waiting for its waker, or queued for its
+    /// next poll): nobody is running it now.
+    fn parked(&self, core: &TaskCore) -> bool;
     /// Decides a task that a stop request reached in the moment it was running, before its
     /// body ran (`Start::Stopped`): stores the outcome and drops the body.
     fn skip(&self, core: &TaskCore) -> Terminal;
     /// Requests cancellation. For a queued task this decides `Cancelled`, stores it and drops
-    /// the body; the caller then delivers the outcome.
-    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> CancelRequest;
+    /// the body; for a polled body parked between polls it decides the outcome too, and
+    /// gives back the body to be dropped by a worker. The caller then delivers the outcome.
+    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> Stopping;
     /// Fails a task that is still queued and can never run (no thread could start): decides
     /// `Failed` with `error`, stores it and drops the body. Returns whether it was queued.
     fn abandon(&self, core: &TaskCore, error: &AppError) -> bool;
@@ -145,6 +155,32 @@ impl CancelRequest {
     pub(crate) fn newly_cancelled(self) -> bool {
         matches!(self, CancelRequest::WasQueued | CancelRequest::WasRunning)
     }
+}
+
+/// What a stop request did to a task's slot.
+pub(crate) struct Stopping {
+    pub(crate) request: CancelRequest,
+    /// A polled body parked between polls was decided by the request: its outcome, and the
+    /// body, for a worker to drop.
+    pub(crate) decided: Option<(Terminal, Box<dyn Send>)>,
+}
+
+impl From<CancelRequest> for Stopping {
+    fn from(request: CancelRequest) -> Self {
+        Stopping {
+            request,
+            decided: None,
+        }
+    }
+}
+
+/// What one call of a task's body did ([`AnySlot::call`]).
+pub(crate) enum Called {
+    /// The outcome is decided and stored.
+    Decided(Terminal),
+    /// A polled body waits, parked in the slot; `again`: it was woken during its poll, and
+    /// its next poll must be queued.
+    Waiting { again: bool },
 }
 
 /// The non-generic part of a task.

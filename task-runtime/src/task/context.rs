@@ -2,6 +2,8 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
+use std::task::Poll;
 
 use super::cell::CellRef;
 use super::delivery;
@@ -85,6 +87,36 @@ impl TaskContext {
     /// fit for tight loops.
     pub fn set_progress(&self, current: u64, total: u64) {
         self.update_progress(current, total, None);
+    }
+
+    /// In an `async` body: lets the manager's other work run, then goes on. The task queues
+    /// again behind the woken bodies of its priority (still ahead of never-started tasks);
+    /// a cancel requested meanwhile lands here, as at every `.await` that waits.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let sum = manager.spawn_async(|ctx| async move {
+    ///     let mut sum = 0u64;
+    ///     for chunk in 0..100u64 {
+    ///         sum += chunk; // a slice of CPU work...
+    ///         ctx.yield_now().await; // ...then the worker is free for a moment
+    ///     }
+    ///     Ok::<_, AppError>(sum)
+    /// });
+    /// assert_eq!(sum.join().unwrap(), 4950);
+    /// ```
+    pub fn yield_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut yielded = false;
+        std::future::poll_fn(move |cx| {
+            if yielded {
+                return Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
     }
 
     fn update_progress(&self, current: u64, total: u64, message: Option<String>) {

@@ -18,6 +18,7 @@ pub(crate) mod delivery;
 pub(crate) mod feature;
 mod handle;
 pub(crate) mod name;
+pub(crate) mod polled;
 pub(crate) mod run;
 pub(crate) mod slot;
 #[cfg(all(test, not(loom)))]

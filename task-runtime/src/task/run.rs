@@ -3,12 +3,14 @@
 //! outcome; each place then shows the end on the display and posts the terminal event.
 
 use super::admit::TaskHost;
-use super::cell::{CancelRequest, CellRef, Silence, Start, Stop};
+use super::cell::{Called, CancelRequest, CellRef, Silence, Start, Stop, Stopping};
 use super::context::CurrentTask;
 use super::delivery::{self, Terminal};
 use crate::error::AppError;
 use crate::host::Mark;
+use crate::sync::thread_local;
 use crate::vocabulary::TaskState;
+use std::cell::RefCell;
 
 /// Runs a queued task on the current thread: body, outcome, then delivery; whether the body
 /// ran. Does nothing if the task is no longer queued (cancelled, or already run by a joining
@@ -44,17 +46,70 @@ pub(crate) fn run(cell: &CellRef) -> bool {
         feature.started(cell);
     }
 
-    let terminal = cell.slot.call(cell);
-    match &terminal {
-        Terminal::Completed(_) => tracing::debug!("task completed"),
-        // The failure goes to `on_error` or the error handler (by default, the one `error`
-        // event): here it is only a step of the task's life.
-        Terminal::Failed(error) => tracing::debug!(error = %error, "task failed"),
-        Terminal::Cancelled => tracing::debug!("task cancelled"),
-    }
+    let called = cell.slot.call(cell);
     drop(running);
-    decided(cell, terminal);
+    called_back(cell, called);
     true
+}
+
+/// Polls a polled body again, on the worker that took its `Job::Poll`; whether it did (a
+/// cancellation may have decided the task since it was woken).
+pub(crate) fn resume(cell: &CellRef) -> bool {
+    let _entered = cell.core.enter_span();
+    let running = CurrentTask::enter(cell);
+    let Some(called) = cell.slot.resume(cell) else {
+        return false;
+    };
+    drop(running);
+    called_back(cell, called);
+    true
+}
+
+/// What follows a call of the body: the decision, or, for a polled body that waits, nothing
+/// until its waker is called (its next poll queued now if it was woken during this one).
+fn called_back(cell: &CellRef, called: Called) {
+    match called {
+        Called::Decided(terminal) => {
+            match &terminal {
+                Terminal::Completed(_) => tracing::debug!("task completed"),
+                // The failure goes to `on_error` or the error handler (by default, the one
+                // `error` event): here it is only a step of the task's life.
+                Terminal::Failed(error) => tracing::debug!(error = %error, "task failed"),
+                Terminal::Cancelled => tracing::debug!("task cancelled"),
+            }
+            decided(cell, terminal);
+        }
+        Called::Waiting { again: true } => {
+            let deferred = DEFERRED.with(|deferred| match &mut *deferred.borrow_mut() {
+                Some(later) => {
+                    later.push(cell.clone());
+                    true
+                }
+                None => false,
+            });
+            if !deferred {
+                schedule(cell);
+            }
+        }
+        Called::Waiting { again: false } => {}
+    }
+}
+
+/// A polled body's waker was called (from any thread, any number of times, also after the
+/// task ended): a parked body's next poll is queued.
+pub(crate) fn wake(cell: &CellRef) {
+    if cell.slot.wake() {
+        schedule(cell);
+    }
+}
+
+/// Queues the next poll of a polled body with its manager's pool.
+fn schedule(cell: &CellRef) {
+    // Without a manager, nothing can poll it: its shutdown cancelled every task, so this one
+    // is decided (the poll it asked for would find nothing to do).
+    if let Some(admission) = cell.core.host.admission() {
+        admission.resume(cell.clone());
+    }
 }
 
 /// Requests cancellation. A task that was still queued is finished here and now: its
@@ -84,7 +139,10 @@ pub(crate) fn cancel_round(
         .iter()
         .map(|cell| request_stop(cell, Stop::Cancel, silence))
         .collect();
-    let cancelled = requests.iter().filter(|r| r.newly_cancelled()).count();
+    let cancelled = requests
+        .iter()
+        .filter(|r| r.request.newly_cancelled())
+        .count();
     for (cell, request) in cells.iter().zip(requests) {
         follow_up(cell, request, Stop::Cancel);
     }
@@ -102,21 +160,24 @@ pub(crate) fn time_out(cell: &CellRef) -> CancelRequest {
 }
 
 fn stop(cell: &CellRef, why: Stop, silence: Silence) -> CancelRequest {
-    let request = request_stop(cell, why, silence);
-    follow_up(cell, request, why);
+    let stopping = request_stop(cell, why, silence);
+    let request = stopping.request;
+    follow_up(cell, stopping, why);
     request
 }
 
-/// The request itself: for a task still queued, its outcome is decided and stored here.
-fn request_stop(cell: &CellRef, why: Stop, silence: Silence) -> CancelRequest {
+/// The request itself: for a task still queued, or a polled body parked between polls, its
+/// outcome is decided and stored here.
+fn request_stop(cell: &CellRef, why: Stop, silence: Silence) -> Stopping {
     cell.slot.cancel(&cell.core, why, silence)
 }
 
 /// What follows a request: a task decided by it is delivered; a running one stops showing
-/// progress and publishing, and its body's scopes close.
-fn follow_up(cell: &CellRef, request: CancelRequest, why: Stop) {
+/// progress and publishing, and its body's scopes close; a parked body goes to a worker to be
+/// dropped (never here: this may be a UI thread).
+fn follow_up(cell: &CellRef, stopping: Stopping, why: Stop) {
     let core = &cell.core;
-    match request {
+    match stopping.request {
         CancelRequest::WasQueued => {
             let _entered = core.enter_span();
             let terminal = match why {
@@ -137,6 +198,15 @@ fn follow_up(cell: &CellRef, request: CancelRequest, why: Stop) {
             }
             // What the body started in scopes of its own stops with it.
             core.host.body_scopes().stop(core.id);
+            if let Some((terminal, body)) = stopping.decided {
+                let _entered = core.enter_span();
+                tracing::debug!("task stopped while its body waited");
+                match core.host.admission() {
+                    Some(admission) => admission.dispose(cell.clone(), body),
+                    None => core.host.drop_user_value(body, core.name()),
+                }
+                decided(cell, terminal);
+            }
         }
         CancelRequest::AlreadyRequested | CancelRequest::Finished => {}
     }
@@ -173,12 +243,52 @@ fn decided(cell: &CellRef, terminal: Terminal) {
 /// Called before `join` blocks: on one of the pool's own threads, run the task here if it is
 /// still queued, instead of waiting for a worker that may never come free. (`wait_for` does
 /// not: it must return by its deadline, and the task may run far longer.)
+///
+/// On a manual manager the caller is the only one who can run anything: it runs the task, and
+/// while a polled body waits, the manager's other queued work (what may wake it), and panics
+/// when nothing queued is left and the task is still undecided (only a wake from outside,
+/// such as `TestClock::advance`, could end it).
 pub(crate) fn help_if_worker(cell: &CellRef) {
     let host = &cell.core.host;
     // A manual manager has no worker to wait for: its caller runs the task.
     if cell.core.state() == TaskState::Queued && (host.is_pool_thread() || host.is_manual()) {
         run(cell);
     }
+    if !host.is_manual() {
+        return;
+    }
+    // Only while its body is parked: a body being polled or run elsewhere (another thread
+    // driving the manager) ends without this thread's help.
+    while cell.slot.parked(&cell.core) {
+        let ran = host
+            .admission()
+            .is_some_and(|admission| admission.run_next());
+        if !ran && cell.slot.parked(&cell.core) {
+            panic!(
+                "join on a manual manager: task `{}` waits, and nothing queued can wake it; \
+                 advance the TestClock (or wake what it awaits) before joining",
+                cell.core.name().as_str()
+            );
+        }
+    }
+}
+
+thread_local! {
+    /// While `run_all` runs on this thread: the polled bodies that woke themselves during
+    /// their poll, polled again in the next call, not this one.
+    static DEFERRED: RefCell<Option<Vec<CellRef>>> = RefCell::new(None);
+}
+
+/// Runs `f` (a `run_all`) with the bodies that wake themselves during their poll deferred
+/// until it returns, then queued: so `run_all` ends even if a body yields forever.
+pub(crate) fn deferring_self_wakes<R>(f: impl FnOnce() -> R) -> R {
+    let outer = DEFERRED.with(|deferred| deferred.borrow_mut().replace(Vec::new()));
+    let result = f();
+    let woken = DEFERRED.with(|deferred| std::mem::replace(&mut *deferred.borrow_mut(), outer));
+    for cell in woken.into_iter().flatten() {
+        schedule(&cell);
+    }
+    result
 }
 
 #[cfg(all(test, not(loom)))]
@@ -252,7 +362,7 @@ mod tests {
         assert!(cell.core.is_cancelled());
         // The body of the first task returns a value; its outcome stays cancelled.
         let terminal = cell.slot.call(&cell);
-        assert!(matches!(terminal, Terminal::Cancelled));
+        assert!(matches!(terminal, Called::Decided(Terminal::Cancelled)));
         assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
     }
 

@@ -9,8 +9,10 @@ use std::time::Instant;
 
 use std::sync::Arc;
 
-use super::body::BoxBody;
-use super::cell::{AnySlot, CancelRequest, CellRef, Silence, Stop, TaskCell, TaskCore, TaskSpec};
+use super::body::{BoxBody, Step};
+use super::cell::{
+    AnySlot, Called, CancelRequest, CellRef, Silence, Stop, Stopping, TaskCell, TaskCore, TaskSpec,
+};
 use super::context::TaskContext;
 use super::delivery::Terminal;
 use crate::error::{AppError, TaskError};
@@ -33,11 +35,30 @@ struct SlotInner<T> {
     /// Boxed: only tasks that are awaited pay for it.
     waker: Option<Box<Waker>>,
     joiners: u32,
+    /// Where a polled body is between its polls (a blocking body stays `Idle`).
+    polling: Polling,
+}
+
+/// A polled body's part in the slot. Changed only under the slot's lock, as the stage is:
+/// a waker, a worker and a canceller agree on who has the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Polling {
+    /// Not a parked body: a blocking body, or one not called yet.
+    Idle,
+    /// A polled body parked between polls, waiting for its waker.
+    Parked,
+    /// Woken: its next poll is queued (`Job::Poll`).
+    Queued,
+    /// A worker polls it now.
+    Now,
+    /// A worker polls it now, and its waker was called meanwhile: it is queued again after.
+    NowWoken,
 }
 
 /// The body and the result are never there at once: one field holds either.
 enum Stage<T> {
-    /// Queued: the body waits for a worker.
+    /// Queued, the body waiting for a worker; or running, a polled body parked between
+    /// polls.
     Waiting(BoxBody<T>),
     /// The body was taken to run (or to be dropped by a cancellation); no outcome yet.
     Running,
@@ -90,6 +111,7 @@ impl<T> Slot<T> {
                 stage: Stage::Waiting(body),
                 waker: None,
                 joiners: 0,
+                polling: Polling::Idle,
             }),
             joined: Condvar::new(),
             detached: AtomicBool::new(false),
@@ -230,14 +252,161 @@ impl<T> Slot<T> {
 impl<T: Send + 'static> AnySlot for Slot<T> {
     // The value moves as few times as it can on the worker's stack (a large one would
     // overflow it): it is matched in place and written straight into the slot.
-    fn call(&self, cell: &CellRef) -> Terminal {
-        let core = &cell.core;
-        let ctx = TaskContext::new(cell.clone());
-        let body = lock(&self.inner).stage.take_body().expect(
+    fn call(&self, cell: &CellRef) -> Called {
+        let mut inner = lock(&self.inner);
+        let body = inner.stage.take_body().expect(
             "a task starts once, and its body is taken only by its start or by a cancellation \
              of the queued task, which forbids the start",
         );
-        let output = unwind::catch(|| body.call(&ctx));
+        inner.polling = Polling::Now;
+        drop(inner);
+        self.step(cell, body)
+    }
+
+    fn resume(&self, cell: &CellRef) -> Option<Called> {
+        let mut inner = lock(&self.inner);
+        // Not queued any more: a cancellation decided the task and took the body.
+        if inner.polling != Polling::Queued {
+            return None;
+        }
+        let body = inner.stage.take_body()?;
+        inner.polling = Polling::Now;
+        drop(inner);
+        Some(self.step(cell, body))
+    }
+
+    fn wake(&self) -> bool {
+        let mut inner = lock(&self.inner);
+        match inner.polling {
+            Polling::Now => inner.polling = Polling::NowWoken,
+            Polling::Parked => {
+                inner.polling = Polling::Queued;
+                return true;
+            }
+            // Queued already, or decided: a waker called after the task ended does nothing.
+            Polling::Idle | Polling::Queued | Polling::NowWoken => {}
+        }
+        false
+    }
+
+    fn parked(&self, core: &TaskCore) -> bool {
+        let inner = lock(&self.inner);
+        matches!(inner.polling, Polling::Parked | Polling::Queued)
+            && core.state() == TaskState::Running
+    }
+
+    fn skip(&self, core: &TaskCore) -> Terminal {
+        let mut inner = lock(&self.inner);
+        let body = inner.stage.take_body();
+        let terminal = self.stop_now(core, inner);
+        if let Some(body) = body {
+            core.host.drop_user_value(body, core.name());
+        }
+        terminal
+    }
+
+    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> Stopping {
+        let inner = lock(&self.inner);
+        let request = core.request_stop(why);
+        if silence == Silence::Yes && request.newly_cancelled() {
+            // Before the outcome below is stored and posted, and before a running body's
+            // outcome can be: none of its callbacks starts any more.
+            core.silence();
+        }
+        let mut inner = inner;
+        match request {
+            CancelRequest::WasQueued => {
+                let body = inner.stage.take_body();
+                let outcome = match why {
+                    Stop::Cancel => TaskError::Cancelled,
+                    Stop::Deadline => TaskError::Failed(core.timeout_error()),
+                };
+                self.store_error(core, inner, outcome);
+                if let Some(body) = body {
+                    core.host.drop_user_value(body, core.name());
+                }
+                Stopping::from(request)
+            }
+            // A polled body parked between polls: nobody runs it, so the outcome is decided
+            // here and now; its body goes to a worker to be dropped.
+            CancelRequest::WasRunning
+                if matches!(inner.polling, Polling::Parked | Polling::Queued) =>
+            {
+                let Some(body) = inner.stage.take_body() else {
+                    return Stopping::from(request);
+                };
+                inner.polling = Polling::Idle;
+                let terminal = self.stop_now(core, inner);
+                Stopping {
+                    request,
+                    decided: Some((terminal, Box::new(body))),
+                }
+            }
+            _ => Stopping::from(request),
+        }
+    }
+
+    fn abandon(&self, core: &TaskCore, error: &AppError) -> bool {
+        let mut inner = lock(&self.inner);
+        if !core.abandon() {
+            return false;
+        }
+        let body = inner.stage.take_body();
+        self.store_error(core, inner, TaskError::Failed(error.clone()));
+        if let Some(body) = body {
+            core.host.drop_user_value(body, core.name());
+        }
+        true
+    }
+}
+
+impl<T: Send + 'static> Slot<T> {
+    /// Decides a task that was asked to stop, from whatever its stop request says: cancelled,
+    /// or failed with the timeout; stores the outcome.
+    fn stop_now(&self, core: &TaskCore, inner: MutexGuard<'_, SlotInner<T>>) -> Terminal {
+        match core.decide(false) {
+            TaskState::Failed => {
+                let error = core.timeout_error();
+                self.store_error(core, inner, TaskError::Failed(error.clone()));
+                Terminal::Failed(error)
+            }
+            _ => {
+                self.store_error(core, inner, TaskError::Cancelled);
+                Terminal::Cancelled
+            }
+        }
+    }
+
+    /// A polled body gave itself back, waiting: parked until its waker queues it, or decided
+    /// now if a stop request came during the poll (the body is dropped here, on the worker).
+    fn park(&self, core: &TaskCore, body: BoxBody<T>) -> Called {
+        let mut inner = lock(&self.inner);
+        if core.is_cancelled() {
+            inner.polling = Polling::Idle;
+            let terminal = self.stop_now(core, inner);
+            core.host.drop_user_value(body, core.name());
+            return Called::Decided(terminal);
+        }
+        inner.stage = Stage::Waiting(body);
+        let again = inner.polling == Polling::NowWoken;
+        inner.polling = if again {
+            Polling::Queued
+        } else {
+            Polling::Parked
+        };
+        Called::Waiting { again }
+    }
+
+    /// Calls the body once (a polled body: polls it once), and decides the outcome if it
+    /// returned.
+    fn step(&self, cell: &CellRef, body: BoxBody<T>) -> Called {
+        let core = &cell.core;
+        let ctx = TaskContext::new(cell.clone());
+        let output = match unwind::catch(|| body.call(&ctx)) {
+            Ok(Step::Waiting(body)) => return self.park(core, body),
+            Ok(Step::Done(output)) => Ok(output),
+            Err(panic) => Err(panic),
+        };
         // A failure gets its final form before the decision and outside the lock: the
         // manager's `map_error` is user code. (A task already cancelled is not mapped: its
         // outcome is `Cancelled` whatever it returned.)
@@ -252,9 +421,10 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                     .task_error(name(), AppError::panicked(name(), panic.message())),
             ),
         };
-        let inner = lock(&self.inner);
+        let mut inner = lock(&self.inner);
+        inner.polling = Polling::Idle;
         let state = core.decide(matches!(output, Ok(Ok(_))));
-        match output {
+        Called::Decided(match output {
             output if state == TaskState::Failed && core.timed_out() => {
                 // The deadline stopped it: whatever the body produced is dropped unread.
                 let error = core.timeout_error();
@@ -290,64 +460,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 }
                 Terminal::Cancelled
             }
-        }
-    }
-
-    fn skip(&self, core: &TaskCore) -> Terminal {
-        let mut inner = lock(&self.inner);
-        let body = inner.stage.take_body();
-        // The stop request's bits decide: cancelled, or failed with the timeout.
-        let terminal = match core.decide(false) {
-            TaskState::Failed => {
-                let error = core.timeout_error();
-                self.store_error(core, inner, TaskError::Failed(error.clone()));
-                Terminal::Failed(error)
-            }
-            _ => {
-                self.store_error(core, inner, TaskError::Cancelled);
-                Terminal::Cancelled
-            }
-        };
-        if let Some(body) = body {
-            core.host.drop_user_value(body, core.name());
-        }
-        terminal
-    }
-
-    fn cancel(&self, core: &TaskCore, why: Stop, silence: Silence) -> CancelRequest {
-        let inner = lock(&self.inner);
-        let request = core.request_stop(why);
-        if silence == Silence::Yes && request.newly_cancelled() {
-            // Before the outcome below is stored and posted, and before a running body's
-            // outcome can be: none of its callbacks starts any more.
-            core.silence();
-        }
-        if request == CancelRequest::WasQueued {
-            let mut inner = inner;
-            let body = inner.stage.take_body();
-            let outcome = match why {
-                Stop::Cancel => TaskError::Cancelled,
-                Stop::Deadline => TaskError::Failed(core.timeout_error()),
-            };
-            self.store_error(core, inner, outcome);
-            if let Some(body) = body {
-                core.host.drop_user_value(body, core.name());
-            }
-        }
-        request
-    }
-
-    fn abandon(&self, core: &TaskCore, error: &AppError) -> bool {
-        let mut inner = lock(&self.inner);
-        if !core.abandon() {
-            return false;
-        }
-        let body = inner.stage.take_body();
-        self.store_error(core, inner, TaskError::Failed(error.clone()));
-        if let Some(body) = body {
-            core.host.drop_user_value(body, core.name());
-        }
-        true
+        })
     }
 }
 
@@ -426,11 +539,13 @@ mod tests {
             Ok(())
         });
         assert_eq!(
-            cell.slot.cancel(
-                &cell.core,
-                crate::task::cell::Stop::Cancel,
-                crate::task::cell::Silence::No
-            ),
+            cell.slot
+                .cancel(
+                    &cell.core,
+                    crate::task::cell::Stop::Cancel,
+                    crate::task::cell::Silence::No
+                )
+                .request,
             crate::task::cell::CancelRequest::WasQueued
         );
         assert_eq!(
