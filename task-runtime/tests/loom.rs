@@ -802,3 +802,118 @@ fn cancel_all_and_a_deadline_race_the_start_of_a_task() {
         assert_settled(&manager);
     });
 }
+
+/// A polled body's future that counts its polls and its drop, and keeps its waker where a
+/// model can call it.
+#[derive(Clone, Default)]
+struct Probe {
+    polls: Arc<std::sync::atomic::AtomicUsize>,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+    waker: Arc<StdMutex<Option<std::task::Waker>>>,
+}
+
+struct Probed {
+    probe: Probe,
+    /// Polls that stay pending before it is ready.
+    pending: usize,
+}
+
+impl std::future::Future for Probed {
+    type Output = Result<u32, AppError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.probe.polls.fetch_add(1, Ordering::SeqCst);
+        if self.pending == 0 {
+            return std::task::Poll::Ready(Ok(5));
+        }
+        self.pending -= 1;
+        *self.probe.waker.lock().unwrap() = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for Probed {
+    fn drop(&mut self) {
+        self.probe.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Cancel (from another thread) vs the worker polling an async body that parks: one outcome;
+/// if the cancel found the body parked, the task is decided when `cancel` returns; the future
+/// is polled no more after the decision, and dropped exactly once (if it was made: a task
+/// cancelled while queued never calls its function), by the worker (this model's main
+/// thread), never by the cancelling thread.
+#[test]
+fn cancel_races_a_poll() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let probe = Probe::default();
+        let task = {
+            let probe = probe.clone();
+            manager.spawn_async(move |_| Probed { probe, pending: 1 })
+        };
+        let canceller = {
+            let task_id = task.id();
+            let manager = manager.clone();
+            let dropped = probe.dropped.clone();
+            thread::spawn(move || {
+                let cancelled = manager.cancel(task_id);
+                // Whatever the cancel found, it dropped nothing itself.
+                assert_eq!(dropped.load(Ordering::SeqCst), 0, "dropped by the canceller");
+                cancelled
+            })
+        };
+        manager.run_queued_task();
+        let cancelled = canceller.join().unwrap();
+        assert!(cancelled, "the body never finishes before it is woken");
+        assert!(task.is_finished(), "state: {:?}", task.state());
+        let polls = probe.polls.load(Ordering::SeqCst);
+        // A waker kept by the future is called after the end: nothing happens.
+        if let Some(waker) = probe.waker.lock().unwrap().take() {
+            waker.wake();
+        }
+        while manager.run_queued_task() {}
+        assert!(matches!(task.join(), Err(TaskError::Cancelled)));
+        assert_eq!(probe.polls.load(Ordering::SeqCst), polls, "polled after the decision");
+        assert!(polls <= 1);
+        // Cancelled while queued, the function never ran: there was no future to drop.
+        let made = usize::from(polls > 0);
+        assert_eq!(probe.dropped.load(Ordering::SeqCst), made, "dropped exactly once");
+        assert_settled(&manager);
+    });
+}
+
+/// A wake from another thread vs the worker's poll that parks the body: the wake is never lost
+/// (the body is polled again and completes) and never doubled (one poll per wake at most, one
+/// outcome).
+#[test]
+fn a_wake_races_the_poll_that_parks() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let probe = Probe::default();
+        let task = {
+            let probe = probe.clone();
+            manager.spawn_async(move |_| Probed { probe, pending: 1 })
+        };
+        let waker = {
+            let waker = probe.waker.clone();
+            thread::spawn(move || loop {
+                // Waits (by yielding to the model) until the first poll kept its waker.
+                if let Some(waker) = waker.lock().unwrap().take() {
+                    waker.wake();
+                    return;
+                }
+                thread::yield_now();
+            })
+        };
+        manager.run_queued_task();
+        waker.join().unwrap();
+        while manager.run_queued_task() {}
+        assert_eq!(task.join().unwrap(), 5);
+        assert_eq!(probe.polls.load(Ordering::SeqCst), 2);
+        assert_eq!(probe.dropped.load(Ordering::SeqCst), 1);
+        assert_settled(&manager);
+    });
+}
