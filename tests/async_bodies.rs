@@ -364,3 +364,57 @@ fn join_on_a_manual_manager_drives_the_body_and_names_a_hopeless_wait() {
         .unwrap_or_default();
     assert!(message.contains("nothing queued can wake it"), "{message}");
 }
+
+#[test]
+fn ten_thousand_sleeping_bodies_on_two_threads_all_wake() {
+    let manager = TaskManager::new(2);
+    let tasks: Vec<_> = (0..10_000u32)
+        .map(|n| {
+            manager.spawn_async(move |ctx| async move {
+                ctx.sleep(Duration::from_millis(20)).await;
+                Ok::<_, AppError>(n)
+            })
+        })
+        .collect();
+    for (n, task) in tasks.into_iter().enumerate() {
+        assert!(task.wait_for(PATIENCE), "body {n} never woke");
+        assert_eq!(task.join().unwrap(), n as u32);
+    }
+}
+
+#[test]
+fn sleep_follows_the_test_clock_on_a_manual_manager() {
+    let clock = TestClock::new();
+    let manager = TaskManager::builder()
+        .manual()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let task = manager.spawn_async(|ctx| async move {
+        ctx.sleep(Duration::from_millis(300)).await;
+        ctx.sleep(Duration::ZERO).await;
+        Ok::<_, AppError>("slept")
+    });
+    assert_eq!(manager.run_all(), 1, "polled once, then it sleeps");
+    clock.advance(Duration::from_millis(299));
+    assert_eq!(manager.run_all(), 0, "not yet");
+    assert!(!task.is_finished());
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(manager.run_all(), 1);
+    assert_eq!(task.join().unwrap(), "slept");
+}
+
+#[test]
+fn a_body_sleeping_forever_ends_with_its_cancel() {
+    let manager = TaskManager::new(1);
+    let task = manager.spawn_async(|ctx| async move {
+        ctx.sleep(Duration::MAX).await;
+        Ok::<_, AppError>(())
+    });
+    settle(&manager);
+    assert_eq!(task.state(), TaskState::Running);
+    assert!(task.cancel());
+    assert!(task.is_finished(), "decided inside cancel()");
+    assert!(task.join().unwrap_err().is_cancelled());
+    assert!(manager.wait_for_all(PATIENCE));
+}

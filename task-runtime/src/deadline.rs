@@ -4,13 +4,15 @@
 //! and gone when the manager closes. Deadlines count on the host's clock.
 //!
 //! The timer holds tasks weakly: a task that ended long before its deadline is freed as usual,
-//! and its entry is skipped when it comes up.
+//! and its entry is skipped when it comes up. The same timer wakes the `async` bodies that
+//! sleep (`TaskContext::sleep`): their entries hold the waker until it is due.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 // std's, not `crate::sync`'s: the timer is a thread of its own, never part of a loom model
 // (under loom no deadline thread starts; see `start_timer`).
 use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::task::Waker;
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
@@ -58,7 +60,15 @@ struct State {
 struct Entry {
     at: u64,
     seq: u64,
-    cell: Weak<TaskCell<dyn AnySlot>>,
+    due: Due,
+}
+
+/// What happens when an entry is due.
+enum Due {
+    /// The task times out.
+    TimeOut(Weak<TaskCell<dyn AnySlot>>),
+    /// A sleeping body wakes.
+    Wake(Waker),
 }
 
 impl PartialEq for Entry {
@@ -129,62 +139,75 @@ impl Deadlines {
         else {
             return; // `Duration::MAX` and its like: no deadline at all
         };
-        {
-            let mut state = lock(&self.shared.state);
-            if state.closed {
-                return; // the manager is closing: every task is being cancelled anyway
-            }
-            let seq = state.next_seq;
-            state.next_seq += 1;
-            // Tasks that ended long before their deadline leave entries behind: now and then
-            // (the heap doubled), drop those, so a long-lived manager's heap stays small.
-            if state.due.len() >= 1024 && state.due.len().is_power_of_two() {
-                state.due.retain(|Reverse(entry)| {
-                    entry
-                        .cell
-                        .upgrade()
-                        .is_some_and(|cell| !cell.core.state().is_terminal())
-                });
-            }
-            let earliest = state.due.peek().is_none_or(|Reverse(first)| at < first.at);
-            state.due.push(Reverse(Entry {
-                at,
-                seq,
-                cell: Arc::downgrade(cell),
-            }));
-            if earliest {
-                self.shared.wake.notify_one();
-            }
-        }
-        self.start_timer(cell);
-    }
-
-    /// Starts the timer thread unless it runs; if it cannot start, `cell` (whose deadline
-    /// needs it) is failed rather than left without one.
-    fn start_timer(&self, cell: &CellRef) {
-        // loom models play every thread themselves, and a test's clock passes deadlines as
-        // it advances: no timer runs then.
-        if cfg!(loom) || self.shared.host.test_clock().is_some() {
-            return;
-        }
-        let mut thread = lock(&self.thread);
-        if thread.is_some() {
-            return;
-        }
-        let shared = Arc::clone(&self.shared);
-        match std::thread::Builder::new()
-            .name("task-runtime-deadlines".to_owned())
-            .spawn(move || shared.watch())
-        {
-            Ok(handle) => *thread = Some((handle.thread().id(), handle)),
-            Err(error) => {
-                drop(thread);
+        if self.schedule(at, Due::TimeOut(Arc::downgrade(cell))) {
+            if let Err(error) = self.start_timer() {
                 run::abandon(
                     cell,
                     &format!("its deadline timer could not start: {error}"),
                 );
             }
         }
+    }
+
+    /// Wakes `waker` at `at` (nanoseconds on the host's clock): a sleeping body's. If the
+    /// timer cannot start, it is woken at once (the sleep ends early rather than never).
+    pub(crate) fn wake_at(&self, at: u64, waker: Waker) {
+        if at == u64::MAX {
+            return; // never: the body sleeps until it is cancelled
+        }
+        if at <= self.shared.host.since_epoch() {
+            return waker.wake();
+        }
+        if self.schedule(at, Due::Wake(waker.clone())) && self.start_timer().is_err() {
+            waker.wake();
+        }
+    }
+
+    /// Lists an entry; whether it was (not once the manager closes).
+    fn schedule(&self, at: u64, due: Due) -> bool {
+        {
+            let mut state = lock(&self.shared.state);
+            if state.closed {
+                return false; // the manager is closing: every task is being cancelled anyway
+            }
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            // Tasks that ended long before their deadline leave entries behind: now and then
+            // (the heap doubled), drop those, so a long-lived manager's heap stays small.
+            if state.due.len() >= 1024 && state.due.len().is_power_of_two() {
+                state.due.retain(|Reverse(entry)| match &entry.due {
+                    Due::TimeOut(cell) => cell
+                        .upgrade()
+                        .is_some_and(|cell| !cell.core.state().is_terminal()),
+                    Due::Wake(_) => true,
+                });
+            }
+            let earliest = state.due.peek().is_none_or(|Reverse(first)| at < first.at);
+            state.due.push(Reverse(Entry { at, seq, due }));
+            if earliest {
+                self.shared.wake.notify_one();
+            }
+        }
+        true
+    }
+
+    /// Starts the timer thread unless it runs; the error if it cannot start.
+    fn start_timer(&self) -> std::io::Result<()> {
+        // loom models play every thread themselves, and a test's clock passes deadlines as
+        // it advances: no timer runs then.
+        if cfg!(loom) || self.shared.host.test_clock().is_some() {
+            return Ok(());
+        }
+        let mut thread = lock(&self.thread);
+        if thread.is_some() {
+            return Ok(());
+        }
+        let shared = Arc::clone(&self.shared);
+        let handle = std::thread::Builder::new()
+            .name("task-runtime-deadlines".to_owned())
+            .spawn(move || shared.watch())?;
+        *thread = Some((handle.thread().id(), handle));
+        Ok(())
     }
 
     /// The manager is closing: the timer thread exits (joined, unless this is it).
@@ -205,11 +228,27 @@ impl Deadlines {
     #[cfg(loom)]
     pub(crate) fn expire_all(&self) {
         let due = std::mem::take(&mut lock(&self.shared.state).due);
-        for cell in due
-            .into_iter()
-            .filter_map(|Reverse(entry)| entry.cell.upgrade())
-        {
-            run::time_out(&cell);
+        for Reverse(entry) in due {
+            entry.due.pass();
+        }
+    }
+}
+
+impl Due {
+    /// The entry is due: its task times out, or its sleeper wakes.
+    fn pass(self) {
+        match self {
+            Due::TimeOut(cell) => {
+                if let Some(cell) = cell.upgrade() {
+                    run::time_out(&cell);
+                }
+            }
+            // A waker is user code when the sleep is polled by another executor.
+            Due::Wake(waker) => {
+                if let Err(panic) = crate::unwind::catch(|| waker.wake()) {
+                    tracing::warn!(panic = panic.message(), "a sleeper's waker panicked");
+                }
+            }
         }
     }
 }
@@ -218,18 +257,18 @@ impl Shared {
     /// Times out, on this thread, every task whose deadline is due now.
     fn expire_due(&self) {
         let now = self.host.since_epoch();
-        let expired: Vec<Weak<_>> = {
+        let expired: Vec<Due> = {
             let mut state = lock(&self.state);
             let mut expired = Vec::new();
             while state.due.peek().is_some_and(|Reverse(e)| e.at <= now) {
                 if let Some(Reverse(entry)) = state.due.pop() {
-                    expired.push(entry.cell);
+                    expired.push(entry.due);
                 }
             }
             expired
         };
-        for cell in expired.iter().filter_map(Weak::upgrade) {
-            run::time_out(&cell);
+        for due in expired {
+            due.pass();
         }
     }
 
@@ -254,15 +293,15 @@ impl Shared {
             let mut expired = Vec::new();
             while state.due.peek().is_some_and(|Reverse(e)| e.at <= now) {
                 if let Some(Reverse(entry)) = state.due.pop() {
-                    expired.push(entry.cell);
+                    expired.push(entry.due);
                 }
             }
             drop(state);
-            // Outside the lock: timing out delivers callbacks, which may set deadlines.
-            for cell in expired.iter().filter_map(Weak::upgrade) {
-                run::time_out(&cell);
+            // Outside the lock: timing out delivers callbacks, which may set deadlines, and a
+            // wake queues a poll.
+            for due in expired {
+                due.pass();
             }
-            drop(expired);
             state = lock(&self.state);
         }
     }

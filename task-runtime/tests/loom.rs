@@ -861,7 +861,11 @@ fn cancel_races_a_poll() {
             thread::spawn(move || {
                 let cancelled = manager.cancel(task_id);
                 // Whatever the cancel found, it dropped nothing itself.
-                assert_eq!(dropped.load(Ordering::SeqCst), 0, "dropped by the canceller");
+                assert_eq!(
+                    dropped.load(Ordering::SeqCst),
+                    0,
+                    "dropped by the canceller"
+                );
                 cancelled
             })
         };
@@ -876,11 +880,19 @@ fn cancel_races_a_poll() {
         }
         while manager.run_queued_task() {}
         assert!(matches!(task.join(), Err(TaskError::Cancelled)));
-        assert_eq!(probe.polls.load(Ordering::SeqCst), polls, "polled after the decision");
+        assert_eq!(
+            probe.polls.load(Ordering::SeqCst),
+            polls,
+            "polled after the decision"
+        );
         assert!(polls <= 1);
         // Cancelled while queued, the function never ran: there was no future to drop.
         let made = usize::from(polls > 0);
-        assert_eq!(probe.dropped.load(Ordering::SeqCst), made, "dropped exactly once");
+        assert_eq!(
+            probe.dropped.load(Ordering::SeqCst),
+            made,
+            "dropped exactly once"
+        );
         assert_settled(&manager);
     });
 }

@@ -186,6 +186,10 @@ impl Admit for ManagerCore {
         }
     }
 
+    fn wake_at(&self, at: u64, waker: std::task::Waker) {
+        self.deadlines.wake_at(at, waker);
+    }
+
     fn run_next(&self) -> bool {
         self.pool.run_next()
     }

@@ -10,6 +10,7 @@
 //! cell points at its host, whose admission takes cells.
 
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Duration;
 
 use super::cell::CellRef;
@@ -54,6 +55,10 @@ pub(crate) trait Admit: Send + Sync {
     /// Queues the next poll of a polled body that was woken, ahead of the never-started tasks
     /// of its priority.
     fn resume(&self, cell: CellRef);
+
+    /// Wakes `waker` once the host's clock reads `at` (nanoseconds since its epoch): what
+    /// `TaskContext::sleep` waits on.
+    fn wake_at(&self, at: u64, waker: Waker);
 
     /// Runs the next queued job on the calling thread (how a manual manager's caller drives
     /// its tasks); whether there was one.

@@ -3,7 +3,9 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::task::Poll;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use super::cell::CellRef;
 use super::delivery;
@@ -87,6 +89,55 @@ impl TaskContext {
     /// fit for tight loops.
     pub fn set_progress(&self, current: u64, total: u64) {
         self.update_progress(current, total, None);
+    }
+
+    /// In an `async` body: waits `duration` on the manager's clock, holding no worker. On a
+    /// [`TestClock`](crate::TestClock) it ends when the test advances the clock past it (on a
+    /// `manual()` manager, the next `run_all` then polls the body), so a debounce or a retry
+    /// delay is tested without a real wait. `Duration::MAX` never ends (the body waits for
+    /// its cancel). A cancel ends the task at once, sleeping or not.
+    ///
+    /// The time is counted from this call, not from the first poll.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use task_runtime::{AppError, TaskManager, TestClock};
+    ///
+    /// // A search box that waits for the typing to pause before it searches.
+    /// let clock = TestClock::new();
+    /// let manager = TaskManager::builder().manual().clock(clock.clone()).build().unwrap();
+    /// let search = manager.spawn_async(|ctx| async move {
+    ///     ctx.sleep(Duration::from_millis(300)).await; // the debounce
+    ///     Ok::<_, AppError>(format!("results for {}", "rust"))
+    /// });
+    /// manager.run_all();
+    /// assert!(!search.is_finished(), "still debouncing");
+    /// clock.advance(Duration::from_millis(300));
+    /// manager.run_all();
+    /// assert_eq!(search.join().unwrap(), "results for rust");
+    /// ```
+    pub fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let host = Arc::clone(&self.cell.core.host);
+        let at = u64::try_from(duration.as_nanos())
+            .ok()
+            .and_then(|nanos| host.since_epoch().checked_add(nanos))
+            .unwrap_or(u64::MAX);
+        let mut registered: Option<Waker> = None;
+        std::future::poll_fn(move |cx| {
+            if at != u64::MAX && host.since_epoch() >= at {
+                return Poll::Ready(());
+            }
+            let fresh = registered
+                .as_ref()
+                .is_none_or(|waker| !waker.will_wake(cx.waker()));
+            if fresh {
+                if let Some(admission) = host.admission() {
+                    admission.wake_at(at, cx.waker().clone());
+                }
+                registered = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
     }
 
     /// In an `async` body: lets the manager's other work run, then goes on. The task queues
