@@ -99,6 +99,9 @@ mod pool;
 mod signal;
 // What a task needs from its surroundings.
 mod host;
+// The tokio runtime context bodies run in (feature `tokio`).
+#[cfg(feature = "tokio")]
+mod reactor;
 // A task, on its own: the core.
 mod task;
 // The features a task may carry, each in a place of its own.

@@ -13,7 +13,8 @@ const LAYERS: &[&[&str]] = &[
     &["error", "progress", "debug"],
     &["vocabulary"],
     &["pool", "dispatch", "signal", "display"],
-    &["host"],
+    // What a task needs of its surroundings; the runtime context its bodies run in.
+    &["host", "reactor"],
     &["task"],
     // The features a task may carry: each of its own, none using another.
     &["deadline", "items", "latest", "local", "shown"],

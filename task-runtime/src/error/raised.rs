@@ -16,12 +16,20 @@ fn deliveries(n: u64, one: &str, many: &str) -> String {
 impl AppError {
     /// A task body panicked: the task fails with this.
     pub(crate) fn panicked(task: &str, message: &str) -> Self {
-        AppError::new(
+        let error = AppError::new(
             codes::ERR_TASK_PANICKED,
             format!("task '{task}' panicked: {message}"),
         )
         .with_severity(Severity::Critical)
-        .recoverable(false)
+        .recoverable(false);
+        if wants_tokio(message) {
+            return error.with_details(
+                "the body used tokio (a timer, a socket, `Handle::current`) outside a tokio \
+                 runtime: enable task-runtime's `tokio` feature, and every body runs inside a \
+                 runtime context (`TaskManagerBuilder::tokio(handle)` to give your own)",
+            );
+        }
+        error
     }
 
     /// User code the runtime ran for `task` panicked: `what` names it (`on_complete`, "a
@@ -116,6 +124,14 @@ impl AppError {
         )
         .with_severity(Severity::Critical)
     }
+}
+
+/// Whether a panic message is tokio's "no runtime here" (best effort: recognised by its words,
+/// which `tests/no_tokio.rs` pins).
+fn wants_tokio(message: &str) -> bool {
+    cfg!(not(feature = "tokio"))
+        && (message.contains("there is no reactor running")
+            || message.contains("must be called from the context of a Tokio"))
 }
 
 #[cfg(test)]

@@ -46,6 +46,8 @@ pub struct TaskManagerBuilder {
     stack_size: Option<usize>,
     manual: bool,
     clock: Option<TestClock>,
+    #[cfg(feature = "tokio")]
+    tokio: Option<tokio::runtime::Handle>,
 }
 
 impl TaskManagerBuilder {
@@ -62,6 +64,8 @@ impl TaskManagerBuilder {
             stack_size: None,
             manual: false,
             clock: None,
+            #[cfg(feature = "tokio")]
+            tokio: None,
         }
     }
 
@@ -239,6 +243,36 @@ impl TaskManagerBuilder {
         self
     }
 
+    /// Runs every body of the manager (blocking or `async`) inside the context of the tokio
+    /// runtime of `handle`: each worker enters it once, so tokio's timers and sockets, and
+    /// the crates built on them (reqwest, sqlx), work in bodies. The runtime must be driven
+    /// by someone: a multi-thread runtime, or a current-thread one inside `block_on`. Without
+    /// this, the manager starts a runtime of one thread of its own when its first worker
+    /// starts, and shuts it down when it is dropped (waiting at most its
+    /// [`shutdown_timeout`](Self::shutdown_timeout)).
+    ///
+    /// What a body hands to tokio itself (`tokio::spawn`, `spawn_blocking`) is tokio's work,
+    /// not part of the task: it is not cancelled with the task, not counted by the manager,
+    /// and runs on real time, whatever the manager's clock.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// let manager = TaskManager::builder().tokio(runtime.handle().clone()).build().unwrap();
+    /// let task = manager.spawn(|_| {
+    ///     // A blocking body may use what needs a runtime context.
+    ///     let handle = tokio::runtime::Handle::current();
+    ///     Ok::<_, AppError>(handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+    /// });
+    /// assert!(task.join().unwrap());
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn tokio(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.tokio = Some(handle);
+        self
+    }
+
     /// Creates the manager. No thread starts until the first task does.
     ///
     /// # Errors
@@ -260,6 +294,17 @@ impl TaskManagerBuilder {
             })),
             manual: self.manual,
             clock: self.clock.clone(),
+            #[cfg(feature = "tokio")]
+            around: Some(
+                crate::reactor::Reactor::new(
+                    self.tokio,
+                    self.thread_name.clone(),
+                    self.shutdown_timeout,
+                )
+                .around(),
+            ),
+            #[cfg(not(feature = "tokio"))]
+            around: None,
         });
         let host = Host::new(HostConfig {
             dispatcher: self.dispatcher,

@@ -65,7 +65,13 @@ pub(crate) struct PoolConfig {
     pub(crate) manual: bool,
     /// A test's clock: idle workers expire by it, checked as it advances.
     pub(crate) clock: Option<TestClock>,
+    /// What each worker's life (and each job a manual pool runs on its caller) runs inside:
+    /// the tokio runtime context, with feature `tokio`.
+    pub(crate) around: Option<Around>,
 }
+
+/// Runs the work it is given inside some context (a runtime entered for the thread's life).
+pub(crate) type Around = Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
 
 pub(crate) struct Pool<J: PoolJob> {
     shared: Arc<Shared<J>>,
@@ -102,6 +108,7 @@ struct Shared<J> {
     stack_size: Option<usize>,
     /// Identifies the pool's worker threads (see `WORKER_OF`).
     id: usize,
+    around: Option<Around>,
 }
 
 /// Handles of the threads started, by index. `retired` lists those past their last job but
@@ -166,6 +173,7 @@ impl<J: PoolJob> Pool<J> {
             manual: config.manual,
             clock: config.clock,
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
+            around: config.around,
         });
         // Idle workers wait without a timeout on a test's clock; each advance wakes them to
         // look at it.
@@ -274,7 +282,7 @@ impl<J: PoolJob> Pool<J> {
             match self.shared.next_queued() {
                 Some(Message::Job(job)) if job.is_stale() => continue,
                 Some(Message::Job(job)) => {
-                    if job.execute() {
+                    if self.shared.execute(job) {
                         return true;
                     }
                 }
@@ -436,6 +444,16 @@ impl<J: PoolJob> Shared<J> {
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
         }
         self.pop_ranked(false).map(Message::Job)
+    }
+
+    /// Runs `job` here, inside the pool's context if it has one.
+    fn execute(&self, job: J) -> bool {
+        let Some(around) = &self.around else {
+            return job.execute();
+        };
+        let (mut job, mut done) = (Some(job), false);
+        around(&mut || done = job.take().is_some_and(PoolJob::execute));
+        done
     }
 
     fn nothing_queued(&self) -> bool {
@@ -615,8 +633,14 @@ fn worker_main<J: PoolJob>(shared: Arc<Shared<J>>, index: usize) {
         active: true,
     };
     let mut deferred = None;
-    while let Some(job) = shared.next_job(index, &mut deferred) {
-        job.execute();
+    let mut work = || {
+        while let Some(job) = shared.next_job(index, &mut deferred) {
+            job.execute();
+        }
+    };
+    match &shared.around {
+        Some(around) => around(&mut work),
+        None => work(),
     }
     sentinel.active = false;
 }
@@ -685,6 +709,7 @@ mod tests {
             stack_size: None,
             manual: false,
             clock: None,
+            around: None,
         })
     }
 
@@ -829,6 +854,7 @@ mod tests {
             stack_size: None,
             manual: false,
             clock: None,
+            around: None,
         });
         let stop = Arc::new(AtomicBool::new(false));
         let peak = Arc::new(AtomicUsize::new(0));
