@@ -12,7 +12,9 @@
 //! (throughput, ns per task), and one task at a time (submit -> completion seen on the main
 //! thread: latency p50/p99). Then the library's own figures: bytes per queued task (counted by
 //! the global allocator below), `set_progress` cost, and how many UI deliveries 10 million
-//! progress reports cause. See BENCHMARKS.md for a run and what the figures mean.
+//! progress reports cause; `async` bodies beside tokio's tasks (`spawn_async` + `join` against
+//! `tokio::spawn` + `JoinHandle`, and the bytes of a body waiting in a sleep). See
+//! BENCHMARKS.md for a run and what the figures mean.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
@@ -400,6 +402,95 @@ fn measure(rows: &mut [Row], pools: &[&dyn Fn(&mut Row)], rounds: usize) {
             measure(row);
         }
     }
+}
+
+// ----- async bodies beside tokio's tasks -----
+
+/// `spawn_async` then `join` of each, against `tokio::spawn` then `.await` of each
+/// `JoinHandle` on a runtime of as many worker threads: ns per task, the median of `rounds`.
+fn async_spawn_join(n: usize, rounds: usize) -> (f64, f64) {
+    let manager = TaskManager::new(THREADS);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(THREADS)
+        .build()
+        .unwrap();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..n)
+            .map(|i| manager.spawn_async(move |_| async move { Ok::<_, Infallible>(i) }))
+            .collect();
+        let sum: usize = tasks.into_iter().map(|t| t.join().unwrap()).sum();
+        ours.push(start.elapsed().as_nanos() as f64 / n as f64);
+        assert_eq!(sum, n * (n - 1) / 2);
+
+        let start = Instant::now();
+        let handles: Vec<_> = (0..n).map(|i| runtime.spawn(async move { i })).collect();
+        let sum: usize = runtime.block_on(async {
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.unwrap();
+            }
+            sum
+        });
+        theirs.push(start.elapsed().as_nanos() as f64 / n as f64);
+        assert_eq!(sum, n * (n - 1) / 2);
+    }
+    (median(&mut ours), median(&mut theirs))
+}
+
+/// Bytes per body waiting in a one-hour sleep: `n` of `ctx.sleep` against `n` tokio tasks in
+/// `tokio::time::sleep` (each counted once its first poll registered the timer).
+fn waiting_bytes(n: usize) -> (f64, f64) {
+    let hour = Duration::from_secs(3600);
+    let polled = Arc::new(AtomicUsize::new(0));
+    let settle = |polled: &AtomicUsize| {
+        while polled.load(Ordering::SeqCst) < n {
+            thread::sleep(Duration::from_millis(1));
+        }
+        thread::sleep(Duration::from_millis(200)); // the last polls finish registering
+    };
+
+    let manager = TaskManager::new(THREADS);
+    let mut tasks = Vec::with_capacity(n);
+    COUNTING.store(true, Ordering::SeqCst);
+    let before = ALLOCATED.load(Ordering::SeqCst);
+    for _ in 0..n {
+        let polled = Arc::clone(&polled);
+        tasks.push(manager.spawn_async(move |ctx| async move {
+            polled.fetch_add(1, Ordering::SeqCst);
+            ctx.sleep(hour).await;
+            Ok::<_, Infallible>(())
+        }));
+    }
+    settle(&polled);
+    let ours = ALLOCATED.load(Ordering::SeqCst).wrapping_sub(before) as f64 / n as f64;
+    COUNTING.store(false, Ordering::SeqCst);
+    manager.cancel_all();
+    drop(tasks);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(THREADS)
+        .enable_time()
+        .build()
+        .unwrap();
+    polled.store(0, Ordering::SeqCst);
+    let mut handles = Vec::with_capacity(n);
+    COUNTING.store(true, Ordering::SeqCst);
+    let before = ALLOCATED.load(Ordering::SeqCst);
+    for _ in 0..n {
+        let polled = Arc::clone(&polled);
+        handles.push(runtime.spawn(async move {
+            polled.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(hour).await;
+        }));
+    }
+    settle(&polled);
+    let theirs = ALLOCATED.load(Ordering::SeqCst).wrapping_sub(before) as f64 / n as f64;
+    COUNTING.store(false, Ordering::SeqCst);
+    handles.iter().for_each(tokio::task::JoinHandle::abort);
+    drop(runtime);
+    (ours, theirs)
 }
 
 // ----- the library's own figures -----
@@ -833,6 +924,20 @@ fn main() {
         } else {
             "ITEMS MISSING"
         }
+    );
+    let (spawn_join, tokio_spawn_join) = async_spawn_join(n, rounds);
+    let waiting = if quick { 20_000 } else { 100_000 };
+    let (sleeping, tokio_sleeping) = waiting_bytes(waiting);
+    println!(
+        "  spawn_async + join          {spawn_join:.0} ns/task; tokio::spawn + JoinHandle \
+         {tokio_spawn_join:.0} ns/task ({:.2}x tokio, {THREADS} threads each)",
+        spawn_join / tokio_spawn_join
+    );
+    println!(
+        "  {:<27} {sleeping:.0} bytes each (ctx.sleep); tokio tasks in tokio::time::sleep \
+         {tokio_sleeping:.0} bytes each ({:.2}x tokio)",
+        format!("{waiting} sleeping bodies"),
+        sleeping / tokio_sleeping
     );
     match idle {
         Some(spent) => println!(
