@@ -26,6 +26,7 @@ use crate::manager::{LocalTaskBuilder, TaskBuilder, TaskManager};
 use crate::progress::Progress;
 use crate::task::context::TaskContext;
 use crate::task::Task;
+use std::future::Future;
 
 /// An argument, moved into the task: `Send + 'static`.
 #[diagnostic::on_unimplemented(
@@ -82,6 +83,40 @@ pub trait TaskValue: Sized {
         C: FnOnce(M::Builder<Self, P>) -> M::Builder<R, P>,
         R: TaskValue;
 
+    /// [`TaskValue::start`] for an `async` body: `body` makes the future from an owned
+    /// context.
+    #[doc(hidden)]
+    #[track_caller]
+    fn start_async<M, F, Fut, C, R>(
+        manager: &TaskManager,
+        mode: M,
+        body: F,
+        configure: C,
+    ) -> Task<R>
+    where
+        M: Mode,
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Self, AppError>> + Send + 'static,
+        C: FnOnce(M::Builder<Self, ()>) -> M::Builder<R, ()>,
+        R: TaskValue;
+
+    /// [`TaskValue::start_with_items`] for an `async` body (an owned `Publisher<P>`).
+    #[doc(hidden)]
+    #[track_caller]
+    fn start_async_with_items<M, P, F, Fut, C, R>(
+        manager: &TaskManager,
+        mode: M,
+        body: F,
+        configure: C,
+    ) -> Task<R, P>
+    where
+        M: Mode,
+        P: Send + 'static,
+        F: FnOnce(TaskContext, Publisher<P>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Self, AppError>> + Send + 'static,
+        C: FnOnce(M::Builder<Self, P>) -> M::Builder<R, P>,
+        R: TaskValue;
+
     /// Starts a configured builder whose handle yields this value: where `configure` left it.
     #[doc(hidden)]
     #[track_caller]
@@ -115,6 +150,41 @@ impl<T: Send + 'static> TaskValue for T {
         R: TaskValue,
     {
         R::start_configured::<M, P>(configure(mode.builder(manager.task_with_items(body))))
+    }
+
+    #[track_caller]
+    fn start_async<M, F, Fut, C, R>(
+        manager: &TaskManager,
+        mode: M,
+        body: F,
+        configure: C,
+    ) -> Task<R>
+    where
+        M: Mode,
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+        C: FnOnce(M::Builder<T, ()>) -> M::Builder<R, ()>,
+        R: TaskValue,
+    {
+        R::start_configured::<M, ()>(configure(mode.builder(manager.task_async(body))))
+    }
+
+    #[track_caller]
+    fn start_async_with_items<M, P, F, Fut, C, R>(
+        manager: &TaskManager,
+        mode: M,
+        body: F,
+        configure: C,
+    ) -> Task<R, P>
+    where
+        M: Mode,
+        P: Send + 'static,
+        F: FnOnce(TaskContext, Publisher<P>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+        C: FnOnce(M::Builder<T, P>) -> M::Builder<R, P>,
+        R: TaskValue,
+    {
+        R::start_configured::<M, P>(configure(mode.builder(manager.task_async_with_items(body))))
     }
 
     #[track_caller]

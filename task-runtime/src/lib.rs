@@ -137,7 +137,7 @@ pub use progress::Progress;
 pub use signal::{Connection, ManagerSignals, Signal};
 pub use task::context::{current, TaskContext};
 pub use task::{CancelOnDrop, Task};
-pub use vocabulary::{Exclusive, Outcome, TaskId, TaskInfo, TaskState};
+pub use vocabulary::{CancelReason, Exclusive, Outcome, TaskId, TaskInfo, TaskState};
 
 /// The attributes (feature `macros`, on by default): `#[run_in_background]` turns a function
 /// into one that starts a task; `#[async_method]` is its form for methods that are awaited.

@@ -60,6 +60,45 @@ pub struct TaskInfo {
     pub name: String,
 }
 
+/// Why a task was asked to stop: [`TaskContext::cancel_reason`](crate::TaskContext::cancel_reason).
+///
+/// ```
+/// use std::sync::mpsc;
+/// use task_runtime::{AppError, CancelReason, TaskManager};
+///
+/// let manager = TaskManager::new(1);
+/// let panel = manager.scope(); // owned by a window
+/// let (started, ready) = mpsc::channel();
+/// let (why, reason) = mpsc::channel();
+/// panel.spawn(move |ctx| {
+///     started.send(()).unwrap();
+///     while ctx.cancel_reason().is_none() {
+///         std::thread::yield_now(); // ... work ...
+///     }
+///     why.send(ctx.cancel_reason()).unwrap();
+///     Ok::<_, AppError>(())
+/// });
+/// ready.recv().unwrap();
+/// drop(panel); // the window closed
+/// assert_eq!(reason.recv().unwrap(), Some(CancelReason::ScopeClosed));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CancelReason {
+    /// `cancel()` on the task, `cancel`/`cancel_task`/`cancel_all` on the manager, a scope's
+    /// `cancel()`, or a dropped [`CancelOnDrop`](crate::CancelOnDrop).
+    Requested,
+    /// Its scope (or an ancestor, or the scope of the body that started it) was dropped.
+    ScopeClosed,
+    /// Its deadline passed (`timeout`): its outcome is a timeout.
+    Deadline,
+    /// A newer task of its name replaced it (`Exclusive::CancelPrevious`), or one of its
+    /// name was active when it started (`Exclusive::SkipIfActive`).
+    Superseded,
+    /// Its manager shut down (or was dropped).
+    Shutdown,
+}
+
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskState {

@@ -60,7 +60,7 @@ impl PoolJob for Job {
             // No thread can ever poll it: the task is stopped, which decides it at once
             // (its future is then left to be dropped here, since no worker will).
             Job::Poll(cell) => {
-                run::cancel(&cell);
+                run::cancel_because(&cell, crate::vocabulary::CancelReason::Shutdown);
             }
             Job::Drop(leftover) => drop(leftover),
         }

@@ -24,7 +24,7 @@ use crate::task::admit::{Admission, Admit, TaskHost};
 use crate::task::cell::{CancelRequest, CellRef, Silence};
 use crate::task::feature::Feature;
 use crate::task::run;
-use crate::vocabulary::TaskId;
+use crate::vocabulary::{CancelReason, TaskId};
 use registry::{Refusal, Registry};
 
 pub(crate) struct ManagerCore {
@@ -73,13 +73,13 @@ impl ManagerCore {
             .iter()
             .any(|feature| !feature.admit(&cell));
         if refused {
-            run::cancel(&cell);
+            run::cancel_because(&cell, CancelReason::ScopeClosed);
             return;
         }
         match self.registry.admit(&cell, exclusive) {
             Ok(superseded) => {
                 for old in &superseded {
-                    run::cancel(old);
+                    run::cancel_because(old, CancelReason::Superseded);
                 }
                 if !superseded.is_empty() {
                     self.pool.purge_stale();
@@ -97,24 +97,30 @@ impl ManagerCore {
                     // Only once the last handle is gone: a builder outlived its manager.
                     let _entered = cell.core.enter_span();
                     tracing::warn!("task started after its manager was dropped; cancelled");
-                    run::cancel(&cell);
+                    run::cancel_because(&cell, CancelReason::Shutdown);
                 } else if let Some((cell, timeout)) = deadline {
                     self.deadlines.add(&cell, timeout);
                 }
             }
             Err(refusal) => {
                 let _entered = cell.core.enter_span();
-                match refusal {
-                    Refusal::ShutDown => tracing::warn!(
-                        "task '{}' started after the manager was shut down; cancelled",
-                        cell.core.name()
-                    ),
-                    Refusal::NameActive => tracing::debug!(
-                        "task '{}' skipped: a task of this name is active",
-                        cell.core.name()
-                    ),
-                }
-                run::cancel(&cell);
+                let reason = match refusal {
+                    Refusal::ShutDown => {
+                        tracing::warn!(
+                            "task '{}' started after the manager was shut down; cancelled",
+                            cell.core.name()
+                        );
+                        CancelReason::Shutdown
+                    }
+                    Refusal::NameActive => {
+                        tracing::debug!(
+                            "task '{}' skipped: a task of this name is active",
+                            cell.core.name()
+                        );
+                        CancelReason::Superseded
+                    }
+                };
+                run::cancel_because(&cell, reason);
             }
         }
     }
@@ -142,11 +148,17 @@ impl ManagerCore {
     /// Cancels every active task; returns how many this call cancelled. One cancel round (see
     /// `host::rounds`): no task queued when it began ever starts, however long the walk.
     pub(crate) fn cancel_all(&self) -> usize {
+        self.cancel_all_because(CancelReason::Requested)
+    }
+
+    /// [`cancel_all`](Self::cancel_all) for `reason`.
+    pub(crate) fn cancel_all_because(&self, reason: CancelReason) -> usize {
         let cancelled = run::cancel_round(
             &self.host,
             self.host.all_cancelled(),
             || self.registry.cells(),
             Silence::No,
+            reason,
         );
         self.pool.purge_stale();
         cancelled

@@ -10,7 +10,7 @@ impl ManagerCore {
     /// Refuses new tasks, cancels the active ones, and waits for their bodies to return.
     pub(crate) fn shutdown(&self, deadline: Option<Instant>) -> bool {
         self.registry.close();
-        self.cancel_all();
+        self.cancel_all_because(crate::vocabulary::CancelReason::Shutdown);
         // A task of this manager shutting it down from its body or its worker-side callbacks
         // cannot wait for itself (nor for the tasks it runs nested, joined inline).
         let own = context::running_here(&self.host);

@@ -1,7 +1,8 @@
-//! [`BodyScopes`]: the scopes that running bodies made for their subtasks (`ctx.scope()`), by
-//! their task: asking the task to stop closes them, as dropping them would. One table per
-//! manager (in its host), which loom can model; a task that never makes one pays one atomic
-//! load when it is stopped, and no byte.
+//! [`BodyScopes`]: what running bodies hold that ends with their task's stop request, by
+//! their task: the scopes they made for their subtasks (`ctx.scope()`), closed as dropping
+//! them would, and the futures waiting for the request (`ctx.cancelled()`), woken. One table
+//! per manager (in its host), which loom can model; a task that never makes one pays one
+//! atomic load when it is stopped, and no byte.
 
 use std::collections::BTreeMap;
 use std::sync::Weak;
@@ -10,9 +11,11 @@ use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, Mutex};
 use crate::vocabulary::TaskId;
 
-/// A scope a body made: what stopping its task does to it.
+/// What a body holds that ends with its task's stop request: a scope it made, or a future
+/// waiting for the request.
 pub(crate) trait BodyScope: Send + Sync {
-    /// Closes the scope and cancels its tasks, as dropping it does.
+    /// The task was asked to stop: a scope closes and cancels its tasks, as dropping it does
+    /// (how many it cancelled); a waiting future is woken.
     fn shut(&self) -> usize;
 }
 

@@ -7,9 +7,10 @@
 //! reaches zero lets a waiter for zero return `true` once it saw the epoch move, even if new
 //! work arrived before it woke up ("idle before the deadline" is an event, not a state).
 
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{lock, time_left, wait_timeout, CachePadded, Condvar, Mutex};
 
 pub(crate) struct Undecided {
@@ -24,6 +25,10 @@ pub(crate) struct Undecided {
     allowances: Mutex<Vec<usize>>,
     /// Notified (under `allowances`) when tasks are decided while somebody waits.
     decided: Condvar,
+    /// Futures waiting for an idle moment (`TaskManager::idle`), woken when the count reaches
+    /// zero; `idle_waited` says there are some, read without the lock.
+    idle_wakers: Mutex<Vec<Waker>>,
+    idle_waited: AtomicBool,
 }
 
 impl Undecided {
@@ -34,6 +39,8 @@ impl Undecided {
             notify_below: AtomicUsize::new(0),
             allowances: Mutex::new(Vec::new()),
             decided: Condvar::new(),
+            idle_wakers: Mutex::new(Vec::new()),
+            idle_waited: AtomicBool::new(false),
         }
     }
 
@@ -51,12 +58,54 @@ impl Undecided {
         if before == 1 {
             self.idle_epoch.fetch_add(1, Ordering::AcqRel);
         }
-        // Pairs with the waiter's fence in `wait_until_at_most`: either it sees the count (and
-        // epoch) just written, or this sees it waiting.
+        // Pairs with the waiter's fence in `wait_until_at_most` (and a future's in
+        // `poll_idle`): either it sees the count (and epoch) just written, or this sees it
+        // waiting.
         fence(Ordering::SeqCst);
+        if before == 1 && self.idle_waited.load(Ordering::Relaxed) {
+            self.wake_idle();
+        }
         if before <= self.notify_below.load(Ordering::Relaxed) {
             let _allowances = lock(&self.allowances);
             self.decided.notify_all();
+        }
+    }
+
+    /// The idle epoch: an idle moment after this call moves it.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.idle_epoch.load(Ordering::Acquire)
+    }
+
+    /// For a future waiting for an idle moment since `epoch`: whether there was one; if not,
+    /// `waker` is woken at the next.
+    pub(crate) fn poll_idle(&self, epoch: u64, waker: &Waker) -> bool {
+        if self.idle_since(epoch) {
+            return true;
+        }
+        {
+            let mut wakers = lock(&self.idle_wakers);
+            if !wakers.iter().any(|w| w.will_wake(waker)) {
+                wakers.push(waker.clone());
+            }
+            self.idle_waited.store(true, Ordering::Relaxed);
+        }
+        fence(Ordering::SeqCst); // pairs with the fence in `decided`
+        self.idle_since(epoch)
+    }
+
+    fn idle_since(&self, epoch: u64) -> bool {
+        self.count.0.load(Ordering::Acquire) == 0 || self.epoch() != epoch
+    }
+
+    fn wake_idle(&self) {
+        let wakers = {
+            let mut wakers = lock(&self.idle_wakers);
+            self.idle_waited.store(false, Ordering::Relaxed);
+            std::mem::take(&mut *wakers)
+        };
+        for waker in wakers {
+            // A waker is user code (an executor's): its panic is not the deciding worker's.
+            let _ = crate::unwind::catch(|| waker.wake());
         }
     }
 

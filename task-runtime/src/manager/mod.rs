@@ -281,6 +281,33 @@ impl TaskManager {
             .wait_until_at_most(0, deadline_after(timeout))
     }
 
+    /// The async form of [`wait_for_all`](Self::wait_for_all): ready once no task is active,
+    /// at any moment after this call (new tasks arriving after that moment do not undo it).
+    /// For async code, an `async` body among them (which must not block a worker in
+    /// `wait_for_all`), or an async test.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(2);
+    /// for n in 0..10 {
+    ///     manager.spawn(move |_| Ok::<_, AppError>(n));
+    /// }
+    /// futures::executor::block_on(manager.idle());
+    /// assert_eq!(manager.active_count(), 0);
+    /// ```
+    pub fn idle(&self) -> impl Future<Output = ()> + Send + 'static {
+        let host = Arc::clone(&self.core().host);
+        let epoch = host.undecided().epoch();
+        std::future::poll_fn(move |cx| {
+            if host.undecided().poll_idle(epoch, cx.waker()) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+    }
+
     /// Changes the thread limit at once. Growing starts threads for queued tasks; shrinking
     /// lets surplus threads finish their current task, then retire.
     ///

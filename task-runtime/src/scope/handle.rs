@@ -2,6 +2,7 @@
 //! panel, a view model), as Kotlin's `viewModelScope` or Qt's `then(context, ..)`.
 
 use std::fmt;
+use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -197,6 +198,31 @@ impl ScopeHandle {
             self.node.flush_display(earliest(deadline, drawn_by));
         }
         settled
+    }
+
+    /// The async form of [`wait`](Self::wait): ready once every task of this scope and its
+    /// children has an outcome (at once if none is active). Callbacks may still be pending.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(2);
+    /// let parts = manager.scope();
+    /// for n in 0..4 {
+    ///     parts.spawn(move |_| Ok::<_, AppError>(n));
+    /// }
+    /// futures::executor::block_on(parts.idle());
+    /// assert_eq!(parts.active_count(), 0);
+    /// ```
+    pub fn idle(&self) -> impl Future<Output = ()> + Send + 'static {
+        let node = Arc::clone(&self.node);
+        std::future::poll_fn(move |cx| {
+            if node.poll_idle(cx.waker()) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
     }
 
     /// How far the scope's tasks are.

@@ -11,6 +11,7 @@
 //! [`BodyScopes`]: asking the task to stop closes it, as dropping it would.
 
 use std::sync::{Arc, OnceLock, Weak};
+use std::task::Waker;
 use std::time::Instant;
 
 use crate::display::Shown;
@@ -25,7 +26,7 @@ use crate::task::context;
 use crate::task::delivery::Terminal;
 use crate::task::feature::Feature;
 use crate::task::run;
-use crate::vocabulary::{Outcome, TaskId, TaskInfo, TaskState};
+use crate::vocabulary::{CancelReason, Outcome, TaskId, TaskInfo, TaskState};
 
 pub(crate) struct ScopeNode {
     /// The host of the manager the scope belongs to: its cancel rounds.
@@ -65,6 +66,8 @@ struct Members {
     /// Threads in [`ScopeNode::wait`]: only then is `settled` notified (a notify is a
     /// system call even when nobody waits, and this one would come with every task).
     waiting: usize,
+    /// Futures waiting for every task to be decided (`ScopeHandle::idle`).
+    idle_wakers: Vec<Waker>,
 }
 
 /// A shown scope's line: tasks finished of started; as the message, the units of its tasks'
@@ -172,21 +175,27 @@ impl ScopeNode {
         // Closed before the round: a task submitted meanwhile either sees the scope closed and
         // cancels itself, or was listed here before the round's snapshot, which then has it.
         self.close();
-        self.cancel_round(Silence::No)
+        self.cancel_round(Silence::No, CancelReason::ScopeClosed)
     }
 
     /// Cancels the active tasks of this scope and its descendants, silencing each it cancels
     /// (a scope's `cancel`); how many this call cancelled.
     pub(crate) fn cancel(&self) -> usize {
-        self.cancel_round(Silence::Yes)
+        self.cancel_round(Silence::Yes, CancelReason::Requested)
     }
 
     /// One cancel round over this scope and its descendants: no task of them queued before
     /// the round starts from then on, and every one active is cancelled; how many this call
     /// cancelled. (Running tasks it asks to stop count; tasks that were decided meanwhile do
     /// not.)
-    fn cancel_round(&self, silence: Silence) -> usize {
-        run::cancel_round(&self.host, &self.cancelled, || self.active(), silence)
+    fn cancel_round(&self, silence: Silence, reason: CancelReason) -> usize {
+        run::cancel_round(
+            &self.host,
+            &self.cancelled,
+            || self.active(),
+            silence,
+            reason,
+        )
     }
 
     /// Shows the scope as one line, `info`, in its manager's progress display (once). The
@@ -298,16 +307,25 @@ impl ScopeNode {
     fn up(&self, change: impl Fn(&mut Members)) {
         let mut node = Some(self);
         while let Some(scope) = node {
-            let waiting = {
+            let (waiting, idle) = {
                 let mut members = lock(&scope.members);
                 change(&mut members);
                 // Queued under the lock: a `wait` that sees the count finds the line queued (or
                 // being shown, computed after this change), and its flush waits for it.
                 scope.touch();
-                members.waiting > 0
+                let idle = if members.finished >= members.started {
+                    std::mem::take(&mut members.idle_wakers)
+                } else {
+                    Vec::new()
+                };
+                (members.waiting > 0, idle)
             };
             if waiting {
                 scope.settled.notify_all();
+            }
+            for waker in idle {
+                // A waker is user code (an executor's): its panic is not this thread's.
+                let _ = crate::unwind::catch(|| waker.wake());
             }
             node = scope.parent.as_deref();
         }
@@ -370,6 +388,19 @@ impl ScopeNode {
             }
         }
         counts
+    }
+
+    /// For a future waiting for every task of the scope (and its descendants) to be decided:
+    /// whether they are; if not, `waker` is woken once they are.
+    pub(crate) fn poll_idle(&self, waker: &Waker) -> bool {
+        let mut members = lock(&self.members);
+        if members.finished >= members.started {
+            return true;
+        }
+        if !members.idle_wakers.iter().any(|w| w.will_wake(waker)) {
+            members.idle_wakers.push(waker.clone());
+        }
+        false
     }
 
     /// Waits until every task started in this scope (and its descendants) was decided, or

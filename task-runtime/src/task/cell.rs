@@ -57,7 +57,7 @@ use crate::dispatch::Dispatcher;
 use crate::error::AppError;
 use crate::host::Stamp;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
-use crate::vocabulary::{TaskId, TaskInfo, TaskState};
+use crate::vocabulary::{CancelReason, TaskId, TaskInfo, TaskState};
 
 pub(crate) struct TaskCell<S: ?Sized> {
     pub(crate) core: TaskCore,
@@ -103,12 +103,26 @@ const CANCEL_REQUESTED: u8 = 0b1000;
 /// Set with `CANCEL_REQUESTED` by the deadline: the outcome is `Failed` (a timeout), not
 /// `Cancelled`.
 const TIMED_OUT: u8 = 0b1_0000;
+/// Set with `CANCEL_REQUESTED` by a cancellation: why (see [`reason_bits`]).
+const REASON: u8 = 0b1110_0000;
+/// What a stop request leaves in the state word besides the phase.
+const REQUEST: u8 = CANCEL_REQUESTED | TIMED_OUT | REASON;
+
+fn reason_bits(reason: CancelReason) -> u8 {
+    let code = match reason {
+        CancelReason::Requested | CancelReason::Deadline => 1,
+        CancelReason::ScopeClosed => 2,
+        CancelReason::Superseded => 3,
+        CancelReason::Shutdown => 4,
+    };
+    code << 5
+}
 
 /// Why a task is asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
-    /// `cancel`: the outcome is `Cancelled`.
-    Cancel,
+    /// `cancel`, for a reason: the outcome is `Cancelled`.
+    Cancel(CancelReason),
     /// The deadline passed: the outcome is a timeout (`Failed`), unless a cancel came first.
     Deadline,
 }
@@ -436,7 +450,10 @@ impl TaskCore {
     /// the race with a concurrent reader when the writer's first access is the write.
     pub(crate) fn request_stop(&self, why: Stop) -> CancelRequest {
         match why {
-            Stop::Cancel => self.request(CANCELLED | CANCEL_REQUESTED, CANCEL_REQUESTED),
+            Stop::Cancel(reason) => {
+                let request = CANCEL_REQUESTED | reason_bits(reason);
+                self.request(CANCELLED | request, request)
+            }
             Stop::Deadline => self.request(
                 FAILED | CANCEL_REQUESTED | TIMED_OUT,
                 CANCEL_REQUESTED | TIMED_OUT,
@@ -467,6 +484,23 @@ impl TaskCore {
                 Err(actual) => s = actual,
             }
         }
+    }
+
+    /// Why the task was asked to stop, if it was: the first request's reason.
+    pub(crate) fn cancel_reason(&self) -> Option<CancelReason> {
+        let s = self.state.load(Ordering::Acquire);
+        if s & CANCEL_REQUESTED == 0 {
+            return None;
+        }
+        if s & TIMED_OUT != 0 {
+            return Some(CancelReason::Deadline);
+        }
+        Some(match (s & REASON) >> 5 {
+            2 => CancelReason::ScopeClosed,
+            3 => CancelReason::Superseded,
+            4 => CancelReason::Shutdown,
+            _ => CancelReason::Requested,
+        })
     }
 
     /// Whether the deadline stopped the task (its outcome is then a timeout).
@@ -507,7 +541,7 @@ impl TaskCore {
             };
             match self.state.compare_exchange(
                 s,
-                phase | (s & (CANCEL_REQUESTED | TIMED_OUT)),
+                phase | (s & REQUEST),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {

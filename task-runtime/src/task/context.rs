@@ -3,15 +3,21 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::sync::Weak;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::cell::CellRef;
 use super::delivery;
 use crate::error::Cancelled;
+use crate::host::BodyScope;
+use crate::sync::atomic::{fence, Ordering};
 use crate::sync::thread_local;
+use crate::sync::{lock, Mutex};
 use crate::task::admit::TaskHost;
+use crate::vocabulary::CancelReason;
 use crate::vocabulary::TaskId;
 
 /// Handed to every task body: the task's identity, its cancellation flag, and progress
@@ -66,6 +72,40 @@ impl TaskContext {
     /// outcome is *cancelled* whatever it returns.
     pub fn is_cancelled(&self) -> bool {
         self.cell.core.is_cancelled()
+    }
+
+    /// Why the task was asked to stop, once it was: a cancel, its scope closing, its
+    /// deadline, a newer task of its name, or its manager shutting down (the first request's
+    /// reason). `None` while it goes on. See [`CancelReason`] for an example.
+    pub fn cancel_reason(&self) -> Option<CancelReason> {
+        self.cell.core.cancel_reason()
+    }
+
+    /// Ready once the task is asked to stop (a cancel, its scope, its deadline, a newer task of
+    /// its name, shutdown): for code that waits on something else meanwhile, such as a
+    /// blocking body driving a future with `block_on` and `select`, or work handed to another
+    /// runtime that must end with the task. (An `async` body needs none of this to stop: its
+    /// future is simply not polled again.)
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let (started, ready) = std::sync::mpsc::channel();
+    /// let task = manager.spawn(move |ctx| {
+    ///     started.send(()).unwrap();
+    ///     futures::executor::block_on(ctx.cancelled()); // a blocking body, waiting
+    ///     Ok::<_, AppError>("stopped")
+    /// });
+    /// ready.recv().unwrap();
+    /// task.cancel();
+    /// assert!(task.join().unwrap_err().is_cancelled());
+    /// ```
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        CancelledFuture {
+            cell: self.cell.clone(),
+            waiter: None,
+        }
     }
 
     /// `Err(Cancelled)` once cancellation was requested, for use with `?`
@@ -198,6 +238,73 @@ thread_local! {
     /// runs it nested inside its own).
     #[allow(clippy::missing_const_for_thread_local)]
     static RUNNING: RefCell<Vec<TaskContext>> = RefCell::new(Vec::new());
+}
+
+/// [`TaskContext::cancelled`]: listed with the host as something that ends with the task's
+/// stop request (beside the scopes its body made), and unlisted when dropped.
+struct CancelledFuture {
+    cell: CellRef,
+    waiter: Option<Arc<StopWaiter>>,
+}
+
+/// The waker of a [`CancelledFuture`], woken by the task's stop request.
+struct StopWaiter(Mutex<Option<Waker>>);
+
+impl BodyScope for StopWaiter {
+    fn shut(&self) -> usize {
+        if let Some(waker) = lock(&self.0).take() {
+            waker.wake();
+        }
+        0
+    }
+}
+
+impl Future for CancelledFuture {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let core = &self.cell.core;
+        if core.is_cancelled() {
+            return Poll::Ready(());
+        }
+        if let Some(waiter) = &self.waiter {
+            let mut waker = lock(&waiter.0);
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+            drop(waker);
+            // A stop request that took the waker before it was replaced.
+            return if core.is_cancelled() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            };
+        }
+        let waiter = Arc::new(StopWaiter(Mutex::new(Some(cx.waker().clone()))));
+        let listed: Weak<dyn BodyScope> = Arc::downgrade(&waiter) as Weak<dyn BodyScope>;
+        core.host.body_scopes().add(core.id, listed);
+        fence(Ordering::SeqCst); // pairs with the one in `BodyScopes::stop`
+        let cancelled = core.is_cancelled();
+        self.waiter = Some(waiter);
+        if cancelled {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for CancelledFuture {
+    fn drop(&mut self) {
+        if let Some(waiter) = &self.waiter {
+            let at: *const StopWaiter = Arc::as_ptr(waiter);
+            self.cell
+                .core
+                .host
+                .body_scopes()
+                .remove(self.cell.core.id, at.cast());
+        }
+    }
 }
 
 /// The context of the task running on this thread, if any: inside its body, and inside the

@@ -9,7 +9,7 @@ use super::delivery::{self, Terminal};
 use crate::error::AppError;
 use crate::host::Mark;
 use crate::sync::thread_local;
-use crate::vocabulary::TaskState;
+use crate::vocabulary::{CancelReason, TaskState};
 use std::cell::RefCell;
 
 /// Runs a queued task on the current thread: body, outcome, then delivery; whether the body
@@ -115,7 +115,13 @@ fn schedule(cell: &CellRef) {
 /// Requests cancellation. A task that was still queued is finished here and now: its
 /// decision is counted and its `on_cancelled` is delivered from this thread's dispatch.
 pub(crate) fn cancel(cell: &CellRef) -> CancelRequest {
-    stop(cell, Stop::Cancel, Silence::No)
+    cancel_because(cell, CancelReason::Requested)
+}
+
+/// [`cancel`] for `reason` (a scope closing, a newer task of the name, shutdown), which the
+/// body reads with `ctx.cancel_reason()`.
+pub(crate) fn cancel_because(cell: &CellRef, reason: CancelReason) -> CancelRequest {
+    stop(cell, Stop::Cancel(reason), Silence::No)
 }
 
 /// One cancel round of `host` over `cells` (a scope's tasks, or all of the manager's): sets
@@ -131,20 +137,21 @@ pub(crate) fn cancel_round(
     mark: &Mark,
     snapshot: impl FnOnce() -> Vec<CellRef>,
     silence: Silence,
+    reason: CancelReason,
 ) -> usize {
     mark.set(host.rounds().begin());
     let cells = snapshot();
     host.rounds().snapshot_taken();
     let requests: Vec<_> = cells
         .iter()
-        .map(|cell| request_stop(cell, Stop::Cancel, silence))
+        .map(|cell| request_stop(cell, Stop::Cancel(reason), silence))
         .collect();
     let cancelled = requests
         .iter()
         .filter(|r| r.request.newly_cancelled())
         .count();
     for (cell, request) in cells.iter().zip(requests) {
-        follow_up(cell, request, Stop::Cancel);
+        follow_up(cell, request, Stop::Cancel(reason));
     }
     host.held().release(|task| {
         task.downcast_ref::<CellRef>()
@@ -181,7 +188,7 @@ fn follow_up(cell: &CellRef, stopping: Stopping, why: Stop) {
         CancelRequest::WasQueued => {
             let _entered = core.enter_span();
             let terminal = match why {
-                Stop::Cancel => {
+                Stop::Cancel(_) => {
                     tracing::debug!("task cancelled before it started");
                     Terminal::Cancelled
                 }

@@ -318,7 +318,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
             CancelRequest::WasQueued => {
                 let body = inner.stage.take_body();
                 let outcome = match why {
-                    Stop::Cancel => TaskError::Cancelled,
+                    Stop::Cancel(_) => TaskError::Cancelled,
                     Stop::Deadline => TaskError::Failed(core.timeout_error()),
                 };
                 self.store_error(core, inner, outcome);
@@ -542,7 +542,7 @@ mod tests {
             cell.slot
                 .cancel(
                     &cell.core,
-                    crate::task::cell::Stop::Cancel,
+                    crate::task::cell::Stop::Cancel(crate::vocabulary::CancelReason::Requested),
                     crate::task::cell::Silence::No
                 )
                 .request,

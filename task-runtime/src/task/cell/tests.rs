@@ -6,6 +6,7 @@ use super::{CancelRequest, CellRef, Start, Stop};
 use crate::dispatch::Dispatcher;
 use crate::task::delivery::Callbacks;
 use crate::task::testing::{task, TestHost};
+use crate::vocabulary::CancelReason;
 use crate::vocabulary::TaskState::{self, Cancelled, Completed, Failed, Queued, Running};
 
 /// A queued task of a host of its own (the host must outlive the cell's use).
@@ -28,7 +29,8 @@ fn decided(state: TaskState) -> (TestHost, CellRef) {
         Cancelled => {
             let (test, cell) = queued();
             assert_eq!(
-                cell.core.request_stop(Stop::Cancel),
+                cell.core
+                    .request_stop(Stop::Cancel(CancelReason::Requested)),
                 CancelRequest::WasQueued
             );
             (test, cell)
@@ -61,7 +63,8 @@ fn a_queued_task_starts_once() {
 fn a_queued_task_is_decided_by_the_request_that_stops_it() {
     let (_test, cell) = queued();
     assert_eq!(
-        cell.core.request_stop(Stop::Cancel),
+        cell.core
+            .request_stop(Stop::Cancel(CancelReason::Requested)),
         CancelRequest::WasQueued
     );
     assert_eq!(cell.core.state(), Cancelled);
@@ -109,7 +112,7 @@ fn a_running_task_is_decided_by_its_worker_from_what_its_body_returned() {
 #[test]
 fn a_stop_request_to_a_running_task_only_flags_it() {
     for (why, outcome, timed_out) in [
-        (Stop::Cancel, Cancelled, false),
+        (Stop::Cancel(CancelReason::Requested), Cancelled, false),
         (Stop::Deadline, Failed, true),
     ] {
         // Whatever the body returned, the request decides the outcome.
@@ -132,28 +135,28 @@ fn the_first_stop_request_names_the_outcome() {
     let cases = [
         (
             true,
-            [Stop::Cancel, Stop::Deadline],
+            [Stop::Cancel(CancelReason::Requested), Stop::Deadline],
             [WasRunning, AlreadyRequested],
             Cancelled,
             false,
         ),
         (
             true,
-            [Stop::Deadline, Stop::Cancel],
+            [Stop::Deadline, Stop::Cancel(CancelReason::Requested)],
             [WasRunning, AlreadyRequested],
             Failed,
             true,
         ),
         (
             false,
-            [Stop::Cancel, Stop::Deadline],
+            [Stop::Cancel(CancelReason::Requested), Stop::Deadline],
             [WasQueued, Finished],
             Cancelled,
             false,
         ),
         (
             false,
-            [Stop::Deadline, Stop::Cancel],
+            [Stop::Deadline, Stop::Cancel(CancelReason::Requested)],
             [WasQueued, Finished],
             Failed,
             true,
@@ -181,7 +184,8 @@ fn a_decided_task_never_changes() {
         let (_test, cell) = decided(state);
         let cancelled = cell.core.is_cancelled();
         assert_eq!(
-            cell.core.request_stop(Stop::Cancel),
+            cell.core
+                .request_stop(Stop::Cancel(CancelReason::Requested)),
             CancelRequest::Finished
         );
         assert_eq!(
@@ -206,4 +210,36 @@ fn only_the_request_that_stops_the_task_is_new() {
     ];
     let cancelled: Vec<bool> = requests.iter().map(|r| r.newly_cancelled()).collect();
     assert_eq!(cancelled, [true, true, false, false]);
+}
+
+#[test]
+fn the_first_stop_request_names_the_reason_in_every_phase_after() {
+    use CancelReason::*;
+    for reason in [Requested, ScopeClosed, Superseded, Shutdown] {
+        // A queued task, decided by the request.
+        let (_test, cell) = queued();
+        assert_eq!(cell.core.cancel_reason(), None);
+        cell.core.request_stop(Stop::Cancel(reason));
+        assert_eq!(cell.core.cancel_reason(), Some(reason));
+        // A running task: the request, then a later one, then the decision.
+        let (_test, cell) = running();
+        cell.core.request_stop(Stop::Cancel(reason));
+        cell.core.request_stop(Stop::Cancel(Requested));
+        cell.core.request_stop(Stop::Deadline);
+        assert_eq!(cell.core.cancel_reason(), Some(reason));
+        assert_eq!(cell.core.decide(true), Cancelled);
+        assert_eq!(
+            cell.core.cancel_reason(),
+            Some(reason),
+            "kept by the decision"
+        );
+    }
+    let (_test, cell) = running();
+    cell.core.request_stop(Stop::Deadline);
+    assert_eq!(cell.core.cancel_reason(), Some(Deadline));
+    assert_eq!(cell.core.decide(true), Failed);
+    assert_eq!(cell.core.cancel_reason(), Some(Deadline));
+    let (_test, cell) = running();
+    assert_eq!(cell.core.decide(true), Completed);
+    assert_eq!(cell.core.cancel_reason(), None);
 }
