@@ -418,3 +418,51 @@ fn a_body_sleeping_forever_ends_with_its_cancel() {
     assert!(task.join().unwrap_err().is_cancelled());
     assert!(manager.wait_for_all(PATIENCE));
 }
+
+#[test]
+fn publish_async_waits_for_room_without_holding_a_worker() {
+    let manager = TaskManager::new(1);
+    let (published, progress) = mpsc::channel();
+    let task = manager
+        .task_async_with_items(move |_, items: task_runtime::Publisher<u32>| async move {
+            for n in 0..3 {
+                items.publish_async(n).await;
+                published.send(n).unwrap();
+            }
+            Ok::<_, AppError>(())
+        })
+        .max_pending_items(1)
+        .start();
+    assert_eq!(progress.recv_timeout(PATIENCE).unwrap(), 0);
+    // The second waits for room: the worker is free for others meanwhile.
+    let other = manager.spawn(|_| Ok::<_, AppError>("ran"));
+    assert_eq!(other.join().unwrap(), "ran");
+    assert!(progress.try_recv().is_err(), "no room yet");
+    let mut taken = Vec::new();
+    eventually("every item arrives, room made by each take", || {
+        taken.extend(task.take_items());
+        taken.len() >= 3
+    });
+    assert_eq!(taken, [0, 1, 2]);
+    task.join().unwrap();
+}
+
+#[test]
+fn a_body_waiting_for_room_is_cancelled_at_once() {
+    let manager = TaskManager::new(1);
+    let task = manager
+        .task_async_with_items(|_, items: task_runtime::Publisher<u32>| async move {
+            while !items.is_closed() {
+                items.publish_async(7).await;
+            }
+            Ok::<_, AppError>(())
+        })
+        .max_pending_items(2)
+        .start();
+    common::eventually("the buffer fills", || {
+        task.state() == TaskState::Running && settle_quietly(&manager)
+    });
+    assert!(task.cancel());
+    assert!(task.is_finished(), "decided inside cancel()");
+    assert!(task.join().unwrap_err().is_cancelled());
+}

@@ -17,10 +17,12 @@
 //! `take_items`), cancellation, and the end of deliveries wake it.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::{Poll, Waker};
 
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::sync::{lock, wait, Condvar, Mutex};
+use crate::sync::{lock, wait, Condvar, Mutex, MutexGuard};
 use crate::task::cell::{CellRef, TaskCore};
 use crate::task::delivery;
 use crate::task::feature::Feature;
@@ -89,6 +91,16 @@ struct Buffer<P> {
     /// Publishers waiting for room: only then is `room` notified (a notify is a system call
     /// even when nobody waits, and deliveries come with every batch).
     waiting: usize,
+    /// `publish_async` futures waiting for room, woken where `room` is notified.
+    room_wakers: Vec<Waker>,
+}
+
+impl<P> Buffer<P> {
+    /// Room was made (or waiting for it ended): whether a blocked publisher must be notified,
+    /// and the wakers of the async ones, to wake once the lock is released.
+    fn made_room(&mut self) -> (bool, Vec<Waker>) {
+        (self.waiting > 0, std::mem::take(&mut self.room_wakers))
+    }
 }
 
 impl<P: Send + 'static> Items<P> {
@@ -100,6 +112,7 @@ impl<P: Send + 'static> Items<P> {
                 published: 0,
                 closed: false,
                 waiting: 0,
+                room_wakers: Vec::new(),
             }),
             room: Condvar::new(),
             on_items: Mutex::new(None),
@@ -121,14 +134,28 @@ impl<P: Send + 'static> Items<P> {
 
     /// The items not yet delivered or taken.
     pub(crate) fn take(&self) -> Vec<P> {
-        let (taken, waiting) = {
+        let (taken, room) = {
             let mut buffer = lock(&self.buffer);
-            (std::mem::take(&mut buffer.pending), buffer.waiting > 0)
+            let taken = std::mem::take(&mut buffer.pending);
+            let room = if taken.is_empty() {
+                (false, Vec::new())
+            } else {
+                buffer.made_room()
+            };
+            (taken, room)
         };
-        if waiting && !taken.is_empty() {
+        self.wake(room);
+        taken
+    }
+
+    /// Notifies blocked publishers and wakes async ones (see [`Buffer::made_room`]).
+    fn wake(&self, (waiting, wakers): (bool, Vec<Waker>)) {
+        if waiting {
             self.room.notify_all();
         }
-        taken
+        for waker in wakers {
+            waker.wake();
+        }
     }
 
     /// The publisher a running body gets.
@@ -204,18 +231,16 @@ impl<P: Send + 'static> Feature for Items<P> {
 
     /// The task was asked to stop: a publisher waiting for room gives up.
     fn stop_requested(&self, _task: &TaskCore) {
-        // Under the lock: a publisher between its check and its wait cannot miss this.
-        let buffer = lock(&self.buffer);
-        if buffer.waiting > 0 {
-            self.room.notify_all();
-        }
+        // Taken under the lock: a publisher between its check and its wait cannot miss this.
+        let room = lock(&self.buffer).made_room();
+        self.wake(room);
     }
 
     /// No delivery will ever come: later items are dropped, and so are the pending ones if
     /// `on_items` was to take them (without it they stay for `take_items`).
     fn closed(&self, task: &TaskCore) {
         let listening = self.listening.load(Ordering::Relaxed);
-        let (pending, waiting) = {
+        let (pending, room) = {
             let mut buffer = lock(&self.buffer);
             buffer.closed = true;
             // Those of `on_items` go with the deliveries; the others stay for `take_items`.
@@ -224,11 +249,9 @@ impl<P: Send + 'static> Feature for Items<P> {
             } else {
                 Vec::new()
             };
-            (pending, buffer.waiting > 0)
+            (pending, buffer.made_room())
         };
-        if waiting {
-            self.room.notify_all();
-        }
+        self.wake(room);
         task.host.drop_user_value(pending, task.name());
         if let Some(callback) = lock(&self.on_items).take() {
             task.host.drop_user_value(callback, task.name());
@@ -243,6 +266,68 @@ impl<P: Send + 'static> Publisher<P> {
     /// its outcome.
     pub fn publish(&self, item: P) {
         self.put(&mut std::iter::once(item));
+    }
+
+    /// In an `async` body: publishes one item as [`publish`](Self::publish) does, but waits
+    /// for room (under [`max_pending_items`](crate::TaskBuilder::max_pending_items)) without
+    /// holding a worker. Ready at once when there is room; the item is dropped if the task was
+    /// asked to stop, has its outcome or delivers no more.
+    ///
+    /// ```
+    /// use task_runtime::{AppError, Publisher, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let task = manager
+    ///     .task_async_with_items(|_, lines: Publisher<u32>| async move {
+    ///         for n in 0..100 {
+    ///             lines.publish_async(n).await; // at most 8 wait: then this waits
+    ///         }
+    ///         Ok::<_, AppError>(())
+    ///     })
+    ///     .max_pending_items(8)
+    ///     .start();
+    /// let mut got = Vec::new();
+    /// while got.len() < 100 {
+    ///     got.extend(task.take_items()); // makes room
+    ///     std::thread::yield_now();
+    /// }
+    /// task.join().unwrap();
+    /// assert_eq!(got, (0..100).collect::<Vec<_>>());
+    /// ```
+    pub fn publish_async(&self, item: P) -> impl Future<Output = ()> + Send + '_ {
+        let mut item = Some(item);
+        std::future::poll_fn(move |cx| {
+            let Some(offered) = item.take() else {
+                return Poll::Ready(());
+            };
+            match self.offer(offered, cx.waker()) {
+                Some(back) => {
+                    item = Some(back);
+                    Poll::Pending
+                }
+                None => Poll::Ready(()),
+            }
+        })
+    }
+
+    /// Puts `item` in the buffer if there is room (or drops it if nobody will take it):
+    /// `None`. Without room it is given back, and `waker` is woken once there is.
+    fn offer(&self, item: P, waker: &Waker) -> Option<P> {
+        let core = &self.cell.core;
+        let mut buffer = lock(&self.items.buffer);
+        if buffer.closed || core.is_cancelled() || core.state().is_terminal() {
+            drop(buffer);
+            core.host.drop_user_value(item, core.name());
+            return None;
+        }
+        if buffer.pending.len() >= self.items.limit.load(Ordering::Relaxed) {
+            if !buffer.room_wakers.iter().any(|w| w.will_wake(waker)) {
+                buffer.room_wakers.push(waker.clone());
+            }
+            return Some(item);
+        }
+        self.store(buffer, &mut std::iter::once(item));
+        None
     }
 
     /// Publishes every item of `items`, in order, as [`publish`](Self::publish) does each.
@@ -266,7 +351,6 @@ impl<P: Send + 'static> Publisher<P> {
     fn put(&self, items: &mut impl ExactSizeIterator<Item = P>) -> bool {
         let core = &self.cell.core;
         let limit = self.items.limit.load(Ordering::Relaxed);
-        let listening = self.items.listening.load(Ordering::Relaxed);
         while items.len() > 0 {
             let mut buffer = lock(&self.items.buffer);
             loop {
@@ -280,21 +364,33 @@ impl<P: Send + 'static> Publisher<P> {
                 buffer = wait(&self.items.room, buffer);
                 buffer.waiting -= 1;
             }
-            let was_empty = buffer.pending.is_empty();
-            let room = limit - buffer.pending.len();
-            let before = buffer.pending.len();
-            buffer.pending.extend(items.by_ref().take(room));
-            buffer.published += (buffer.pending.len() - before) as u64;
-            let published = buffer.published;
-            drop(buffer);
-            for feature in core.features() {
-                feature.published(core, published);
-            }
-            if was_empty && listening {
-                delivery::post_items(&self.cell);
-            }
+            self.store(buffer, items);
         }
         true
+    }
+
+    /// Moves as many of `items` as there is room for into the locked `buffer`, then (the lock
+    /// released) tells the task's features and asks for a delivery if the buffer was empty.
+    fn store(
+        &self,
+        mut buffer: MutexGuard<'_, Buffer<P>>,
+        items: &mut impl ExactSizeIterator<Item = P>,
+    ) {
+        let core = &self.cell.core;
+        let limit = self.items.limit.load(Ordering::Relaxed);
+        let was_empty = buffer.pending.is_empty();
+        let room = limit.saturating_sub(buffer.pending.len());
+        let before = buffer.pending.len();
+        buffer.pending.extend(items.by_ref().take(room));
+        buffer.published += (buffer.pending.len() - before) as u64;
+        let published = buffer.published;
+        drop(buffer);
+        for feature in core.features() {
+            feature.published(core, published);
+        }
+        if was_empty && self.items.listening.load(Ordering::Relaxed) {
+            delivery::post_items(&self.cell);
+        }
     }
 
     /// Whether cancellation was requested: what is published from now on is dropped. See
