@@ -466,3 +466,28 @@ fn a_body_waiting_for_room_is_cancelled_at_once() {
     assert!(task.is_finished(), "decided inside cancel()");
     assert!(task.join().unwrap_err().is_cancelled());
 }
+
+#[test]
+fn a_background_method_may_be_async() {
+    let manager = TaskManager::new(1);
+    let (sent, received) = mpsc::channel();
+    let sent = Mutex::new(sent);
+    let halve = task_runtime::BackgroundMethod::new_async("halve", |ctx, n: u32| async move {
+        ctx.yield_now().await;
+        if n % 2 == 1 {
+            return Err(AppError::new("E_ODD", format!("{n} is odd")));
+        }
+        Ok(n / 2)
+    })
+    .on_complete(move |half| sent.lock().unwrap().send(half).unwrap())
+    .manager(&manager);
+    halve.call(8).join().unwrap();
+    assert_eq!(received.recv_timeout(PATIENCE).unwrap(), 4);
+    match halve.call(3).join() {
+        Err(TaskError::Failed(error)) => assert_eq!(error.code(), "E_ODD"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let task = halve.call(10);
+    assert_eq!(task.name(), "halve");
+    task.join().unwrap();
+}

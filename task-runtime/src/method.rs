@@ -2,6 +2,7 @@
 //! (Python: `BackgroundMethod`).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::error::AppError;
@@ -62,6 +63,42 @@ impl<A: Send + 'static, T: Send + 'static> BackgroundMethod<A, T> {
             build: Arc::new(move |manager: &TaskManager, args: A| {
                 let f = Arc::clone(&f);
                 manager.task(move |ctx| f(ctx, args))
+            }),
+            on_error: None,
+            on_progress: None,
+            manager: None,
+        }
+    }
+
+    /// Wraps an `async` function: every call starts an `async` task (see
+    /// [`TaskManager::task_async`]) whose future `f` makes from the call's argument and an
+    /// owned context.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use task_runtime::{AppError, BackgroundMethod, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let delayed = BackgroundMethod::new_async("delayed", |ctx, n: u32| async move {
+    ///     ctx.sleep(Duration::from_millis(5)).await; // no worker held meanwhile
+    ///     Ok::<_, AppError>(n * 2)
+    /// })
+    /// .manager(&manager);
+    /// let (a, b) = (delayed.call(1), delayed.call(2));
+    /// assert_eq!(a.join().unwrap() + b.join().unwrap(), 6);
+    /// ```
+    pub fn new_async<E, F, Fut>(name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(TaskContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: Into<AppError> + 'static,
+    {
+        let f = Arc::new(f);
+        BackgroundMethod {
+            name: name.into().into(),
+            build: Arc::new(move |manager: &TaskManager, args: A| {
+                let f = Arc::clone(&f);
+                manager.task_async(move |ctx| f(ctx, args))
             }),
             on_error: None,
             on_progress: None,
