@@ -491,3 +491,35 @@ fn a_background_method_may_be_async() {
     assert_eq!(task.name(), "halve");
     task.join().unwrap();
 }
+
+#[test]
+fn question_mark_on_an_awaited_task_keeps_its_error_and_its_cancellation() {
+    let manager = TaskManager::new(2);
+    let failing = manager.spawn(|_| Err::<u32, _>(AppError::new("E_LOAD", "no such file")));
+    let chained = manager.spawn_async(move |_| async move {
+        let value = failing.await?; // TaskError -> its AppError, unchanged
+        Ok::<_, AppError>(value + 1)
+    });
+    match chained.join() {
+        Err(TaskError::Failed(error)) => assert_eq!(error.code(), "E_LOAD"),
+        other => panic!("expected the antecedent's error, got {other:?}"),
+    }
+
+    let gate = Gate::new();
+    let g = gate.clone();
+    let antecedent = manager.spawn(move |ctx| {
+        g.wait();
+        ctx.check_cancelled()?;
+        Ok::<_, AppError>(1u32)
+    });
+    antecedent.cancel();
+    gate.open();
+    let follower = manager.spawn_async(move |_| async move {
+        let value = antecedent.await?;
+        Ok::<_, AppError>(value + 1)
+    });
+    assert!(
+        follower.join().unwrap_err().is_cancelled(),
+        "a cancelled antecedent ends the body cancelled, not failed"
+    );
+}

@@ -333,6 +333,16 @@ where
     E: Into<Box<dyn StdError + Send + Sync>> + 'static,
 {
     fn from(error: E) -> Self {
+        // A task's error (`task.await?` in a body) is an `AppError` already: kept as it is,
+        // and a cancellation stays one (`ERR_TASK_CANCELLED`).
+        let error = {
+            let mut error = Some(error);
+            let any: &mut dyn std::any::Any = &mut error;
+            if let Some(task) = any.downcast_mut::<Option<super::TaskError>>() {
+                return task.take().expect("taken once").into_app_error();
+            }
+            error.expect("not taken")
+        };
         #[cfg(feature = "anyhow")]
         let error = {
             let mut error = Some(error);

@@ -19,7 +19,7 @@ use crate::error::{AppError, TaskError};
 use crate::sync::atomic::{fence, AtomicBool, Ordering};
 use crate::sync::{lock, Condvar, Mutex, MutexGuard};
 use crate::unwind;
-use crate::vocabulary::TaskState;
+use crate::vocabulary::{CancelReason, TaskState};
 
 pub(crate) struct Slot<T> {
     inner: Mutex<SlotInner<T>>,
@@ -415,6 +415,7 @@ impl<T: Send + 'static> Slot<T> {
         let failure = match &output {
             Ok(Ok(_)) => None,
             _ if core.is_cancelled() => None,
+            Ok(Err(error)) if error.is_cancellation() => None,
             Ok(Err(error)) => Some(core.host.task_error(name(), error.clone())),
             Err(panic) => Some(
                 core.host
@@ -423,6 +424,11 @@ impl<T: Send + 'static> Slot<T> {
         };
         let mut inner = lock(&self.inner);
         inner.polling = Polling::Idle;
+        if matches!(&output, Ok(Err(error)) if error.is_cancellation()) {
+            // The body returned a cancellation (an awaited task's, say): it ends cancelled, as
+            // if asked to stop.
+            core.request_stop(Stop::Cancel(CancelReason::Requested));
+        }
         let state = core.decide(matches!(output, Ok(Ok(_))));
         Called::Decided(match output {
             output if state == TaskState::Failed && core.timed_out() => {
