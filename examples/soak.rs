@@ -1,8 +1,10 @@
 //! Soak test: a million tasks with random outcomes while other threads cancel at random,
 //! call `cancel_all`, flap `set_max_threads` between 1 and 8, one task in ten has a deadline
-//! (zero to 400 µs), one in four runs in a scope dropped mid-run, and an event-loop thread
-//! delivers every callback. Checks that every task ends exactly once, that the registry
-//! empties, that the worker threads never exceed the limit, and that no task state leaks.
+//! (zero to 400 µs), one in four runs in a scope dropped mid-run, one in three has an `async`
+//! body (which yields, sleeps and awaits), and an event-loop thread delivers every callback.
+//! Checks that every task ends exactly once, that the registry empties, that the worker
+//! threads never exceed the limit, that no task state leaks, and that every future an async
+//! body made was dropped.
 //!
 //! ```text
 //! cargo run --release --example soak --features debug-counters                 # 1,000,000
@@ -19,6 +21,26 @@ use std::time::{Duration, Instant};
 use task_runtime::{debug, AppError, EventLoop, TaskContext, TaskId, TaskManager};
 
 const MAX_THREADS: usize = 8;
+
+/// Futures of async bodies: made (at their first poll) and dropped.
+static FUTURES_MADE: AtomicUsize = AtomicUsize::new(0);
+static FUTURES_DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Lives in an async body's future: counts it made, then dropped.
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        FUTURES_MADE.fetch_add(1, Ordering::Relaxed);
+        Counted
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        FUTURES_DROPPED.fetch_add(1, Ordering::Relaxed);
+    }
+}
 const MAX_ACTIVE: usize = 20_000;
 
 /// A small xorshift generator: reproducible runs without a dependency.
@@ -311,11 +333,46 @@ fn main() -> ExitCode {
                 }
             }
         };
-        let builder = if rng.below(4) == 0 {
+        let body_async = move |ctx: TaskContext| async move {
+            let _counted = Counted::new();
+            match kind {
+                Kind::Ok => Ok(i as u64),
+                Kind::Fail => Err(AppError::new("ERR_SOAK", "planned failure")),
+                Kind::Panic => panic!("planned panic"),
+                Kind::ProgressFlood => {
+                    for n in 0..1000 {
+                        ctx.set_progress(n, 1000);
+                        if n % 250 == 0 {
+                            ctx.yield_now().await;
+                        }
+                    }
+                    Ok(0)
+                }
+                Kind::Busy => {
+                    let until = Instant::now() + Duration::from_micros(20);
+                    while Instant::now() < until {
+                        ctx.check_cancelled()?;
+                    }
+                    ctx.yield_now().await;
+                    Ok(1)
+                }
+                // Waits without a worker: a cancel lands while it sleeps.
+                Kind::WaitForCancel => {
+                    ctx.sleep(Duration::from_micros(300)).await;
+                    Ok(2)
+                }
+            }
+        };
+        let in_a_scope = rng.below(4) == 0;
+        let is_async = rng.below(3) == 0;
+        if in_a_scope {
             in_scope.push(i);
-            scope.task(body)
-        } else {
-            manager.task(body)
+        }
+        let builder = match (in_a_scope, is_async) {
+            (true, false) => scope.task(body),
+            (true, true) => scope.task_async(body_async),
+            (false, false) => manager.task(body),
+            (false, true) => manager.task_async(body_async),
         };
         let builder = builder
             .on_progress(|_| {})
@@ -400,6 +457,18 @@ fn main() -> ExitCode {
     if leaked != 0 {
         failures.push(format!("{leaked} task states leaked"));
     }
+    // Futures still waiting to be dropped by a worker are dropped before its pool goes: by
+    // now (the manager dropped) every one must be.
+    let (made, dropped) = (
+        FUTURES_MADE.load(Ordering::SeqCst),
+        FUTURES_DROPPED.load(Ordering::SeqCst),
+    );
+    if made != dropped {
+        failures.push(format!(
+            "{} futures of async bodies never dropped",
+            made - dropped
+        ));
+    }
     let threads_after = thread_count();
     if threads_after > threads_at_start {
         failures.push(format!(
@@ -429,6 +498,7 @@ fn main() -> ExitCode {
         cancels.load(Ordering::Relaxed),
         unhandled.load(Ordering::Relaxed)
     );
+    println!("  async bodies     one task in three; {made} futures made, {dropped} dropped");
     println!(
         "  peak threads     {peak_workers} workers (limit {MAX_THREADS}) + {fixed_threads} fixed"
     );
