@@ -493,6 +493,51 @@ fn waiting_bytes(n: usize) -> (f64, f64) {
     (ours, theirs)
 }
 
+/// From `cancel()` on a body waiting in a sleep to `join` returning `Cancelled`, against
+/// `abort()` then `.await` of a tokio task in `tokio::time::sleep`: the median of `n`, in µs.
+fn cancel_latency(n: usize) -> (f64, f64) {
+    let manager = TaskManager::new(THREADS);
+    let mut ours = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (parked, ready) = crossbeam_channel::bounded(1);
+        let task = manager.spawn_async(move |ctx| async move {
+            let sleep = ctx.sleep(Duration::from_secs(3600));
+            parked.send(()).unwrap();
+            sleep.await;
+            Ok::<_, Infallible>(())
+        });
+        ready.recv().unwrap();
+        while task.state() != task_runtime::TaskState::Running {
+            thread::yield_now();
+        }
+        thread::sleep(Duration::from_micros(50)); // its first poll returns
+        let start = Instant::now();
+        task.cancel();
+        assert!(task.join().unwrap_err().is_cancelled());
+        ours.push(start.elapsed().as_nanos() as f64 / 1000.0);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(THREADS)
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut theirs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (parked, ready) = crossbeam_channel::bounded(1);
+        let handle = runtime.spawn(async move {
+            parked.send(()).unwrap();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        });
+        ready.recv().unwrap();
+        thread::sleep(Duration::from_micros(50));
+        let start = Instant::now();
+        handle.abort();
+        assert!(runtime.block_on(handle).unwrap_err().is_cancelled());
+        theirs.push(start.elapsed().as_nanos() as f64 / 1000.0);
+    }
+    (median(&mut ours), median(&mut theirs))
+}
+
 // ----- the library's own figures -----
 
 /// Bytes allocated per call of `make`, while everything it made is still alive (the vector
@@ -932,6 +977,11 @@ fn main() {
         "  spawn_async + join          {spawn_join:.0} ns/task; tokio::spawn + JoinHandle \
          {tokio_spawn_join:.0} ns/task ({:.2}x tokio, {THREADS} threads each)",
         spawn_join / tokio_spawn_join
+    );
+    let (cancel_ours, cancel_tokio) = cancel_latency(if quick { 200 } else { 1000 });
+    println!(
+        "  cancel a waiting body       {cancel_ours:.1} µs from cancel() to join's Cancelled \
+         (decided inside cancel); tokio abort() to JoinHandle {cancel_tokio:.1} µs (medians)"
     );
     println!(
         "  {:<27} {sleeping:.0} bytes each (ctx.sleep); tokio tasks in tokio::time::sleep \
