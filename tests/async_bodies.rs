@@ -363,6 +363,13 @@ fn join_on_a_manual_manager_drives_the_body_and_names_a_hopeless_wait() {
         .cloned()
         .unwrap_or_default();
     assert!(message.contains("nothing queued can wake it"), "{message}");
+
+    // `wait_for` drives it the same way.
+    let yielding = manager.spawn_async(|ctx| async move {
+        ctx.yield_now().await;
+        Ok::<_, AppError>(())
+    });
+    assert!(yielding.wait_for(Duration::ZERO), "run by the wait itself");
 }
 
 #[test]

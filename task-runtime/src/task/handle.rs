@@ -179,10 +179,18 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
     /// [`join`](Self::join), it never runs a queued task inline on a worker thread, so it
     /// returns by its deadline however long the task would take. Called from the task's own
     /// body, it returns `false` at once: the task cannot finish while it waits for itself.
+    ///
+    /// On a [`manual`](crate::TaskManagerBuilder::manual) manager, which has no worker, it
+    /// runs the task (and, while an `async` body waits, the manager's other queued work) on
+    /// the calling thread first, as `join` does, and panics when nothing queued can wake the
+    /// body: only advancing a [`TestClock`](crate::TestClock) could.
     #[must_use = "wait_for returns false when the task did not finish in time"]
     pub fn wait_for(&self, timeout: Duration) -> bool {
         if self.self_join().is_some() {
             return false;
+        }
+        if self.cell.core.host.is_manual() {
+            run::help_if_worker(&self.erased());
         }
         let deadline = deadline_after(timeout);
         spin_briefly(|| self.is_finished());

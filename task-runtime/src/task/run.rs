@@ -272,8 +272,9 @@ pub(crate) fn help_if_worker(cell: &CellRef) {
             .is_some_and(|admission| admission.run_next());
         if !ran && cell.slot.parked(&cell.core) {
             panic!(
-                "join on a manual manager: task `{}` waits, and nothing queued can wake it; \
-                 advance the TestClock (or wake what it awaits) before joining",
+                "waiting for task `{}` on a manual manager (join, wait_for): it waits, and \
+                 nothing queued can wake it; advance the TestClock (or wake what it awaits) \
+                 before waiting for it",
                 cell.core.name().as_str()
             );
         }
