@@ -19,6 +19,17 @@
 //! }
 //! ```
 //!
+//! For an `async fn` the body is a closure that takes the context owned and returns the
+//! future, checked as `Send` at the `async` keyword, and the entry is `start_async`:
+//!
+//! ```text
+//!     let body = move |ctx: TaskContext| async move { let ctx: &TaskContext = &ctx; <the body> };
+//!     <T as TaskValue>::start_async(manager, mode, move |ctx| {
+//!         let future = checked(body(ctx));
+//!         async move { convert(future.await) }
+//!     }, configure)
+//! ```
+//!
 //! Each key of the table (`keys.rs`) names its emitter here, which writes what the key
 //! decided: [`emitter`] maps every key to it.
 //!
@@ -34,7 +45,7 @@ use crate::attr::{ExclusiveMode, Key, Receives};
 use crate::keys::keys;
 use crate::model::{
     ArgumentCheck, Block, Borrowed, Call, Callback, Capture, Check, ClonedFor, Conversion,
-    ErrorType, Mode, Names, Received, SelfMethod, SentFor, Wrapper,
+    ErrorType, Mode, Names, Received, Runs, SelfMethod, SentFor, Wrapper,
 };
 
 /// What one key writes into the wrapper.
@@ -500,18 +511,19 @@ fn receiver_capture(w: &Wrapper, n: &Names) -> TokenStream {
 }
 
 /// The body as a closure (`let mut body = move |ctx| { .. };`), and the task's function that
-/// calls it: `move |ctx| convert(body(ctx))`.
+/// calls it: `move |ctx| convert(body(ctx))`. For an `async fn`, the closure makes the future
+/// from the owned context (see [`polled_body`]) and the task's function awaits it:
+/// `move |ctx| { let future = checked(body(ctx)); async move { convert(future.await) } }`.
 fn body(w: &Wrapper, n: &Names) -> (TokenStream, TokenStream) {
     let krate = &w.krate;
     let private = private_path(krate);
     let bounds = quote!(#krate::bounds);
     let Names {
-        this,
         ctx,
         publisher,
         body,
         convert: convert_local,
-        self_,
+        future,
         ..
     } = n;
     let output_span = w.output_span;
@@ -521,6 +533,11 @@ fn body(w: &Wrapper, n: &Names) -> (TokenStream, TokenStream) {
     let body_args = match &w.items {
         Some(_) => quote!(#ctx, #publisher),
         None => quote!(#ctx),
+    };
+    // What the body gives: its value, or the value its future resolves to.
+    let value = match body_.runs {
+        Runs::Blocking => quote!(#body(#body_args)),
+        Runs::Polled { .. } => quote!(#future.await),
     };
     let (convert, run) = match &body_.result {
         Conversion::Fallible(error) => {
@@ -535,7 +552,7 @@ fn body(w: &Wrapper, n: &Names) -> (TokenStream, TokenStream) {
             };
             let run = call_at(
                 quote!(#bounds::TaskReturn::into_task_result),
-                quote!(#body(#body_args), #convert_local),
+                quote!(#value, #convert_local),
                 output_span,
             );
             // A function pointer: its call has no bound of its own to fail a second time.
@@ -545,14 +562,49 @@ fn body(w: &Wrapper, n: &Names) -> (TokenStream, TokenStream) {
             )
         }
         Conversion::Infallible => {
-            let run = call_at(
-                quote!(#private::infallible),
-                quote!(#body(#body_args)),
-                output_span,
-            );
+            let run = call_at(quote!(#private::infallible), value, output_span);
             (TokenStream::new(), run)
         }
     };
+    let (closure, call) = match body_.runs {
+        Runs::Blocking => {
+            let call = match &w.items {
+                Some(item) => quote!(
+                    move |#ctx: &#krate::TaskContext, #publisher: &#krate::Publisher<#item>| #run
+                ),
+                None => quote!(move |#ctx: &#krate::TaskContext| #run),
+            };
+            (blocking_body(w, n), respan(call, output_span))
+        }
+        Runs::Polled { at } => {
+            let params = match &w.items {
+                Some(item) => {
+                    quote!(#ctx: #krate::TaskContext, #publisher: #krate::Publisher<#item>)
+                }
+                None => quote!(#ctx: #krate::TaskContext),
+            };
+            let checked = send_check(quote!(#body(#body_args)), at);
+            let head = respan(quote!(move |#params|), output_span);
+            let converted = respan(quote!(async move { #run }), output_span);
+            let call = quote!(#head {
+                let #future = #checked;
+                #converted
+            });
+            (polled_body(w, n, at), call)
+        }
+    };
+    let prelude = quote! {
+        #closure
+        #convert
+    };
+    (prelude, call)
+}
+
+/// `let mut body = move |ctx: &TaskContext, ..| -> Ret { block };`.
+fn blocking_body(w: &Wrapper, n: &Names) -> TokenStream {
+    let krate = &w.krate;
+    let body_ = &w.body;
+    let body = &n.body;
     let ret = &body_.ret;
     let context = match &body_.context {
         Some((pat, ty)) => quote!(#pat: #ty),
@@ -564,6 +616,97 @@ fn body(w: &Wrapper, n: &Names) -> (TokenStream, TokenStream) {
     };
     let block = match &body_.block {
         Block::AsWritten(block) => block.to_token_stream(),
+        Block::OnReceiver { braces, .. } => {
+            let mut block = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Brace,
+                block_statements(w, n, None),
+            );
+            block.set_span(*braces);
+            block.into_token_stream()
+        }
+    };
+    // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
+    quote! {
+        #[allow(unused_mut)]
+        let mut #body = move |#params| -> #ret #block;
+    }
+}
+
+/// `let body = move |ctx: TaskContext, publisher: Publisher<P>| async move { .. };` for an
+/// `async fn`: the future owns the context and the publisher, and the block begins by binding
+/// the user's `ctx: &TaskContext` and `items: &Publisher<P>` parameters to them, then fixes
+/// its output to the function's return type (a `return` that is never taken, at the return
+/// type), so that `?` converts to the function's error type and `return` returns from the
+/// function, as in the `async fn`. The user's statements follow in the same braces (the
+/// block's own, where its errors go).
+fn polled_body(w: &Wrapper, n: &Names, at: Span) -> TokenStream {
+    let krate = &w.krate;
+    let body_ = &w.body;
+    let Names {
+        ctx,
+        publisher,
+        body,
+        returned,
+        ..
+    } = n;
+    let ret = &body_.ret;
+    let context_param = match &body_.context {
+        Some(_) => quote!(#ctx: #krate::TaskContext),
+        None => quote!(_: #krate::TaskContext),
+    };
+    let params = match &w.items {
+        Some(item) => quote!(#context_param, #publisher: #krate::Publisher<#item>),
+        None => context_param,
+    };
+    let context = body_
+        .context
+        .as_ref()
+        .map(|(pat, ty)| quote!(let #pat: #ty = &#ctx;));
+    let items = body_
+        .publisher
+        .as_ref()
+        .map(|(pat, ty)| quote!(let #pat: #ty = &#publisher;));
+    let typed = respan(
+        quote! {
+            if let ::core::option::Option::Some(#returned) = ::core::option::Option::None::<#ret> {
+                return #returned;
+            }
+        },
+        w.output_span,
+    );
+    let braces = match &body_.block {
+        Block::AsWritten(block) => block.brace_token.span.join(),
+        Block::OnReceiver { braces, .. } => *braces,
+    };
+    let statements = block_statements(w, n, Some(at));
+    let mut block = proc_macro2::Group::new(
+        proc_macro2::Delimiter::Brace,
+        quote! {
+            #context
+            #items
+            #typed
+            #statements
+        },
+    );
+    block.set_span(braces);
+    let async_move = respan(quote!(async move), at);
+    quote! {
+        let #body = move |#params| #async_move #block;
+    }
+}
+
+/// The statements of the body: as written, or for a body on the receiver, the receiver's
+/// binding first (`let self_ = &this;`), then the statements with `self` renamed.
+///
+/// The binding joins the body's own statements in the body's own braces: wrapping the block
+/// in another (`{ let self_ = ..; { body } }`) makes a one-line body the inner block's return
+/// value, which rustc's `unused_braces` reports at the user's braces. In an `async fn`'s body
+/// (`polled` is the `async` keyword) the binding is located at the receiver: a borrowed `self`
+/// held across an `.await` is reported there.
+fn block_statements(w: &Wrapper, n: &Names, polled: Option<Span>) -> TokenStream {
+    let Names { this, self_, .. } = n;
+    match &w.body.block {
+        Block::AsWritten(block) => block.stmts.iter().map(ToTokens::to_token_stream).collect(),
         // The body's `self` is the task's own receiver (a clone, or the moved one), bound at
         // the top of the body. `mut` only where the receiver is `mut self`, so no lint about
         // it needs silencing; the binding itself is unused when the body does not name `self`
@@ -573,53 +716,71 @@ fn body(w: &Wrapper, n: &Names) -> (TokenStream, TokenStream) {
             stmts,
             by_ref,
             mutability,
-            braces,
+            ..
         } => {
             let bind = if *by_ref {
                 quote!(&#this)
             } else {
                 quote!(#this)
             };
-            let mut block = proc_macro2::Group::new(
-                proc_macro2::Delimiter::Brace,
-                quote! {
-                    #[allow(unused_variables)]
-                    let #mutability #self_ = #bind;
-                    #stmts
-                },
-            );
-            block.set_span(*braces);
-            block.into_token_stream()
+            let self_ = match (polled, &w.receiver) {
+                (Some(_), Some(receiver)) => located(self_, receiver.self_token.span),
+                _ => self_.clone(),
+            };
+            quote! {
+                #[allow(unused_variables)]
+                let #mutability #self_ = #bind;
+                #stmts
+            }
         }
-    };
-    let call = match &w.items {
-        Some(item) => respan(
-            quote!(move |#ctx: &#krate::TaskContext, #publisher: &#krate::Publisher<#item>| #run),
-            output_span,
-        ),
-        None => respan(quote!(move |#ctx: &#krate::TaskContext| #run), output_span),
-    };
-    // `mut`: a body that mutates a `mut` argument in place makes the closure `FnMut`.
-    let prelude = quote! {
-        #[allow(unused_mut)]
-        let mut #body = move |#params| -> #ret #block;
-        #convert
-    };
-    (prelude, call)
+    }
+}
+
+/// `future`, checked as `Send + 'static`: the workers poll it. The check is a function of a
+/// local trait whose name says what the bound asks, so rustc's own error ("future cannot be
+/// sent between threads safely", which names the value held across an `.await`) ends with
+/// "required by a bound in `async_fn::holds_only_send_values_across_await`". The call and the
+/// bound are the `async` keyword's own span (`at`), so that the error and its note are about
+/// the user's code only. The check returns an opaque future that is `Send` by declaration, so
+/// the entry's own bound does not report the same value again. The items are in a block of
+/// their own, apart from the user's code, whose names they would otherwise shadow.
+fn send_check(future: TokenStream, at: Span) -> TokenStream {
+    quote_spanned! {at=>
+        {
+            #[allow(non_camel_case_types)]
+            trait async_fn {
+                fn holds_only_send_values_across_await<F>(
+                    future: F,
+                ) -> impl ::core::future::Future<Output = F::Output>
+                       + ::core::marker::Send
+                       + 'static
+                where
+                    F: ::core::future::Future + ::core::marker::Send + 'static,
+                {
+                    future
+                }
+            }
+            impl async_fn for () {}
+            <() as async_fn>::holds_only_send_values_across_await(#future)
+        }
+    }
 }
 
 /// `<T as TaskValue>::start(manager, mode, task, configure)`, or `start_with_items` for a
-/// body with items: one call makes, configures and starts the task, and checks the value
-/// once (a value that is not `Send` is one error, at the return type).
+/// body with items, or their `start_async` forms for an `async fn`: one call makes,
+/// configures and starts the task, and checks the value once (a value that is not `Send` is
+/// one error, at the return type).
 ///
 /// The call is the return type's own span, not only located there: the check of `T` as the
 /// entry's `Self` and that of the handle's value (`R: TaskValue`, `T` too without
 /// `on_complete`) then share a span, and rustc reports them once.
 fn entry(w: &Wrapper, n: &Names, task_fn: TokenStream, configure: TokenStream) -> TokenStream {
     let krate = &w.krate;
-    let entry = match &w.items {
-        Some(_) => quote!(start_with_items),
-        None => quote!(start),
+    let entry = match (&w.items, w.body.runs) {
+        (Some(_), Runs::Blocking) => quote!(start_with_items),
+        (None, Runs::Blocking) => quote!(start),
+        (Some(_), Runs::Polled { .. }) => quote!(start_async_with_items),
+        (None, Runs::Polled { .. }) => quote!(start_async),
     };
     let path = if w.value.nameable {
         let value = &w.value.ty;

@@ -1,5 +1,6 @@
-//! `#[run_in_background]` and `#[async_method]`: turn a function or method into one that
-//! starts a background task on a `task_runtime` manager and returns its `Task` handle at once.
+//! `#[run_in_background]` and `#[async_method]`: turn a function or method (an `async fn`
+//! too) into one that starts a background task on a `task_runtime` manager and returns its
+//! `Task` handle at once.
 //!
 //! ```
 //! use std::time::Duration;
@@ -137,8 +138,42 @@ use keys::{if_taken, key_docs, keys};
 ///   hold a unique borrow of the caller's object.
 /// * **Arguments** move into the task, so they must be owned and `Send + 'static`: `String`
 ///   rather than `&str`, `Arc<T>` rather than `&T`.
+/// * **`async fn`** is accepted: see [below](#async-fn).
 /// * Name, visibility, attributes, doc comments and generics are kept. Lifetime parameters,
-///   `async`, `const`, `unsafe`, `extern` and variadic functions are rejected.
+///   `const`, `unsafe`, `extern` and variadic functions are rejected.
+///
+/// # `async fn`
+///
+/// The body of an `async fn` is polled on the manager's workers, and holds none while it
+/// waits (on `ctx.sleep(..)`, another `Task`, a channel...). The generated function is still
+/// a plain `fn` that starts the task at the call and returns its `Task<T>` (a trait declares
+/// `fn name(..) -> Task<T>`). `ctx: &TaskContext` and `items: &Publisher<P>` parameters work
+/// as in a blocking body, across `.await` too (the future owns what they borrow); `?` and
+/// `return` mean what they mean in the `async fn`; every key applies as to a blocking
+/// function.
+///
+/// ```
+/// use std::time::Duration;
+/// use task_macros::run_in_background;
+/// use task_runtime::{AppError, TaskContext};
+///
+/// #[run_in_background(task_name = "Status", on_error = |error| eprintln!("{error}"))]
+/// async fn wait_until_ready(url: String, ctx: &TaskContext) -> Result<bool, AppError> {
+///     for _ in 0..3 {
+///         ctx.sleep(Duration::from_millis(5)).await; // no worker is held meanwhile
+///         ctx.check_cancelled()?;
+///     }
+///     Ok(url.starts_with("https://"))
+/// }
+///
+/// let task = wait_until_ready("https://example.invalid".into()); // started, not awaited
+/// assert!(task.join().unwrap());
+/// ```
+///
+/// Any worker may poll the future, so what it holds across an `.await` must be `Send`: an
+/// `Rc` or a `RefCell` borrow kept over an `.await` is a compile error that names the value
+/// and the `.await` (see *Errors*). Inside the body, wait for another task with `.await`
+/// rather than `join()`, which would hold the worker.
 ///
 /// # The same code without the macro
 ///
@@ -175,12 +210,17 @@ use keys::{if_taken, key_docs, keys};
 /// # }
 /// ```
 ///
+/// An `async fn` is the same with `task_async`, whose closure takes the context owned:
+/// `.task_async(move |ctx| async move { let ctx = &ctx; /* the body */ })`.
+///
 /// # Cancellation
 ///
 /// Cancel through the returned handle (`task.cancel()`), by name
 /// (`manager.cancel_task("Load")`), or all at once. The body sees it through
 /// `ctx.is_cancelled()` / `ctx.check_cancelled()?`; the task's outcome is then *cancelled*
 /// whatever the body returns, and `on_cancelled` runs instead of `on_complete`/`on_error`.
+/// The future of an `async fn` waiting at an `.await` is not polled again: it stops there,
+/// and the outcome is decided at once.
 /// With `exclusive = "cancel_previous"`, starting the function again cancels the previous
 /// call of the same name and drops its undelivered callbacks (a search box that only shows
 /// the latest result).
@@ -203,6 +243,23 @@ use keys::{if_taken, key_docs, keys};
 /// # }
 /// ```
 ///
+/// In an `async fn`, a value that is not `Send` held across an `.await` is rustc's "future
+/// cannot be sent between threads safely", at the `async` keyword, with a note naming the
+/// value and the `.await`, "required by a bound in
+/// `async_fn::holds_only_send_values_across_await`": drop the value before the `.await` (end
+/// its scope), or use a `Send` type (`Arc` rather than `Rc`, `Mutex` rather than `RefCell`).
+///
+/// ```compile_fail
+/// # use task_macros::run_in_background;
+/// # async fn tick() {}
+/// #[run_in_background]
+/// async fn count(n: u32) -> u32 {
+///     let shared = std::rc::Rc::new(n);
+///     tick().await; // error: `shared` is held across this `.await`, and `Rc` is not `Send`
+///     *shared
+/// }
+/// ```
+///
 /// # Panics
 ///
 /// With `local = true`, the generated function panics when the manager's dispatcher cannot
@@ -218,6 +275,7 @@ pub fn run_in_background(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs the function in the background with progress shown, and returns a `Task<T>` to join
 /// or `.await`: [`run_in_background`] without callbacks, `show_progress = true` by default.
+/// The function may be an `async fn` (see [`run_in_background`](macro@run_in_background#async-fn)).
 ///
 /// Its keys, as for [`run_in_background`] (callbacks are not accepted: the caller handles the
 /// outcome through the handle):
@@ -243,6 +301,22 @@ pub fn run_in_background(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// let task = checksum(vec![7; 10_000]);
 /// let sum = futures::executor::block_on(task).unwrap(); // or task.join()
 /// # let _ = sum;
+/// ```
+///
+/// An `async fn` waits without holding a worker, and its wrapper is the same plain `fn`:
+///
+/// ```
+/// use std::time::Duration;
+/// use task_macros::async_method;
+/// use task_runtime::TaskContext;
+///
+/// #[async_method(task_name = "Later")]
+/// async fn double_later(n: u64, ctx: &TaskContext) -> u64 {
+///     ctx.sleep(Duration::from_millis(5)).await;
+///     n * 2
+/// }
+///
+/// assert_eq!(double_later(21).join().unwrap(), 42);
 /// ```
 ///
 /// # The same code without the macro

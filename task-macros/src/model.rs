@@ -151,6 +151,22 @@ pub(crate) struct Body {
     pub(crate) block: Block,
     /// How what it returns becomes the task's `Result<T, AppError>`.
     pub(crate) result: Conversion,
+    /// Whether it is called on a worker or polled there.
+    pub(crate) runs: Runs,
+}
+
+/// How the body runs: what the task is made of, and by which entry
+/// (`TaskValue::start`/`start_with_items`, or `start_async`/`start_async_with_items`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Runs {
+    /// A closure called once on a worker, with `&TaskContext` (and `&Publisher<P>`).
+    Blocking,
+    /// An `async fn`'s body: a closure that takes the context (and the publisher) owned and
+    /// returns the future, whose block binds the user's `&TaskContext` (and `&Publisher<P>`)
+    /// parameters to them, and whose type is fixed by the function's return type (so that
+    /// `?` and `return` mean what they mean in the `async fn`). Its `Send` check, one for
+    /// every value held across an `.await`, is reported at `at`, the `async` keyword.
+    Polled { at: Span },
 }
 
 pub(crate) enum Block {
@@ -305,6 +321,10 @@ pub(crate) struct Names {
     pub(crate) cloner: Ident,
     /// What the body's `self` becomes.
     pub(crate) self_: Ident,
+    /// What an `async fn`'s block returned, the value of its type check.
+    pub(crate) returned: Ident,
+    /// The future of an `async fn`'s body, checked.
+    pub(crate) future: Ident,
 }
 
 impl Names {
@@ -325,6 +345,8 @@ impl Names {
             cb_weak: local("__task_callback_weak"),
             cloner: local("__task_cloner"),
             self_: local("__task_self"),
+            returned: local("__task_returned"),
+            future: local("__task_future"),
         }
     }
 

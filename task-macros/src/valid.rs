@@ -13,8 +13,8 @@ use syn::{FnArg, GenericParam, Ident, ItemFn, Pat, Path, Signature, Type, TypeRe
 use crate::attr::{Attr, Form, MacroKind, Receives};
 use crate::model::{
     ArgumentCheck, Block, Body, Borrowed, Call, Callback, Capture, Check, ClonedFor, Cloner,
-    Conversion, ErrorType, Mode, Names, Options, Received, Receiver, ReceiverKind, SelfMethod,
-    SentFor, Value, Wrapper,
+    Conversion, ErrorType, Mode, Names, Options, Received, Receiver, ReceiverKind, Runs,
+    SelfMethod, SentFor, Value, Wrapper,
 };
 use crate::signature::{self, mentions_impl_trait, Output, Shape};
 
@@ -127,15 +127,9 @@ pub(crate) fn keys_of(kind: MacroKind, attr: &Attr) -> syn::Result<()> {
     Ok(())
 }
 
-/// What kind of function can run in the background.
+/// What kind of function can run in the background (an `async fn` can: its future is
+/// polled on the workers).
 fn function(sig: &Signature) -> syn::Result<()> {
-    if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span,
-            "an `async fn` cannot run on a worker thread; remove `async`: the generated \
-             function returns a `Task` you can `.await`",
-        ));
-    }
     if let Some(constness) = &sig.constness {
         return Err(syn::Error::new(
             constness.span,
@@ -573,6 +567,9 @@ fn plan_signature(
     value: &Value,
 ) -> Signature {
     let mut sig = func.sig.clone();
+    // The wrapper starts the task at the call, `async fn` or not: it returns the handle, which
+    // is itself awaitable.
+    sig.asyncness = None;
     sig.inputs = func
         .sig
         .inputs
@@ -641,6 +638,10 @@ fn plan_body(func: &ItemFn, shape: &Shape, block: Block) -> Body {
         }),
         Output::Unit | Output::Plain(_) => Conversion::Infallible,
     };
+    let runs = match &func.sig.asyncness {
+        Some(asyncness) => Runs::Polled { at: asyncness.span },
+        None => Runs::Blocking,
+    };
     Body {
         context: shape.context().map(|c| (c.pat.clone(), c.ty.clone())),
         // `valid` made sure a publisher writes its item type.
@@ -648,6 +649,7 @@ fn plan_body(func: &ItemFn, shape: &Shape, block: Block) -> Body {
         ret,
         block,
         result,
+        runs,
     }
 }
 

@@ -499,58 +499,136 @@ fn a_self_method_named_like_its_key_gets_a_fallback_trait_of_another_name() {
 
 #[test]
 fn local_items_and_completing_combine_into_the_mode_the_handle_and_the_entry() {
-    for local in [false, true] {
-        for items in [false, true] {
-            for completing in [false, true] {
-                let mut attr = TokenStream::new();
-                if local {
-                    attr.extend(quote!(local = true, manager = &self.tasks,));
-                }
-                if completing {
-                    attr.extend(quote!(on_complete = self.show,));
-                }
-                let publisher = items.then(|| quote!(, items: &Publisher<String>));
-                let w = plan(attr, quote!(fn f(&self #publisher) -> u32 { 1 }));
-                let case = format!("local {local}, items {items}, completing {completing}");
-
-                let mode = if local {
-                    Mode::Local { manager_key: true }
-                } else {
-                    Mode::Plain
-                };
-                assert_eq!(w.mode, mode, "{case}");
-                assert_eq!(w.items.is_some(), items, "{case}");
-                assert_eq!(
-                    w.callbacks.iter().any(Callback::takes_value),
-                    completing,
-                    "{case}"
-                );
-                let handle = match (items, completing) {
-                    (false, false) => "-> :: task_runtime :: Task < u32 >",
-                    (false, true) => "-> :: task_runtime :: Task < () >",
-                    (true, false) => "-> :: task_runtime :: Task < u32 , String >",
-                    (true, true) => "-> :: task_runtime :: Task < () , String >",
-                };
-                assert_eq!(text(&w.sig.output), handle, "{case}");
-
-                // The expansion calls one entry, in the planned mode.
-                let expanded = text(expand::expand(&w));
-                let entry = if items { "start_with_items" } else { "start" };
-                assert!(
-                    expanded.contains(&format!(
-                        "< u32 as :: task_runtime :: bounds :: TaskValue > :: {entry} ("
-                    )),
-                    "{case}: {expanded}"
-                );
-                let mode = if local {
-                    "bounds :: Local { manager_key : true }"
-                } else {
-                    "bounds :: Plain"
-                };
-                assert!(expanded.contains(mode), "{case}: {expanded}");
-            }
+    for (local, items, completing, polled) in cases() {
+        let mut attr = TokenStream::new();
+        if local {
+            attr.extend(quote!(local = true, manager = &self.tasks,));
         }
+        if completing {
+            attr.extend(quote!(on_complete = self.show,));
+        }
+        let publisher = items.then(|| quote!(, items: &Publisher<String>));
+        let asyncness = polled.then(|| quote!(async));
+        let w = plan(attr, quote!(#asyncness fn f(&self #publisher) -> u32 { 1 }));
+        let case = format!("local {local}, items {items}, completing {completing}, async {polled}");
+
+        let mode = if local {
+            Mode::Local { manager_key: true }
+        } else {
+            Mode::Plain
+        };
+        assert_eq!(w.mode, mode, "{case}");
+        assert_eq!(w.items.is_some(), items, "{case}");
+        assert_eq!(
+            w.callbacks.iter().any(Callback::takes_value),
+            completing,
+            "{case}"
+        );
+        let handle = match (items, completing) {
+            (false, false) => "-> :: task_runtime :: Task < u32 >",
+            (false, true) => "-> :: task_runtime :: Task < () >",
+            (true, false) => "-> :: task_runtime :: Task < u32 , String >",
+            (true, true) => "-> :: task_runtime :: Task < () , String >",
+        };
+        assert_eq!(text(&w.sig.output), handle, "{case}");
+
+        // The expansion calls one entry, in the planned mode.
+        let expanded = text(expand::expand(&w));
+        let entry = match (items, polled) {
+            (false, false) => "start",
+            (true, false) => "start_with_items",
+            (false, true) => "start_async",
+            (true, true) => "start_async_with_items",
+        };
+        assert_eq!(matches!(w.body.runs, Runs::Polled { .. }), polled, "{case}");
+        assert!(
+            w.sig.asyncness.is_none(),
+            "{case}: the wrapper is a plain `fn`"
+        );
+        assert!(
+            expanded.contains(&format!(
+                "< u32 as :: task_runtime :: bounds :: TaskValue > :: {entry} ("
+            )),
+            "{case}: {expanded}"
+        );
+        let mode = if local {
+            "bounds :: Local { manager_key : true }"
+        } else {
+            "bounds :: Plain"
+        };
+        assert!(expanded.contains(mode), "{case}: {expanded}");
     }
+}
+
+/// Every combination of local, items, completing and `async`.
+fn cases() -> impl Iterator<Item = (bool, bool, bool, bool)> {
+    (0..16).map(|bits| (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, bits & 8 != 0))
+}
+
+// -- Async bodies --------------------------------------------------------------------------
+
+#[test]
+fn an_async_fn_is_polled_and_its_future_owns_the_context_and_the_publisher() {
+    let w = plan(
+        quote!(on_complete = self.show),
+        quote!(
+            async fn count(&self, ctx: &TaskContext, items: &Publisher<u8>) -> Result<u32, E> {
+                ctx.yield_now().await;
+                items.publish(1);
+                Ok(self.n)
+            }
+        ),
+    );
+    assert!(matches!(w.body.runs, Runs::Polled { .. }));
+    assert!(w.sig.asyncness.is_none());
+    assert_eq!(
+        text(&w.sig.output),
+        "-> :: task_runtime :: Task < () , u8 >"
+    );
+    // The receiver is taken as for a blocking body.
+    let r = receiver(&w);
+    assert!(r.body_uses_self && matches!(r.capture, Some(Capture::Clone)));
+    assert_eq!(conversion(&w), "written E");
+
+    let expanded = text(expand::expand(&w));
+    for part in [
+        // The closure takes them owned; the user's parameters borrow them.
+        "move | __task_ctx : :: task_runtime :: TaskContext , \
+         __task_publisher : :: task_runtime :: Publisher < u8 > |",
+        "let ctx : & TaskContext = & __task_ctx ;",
+        "let items : & Publisher < u8 > = & __task_publisher ;",
+        // The block's output is the function's return type.
+        ":: core :: option :: Option :: None :: < Result < u32 , E > >",
+        "holds_only_send_values_across_await (__task_body (__task_ctx , __task_publisher))",
+        "__task_future . await",
+        "start_async_with_items (",
+    ] {
+        assert!(expanded.contains(part), "{part}: {expanded}");
+    }
+    assert!(!expanded.contains("async fn"), "{expanded}");
+}
+
+#[test]
+fn an_async_fn_without_a_context_drops_it() {
+    let w = plan_for(
+        MacroKind::AsyncMethod,
+        quote!(),
+        quote!(
+            async fn fetch(url: String) -> usize {
+                url.len()
+            }
+        ),
+    );
+    assert!(matches!(w.body.runs, Runs::Polled { .. }));
+    assert!(w.options.show_progress);
+    let expanded = text(expand::expand(&w));
+    assert!(
+        expanded.contains("move | _ : :: task_runtime :: TaskContext | async move"),
+        "{expanded}"
+    );
+    assert!(
+        expanded.contains("< usize as :: task_runtime :: bounds :: TaskValue > :: start_async (")
+    );
 }
 
 #[test]

@@ -38,10 +38,11 @@ impl PoolJob for Job {
         match self {
             Job::Start(cell) => run::run(&cell),
             Job::Poll(cell) => run::resume(&cell),
+            // Not a body run or polled: a manual manager's `run_all` does not count it.
             Job::Drop(leftover) => {
                 let Leftover { cell, value } = *leftover;
                 cell.core.host.drop_user_value(value, cell.core.name());
-                true
+                false
             }
         }
     }
