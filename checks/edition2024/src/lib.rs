@@ -69,3 +69,22 @@ mod tests {
         assert!(numbers.parsed("x".into()).join().is_err());
     }
 }
+
+/// An `async fn` method in this edition: its future holds the context and `self`'s clone
+/// across an `.await`, and its `if let` temporaries drop by the 2024 rules.
+#[derive(Clone, Default)]
+pub struct Lookup {
+    names: Vec<String>,
+}
+
+impl Lookup {
+    /// `&self`, the context across an `.await`, an `if let` on a temporary.
+    #[run_in_background]
+    pub async fn first_long(&self, min: usize, ctx: &TaskContext) -> Option<String> {
+        ctx.yield_now().await;
+        if let Some(name) = self.names.iter().find(|n| n.len() >= min) {
+            return Some(name.clone());
+        }
+        None
+    }
+}

@@ -16,6 +16,7 @@ pub mod free;
 pub mod keys;
 pub mod local;
 pub mod methods;
+pub mod polled;
 // rustfmt would spread these bodies over several lines, where `unused_braces` is silent.
 #[rustfmt::skip]
 pub mod one_line;
