@@ -117,6 +117,8 @@ mod scope;
 // The manager on top (a facade over admission), and what is built on it.
 mod manager;
 mod method;
+#[cfg(not(loom))]
+mod spawn_local;
 // What the attributes require of a task's types, named in their compile errors.
 pub mod bounds;
 

@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     // Scopes: a feature of the task (`scope::node`) and their handles over the core.
     &["scope"],
     &["manager"],
-    &["method", "bounds", "private"],
+    &["method", "bounds", "private", "spawn_local"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

@@ -141,8 +141,8 @@ thread_local! {
 pub(crate) struct PoolThreads(usize);
 
 impl PoolThreads {
-    /// No pool's threads: for tasks built outside a manager, in unit tests.
-    #[cfg(all(test, not(loom)))]
+    /// No pool's threads: for tasks outside a manager (an event loop's local futures, unit
+    /// tests).
     pub(crate) fn none() -> Self {
         PoolThreads(0)
     }

@@ -54,9 +54,7 @@ where
             self.future = Some(Box::pin(function(ctx.clone())));
         }
         let this = &mut *self;
-        let waker = this
-            .waker
-            .get_or_insert_with(|| Waker::from(Arc::new(Wakeup(ctx.cell().clone()))));
+        let waker = this.waker.get_or_insert_with(|| waker_of(ctx.cell()));
         let future = this
             .future
             .as_mut()
@@ -67,6 +65,11 @@ where
             Poll::Pending => Step::Waiting(self),
         }
     }
+}
+
+/// The waker of a polled body of `cell`: each call queues the task's next poll.
+pub(crate) fn waker_of(cell: &CellRef) -> Waker {
+    Waker::from(Arc::new(Wakeup(cell.clone())))
 }
 
 /// A polled body's waker: queues the task's next poll (see [`run::wake`]).
