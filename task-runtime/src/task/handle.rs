@@ -137,6 +137,9 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
     /// # Errors
     ///
     /// The task's failure (`TaskError::Failed`) or cancellation (`TaskError::Cancelled`).
+    /// Inside an `async` body, `.await` the task instead: `join` blocks the worker that polls
+    /// the body for as long as it waits, where `.await` holds none.
+    ///
     /// Called from the task's own body (or from a task it runs nested), where waiting would
     /// never end, it returns at once with `TaskError::Failed` and code
     /// [`ERR_SELF_JOIN`](crate::codes::ERR_SELF_JOIN); the task itself goes on.
