@@ -143,6 +143,8 @@ pub(crate) struct PoolThreads(usize);
 impl PoolThreads {
     /// No pool's threads: for tasks outside a manager (an event loop's local futures, unit
     /// tests).
+    // Under loom there are no local futures.
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn none() -> Self {
         PoolThreads(0)
     }
