@@ -69,6 +69,8 @@ fn an_async_body_completes_fails_and_panics_like_a_blocking_one() {
     let manager = TaskManager::new(2);
     let done = manager.spawn_async(|ctx| async move {
         ctx.yield_now().await;
+        let current = task_runtime::current().expect("current() inside a poll");
+        assert_eq!(current.id(), ctx.id());
         Ok::<_, AppError>(ctx.name().len())
     });
     assert_eq!(done.join().unwrap(), "Task-1".len());
@@ -529,4 +531,21 @@ fn question_mark_on_an_awaited_task_keeps_its_error_and_its_cancellation() {
         follower.join().unwrap_err().is_cancelled(),
         "a cancelled antecedent ends the body cancelled, not failed"
     );
+}
+
+#[test]
+fn the_function_of_a_task_cancelled_while_queued_is_never_called() {
+    let manager = TaskManager::builder().manual().build().unwrap();
+    let called = Arc::new(AtomicUsize::new(0));
+    let task = {
+        let called = Arc::clone(&called);
+        manager.spawn_async(move |_| {
+            called.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, AppError>(()) }
+        })
+    };
+    assert!(task.cancel());
+    assert_eq!(manager.run_all(), 0);
+    assert!(task.join().unwrap_err().is_cancelled());
+    assert_eq!(called.load(Ordering::SeqCst), 0);
 }

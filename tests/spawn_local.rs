@@ -106,3 +106,30 @@ fn a_dropped_loop_ends_its_local_futures() {
     assert!(task.wait_for(PATIENCE), "the task ended with its loop");
     assert!(task.join().is_err());
 }
+
+#[test]
+fn a_local_future_may_spawn_another_and_its_panic_fails_only_itself() {
+    let ui = Rc::new(EventLoop::new());
+    let inner_ran = Rc::new(Cell::new(false));
+    let (spawner, ran) = (Rc::clone(&ui), Rc::clone(&inner_ran));
+    let outer = ui.spawn_local(async move {
+        // Re-entrant: a local future started from inside another's poll.
+        let inner = spawner.spawn_local(async move {
+            ran.set(true);
+            Ok::<_, AppError>(2)
+        });
+        let two = inner.await.map_err(|e| e.into_app_error())?;
+        if two == 2 {
+            panic!("a local future that panics");
+        }
+        Ok::<_, AppError>(two)
+    });
+    assert!(ui.run_until(|| outer.is_finished(), PATIENCE));
+    assert!(inner_ran.get());
+    let error = outer.join().unwrap_err().into_app_error();
+    assert_eq!(error.code(), task_runtime::codes::ERR_TASK_PANICKED);
+    // The loop goes on.
+    let next = ui.spawn_local(async { Ok::<_, AppError>(3) });
+    assert!(ui.run_until(|| next.is_finished(), PATIENCE));
+    assert_eq!(next.join().unwrap(), 3);
+}

@@ -58,16 +58,10 @@ impl<A: Send + 'static, T: Send + 'static> BackgroundMethod<A, T> {
         E: Into<AppError> + 'static,
     {
         let f = Arc::new(f);
-        BackgroundMethod {
-            name: name.into().into(),
-            build: Arc::new(move |manager: &TaskManager, args: A| {
-                let f = Arc::clone(&f);
-                manager.task(move |ctx| f(ctx, args))
-            }),
-            on_error: None,
-            on_progress: None,
-            manager: None,
-        }
+        Self::building(name, move |manager: &TaskManager, args: A| {
+            let f = Arc::clone(&f);
+            manager.task(move |ctx| f(ctx, args))
+        })
     }
 
     /// Wraps an `async` function: every call starts an `async` task (see
@@ -94,12 +88,20 @@ impl<A: Send + 'static, T: Send + 'static> BackgroundMethod<A, T> {
         E: Into<AppError> + 'static,
     {
         let f = Arc::new(f);
+        Self::building(name, move |manager: &TaskManager, args: A| {
+            let f = Arc::clone(&f);
+            manager.task_async(move |ctx| f(ctx, args))
+        })
+    }
+
+    /// A method named `name` whose calls make their task with `build`.
+    fn building(
+        name: impl Into<String>,
+        build: impl Fn(&TaskManager, A) -> TaskBuilder<T> + Send + Sync + 'static,
+    ) -> Self {
         BackgroundMethod {
             name: name.into().into(),
-            build: Arc::new(move |manager: &TaskManager, args: A| {
-                let f = Arc::clone(&f);
-                manager.task_async(move |ctx| f(ctx, args))
-            }),
+            build: Arc::new(build),
             on_error: None,
             on_progress: None,
             manager: None,

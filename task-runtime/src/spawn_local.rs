@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -24,6 +24,7 @@ use crate::error::{AppError, ErrorSink};
 use crate::host::{Host, HostConfig};
 use crate::latest::LatestOfName;
 use crate::pool::PoolThreads;
+use crate::sync::{lock, Mutex};
 use crate::task::admit::{Admission, Admit, TaskHost};
 use crate::task::body::{Body, Step};
 use crate::task::cell::{CellRef, TaskCell, TaskSpec};
@@ -94,9 +95,7 @@ impl EventLoop {
         let stored = Arc::clone(&output);
         let local: LocalFuture = Box::pin(async move {
             let result = future.await.map_err(Into::into);
-            *stored
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+            *lock(&*stored) = Some(result);
         });
         FUTURES.with(|futures| futures.borrow_mut().insert(id, local));
         let body = LocalPolled {
@@ -156,7 +155,7 @@ impl<T: Send + 'static> Body<T> for LocalPolled<T> {
         });
         match polled {
             Some(Poll::Pending) => Step::Waiting(self),
-            Some(Poll::Ready(())) => match take(&self.output) {
+            Some(Poll::Ready(())) => match lock(&*self.output).take() {
                 Some(result) => {
                     self.ended = true;
                     Step::Done(result.map(|value| (value, None)))
@@ -187,14 +186,6 @@ impl<T> Drop for LocalPolled<T> {
             let _ = FUTURES.try_with(|futures| futures.borrow_mut().remove(&id));
         }));
     }
-}
-
-/// The output, once the future stored it.
-fn take<T>(output: &Mutex<Option<T>>) -> Option<T> {
-    output
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
 }
 
 /// An event loop as the admission of its local futures: starts and polls are jobs on its
