@@ -6,8 +6,9 @@
 #
 # Environment: SCREENSHOT (where the PNG goes; default demos/egui/target/egui-demo.png),
 # MAX_GAP_MS (the longest frame gap allowed while tasks run; default 100).
-# Fails when the window did not draw, a frame gap is too long, a task has no outcome, or a
-# callback ran after its panel's scope was dropped.
+# Fails when the window did not draw, a frame gap is too long, a task has no outcome, a
+# callback ran after its panel's scope was dropped, or the download panel's Cancel button
+# did not land by the next frame (every download's outcome shown, their sockets closed).
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../headless.sh
@@ -36,6 +37,13 @@ tasks="$(field tasks "$summary")"
 without="$(field without_outcome "$summary")"
 extra="$(field extra_outcomes "$summary")"
 late="$(field late_callbacks "$summary")"
+downloads="$(grep '^downloads:' "$log")" || fail "no downloads line in the summary"
+completed="$(field completed "$downloads")"
+not_found="$(field not_found "$downloads")"
+cancelled="$(field cancelled "$downloads")"
+cancel_frames="$(field cancel_frames "$downloads")"
+cancel_ms="$(field cancel_ms "$downloads")"
+closed="$(field closed_by_cancel "$downloads")"
 
 check_drawn "$screenshot"
 [ "$frames" -ge 30 ] || fail "only $frames frames drawn"
@@ -44,6 +52,15 @@ check_drawn "$screenshot"
 [ "$without" -eq 0 ] || fail "$without tasks ended without an outcome"
 [ "$extra" -eq 0 ] || fail "$extra tasks had more than one outcome"
 [ "$late" -eq 0 ] || fail "$late callbacks ran after their panel's scope was dropped"
+[ "$completed" -ge 1 ] || fail "no download completed before the Cancel button"
+[ "$not_found" -eq 1 ] || fail "$not_found downloads failed with ERR_HTTP_STATUS (1 asks for a missing file)"
+[ "$cancelled" -ge 1 ] || fail "the Cancel button found no download running"
+[ "$cancel_frames" != none ] || fail "the downloads' outcomes never all reached the window"
+# The press's own frame decides the tasks; their signals are delivered in the next one.
+[ "$cancel_frames" -le 1 ] ||
+    fail "the downloads' outcomes reached the window $cancel_frames frames after Cancel (limit 1)"
+[ "$closed" -ge 1 ] || fail "the server saw no cancelled download's connection close"
 
 echo "run-headless: ok: $frames frames, longest gap $gap ms while tasks ran," \
-    "$tasks tasks each with one outcome; screenshot $screenshot"
+    "$tasks tasks each with one outcome; Cancel landed in $cancel_frames frame(s)" \
+    "($cancel_ms ms, $cancelled downloads, $closed sockets closed); screenshot $screenshot"

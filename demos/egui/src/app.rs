@@ -10,8 +10,9 @@ use task_runtime::{EventLoop, Task, TaskManager, TaskScope, TaskSnapshot};
 use crate::clock::FrameClock;
 use crate::history::History;
 use crate::script::{Script, Step};
+use crate::server::{Catalog, Server};
 use crate::service::{AppService, PanelScopes};
-use crate::summary::Summary;
+use crate::summary::{Downloads, Summary};
 
 /// About 60 frames a second while tasks run, so the bars move; none while idle.
 const FRAME: Duration = Duration::from_millis(16);
@@ -19,10 +20,33 @@ const FRAME: Duration = Duration::from_millis(16);
 pub const STREAMS: usize = 4;
 pub const STREAM_MB: usize = 128;
 pub const PRIMES_BELOW: usize = 300_000_000;
+/// What the loopback server has for the download panel: 12 files of 40 to 160 KB, sent
+/// 4 KiB every 60 ms, so the downloads take 0.6 to 2.4 s and the Cancel button finds some
+/// still running.
+pub const DOWNLOADS: Catalog = Catalog {
+    files: 12,
+    rows: 2000,
+    sizes: 4,
+    pace: Duration::from_millis(60),
+};
 
-/// A row of the task table: which manager runs the task, and its snapshot.
+/// A press of the download panel's Cancel button, and when its effect showed.
+pub struct CancelPress {
+    /// The frame the button was pressed in.
+    pub frame: u64,
+    pub at: Instant,
+    /// Downloads not yet finished when `cancel()` returned (a cancel decides a waiting body
+    /// inside the call, one being polled right after that poll).
+    pub unfinished_at_return: usize,
+    /// Frames after the press until every download's outcome reached the window, and the
+    /// time that took.
+    pub landed: Option<(u64, Duration)>,
+}
+
+/// A row of the task table: which manager runs the task (its index in `managers()`), and
+/// its snapshot.
 pub struct Row {
-    pub batch: bool,
+    pub manager: usize,
     pub task: TaskSnapshot,
 }
 
@@ -49,6 +73,12 @@ pub struct DemoApp {
     panel: Option<TaskScope>,
     /// The preview's callbacks received when its panel closed: none may come after.
     preview_updates_at_close: Option<u64>,
+    /// The download panel's scope, its tasks, and its Cancel button's last press.
+    pub(crate) downloads: TaskScope,
+    download_tasks: Vec<Task<()>>,
+    pub(crate) download_cancel: Option<CancelPress>,
+    /// The loopback server's runtime: a server is another process in real life.
+    _server_runtime: tokio::runtime::Runtime,
 }
 
 impl DemoApp {
@@ -76,22 +106,38 @@ impl DemoApp {
         let batch = manager("batch", cores.saturating_sub(1).max(1));
         // The scan, the preview and a search at once: a search never queues behind them.
         let interactive = manager("interactive", 3);
+        // Async bodies hold a worker only while polled: one thread runs every download.
+        let network = manager("network", 1);
         let hashing = batch.scope().named("hashing");
         let search = interactive.scope().named("search");
         let panel = interactive.scope().named("preview");
+        let downloads = network.scope().named("downloads");
+        let server_runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the loopback server");
+        let server = server_runtime
+            .block_on(Server::start(DOWNLOADS))
+            .expect("a free port on 127.0.0.1");
         let service = AppService {
             panels: PanelScopes {
                 hashing: hashing.handle(),
                 search: search.handle(),
                 preview: panel.handle(),
+                downloads: downloads.handle(),
             },
             batch,
             interactive,
+            network,
+            client: reqwest::Client::new(),
+            server,
             results: Arc::default(),
         };
         let history = History::default();
         history.follow(&service.batch);
         history.follow(&service.interactive);
+        history.follow(&service.network);
         DemoApp {
             service,
             events,
@@ -109,20 +155,30 @@ impl DemoApp {
             _search: search,
             panel: Some(panel),
             preview_updates_at_close: None,
+            downloads,
+            download_tasks: Vec::new(),
+            download_cancel: None,
+            _server_runtime: server_runtime,
         }
     }
 
-    /// Tasks queued or running, on both managers.
+    fn managers(&self) -> [&TaskManager; 3] {
+        let service = &self.service;
+        [&service.batch, &service.interactive, &service.network]
+    }
+
+    /// Tasks queued or running, on every manager.
     pub(crate) fn active(&self) -> usize {
-        self.service.batch.active_count() + self.service.interactive.active_count()
+        self.managers().iter().map(|m| m.active_count()).sum()
     }
 
     pub(crate) fn rows(&self) -> Vec<Row> {
-        let batch = self.service.batch.tasks().into_iter();
-        let interactive = self.service.interactive.tasks().into_iter();
-        batch
-            .map(|task| Row { batch: true, task })
-            .chain(interactive.map(|task| Row { batch: false, task }))
+        let managers = self.managers();
+        (0..managers.len())
+            .flat_map(|manager| {
+                let tasks = managers[manager].tasks().into_iter();
+                tasks.map(move |task| Row { manager, task })
+            })
             .collect()
     }
 
@@ -190,17 +246,62 @@ impl DemoApp {
     }
 
     pub(crate) fn cancel(&self, row: &Row) {
-        let manager = if row.batch {
-            &self.service.batch
-        } else {
-            &self.service.interactive
-        };
-        manager.cancel(row.task.id);
+        self.managers()[row.manager].cancel(row.task.id);
     }
 
     pub(crate) fn cancel_all(&self) {
-        self.service.batch.cancel_all();
-        self.service.interactive.cancel_all();
+        for manager in self.managers() {
+            manager.cancel_all();
+        }
+    }
+
+    /// Downloads every file of the server, and one it does not have (a 404).
+    pub(crate) fn download(&mut self) {
+        self.download_tasks.retain(|task| !task.is_finished());
+        let names = (0..DOWNLOADS.files).map(|i| format!("data-{i}.csv"));
+        for name in names.chain(["missing.csv".to_owned()]) {
+            let task = self.service.download(name);
+            self.history.track(&task);
+            self.download_tasks.push(task);
+        }
+    }
+
+    /// The download panel's Cancel button: cancels its scope's tasks, and notes when the
+    /// window has every outcome.
+    pub(crate) fn cancel_downloads(&mut self) {
+        let at = Instant::now();
+        self.downloads.cancel();
+        let unfinished_at_return = self
+            .download_tasks
+            .iter()
+            .filter(|task| !task.is_finished())
+            .count();
+        self.download_cancel = Some(CancelPress {
+            frame: self.clock.frames,
+            at,
+            unfinished_at_return,
+            landed: None,
+        });
+    }
+
+    /// After a press of the download panel's Cancel button: once every download's outcome
+    /// has reached the window (its signal ran here), notes how many frames that took.
+    fn watch_download_cancel(&mut self, now: Instant) {
+        let Some(press) = self.download_cancel.as_mut() else {
+            return;
+        };
+        if press.landed.is_some() {
+            return;
+        }
+        let entries = self.history.entries();
+        let ended = |task: &Task<()>| {
+            entries
+                .iter()
+                .any(|entry| entry.id == task.id() && entry.ended.is_some())
+        };
+        if self.download_tasks.iter().all(ended) {
+            press.landed = Some((self.clock.frames - press.frame, now - press.at));
+        }
     }
 
     /// The `async_method` way: poll the handle; the result is taken exactly once.
@@ -231,8 +332,10 @@ impl DemoApp {
                     self.load_settings();
                     self.run_plugin();
                     self.render_preview();
+                    self.download();
                     self.focus_search = true;
                 }
+                Step::CancelDownloads => self.cancel_downloads(),
                 Step::Type(c) => self.typing.push_back(c),
                 Step::Screenshot => println!("egui-demo: screenshot now"),
                 Step::ClosePanel => self.close_panel(),
@@ -256,6 +359,7 @@ impl DemoApp {
     fn write_summary(&mut self) {
         let mut summary = Summary::new(&self.clock, &self.history);
         summary.late_callbacks = self.late_callbacks();
+        summary.downloads = Some(Downloads::new(self));
         *self.summary.lock().unwrap() = Some(summary);
     }
 }
@@ -265,6 +369,7 @@ impl eframe::App for DemoApp {
         let now = Instant::now();
         self.clock.tick(now, self.active() > 0);
         self.events.process_events(); // callbacks and signals run here, on the UI thread
+        self.watch_download_cancel(now);
         self.poll_primes();
         self.run_script(ui.ctx(), now);
         self.draw(ui, now);

@@ -22,6 +22,11 @@ mod view;
 mod history;
 #[path = "../../../examples/demo/work.rs"]
 mod work;
+// The download panel's loopback server and HTTP client, as in `examples/fetch`.
+#[path = "../../../examples/fetch/http.rs"]
+mod http;
+#[path = "../../../examples/fetch/server.rs"]
+mod server;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,8 @@
 //!
 //! The script presses the same buttons a person would (the app runs the same code for
 //! both), types a query into the search box a key at a time as real keyboard events,
-//! cancels the scan from its row, closes the preview panel (dropping its scope) mid-run, and
+//! cancels the scan from its row, closes the preview panel (dropping its scope) mid-run,
+//! presses the download panel's Cancel button while downloads run, and
 //! at the end presses "Cancel all" and closes the window once every task has its outcome.
 
 use std::collections::VecDeque;
@@ -21,6 +22,8 @@ pub enum Step {
     CancelScan,
     /// Close the preview panel: its scope is dropped mid-run.
     ClosePanel,
+    /// Press the download panel's Cancel button, with some downloads still running.
+    CancelDownloads,
     /// Press "Cancel all", then close once every task has an outcome.
     Finish,
 }
@@ -45,6 +48,7 @@ impl Script {
         }
         timeline.push((ms(1400), Step::Screenshot));
         timeline.push((ms(1600), Step::ClosePanel));
+        timeline.push((ms(2200), Step::CancelDownloads));
         timeline.push((ms(3000).min(length / 2).max(ms(1700)), Step::CancelScan));
         timeline.push((length.max(ms(1500)), Step::Finish));
         timeline.sort_by_key(|(at, _)| *at);
@@ -104,7 +108,12 @@ mod tests {
         );
         assert_eq!(
             script.due(start + Duration::from_secs(7)),
-            [Step::ClosePanel, Step::CancelScan, Step::Finish]
+            [
+                Step::ClosePanel,
+                Step::CancelDownloads,
+                Step::CancelScan,
+                Step::Finish
+            ]
         );
         assert!(!script.gave_up(start + Duration::from_secs(7)));
         assert!(script.gave_up(start + Duration::from_secs(27)));

@@ -8,7 +8,8 @@ use std::time::Duration;
 use task_macros::{async_method, run_in_background};
 use task_runtime::{AppError, Progress, Publisher, ScopeHandle, TaskContext, TaskManager};
 
-use crate::work;
+use crate::server::Server;
+use crate::{http, work};
 
 const MB: usize = 1 << 20;
 
@@ -28,6 +29,8 @@ pub struct Results {
     /// The preview panel's latest step, and how many progress callbacks it received.
     pub preview: Option<u64>,
     pub preview_updates: u64,
+    /// Each downloaded file's name and its rows.
+    pub downloads: Vec<(String, usize)>,
 }
 
 /// The service the window drives. Cloning it is cheap: the attributes clone `self` into
@@ -39,6 +42,12 @@ pub struct AppService {
     /// What the user waits for (search, settings): threads of its own, so it never queues
     /// behind the batch.
     pub interactive: TaskManager,
+    /// The downloads: async bodies, which hold a worker only while they are polled, so one
+    /// thread runs them all (and the blocking parse of each).
+    pub network: TaskManager,
+    pub client: reqwest::Client,
+    /// The loopback server the downloads come from.
+    pub server: Server,
     pub results: Arc<Mutex<Results>>,
     /// Each panel's scope: the window owns the `TaskScope`s and drops one when its panel
     /// closes (the preview's mid-run, the others with the window).
@@ -51,6 +60,7 @@ pub struct PanelScopes {
     pub hashing: ScopeHandle,
     pub search: ScopeHandle,
     pub preview: ScopeHandle,
+    pub downloads: ScopeHandle,
 }
 
 impl AppService {
@@ -155,6 +165,23 @@ impl AppService {
         Ok(())
     }
 
+    /// Downloads `name` from the loopback server with an async body, then counts its rows
+    /// with a blocking one, awaited without holding the worker. A cancel (the panel's
+    /// button) drops the future where it waits: the connection closes at once.
+    #[run_in_background(task_name = "download", manager = &self.network,
+                        scope = &self.panels.downloads, on_complete = self.show_download,
+                        on_error = self.show_error, timeout_ms = 30000, show_progress = false)]
+    pub async fn download(
+        &self,
+        name: String,
+        ctx: &TaskContext,
+    ) -> Result<(String, usize), AppError> {
+        let body = http::download(ctx, &self.client, &self.server.url(&name)).await?;
+        let parse = self.network.task(move |_| http::parse(&body));
+        let rows = parse.name("parse").start().await?;
+        Ok((name, rows))
+    }
+
     // The callbacks: they run on the UI thread, in `EventLoop::process_events`.
 
     fn show_preview(&self, progress: Progress) {
@@ -179,6 +206,10 @@ impl AppService {
 
     fn show_search(&self, count: usize) {
         self.results.lock().unwrap().search = Some(count);
+    }
+
+    fn show_download(&self, download: (String, usize)) {
+        self.results.lock().unwrap().downloads.push(download);
     }
 
     fn show_error(&self, error: AppError) {

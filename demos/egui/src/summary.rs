@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use task_runtime::Outcome;
 
+use crate::app::DemoApp;
 use crate::clock::FrameClock;
 use crate::history::History;
 
@@ -18,6 +19,45 @@ pub struct Summary {
     pub tasks: Vec<TaskLine>,
     /// Callbacks of the preview that ran after its panel (its scope) was closed.
     pub late_callbacks: u64,
+    pub downloads: Option<Downloads>,
+}
+
+/// How the download panel's tasks ended, and how fast its Cancel button landed.
+pub struct Downloads {
+    pub started: usize,
+    pub completed: usize,
+    /// Failures with `ERR_HTTP_STATUS` (the file the server does not have).
+    pub not_found: usize,
+    pub cancelled: usize,
+    /// Downloads still unfinished when the scope's `cancel()` returned.
+    pub unfinished_at_return: Option<usize>,
+    /// Frames from the press until every download's outcome reached the window, and the time.
+    pub cancel_landed: Option<(u64, Duration)>,
+    /// Connections the server saw closed mid-body: the cancelled downloads' sockets.
+    pub closed_by_cancel: usize,
+}
+
+impl Downloads {
+    pub fn new(app: &DemoApp) -> Self {
+        let entries = app.history.entries();
+        let downloads: Vec<_> = entries.iter().filter(|e| e.name == "download").collect();
+        let count = |wanted: fn(&Outcome) -> bool| {
+            downloads
+                .iter()
+                .filter(|e| e.ended.as_ref().is_some_and(|(_, o)| wanted(o)))
+                .count()
+        };
+        let press = app.download_cancel.as_ref();
+        Downloads {
+            started: downloads.len(),
+            completed: count(|o| matches!(o, Outcome::Completed)),
+            not_found: count(|o| matches!(o, Outcome::Failed(e) if e.code() == "ERR_HTTP_STATUS")),
+            cancelled: count(|o| matches!(o, Outcome::Cancelled)),
+            unfinished_at_return: press.map(|p| p.unfinished_at_return),
+            cancel_landed: press.and_then(|p| p.landed),
+            closed_by_cancel: app.service.server.closed_early(),
+        }
+    }
 }
 
 pub struct TaskLine {
@@ -47,6 +87,7 @@ impl Summary {
             median_idle_gap: clock.idle_gap_percentile(50),
             tasks,
             late_callbacks: 0,
+            downloads: None,
         }
     }
 
@@ -70,7 +111,10 @@ fn word(outcome: Option<&Outcome>) -> &'static str {
 }
 
 /// `summary: frames=.. longest_gap_ms=.. median_gap_ms=.. p95_gap_ms=.. tasks=..
-/// without_outcome=.. extra_outcomes=.. late_callbacks=.. outcomes=name:word,..`, then the per-task lines.
+/// without_outcome=.. extra_outcomes=.. late_callbacks=.. outcomes=name:word,..`, a
+/// `downloads: started=.. completed=.. not_found=.. cancelled=.. unfinished_at_return=..
+/// cancel_frames=.. cancel_ms=.. closed_by_cancel=..` line (`none` where the Cancel button was
+/// not pressed or its effect never showed), then the per-task lines.
 /// The gaps are those between frames while tasks ran; `idle_median_gap_ms` is the baseline
 /// of the frames drawn while none ran (in script mode the window keeps drawing).
 impl fmt::Display for Summary {
@@ -96,6 +140,25 @@ impl fmt::Display for Summary {
             self.late_callbacks,
             outcomes.join(",")
         )?;
+        if let Some(d) = &self.downloads {
+            let or_none = |value: Option<String>| value.unwrap_or_else(|| "none".to_owned());
+            writeln!(
+                f,
+                "downloads: started={} completed={} not_found={} cancelled={} \
+                 unfinished_at_return={} cancel_frames={} cancel_ms={} closed_by_cancel={}",
+                d.started,
+                d.completed,
+                d.not_found,
+                d.cancelled,
+                or_none(d.unfinished_at_return.map(|n| n.to_string())),
+                or_none(d.cancel_landed.map(|(frames, _)| frames.to_string())),
+                or_none(
+                    d.cancel_landed
+                        .map(|(_, t)| format!("{:.1}", t.as_secs_f64() * 1e3))
+                ),
+                d.closed_by_cancel,
+            )?;
+        }
         for task in &self.tasks {
             let outcome = task
                 .outcome

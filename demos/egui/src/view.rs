@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use eframe::egui::{self, Color32, RichText};
 use task_runtime::{Outcome, TaskState};
 
-use crate::app::{DemoApp, PRIMES_BELOW, STREAMS, STREAM_MB};
+use crate::app::{DemoApp, DOWNLOADS, PRIMES_BELOW, STREAMS, STREAM_MB};
 
 const DONE: Color32 = Color32::from_rgb(90, 180, 90);
 const FAILED: Color32 = Color32::from_rgb(230, 90, 80);
@@ -49,6 +49,12 @@ impl DemoApp {
             }
             if ui.button("Run plugin (panics)").clicked() {
                 self.run_plugin();
+            }
+            if ui
+                .button(format!("Download {} files", DOWNLOADS.files))
+                .clicked()
+            {
+                self.download();
             }
             ui.separator();
             if ui.button("Cancel all").clicked() {
@@ -134,7 +140,8 @@ impl DemoApp {
             });
     }
 
-    fn results(&self, ui: &mut egui::Ui) {
+    fn results(&mut self, ui: &mut egui::Ui) {
+        self.download_panel(ui);
         let results = self.service.results.lock().unwrap();
         ui.add_space(4.0);
         ui.strong("Results");
@@ -180,6 +187,55 @@ impl DemoApp {
             );
             ui.add_space(4.0);
         }
+    }
+
+    /// Async downloads in a scope of their own: its progress, its Cancel button, and how
+    /// fast a press of it reached the window.
+    fn download_panel(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        ui.strong("Downloads (async bodies, one worker)");
+        let progress = self.downloads.progress();
+        let done = self.service.results.lock().unwrap().downloads.len();
+        ui.horizontal(|ui| {
+            let running = self.downloads.active_count();
+            if ui
+                .add_enabled(running > 0, egui::Button::new("Cancel downloads"))
+                .clicked()
+            {
+                self.cancel_downloads();
+            }
+            if progress.started == 0 {
+                ui.label(RichText::new("none yet").color(MUTED));
+            } else {
+                ui.label(format!(
+                    "{done} of {} saved, {running} running, {} KB",
+                    progress.started,
+                    progress.current >> 10
+                ));
+            }
+        });
+        if progress.total > 0 {
+            let fraction = progress.current as f32 / progress.total as f32;
+            ui.add(egui::ProgressBar::new(fraction).desired_width(360.0));
+        }
+        if let Some(press) = &self.download_cancel {
+            let landed = match press.landed {
+                Some((frames, time)) => format!(
+                    "every outcome shown {frames} frame(s), {:.1} ms after the press",
+                    time.as_secs_f64() * 1e3
+                ),
+                None => "waiting for the outcomes".to_owned(),
+            };
+            let closed = self.service.server.closed_early();
+            ui.label(
+                RichText::new(format!(
+                    "Cancel: {landed}; the server saw {closed} connection(s) close"
+                ))
+                .small()
+                .color(MUTED),
+            );
+        }
+        ui.add_space(8.0);
     }
 
     fn frame_readout(&self, ui: &mut egui::Ui) {
