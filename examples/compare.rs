@@ -19,7 +19,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -538,6 +538,63 @@ fn cancel_latency(n: usize) -> (f64, f64) {
     (median(&mut ours), median(&mut theirs))
 }
 
+/// A cancel made while the body is being polled: from the end of that poll to `join`
+/// returning `Cancelled`, against tokio's `abort()` of a task in the middle of its poll and
+/// its `JoinHandle`: the median of `n`, in µs. Each body spins until the cancel is
+/// requested, notes the time, and returns `Pending`: the outcome is decided by the worker
+/// that polled, right after that poll.
+fn cancel_mid_poll(n: usize) -> (f64, f64) {
+    type PollEnd = Arc<Mutex<Option<Instant>>>;
+    let ended = |end: &PollEnd| end.lock().unwrap().take().expect("the poll ended");
+    let manager = TaskManager::new(THREADS);
+    let mut ours = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (polling, started) = crossbeam_channel::bounded(1);
+        let end: PollEnd = Arc::default();
+        let noted = Arc::clone(&end);
+        let task = manager.spawn_async(move |ctx| async move {
+            polling.send(()).unwrap();
+            while !ctx.is_cancelled() {
+                std::hint::spin_loop();
+            }
+            *noted.lock().unwrap() = Some(Instant::now());
+            std::future::pending::<()>().await; // the poll ends here
+            Ok::<_, Infallible>(())
+        });
+        started.recv().unwrap();
+        task.cancel();
+        assert!(task.join().unwrap_err().is_cancelled());
+        let joined = Instant::now();
+        ours.push((joined - ended(&end)).as_nanos() as f64 / 1000.0);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(THREADS)
+        .build()
+        .unwrap();
+    let mut theirs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (polling, started) = crossbeam_channel::bounded(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let end: PollEnd = Arc::default();
+        let (stopped, noted) = (Arc::clone(&stop), Arc::clone(&end));
+        let handle = runtime.spawn(async move {
+            polling.send(()).unwrap();
+            while !stopped.load(Ordering::SeqCst) {
+                std::hint::spin_loop();
+            }
+            *noted.lock().unwrap() = Some(Instant::now());
+            std::future::pending::<()>().await;
+        });
+        started.recv().unwrap();
+        handle.abort();
+        stop.store(true, Ordering::SeqCst);
+        assert!(runtime.block_on(handle).unwrap_err().is_cancelled());
+        let joined = Instant::now();
+        theirs.push((joined - ended(&end)).as_nanos() as f64 / 1000.0);
+    }
+    (median(&mut ours), median(&mut theirs))
+}
+
 // ----- the library's own figures -----
 
 /// Bytes allocated per call of `make`, while everything it made is still alive (the vector
@@ -982,6 +1039,11 @@ fn main() {
     println!(
         "  cancel a waiting body       {cancel_ours:.1} µs from cancel() to join's Cancelled \
          (decided inside cancel); tokio abort() to JoinHandle {cancel_tokio:.1} µs (medians)"
+    );
+    let (mid_poll_ours, mid_poll_tokio) = cancel_mid_poll(if quick { 200 } else { 1000 });
+    println!(
+        "  cancel during a poll        {mid_poll_ours:.1} µs from that poll's end to join's \
+         Cancelled; tokio abort() mid-poll {mid_poll_tokio:.1} µs (medians)"
     );
     println!(
         "  {:<27} {sleeping:.0} bytes each (ctx.sleep); tokio tasks in tokio::time::sleep \
