@@ -1,10 +1,12 @@
 //! Soak test: a million tasks with random outcomes while other threads cancel at random,
 //! call `cancel_all`, flap `set_max_threads` between 1 and 8, one task in ten has a deadline
 //! (zero to 400 µs), one in four runs in a scope dropped mid-run, one in three has an `async`
-//! body (which yields, sleeps and awaits), and an event-loop thread delivers every callback.
-//! Checks that every task ends exactly once, that the registry empties, that the worker
-//! threads never exceed the limit, that no task state leaks, and that every future an async
-//! body made was dropped.
+//! body (which yields, sleeps and awaits), one in ten continues a recent task (`then`,
+//! `then_result`, `then_async`: chains of up to five steps) and one in twenty combines two to
+//! four recent tasks (`when_all`, `when_any`, `when_each`), and an event-loop thread delivers
+//! every callback. Checks that every task ends exactly once, that each continuation's
+//! function ran at most once, that the registry empties, that the worker threads never exceed
+//! the limit, that no task state leaks, and that every future an async body made was dropped.
 //!
 //! ```text
 //! cargo run --release --example soak --features debug-counters                 # 1,000,000
@@ -18,7 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use task_runtime::{debug, AppError, EventLoop, TaskContext, TaskId, TaskManager};
+use task_runtime::{
+    debug, AppError, EventLoop, Task, TaskBuilder, TaskContext, TaskId, TaskManager,
+};
 
 const MAX_THREADS: usize = 8;
 
@@ -42,6 +46,42 @@ impl Drop for Counted {
     }
 }
 const MAX_ACTIVE: usize = 20_000;
+/// The longest chain of continuations: a task and four that follow it.
+const MAX_CHAIN: usize = 5;
+
+/// A recent task that a continuation or a combinator may take: its handle, how many steps
+/// long its chain is, and which scope it runs in, if any (its continuations join it): the
+/// how-manieth scope of the run.
+struct Recent {
+    task: Task<()>,
+    steps: usize,
+    scoped: Option<usize>,
+}
+
+/// Adds the callbacks that count task `i`'s endings, and its deadline, then starts it.
+fn start_counted<T: Send + 'static, P: Send + 'static>(
+    builder: TaskBuilder<T, P>,
+    endings: &Arc<Vec<AtomicU8>>,
+    i: usize,
+    deadline: Option<Duration>,
+) -> Task<(), P> {
+    let end = || {
+        let endings = endings.clone();
+        move || {
+            endings[i].fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let (completed, failed, cancelled) = (end(), end(), end());
+    let builder = builder
+        .on_progress(|_| {})
+        .on_complete(move |_| completed())
+        .on_error(move |_| failed())
+        .on_cancelled(cancelled);
+    match deadline {
+        Some(deadline) => builder.timeout(deadline).start(),
+        None => builder.start(),
+    }
+}
 
 /// A small xorshift generator: reproducible runs without a dependency.
 struct Rng(u64);
@@ -283,9 +323,13 @@ fn main() -> ExitCode {
     let mut silenceable = vec![false; tasks];
     let mut in_scope = Vec::new();
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut recents: VecDeque<Recent> = VecDeque::new();
+    let mut scopes_made = 0;
+    let f_runs: Arc<Vec<AtomicU8>> = Arc::new((0..tasks).map(|_| AtomicU8::new(0)).collect());
     for i in 0..tasks {
         if i % 2000 == 1999 {
             drop(std::mem::replace(&mut scope, manager.scope()));
+            scopes_made += 1;
             for &j in &in_scope {
                 silenceable[j] = true;
             }
@@ -299,13 +343,6 @@ fn main() -> ExitCode {
         let kind = kind(&mut rng);
         // One task in ten has a deadline, from zero (it never runs) to 400 µs (most make it).
         let deadline = (rng.below(10) == 0).then(|| Duration::from_micros(rng.below(400)));
-        let end = |endings: &Arc<Vec<AtomicU8>>| {
-            let endings = endings.clone();
-            move || {
-                endings[i].fetch_add(1, Ordering::Relaxed);
-            }
-        };
-        let (completed, failed, cancelled) = (end(&endings), end(&endings), end(&endings));
         let body = move |ctx: &TaskContext| -> Result<u64, AppError> {
             match kind {
                 Kind::Ok => Ok(i as u64),
@@ -363,36 +400,121 @@ fn main() -> ExitCode {
                 }
             }
         };
-        let in_a_scope = rng.below(4) == 0;
-        let is_async = rng.below(3) == 0;
-        if in_a_scope {
-            in_scope.push(i);
+        let joined = rng.below(20);
+        let continues = joined < 2 && recents.back().is_some_and(|r| r.steps < MAX_CHAIN);
+        let (id, joinable) = if continues {
+            // A continuation of the newest recent task, which it takes: f counts its runs.
+            let Recent {
+                task: antecedent,
+                steps,
+                scoped,
+            } = recents.pop_back().expect("a recent task");
+            match scoped {
+                Some(made) if made == scopes_made => in_scope.push(i),
+                // Its scope was dropped: the continuation is refused, silently.
+                Some(_) => silenceable[i] = true,
+                None => {}
+            }
+            let fails = matches!(kind, Kind::Fail);
+            let result = move || match fails {
+                true => Err(AppError::new("ERR_SOAK", "planned failure")),
+                false => Ok(i as u64),
+            };
+            let runs = f_runs.clone();
+            let ran = move || {
+                runs[i].fetch_add(1, Ordering::Relaxed);
+            };
+            let builder = match rng.below(3) {
+                0 => antecedent.then(move |_, ()| {
+                    ran();
+                    result()
+                }),
+                1 => antecedent.then_result(move |_, _outcome| {
+                    ran();
+                    result()
+                }),
+                _ => antecedent.then_async(move |ctx, ()| async move {
+                    let _counted = Counted::new();
+                    ran();
+                    ctx.yield_now().await;
+                    result()
+                }),
+            };
+            let task = start_counted(builder, &endings, i, deadline);
+            let recent = Recent {
+                steps: steps + 1,
+                scoped,
+                task,
+            };
+            (recent.task.id(), Some(recent))
+        } else if joined == 2 && recents.len() >= 2 {
+            // A combinator over the newest two to four recent tasks, which it takes.
+            let n = (2 + rng.below(3) as usize).min(recents.len());
+            let inputs: Vec<Task<()>> =
+                recents.drain(recents.len() - n..).map(|r| r.task).collect();
+            match rng.below(3) {
+                0 => {
+                    let task = start_counted(manager.when_all(inputs), &endings, i, deadline);
+                    let recent = Recent {
+                        task,
+                        steps: 1,
+                        scoped: None,
+                    };
+                    (recent.task.id(), Some(recent))
+                }
+                1 => {
+                    let task = start_counted(manager.when_any(inputs), &endings, i, deadline);
+                    let recent = Recent {
+                        task,
+                        steps: 1,
+                        scoped: None,
+                    };
+                    (recent.task.id(), Some(recent))
+                }
+                _ => {
+                    let each = manager.when_each(inputs).on_items(|_| {});
+                    (start_counted(each, &endings, i, deadline).id(), None)
+                }
+            }
+        } else {
+            let in_a_scope = rng.below(4) == 0;
+            let is_async = rng.below(3) == 0;
+            if in_a_scope {
+                in_scope.push(i);
+            }
+            let task = match (in_a_scope, is_async) {
+                (true, false) => start_counted(scope.task(body), &endings, i, deadline),
+                (true, true) => start_counted(scope.task_async(body_async), &endings, i, deadline),
+                (false, false) => start_counted(manager.task(body), &endings, i, deadline),
+                (false, true) => {
+                    start_counted(manager.task_async(body_async), &endings, i, deadline)
+                }
+            };
+            let recent = Recent {
+                task,
+                steps: 1,
+                scoped: in_a_scope.then_some(scopes_made),
+            };
+            (recent.task.id(), Some(recent))
+        };
+        if let Some(joinable) = joinable {
+            if recents.len() == 8 {
+                recents.pop_front(); // detached
+            }
+            recents.push_back(joinable);
         }
-        let builder = match (in_a_scope, is_async) {
-            (true, false) => scope.task(body),
-            (true, true) => scope.task_async(body_async),
-            (false, false) => manager.task(body),
-            (false, true) => manager.task_async(body_async),
-        };
-        let builder = builder
-            .on_progress(|_| {})
-            .on_complete(move |_| completed())
-            .on_error(move |_| failed())
-            .on_cancelled(cancelled);
-        let task = match deadline {
-            Some(deadline) => builder.timeout(deadline).start(),
-            None => builder.start(),
-        };
-        ids.push(task.id());
+        let task_id = id;
+        ids.push(task_id);
         {
             let mut recent = recent.lock().unwrap();
             if recent.len() == 4096 {
                 recent.pop_front();
             }
-            recent.push_back(task.id());
+            recent.push_back(task_id);
         }
-        // Detached: callbacks report the outcome.
+        // Detached (once out of `recents`): callbacks report the outcome.
     }
+    drop(recents);
     let submitted = started.elapsed();
 
     let mut failures = Vec::new();
@@ -445,6 +567,15 @@ fn main() -> ExitCode {
         }
     }
     drop(signalled);
+    let twice = f_runs
+        .iter()
+        .filter(|runs| runs.load(Ordering::SeqCst) > 1)
+        .count();
+    if twice != 0 {
+        failures.push(format!(
+            "{twice} continuations ran their function more than once"
+        ));
+    }
     if active_after != 0 {
         failures.push(format!("{active_after} tasks still active"));
     }

@@ -119,6 +119,9 @@ mod manager;
 mod method;
 #[cfg(not(loom))]
 mod spawn_local;
+// Tasks that wait for others: continuations, and combinators over many.
+mod chain;
+mod combine;
 // What the attributes require of a task's types, named in their compile errors.
 pub mod bounds;
 

@@ -283,8 +283,15 @@ impl Admit for LoopAdmission {
         Arc::new(Timeout(timeout))
     }
 
-    fn submit(&self, cell: CellRef, _admission: Admission) {
+    fn submit(&self, cell: CellRef, admission: Admission) {
         self.host.submitted(cell.core.dispatcher());
+        match admission.after {
+            Some(gate) => gate.admitted(cell),
+            None => StepJob::post(&self.dispatcher, cell, true),
+        }
+    }
+
+    fn queue(&self, cell: CellRef) {
         StepJob::post(&self.dispatcher, cell, true);
     }
 

@@ -23,7 +23,14 @@ const LAYERS: &[&[&str]] = &[
     // Scopes: a feature of the task (`scope::node`) and their handles over the core.
     &["scope"],
     &["manager"],
-    &["method", "bounds", "private", "spawn_local"],
+    &[
+        "method",
+        "bounds",
+        "private",
+        "spawn_local",
+        "chain",
+        "combine",
+    ],
 ];
 
 fn layer(module: &str) -> Option<usize> {

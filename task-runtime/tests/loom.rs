@@ -929,3 +929,84 @@ fn a_wake_races_the_poll_that_parks() {
         assert_settled(&manager);
     });
 }
+
+/// Cancelling a continuation while its antecedent runs and decides: every task ends exactly
+/// once (the antecedent too, cancelled by the continuation's cancel or completed first), and
+/// the continuation's function runs at most once, and once if it completed.
+#[test]
+fn cancel_the_tail_while_the_head_decides() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let head = manager.spawn(|_| Ok::<_, AppError>(1));
+        let head_id = head.id();
+        let tail = {
+            let ran = Arc::clone(&ran);
+            head.then(move |_, n| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, AppError>(n + 1)
+            })
+            .start()
+        };
+        let canceller = {
+            let manager = manager.clone();
+            let tail_id = tail.id();
+            thread::spawn(move || {
+                manager.cancel(tail_id);
+            })
+        };
+        while manager.run_queued_task() {}
+        canceller.join().unwrap();
+        while manager.run_queued_task() {}
+        let ran = ran.load(Ordering::SeqCst);
+        match tail.join() {
+            Ok(value) => {
+                assert_eq!(value, 2);
+                assert_eq!(ran, 1, "the continuation completed: f ran once");
+            }
+            // Cancelled while queued (f never ran) or while f ran (its value dropped).
+            Err(TaskError::Cancelled) => assert!(ran <= 1, "f ran {ran} times"),
+            Err(other) => panic!("unexpected outcome {other:?}"),
+        }
+        assert!(
+            manager.tasks().iter().all(|t| t.id != head_id),
+            "the head is decided"
+        );
+        assert_settled(&manager);
+    });
+}
+
+/// `when_any` while its two inputs end at once, on two threads, one failing and one
+/// completing: whichever it records first, it completes exactly once, with the completed one
+/// (a failure recorded first leaves it waiting, and the completion's wake is not lost);
+/// nothing is left undecided.
+#[test]
+fn when_any_two_inputs_complete_at_once() {
+    model(|| {
+        let manager = TaskManager::new(1);
+        let inputs = vec![
+            manager.spawn(|_| Err::<u32, _>(AppError::new("ERR_X", "failed"))),
+            manager.spawn(|_| Ok::<_, AppError>(11)),
+        ];
+        // Ahead of its inputs: polled first, it waits for them with their wakers registered.
+        let any = manager.when_any(inputs).priority(1).start();
+        assert!(manager.run_queued_task());
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let manager = manager.clone();
+                thread::spawn(move || {
+                    manager.run_queued_task();
+                })
+            })
+            .collect();
+        // This thread plays a third worker: the combinator's poll may race a completion.
+        manager.run_queued_task();
+        manager.run_queued_task();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        while manager.run_queued_task() {}
+        assert_eq!(any.join().unwrap(), (1, 11));
+        assert_settled(&manager);
+    });
+}

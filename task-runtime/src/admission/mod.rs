@@ -62,7 +62,11 @@ impl ManagerCore {
     /// Admits and queues a new task, or cancels it at once when it may not run. A `timeout`
     /// starts counting now; a zero one times the task out before any worker can start it.
     fn admit(&self, cell: CellRef, admission: Admission) {
-        let Admission { timeout, exclusive } = admission;
+        let Admission {
+            timeout,
+            exclusive,
+            after,
+        } = admission;
         let exclusive = exclusive.map(|exclusive| (exclusive, cell.core.feature::<LatestOfName>()));
         self.host.submitted(cell.core.dispatcher());
         // Every feature hears of it (a closed scope refuses it: its owner is gone, so it never
@@ -92,14 +96,16 @@ impl ManagerCore {
                 // Listed in its scope and in the registry: a cancel round beginning from now on
                 // has it in its snapshot, so it may stop it from starting.
                 cell.core.stamp(self.host.rounds().stamp());
-                if let Err(job) = self.pool.submit(Job::Start(cell.clone())) {
-                    drop(job);
-                    // Only once the last handle is gone: a builder outlived its manager.
-                    let _entered = cell.core.enter_span();
-                    tracing::warn!("task started after its manager was dropped; cancelled");
-                    run::cancel_because(&cell, CancelReason::Shutdown);
-                } else if let Some((cell, timeout)) = deadline {
-                    self.deadlines.add(&cell, timeout);
+                if let Some(gate) = after {
+                    // Listed and counted now; queued when its gate opens.
+                    if let Some((cell, timeout)) = deadline {
+                        self.deadlines.add(&cell, timeout);
+                    }
+                    gate.admitted(cell);
+                } else if self.enqueue(&cell) {
+                    if let Some((cell, timeout)) = deadline {
+                        self.deadlines.add(&cell, timeout);
+                    }
                 }
             }
             Err(refusal) => {
@@ -123,6 +129,19 @@ impl ManagerCore {
                 run::cancel_because(&cell, reason);
             }
         }
+    }
+
+    /// Queues an admitted task to start; whether it was (a pool that terminated cancels it).
+    fn enqueue(&self, cell: &CellRef) -> bool {
+        let Err(job) = self.pool.submit(Job::Start(cell.clone())) else {
+            return true;
+        };
+        drop(job);
+        // Only once the last handle is gone: a builder outlived its manager.
+        let _entered = cell.core.enter_span();
+        tracing::warn!("task started after its manager was dropped; cancelled");
+        run::cancel_because(cell, CancelReason::Shutdown);
+        false
     }
 
     /// Cancels the active task with this id; whether it was active.
@@ -184,6 +203,10 @@ impl Admit for ManagerCore {
 
     fn submit(&self, cell: CellRef, admission: Admission) {
         self.admit(cell, admission);
+    }
+
+    fn queue(&self, cell: CellRef) {
+        self.enqueue(&cell);
     }
 
     fn purge_stale(&self) {

@@ -31,6 +31,9 @@ pub const ERR_TASK_TIMEOUT: &str = "ERR_TASK_TIMEOUT";
 /// [`Task::join`](crate::Task::join) and `.await` answer with this at once instead of waiting
 /// forever. The task itself goes on.
 pub const ERR_SELF_JOIN: &str = "ERR_SELF_JOIN";
+/// [`TaskManager::when_any`](crate::TaskManager::when_any) was given no task: there is no
+/// first to complete.
+pub const ERR_NO_TASKS: &str = "ERR_NO_TASKS";
 
 /// A file or directory does not exist.
 pub const ERR_FILE_NOT_FOUND: &str = "ERR_FILE_NOT_FOUND";

@@ -18,6 +18,7 @@ pub use crate::scope::{ScopeHandle, ScopeProgress, TaskScope};
 pub use builder::TaskManagerBuilder;
 pub use global::{get_task_manager, init_global, set_max_threads};
 pub use local_builder::LocalTaskBuilder;
+pub(crate) use task_builder::Joins;
 pub use task_builder::TaskBuilder;
 
 use crate::admission::ManagerCore;
@@ -104,7 +105,7 @@ impl TaskManager {
     }
 
     /// The core as the builders and scopes submit to it.
-    fn admission(&self) -> Arc<dyn Admit> {
+    pub(crate) fn admission(&self) -> Arc<dyn Admit> {
         Arc::clone(self.core()) as Arc<dyn Admit>
     }
 

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dispatch::Dispatcher;
-use crate::error::AppError;
+use crate::error::{AppError, TaskError};
 use crate::items::{Items, Publisher};
 use crate::progress::Progress;
 use crate::scope::ScopeHandle;
 use crate::scope::ScopeNode;
 use crate::shown::ShownTask;
-use crate::task::admit::{Admission, Admit, TaskHost};
+use crate::task::admit::{Admission, Admit, Gate, TaskHost};
 use crate::task::body::{BoxBody, Plain, WithCompletion};
 use crate::task::cell::{Extras, TaskCell, TaskSpec};
 use crate::task::context::TaskContext;
@@ -65,6 +65,16 @@ pub struct TaskBuilder<T, P = ()> {
     body: BoxBody<T>,
     pub(super) options: Options,
     pub(super) items: Option<Arc<Items<P>>>,
+    /// What joins this task to others: a continuation's antecedent, a combinator's inputs.
+    joins: Option<Joins>,
+}
+
+/// What a continuation or a combinator adds to its task (`crate::chain`, `crate::combine`):
+/// the feature that hears of its decision (to cancel what it waits for), and, for a
+/// continuation, the gate it waits behind before it is queued.
+pub(crate) struct Joins {
+    pub(crate) feature: Arc<dyn Feature>,
+    pub(crate) after: Option<Arc<dyn Gate>>,
 }
 
 /// What the option methods set (`manager/options.rs`).
@@ -98,6 +108,16 @@ impl<T: Send + 'static> TaskBuilder<T> {
     {
         TaskBuilder::with_body(admission, Box::new(Polled::new(f)), None)
     }
+
+    /// An `async` task whose future ends with another task's outcome, passed on as it is
+    /// (a combinator's).
+    pub(crate) fn passing<F, Fut>(admission: Arc<dyn Admit>, f: F) -> Self
+    where
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, TaskError>> + Send + 'static,
+    {
+        TaskBuilder::with_body(admission, Box::new(Polled::passing(f)), None)
+    }
 }
 
 impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
@@ -129,7 +149,8 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         TaskBuilder::with_body(admission, Box::new(body), Some(items))
     }
 
-    fn with_body(
+    /// A task of `admission` whose body is `body`.
+    pub(crate) fn with_body(
         admission: Arc<dyn Admit>,
         body: BoxBody<T>,
         items: Option<Arc<Items<P>>>,
@@ -138,6 +159,7 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
             admission,
             body,
             items,
+            joins: None,
             options: Options {
                 name: None,
                 priority: 0,
@@ -160,8 +182,21 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
             admission: self.admission,
             options: self.options,
             items: self.items,
+            joins: self.joins,
             body: Box::new(WithCompletion::new(self.body, f)),
         }
+    }
+
+    /// Puts the task in the scope `node` (a continuation in its antecedent's).
+    pub(crate) fn in_scope(mut self, node: Arc<ScopeNode>) -> Self {
+        self.options.scope = Some(node);
+        self
+    }
+
+    /// Joins the task to others (see [`Joins`]).
+    pub(crate) fn joining(mut self, joins: Joins) -> Self {
+        self.joins = Some(joins);
+        self
     }
 
     /// Queues the task and returns its handle. Returns at once.
@@ -180,6 +215,7 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
             body,
             options,
             items,
+            joins,
         } = self;
         let id = TaskId::next();
         let name = TaskName::new(options.name, admission.next_task_number());
@@ -210,6 +246,10 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         if let Some(items) = items {
             carry(items);
         }
+        let after = joins.map(|joins| {
+            carry(joins.feature);
+            joins.after
+        });
         if let Some(dispatcher) = options.dispatcher {
             extras
                 .get_or_insert_with(Box::default)
@@ -227,6 +267,7 @@ impl<T: Send + 'static, P: Send + 'static> TaskBuilder<T, P> {
         let how = Admission {
             timeout: options.timeout,
             exclusive: options.exclusive,
+            after: after.flatten(),
         };
         admission.submit(cell.clone(), how);
         Task::new(cell)

@@ -21,12 +21,21 @@ use crate::vocabulary::Exclusive;
 /// The host of a task: what it needs from its surroundings, and the admission that took it.
 pub(crate) type TaskHost = Host<dyn Admit>;
 
-/// How a task is admitted, besides what it carries: its deadline, and its exclusivity (which
-/// the registry applies).
+/// How a task is admitted, besides what it carries: its deadline, its exclusivity (which
+/// the registry applies), and what it waits for before it is queued.
 #[derive(Default)]
 pub(crate) struct Admission {
     pub(crate) timeout: Option<Duration>,
     pub(crate) exclusive: Option<Exclusive>,
+    pub(crate) after: Option<Arc<dyn Gate>>,
+}
+
+/// What an admitted task waits for before it is queued (a continuation's antecedent). The
+/// task is listed, counted and cancellable from its admission, and stays `Queued`; the gate
+/// queues it ([`Admit::queue`]) or decides it when what it waits for has happened.
+pub(crate) trait Gate: Send + Sync {
+    /// `task` was admitted (its deadline counts from now): it waits for this gate.
+    fn admitted(self: Arc<Self>, task: CellRef);
 }
 
 /// What a manager offers whoever builds and submits its tasks: the builders, the scopes, and
@@ -48,6 +57,10 @@ pub(crate) trait Admit: Send + Sync {
     /// Admits and queues a new task, or cancels it at once when it may not run. A timeout
     /// starts counting now.
     fn submit(&self, cell: CellRef, admission: Admission);
+
+    /// Queues a task admitted behind a [`Gate`] whose gate opened; a pool that terminated
+    /// meanwhile cancels it (its shutdown cancelled every task it knew).
+    fn queue(&self, cell: CellRef);
 
     /// Drops the queued tasks that were cancelled, so the queue does not keep them.
     fn purge_stale(&self);

@@ -27,6 +27,10 @@ pub(crate) enum Step<T> {
     Done(Result<Output<T>, AppError>),
     /// A polled body waits: it is given back, to be called again once woken.
     Waiting(BoxBody<T>),
+    /// The body ends the way another task ended (a continuation's antecedent, a combinator's
+    /// input): with that task's error as it is, since its manager's `map_error` ran on it
+    /// already, or cancelled, for a cancellation error.
+    Passed(AppError),
 }
 
 pub(crate) trait Body<T>: Send {
@@ -100,6 +104,7 @@ where
                 Step::Done(Ok(((), Some(self))))
             }
             Step::Done(Err(error)) => Step::Done(Err(error)),
+            Step::Passed(error) => Step::Passed(error),
             Step::Waiting(inner) => {
                 self.inner = Some(inner);
                 Step::Waiting(self)

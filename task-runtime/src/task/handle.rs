@@ -84,7 +84,12 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         &self.cell.core
     }
 
-    fn erased(&self) -> CellRef {
+    /// Whether the outcome was taken (`try_take`, `.await`).
+    pub(crate) fn is_taken(&self) -> bool {
+        self.cell.slot.is_taken()
+    }
+
+    pub(crate) fn erased(&self) -> CellRef {
         self.cell.clone()
     }
 

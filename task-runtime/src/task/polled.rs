@@ -27,6 +27,8 @@ pub(crate) struct Polled<F, Fut, E> {
     future: Option<Pin<Box<Fut>>>,
     /// Made at the first poll that waits, and given to every poll after it.
     waker: Option<Waker>,
+    /// Whether the future's error is another task's, passed on as it is ([`Step::Passed`]).
+    passes: bool,
     error: PhantomData<fn() -> E>,
 }
 
@@ -36,7 +38,17 @@ impl<F, Fut, E> Polled<F, Fut, E> {
             function: Some(function),
             future: None,
             waker: None,
+            passes: false,
             error: PhantomData,
+        }
+    }
+
+    /// A body whose future ends with another task's outcome: its error is passed on as it
+    /// is (not mapped again), a cancellation as a cancellation.
+    pub(crate) fn passing(function: F) -> Self {
+        Polled {
+            passes: true,
+            ..Polled::new(function)
         }
     }
 }
@@ -61,6 +73,7 @@ where
             .expect("a polled body is polled until it is ready, never after");
         match future.as_mut().poll(&mut Context::from_waker(waker)) {
             Poll::Ready(Ok(value)) => Step::Done(Ok((value, None))),
+            Poll::Ready(Err(error)) if this.passes => Step::Passed(error.into()),
             Poll::Ready(Err(error)) => Step::Done(Err(error.into())),
             Poll::Pending => Step::Waiting(self),
         }

@@ -142,16 +142,25 @@ pub(crate) fn cancel_round(
     mark.set(host.rounds().begin());
     let cells = snapshot();
     host.rounds().snapshot_taken();
+    // A cancel that travels to a continuation waits for the requests: the round counts the
+    // tasks of its own snapshot, whichever of them a cancel reaches first.
+    let outer = TRAVELLING.with(|travelling| travelling.borrow_mut().replace(Vec::new()));
     let requests: Vec<_> = cells
         .iter()
         .map(|cell| request_stop(cell, Stop::Cancel(reason), silence))
         .collect();
+    let travelled = TRAVELLING.with(|travelling| {
+        std::mem::replace(&mut *travelling.borrow_mut(), outer).unwrap_or_default()
+    });
     let cancelled = requests
         .iter()
         .filter(|r| r.request.newly_cancelled())
         .count();
     for (cell, request) in cells.iter().zip(requests) {
         follow_up(cell, request, Stop::Cancel(reason));
+    }
+    for cell in &travelled {
+        cancel_because(cell, reason);
     }
     host.held().release(|task| {
         task.downcast_ref::<CellRef>()
@@ -230,12 +239,20 @@ pub(crate) fn abandon(cell: &CellRef, reason: &str) {
     let error = core
         .host
         .task_error(name, AppError::thread_spawn(name, reason));
+    fail_queued(cell, error);
+}
+
+/// Fails a task that is still queued with `error` as it is (another task's failure, which a
+/// continuation passes on): it never runs. Whether this call decided it.
+pub(crate) fn fail_queued(cell: &CellRef, error: AppError) -> bool {
+    let core = &cell.core;
     if !cell.slot.abandon(core, &error) {
-        return;
+        return false;
     }
     let _entered = core.enter_span();
     tracing::debug!(error = %error, "task failed before it started");
     decided(cell, Terminal::Failed(error));
+    true
 }
 
 /// The outcome was just decided, stored and counted (by the slot): the task's features hear
@@ -281,7 +298,27 @@ pub(crate) fn help_if_worker(cell: &CellRef) {
     }
 }
 
+/// Cancels `cell` because a task it follows was cancelled: now, or, during the requests of a
+/// cancel round on this thread, right after them (so the round counts the tasks it reaches
+/// itself).
+pub(crate) fn cancel_following(cell: &CellRef) {
+    let deferred = TRAVELLING.with(|travelling| match &mut *travelling.borrow_mut() {
+        Some(later) => {
+            later.push(cell.clone());
+            true
+        }
+        None => false,
+    });
+    if !deferred {
+        cancel(cell);
+    }
+}
+
 thread_local! {
+    /// During the requests of a cancel round on this thread: the continuations a cancel
+    /// reached, cancelled once the round's own requests are made.
+    static TRAVELLING: RefCell<Option<Vec<CellRef>>> = RefCell::new(None);
+
     /// While `run_all` runs on this thread: the polled bodies that woke themselves during
     /// their poll, polled again in the next call, not this one.
     static DEFERRED: RefCell<Option<Vec<CellRef>>> = RefCell::new(None);

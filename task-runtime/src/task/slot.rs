@@ -179,6 +179,11 @@ impl<T> Slot<T> {
         }
     }
 
+    /// Whether the outcome was taken (`try_take`, `.await`, `join`): nothing is left to wait for.
+    pub(crate) fn is_taken(&self) -> bool {
+        matches!(lock(&self.inner).stage, Stage::Taken)
+    }
+
     /// The handle's view: take the result if it is there.
     pub(crate) fn try_take(&self) -> Option<Result<T, TaskError>> {
         lock(&self.inner).stage.take_result()
@@ -402,9 +407,14 @@ impl<T: Send + 'static> Slot<T> {
     fn step(&self, cell: &CellRef, body: BoxBody<T>) -> Called {
         let core = &cell.core;
         let ctx = TaskContext::new(cell.clone());
+        let mut passed = false;
         let output = match unwind::catch(|| body.call(&ctx)) {
             Ok(Step::Waiting(body)) => return self.park(core, body),
             Ok(Step::Done(output)) => Ok(output),
+            Ok(Step::Passed(error)) => {
+                passed = true;
+                Ok(Err(error))
+            }
             Err(panic) => Err(panic),
         };
         // A failure gets its final form before the decision and outside the lock: the
@@ -416,6 +426,7 @@ impl<T: Send + 'static> Slot<T> {
             Ok(Ok(_)) => None,
             _ if core.is_cancelled() => None,
             Ok(Err(error)) if error.is_cancellation() => None,
+            Ok(Err(error)) if passed => Some(error.clone()),
             Ok(Err(error)) => Some(core.host.task_error(name(), error.clone())),
             Err(panic) => Some(
                 core.host

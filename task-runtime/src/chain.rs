@@ -1,0 +1,430 @@
+//! Continuations: [`Task::then`], [`Task::then_async`] and [`Task::then_result`].
+//!
+//! A continuation is a task of its antecedent's manager, admitted at its `start()` (listed,
+//! counted, cancellable, `Queued`) behind a gate: the [`Link`] between the two. The link
+//! holds the antecedent's handle and is its waker, so it hears of the antecedent's outcome
+//! on whatever thread decides it, with no worker waiting. Then it queues the continuation
+//! (the value, or every outcome for `then_result`), or decides it the antecedent's way: a
+//! failure passed on as it is, a cancellation as a cancellation.
+//!
+//! The link is also the continuation's feature: once the continuation is decided, however,
+//! it cancels the antecedent if that is still undecided (cancelling the tail cancels the
+//! chain). Every path ends with the antecedent's handle dropped and the link holding no task,
+//! so the cycles a pending chain needs (the antecedent's slot holds the link, which holds the
+//! continuation) end with the decisions, which every task gets.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::deadline::Timeout;
+use crate::error::{AppError, TaskError};
+use crate::latest::LatestOfName;
+use crate::manager::{Joins, TaskBuilder};
+use crate::scope::ScopeNode;
+use crate::sync::{lock, Mutex};
+use crate::task::admit::{Admission, Admit, Gate, TaskHost};
+use crate::task::body::{Body, BoxBody, Plain, Step};
+use crate::task::cell::CellRef;
+use crate::task::context::TaskContext;
+use crate::task::delivery::Terminal;
+use crate::task::feature::Feature;
+use crate::task::polled::{waker_of, Polled};
+use crate::task::{run, Task};
+use crate::vocabulary::{CancelReason, TaskState};
+
+impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
+    /// A continuation: `f` runs on the pool with this task's value once it completed. Returns
+    /// an unstarted [`TaskBuilder`], so every option applies (name, callbacks, `local()`,
+    /// timeout, scope, priority); `start()` it.
+    ///
+    /// - If this task fails or is cancelled, `f` never runs and the continuation ends the
+    ///   same way: with this task's `AppError` as it is (the manager's `map_error` ran on it
+    ///   once; its `task` context names this task), or cancelled, decided when this task is.
+    /// - The continuation is `Queued` until this task ends; its `on_started` and its queue
+    ///   wait begin then. While it waits it holds no worker, so a chain runs on a manager of
+    ///   one thread.
+    /// - Cancelling the continuation (or its timeout, which counts from its own `start()`)
+    ///   cancels this task if it is still undecided, and so the whole chain behind it;
+    ///   cancelling this task cancels the continuations that follow it.
+    /// - It runs on this task's manager and joins this task's scope, unless `.scope(..)`
+    ///   says otherwise. If that manager is gone, the continuation is cancelled at `start()`,
+    ///   as a task started after a shutdown.
+    /// - Dropped unstarted, the builder detaches this task, as dropping its handle does.
+    ///
+    /// # Panics
+    ///
+    /// If the outcome was already taken ([`try_take`](Task::try_take) or `.await`), as
+    /// [`join`](Task::join) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1); // one worker: nothing waits on it
+    /// let load = manager.spawn(|_| Ok::<_, AppError>("3,4,5".to_owned()));
+    /// let parse = load
+    ///     .then(|_, text| {
+    ///         text.split(',')
+    ///             .map(|n| n.parse::<u32>().map_err(AppError::from))
+    ///             .collect::<Result<Vec<_>, _>>()
+    ///     })
+    ///     .name("parse")
+    ///     .start();
+    /// let render = parse
+    ///     .then(|_, numbers| Ok::<_, AppError>(format!("sum {}", numbers.iter().sum::<u32>())))
+    ///     .start();
+    /// assert_eq!(render.join().unwrap(), "sum 12");
+    /// ```
+    #[track_caller]
+    pub fn then<U, E, F>(self, f: F) -> TaskBuilder<U>
+    where
+        U: Send + 'static,
+        E: Into<AppError> + 'static,
+        F: FnOnce(&TaskContext, T) -> Result<U, E> + Send + 'static,
+    {
+        self.follow(Every::No, move |outcome| {
+            let value = outcome.map_err(AppError::from)?;
+            Ok(Box::new(Plain::new(move |ctx: &TaskContext| f(ctx, value))) as BoxBody<U>)
+        })
+    }
+
+    /// [`then`](Self::then) with an `async` continuation: `f` makes a future from this task's
+    /// value and an owned [`TaskContext`], polled on the pool as an async body is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let id = manager.spawn(|_| Ok::<_, AppError>(7));
+    /// let page = id
+    ///     .then_async(|ctx, id| async move {
+    ///         ctx.sleep(Duration::from_millis(5)).await; // a request, say
+    ///         Ok::<_, AppError>(format!("page {id}"))
+    ///     })
+    ///     .start();
+    /// assert_eq!(page.join().unwrap(), "page 7");
+    /// ```
+    #[track_caller]
+    pub fn then_async<U, E, F, Fut>(self, f: F) -> TaskBuilder<U>
+    where
+        U: Send + 'static,
+        E: Into<AppError> + 'static,
+        F: FnOnce(TaskContext, T) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<U, E>> + Send + 'static,
+    {
+        self.follow(Every::No, move |outcome| {
+            let value = outcome.map_err(AppError::from)?;
+            Ok(Box::new(Polled::new(move |ctx: TaskContext| f(ctx, value))) as BoxBody<U>)
+        })
+    }
+
+    /// A continuation that runs on every outcome of this task, with it: to recover from a
+    /// failure or a cancellation (Qt's `onFailed` and `onCanceled`). Otherwise as
+    /// [`then`](Self::then): cancelling it cancels this task while undecided.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use task_runtime::{AppError, TaskManager};
+    ///
+    /// let manager = TaskManager::new(1);
+    /// let fetch = manager.spawn(|_| Err::<String, _>(AppError::new("ERR_NETWORK", "offline")));
+    /// let shown = fetch
+    ///     .then_result(|_, fetched| {
+    ///         Ok::<_, AppError>(fetched.unwrap_or_else(|_| "the cached copy".to_owned()))
+    ///     })
+    ///     .start();
+    /// assert_eq!(shown.join().unwrap(), "the cached copy");
+    /// ```
+    #[track_caller]
+    pub fn then_result<U, E, F>(self, f: F) -> TaskBuilder<U>
+    where
+        U: Send + 'static,
+        E: Into<AppError> + 'static,
+        F: FnOnce(&TaskContext, Result<T, TaskError>) -> Result<U, E> + Send + 'static,
+    {
+        self.follow(Every::Yes, move |outcome| {
+            Ok(Box::new(Plain::new(move |ctx: &TaskContext| f(ctx, outcome))) as BoxBody<U>)
+        })
+    }
+
+    /// The continuation's builder: its body makes the next body from the antecedent's
+    /// outcome (`next`), or passes that outcome on.
+    #[track_caller]
+    fn follow<U, N>(self, every: Every, next: N) -> TaskBuilder<U>
+    where
+        U: Send + 'static,
+        N: FnOnce(Result<T, TaskError>) -> Result<BoxBody<U>, AppError> + Send + 'static,
+    {
+        assert!(
+            !self.is_taken(),
+            "Task::then called after the task's result was taken with try_take or .await"
+        );
+        let host = Arc::clone(&self.core().host);
+        let scope = self.core().feature::<ScopeNode>();
+        let admission = host
+            .admission()
+            .unwrap_or_else(|| Arc::new(Gone(host)) as Arc<dyn Admit>);
+        let link = Arc::new(Link {
+            every,
+            inner: Mutex::new(Linked {
+                antecedent: Some(self),
+                outcome: None,
+                task: None,
+                body: None,
+                ended: false,
+            }),
+        });
+        let body = Follow {
+            link: Arc::clone(&link),
+            next: Some(Box::new(next)),
+            body: None,
+        };
+        let builder = TaskBuilder::with_body(admission, Box::new(body), None);
+        let builder = match scope {
+            Some(scope) => builder.in_scope(scope),
+            None => builder,
+        };
+        builder.joining(Joins {
+            feature: Arc::clone(&link) as Arc<dyn Feature>,
+            after: Some(link),
+        })
+    }
+}
+
+/// Makes the continuation's body from the antecedent's outcome, or gives the error that
+/// ends the continuation as it is.
+type Next<T, U> = Box<dyn FnOnce(Result<T, TaskError>) -> Result<BoxBody<U>, AppError> + Send>;
+
+/// Whether the continuation runs on every outcome (`then_result`) or only on a value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Every {
+    Yes,
+    No,
+}
+
+/// Between an antecedent and its continuation: the gate the continuation waits behind, the
+/// antecedent's waker, and the continuation's feature.
+struct Link<T, P> {
+    every: Every,
+    inner: Mutex<Linked<T, P>>,
+}
+
+struct Linked<T, P> {
+    /// The antecedent's handle, until its outcome is taken or the continuation is decided.
+    antecedent: Option<Task<T, P>>,
+    /// The antecedent's outcome, until the continuation's body takes it.
+    outcome: Option<Result<T, TaskError>>,
+    /// The continuation, from its admission until its gate opens or it is decided.
+    task: Option<CellRef>,
+    /// The waker of a continuation body started before its gate opened (a `join` on a worker
+    /// or on a `manual()` manager runs a queued task at once).
+    body: Option<Waker>,
+    /// The continuation was decided: from now on the link holds none of it (a decision may
+    /// come before its admission reaches the gate, from a canceller or its deadline).
+    ended: bool,
+}
+
+impl<T: Send + 'static, P: Send + 'static> Link<T, P> {
+    /// Polls the antecedent; once it has ended, opens the gate.
+    fn poll_antecedent(self: &Arc<Self>) {
+        let waker = Waker::from(Arc::clone(self));
+        let (outcome, task) = {
+            let mut linked = lock(&self.inner);
+            let Some(antecedent) = linked.antecedent.as_mut() else {
+                return;
+            };
+            let Poll::Ready(outcome) = Pin::new(antecedent).poll(&mut Context::from_waker(&waker))
+            else {
+                return;
+            };
+            linked.antecedent = None;
+            (outcome, linked.task.take())
+        };
+        // The continuation was decided first (cancelled, timed out): nothing to open.
+        let Some(task) = task else {
+            return;
+        };
+        // Outside the lock: deciding the continuation runs its features, this link among them.
+        match (outcome, self.every) {
+            // Decided the antecedent's way (a body already started is stopped as well).
+            (Err(TaskError::Cancelled), Every::No) => run::cancel_following(&task),
+            (Err(TaskError::Failed(error)), Every::No) => {
+                if !run::fail_queued(&task, error.clone()) {
+                    self.hand_over(Err(TaskError::Failed(error)));
+                }
+            }
+            (outcome, _) => {
+                self.hand_over(outcome);
+                if task.core.state() == TaskState::Queued {
+                    match task.core.host.admission() {
+                        Some(admission) => admission.queue(task),
+                        None => {
+                            run::cancel_because(&task, CancelReason::Shutdown);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leaves the antecedent's outcome for the continuation's body, and wakes a body that
+    /// started before the gate opened.
+    fn hand_over(&self, outcome: Result<T, TaskError>) {
+        let body = {
+            let mut linked = lock(&self.inner);
+            linked.outcome = Some(outcome);
+            linked.body.take()
+        };
+        if let Some(body) = body {
+            body.wake();
+        }
+    }
+
+    /// For the continuation's body: the antecedent's outcome, or `None` after registering
+    /// `cell`'s waker for when it comes.
+    fn take_outcome(&self, cell: &CellRef) -> Option<Result<T, TaskError>> {
+        let mut linked = lock(&self.inner);
+        let outcome = linked.outcome.take();
+        if outcome.is_none() {
+            linked.body = Some(waker_of(cell));
+        }
+        outcome
+    }
+}
+
+impl<T: Send + 'static, P: Send + 'static> Gate for Link<T, P> {
+    fn admitted(self: Arc<Self>, task: CellRef) {
+        {
+            let mut linked = lock(&self.inner);
+            if linked.ended {
+                return;
+            }
+            linked.task = Some(task);
+        }
+        self.poll_antecedent();
+    }
+}
+
+/// The antecedent's waker.
+impl<T: Send + 'static, P: Send + 'static> Wake for Link<T, P> {
+    fn wake(self: Arc<Self>) {
+        self.poll_antecedent();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.poll_antecedent();
+    }
+}
+
+impl<T: Send + 'static, P: Send + 'static> Feature for Link<T, P> {
+    /// The continuation is decided: an antecedent still undecided is cancelled (the chain
+    /// behind a cancelled or timed-out continuation stops), and the link lets both go.
+    fn decided(&self, _task: &CellRef, _terminal: &Terminal) {
+        let (antecedent, _body) = {
+            let mut linked = lock(&self.inner);
+            linked.ended = true;
+            linked.task = None;
+            (linked.antecedent.take(), linked.body.take())
+        };
+        if let Some(antecedent) = antecedent {
+            antecedent.cancel();
+        }
+    }
+}
+
+/// The continuation's body: waits for the antecedent's outcome (only when started before its
+/// gate opened), makes the next body from it, then is that body.
+struct Follow<T, P, U> {
+    link: Arc<Link<T, P>>,
+    next: Option<Next<T, U>>,
+    body: Option<BoxBody<U>>,
+}
+
+impl<T: Send + 'static, P: Send + 'static, U: Send + 'static> Body<U> for Follow<T, P, U> {
+    fn call(mut self: Box<Self>, ctx: &TaskContext) -> Step<U> {
+        let body = match self.body.take() {
+            Some(body) => body,
+            None => {
+                let Some(outcome) = self.link.take_outcome(ctx.cell()) else {
+                    return Step::Waiting(self);
+                };
+                let next = self.next.take().expect("a continuation starts once");
+                match next(outcome) {
+                    Ok(body) => body,
+                    Err(passed) => return Step::Passed(passed),
+                }
+            }
+        };
+        match body.call(ctx) {
+            Step::Waiting(body) => {
+                self.body = Some(body);
+                Step::Waiting(self)
+            }
+            step => step,
+        }
+    }
+}
+
+/// The admission of a continuation whose antecedent's manager is gone: it cancels every task
+/// at `start()`, as a manager that shut down does.
+struct Gone(Arc<TaskHost>);
+
+impl Admit for Gone {
+    fn host(&self) -> &Arc<TaskHost> {
+        &self.0
+    }
+
+    fn next_task_number(&self) -> u64 {
+        0
+    }
+
+    fn latest_of(&self, _name: &str) -> Arc<dyn Feature> {
+        Arc::new(LatestOfName::default())
+    }
+
+    fn timeout(&self, timeout: Duration) -> Arc<dyn Feature> {
+        Arc::new(Timeout(timeout))
+    }
+
+    fn submit(&self, cell: CellRef, _admission: Admission) {
+        self.0.submitted(cell.core.dispatcher());
+        let _entered = cell.core.enter_span();
+        tracing::warn!(
+            "task '{}' started after its manager was dropped; cancelled",
+            cell.core.name()
+        );
+        run::cancel_because(&cell, CancelReason::Shutdown);
+    }
+
+    fn queue(&self, cell: CellRef) {
+        run::cancel_because(&cell, CancelReason::Shutdown);
+    }
+
+    fn purge_stale(&self) {}
+
+    fn resume(&self, _cell: CellRef) {}
+
+    fn wake_at(&self, _at: u64, waker: Waker) {
+        waker.wake();
+    }
+
+    fn run_next(&self) -> bool {
+        false
+    }
+
+    fn dispose(&self, cell: CellRef, value: Box<dyn Send>) {
+        cell.core.host.drop_user_value(value, cell.core.name());
+    }
+
+    fn shutdown_timeout(&self) -> Duration {
+        Duration::ZERO
+    }
+}
