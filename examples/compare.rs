@@ -178,6 +178,22 @@ impl Pool for WithTimeout {
     }
 }
 
+/// A task and one continuation (`then`), `on_complete` on the continuation: its row minus
+/// `task().on_complete()`'s is what a continuation costs.
+struct WithThen(TaskManager);
+impl Pool for WithThen {
+    fn name(&self) -> &'static str {
+        "  + then(): task + continuation"
+    }
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        self.0
+            .spawn(|_| Ok::<_, Infallible>(()))
+            .then(|_, ()| Ok::<_, Infallible>(()))
+            .on_complete(move |()| job())
+            .start();
+    }
+}
+
 /// `task_with_items`: the body publishes one item, `on_items` takes it.
 struct WithItems(TaskManager);
 impl Pool for WithItems {
@@ -851,6 +867,7 @@ fn main() {
     let in_scope = InScope(scope_manager.scope());
     let with_timeout = WithTimeout(TaskManager::new(THREADS));
     let with_items = WithItems(TaskManager::new(THREADS));
+    let with_then = WithThen(TaskManager::new(THREADS));
     let on_loop = OnEventLoop::new(false);
     let local_on_loop = OnEventLoop::new(true);
     let floor = Floor::new();
@@ -866,6 +883,7 @@ fn main() {
         in_scope.name(),
         with_timeout.name(),
         with_items.name(),
+        with_then.name(),
         on_loop.name(),
         local_on_loop.name(),
         threadpool.name(),
@@ -883,7 +901,7 @@ fn main() {
         })
         .collect();
     let per_round = latency_rounds / rounds;
-    let workloads: [&dyn Fn(&mut Row); 15] = [
+    let workloads: [&dyn Fn(&mut Row); 16] = [
         &|r| {
             r.ns_per_task.push(throughput(&floor, n));
             latencies(&floor, per_round, &mut r.latencies);
@@ -915,6 +933,10 @@ fn main() {
         &|r| {
             r.ns_per_task.push(throughput(&with_items, n));
             latencies(&with_items, per_round, &mut r.latencies);
+        },
+        &|r| {
+            r.ns_per_task.push(throughput(&with_then, n));
+            latencies(&with_then, per_round, &mut r.latencies);
         },
         &|r| {
             r.ns_per_task.push(throughput_on_loop(&on_loop, n));

@@ -26,7 +26,7 @@ use crate::manager::{Joins, TaskBuilder};
 use crate::scope::ScopeNode;
 use crate::sync::{lock, Mutex};
 use crate::task::admit::{Admission, Admit, Gate, TaskHost};
-use crate::task::body::{Body, BoxBody, Plain, Step};
+use crate::task::body::{Body, BoxBody, Step};
 use crate::task::cell::CellRef;
 use crate::task::context::TaskContext;
 use crate::task::delivery::Terminal;
@@ -86,9 +86,9 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         E: Into<AppError> + 'static,
         F: FnOnce(&TaskContext, T) -> Result<U, E> + Send + 'static,
     {
-        self.follow(Every::No, move |outcome| {
-            let value = outcome.map_err(AppError::from)?;
-            Ok(Box::new(Plain::new(move |ctx: &TaskContext| f(ctx, value))) as BoxBody<U>)
+        self.follow(Every::No, move |ctx: &TaskContext, outcome| match outcome {
+            Ok(value) => ended(f(ctx, value)),
+            Err(error) => Step::Passed(error.into()),
         })
     }
 
@@ -119,9 +119,12 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         F: FnOnce(TaskContext, T) -> Fut + Send + 'static,
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
-        self.follow(Every::No, move |outcome| {
-            let value = outcome.map_err(AppError::from)?;
-            Ok(Box::new(Polled::new(move |ctx: TaskContext| f(ctx, value))) as BoxBody<U>)
+        self.follow(Every::No, move |ctx: &TaskContext, outcome| match outcome {
+            Ok(value) => {
+                let body: BoxBody<U> = Box::new(Polled::new(move |ctx: TaskContext| f(ctx, value)));
+                body.call(ctx)
+            }
+            Err(error) => Step::Passed(error.into()),
         })
     }
 
@@ -150,18 +153,19 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         E: Into<AppError> + 'static,
         F: FnOnce(&TaskContext, Result<T, TaskError>) -> Result<U, E> + Send + 'static,
     {
-        self.follow(Every::Yes, move |outcome| {
-            Ok(Box::new(Plain::new(move |ctx: &TaskContext| f(ctx, outcome))) as BoxBody<U>)
+        self.follow(Every::Yes, move |ctx: &TaskContext, outcome| {
+            ended(f(ctx, outcome))
         })
     }
 
-    /// The continuation's builder: its body makes the next body from the antecedent's
-    /// outcome (`next`), or passes that outcome on.
+    /// The continuation's builder: its body takes the antecedent's outcome and goes on with
+    /// `next`, which runs the user's function on it (or starts polling its future), or passes
+    /// it on.
     #[track_caller]
     fn follow<U, N>(self, every: Every, next: N) -> TaskBuilder<U>
     where
         U: Send + 'static,
-        N: FnOnce(Result<T, TaskError>) -> Result<BoxBody<U>, AppError> + Send + 'static,
+        N: FnOnce(&TaskContext, Result<T, TaskError>) -> Step<U> + Send + 'static,
     {
         assert!(
             !self.is_taken(),
@@ -184,7 +188,7 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         });
         let body = Follow {
             link: Arc::clone(&link),
-            next: Some(Box::new(next)),
+            next: Some(next),
             body: None,
         };
         let builder = TaskBuilder::with_body(admission, Box::new(body), None);
@@ -199,9 +203,13 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
     }
 }
 
-/// Makes the continuation's body from the antecedent's outcome, or gives the error that
-/// ends the continuation as it is.
-type Next<T, U> = Box<dyn FnOnce(Result<T, TaskError>) -> Result<BoxBody<U>, AppError> + Send>;
+/// How a function's result ends the continuation's call.
+fn ended<U, E: Into<AppError>>(result: Result<U, E>) -> Step<U> {
+    match result {
+        Ok(value) => Step::Done(Ok((value, None))),
+        Err(error) => Step::Done(Err(error.into())),
+    }
+}
 
 /// Whether the continuation runs on every outcome (`then_result`) or only on a value.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -341,29 +349,32 @@ impl<T: Send + 'static, P: Send + 'static> Feature for Link<T, P> {
 }
 
 /// The continuation's body: waits for the antecedent's outcome (only when started before its
-/// gate opened), makes the next body from it, then is that body.
-struct Follow<T, P, U> {
+/// gate opened), goes on with `next` on it, and, if that started a future, is its body.
+struct Follow<T, P, U, N> {
     link: Arc<Link<T, P>>,
-    next: Option<Next<T, U>>,
+    next: Option<N>,
     body: Option<BoxBody<U>>,
 }
 
-impl<T: Send + 'static, P: Send + 'static, U: Send + 'static> Body<U> for Follow<T, P, U> {
+impl<T, P, U, N> Body<U> for Follow<T, P, U, N>
+where
+    T: Send + 'static,
+    P: Send + 'static,
+    U: Send + 'static,
+    N: FnOnce(&TaskContext, Result<T, TaskError>) -> Step<U> + Send + 'static,
+{
     fn call(mut self: Box<Self>, ctx: &TaskContext) -> Step<U> {
-        let body = match self.body.take() {
-            Some(body) => body,
+        let step = match self.body.take() {
+            Some(body) => body.call(ctx),
             None => {
                 let Some(outcome) = self.link.take_outcome(ctx.cell()) else {
                     return Step::Waiting(self);
                 };
                 let next = self.next.take().expect("a continuation starts once");
-                match next(outcome) {
-                    Ok(body) => body,
-                    Err(passed) => return Step::Passed(passed),
-                }
+                next(ctx, outcome)
             }
         };
-        match body.call(ctx) {
+        match step {
             Step::Waiting(body) => {
                 self.body = Some(body);
                 Step::Waiting(self)

@@ -54,6 +54,10 @@
 //!   [`EventLoop`] drained by your UI thread; or any toolkit's "run on the UI thread" function.
 //! * [`AppError`]: structured errors with code, user message, severity, category, context
 //!   and source; any standard error converts into it with `?`.
+//! * Tasks that wait for others, holding no worker meanwhile: continuations
+//!   ([`Task::then`], [`then_async`](Task::then_async), [`then_result`](Task::then_result))
+//!   and combinators ([`when_all`](TaskManager::when_all), [`when_any`](TaskManager::when_any),
+//!   [`when_each`](TaskManager::when_each)); a cancel travels along a chain both ways.
 //!
 //! # Guarantees
 //!
