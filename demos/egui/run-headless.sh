@@ -8,7 +8,9 @@
 # MAX_GAP_MS (the longest frame gap allowed while tasks run; default 100).
 # Fails when the window did not draw, a frame gap is too long, a task has no outcome, a
 # callback ran after its panel's scope was dropped, or the download panel's Cancel button
-# did not land by the next frame (every download's outcome shown, their sockets closed).
+# did not land by the next frame (every download's outcome shown, their sockets closed), or
+# the report panel's chain (load, then parse, then render) was not cancelled as a whole by
+# the panel's close.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../headless.sh
@@ -60,6 +62,10 @@ check_drawn "$screenshot"
 [ "$cancel_frames" -le 1 ] ||
     fail "the downloads' outcomes reached the window $cancel_frames frames after Cancel (limit 1)"
 [ "$closed" -ge 1 ] || fail "the server saw no cancelled download's connection close"
+# Closed mid-chain: the step running and the ones waiting behind it are cancelled.
+outcomes="$(field outcomes "$summary")"
+grep -q "render-report:cancelled" <<<"$outcomes" ||
+    fail "the report's last step was not cancelled by the panel's close ($outcomes)"
 
 echo "run-headless: ok: $frames frames, longest gap $gap ms while tasks ran," \
     "$tasks tasks each with one outcome; Cancel landed in $cancel_frames frame(s)" \

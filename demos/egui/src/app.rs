@@ -9,6 +9,7 @@ use task_runtime::{EventLoop, Task, TaskManager, TaskScope, TaskSnapshot};
 
 use crate::clock::FrameClock;
 use crate::history::History;
+use crate::report::ReportPanel;
 use crate::script::{Script, Step};
 use crate::server::{Catalog, Server};
 use crate::service::{AppService, PanelScopes};
@@ -77,6 +78,8 @@ pub struct DemoApp {
     pub(crate) downloads: TaskScope,
     download_tasks: Vec<Task<()>>,
     pub(crate) download_cancel: Option<CancelPress>,
+    /// The report panel: a chain of three tasks in a scope of its own.
+    pub(crate) report: ReportPanel,
     /// The loopback server's runtime: a server is another process in real life.
     _server_runtime: tokio::runtime::Runtime,
 }
@@ -104,8 +107,9 @@ impl DemoApp {
         // longest frame gap drops from 39-52 ms to 30-38 ms with it.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let batch = manager("batch", cores.saturating_sub(1).max(1));
-        // The scan, the preview and a search at once: a search never queues behind them.
-        let interactive = manager("interactive", 3);
+        // The scan, the preview, the report's running step and a search at once: a search
+        // never queues behind them (the report's waiting steps hold no thread).
+        let interactive = manager("interactive", 4);
         // Async bodies hold a worker only while polled: one thread runs every download.
         let network = manager("network", 1);
         let hashing = batch.scope().named("hashing");
@@ -134,6 +138,7 @@ impl DemoApp {
             server,
             results: Arc::default(),
         };
+        let report = ReportPanel::new(&service.interactive);
         let history = History::default();
         history.follow(&service.batch);
         history.follow(&service.interactive);
@@ -155,6 +160,7 @@ impl DemoApp {
             _search: search,
             panel: Some(panel),
             preview_updates_at_close: None,
+            report,
             downloads,
             download_tasks: Vec::new(),
             download_cancel: None,
@@ -333,8 +339,10 @@ impl DemoApp {
                     self.run_plugin();
                     self.render_preview();
                     self.download();
+                    self.report.build(&self.history);
                     self.focus_search = true;
                 }
+                Step::CloseReport => self.report.close(),
                 Step::CancelDownloads => self.cancel_downloads(),
                 Step::Type(c) => self.typing.push_back(c),
                 Step::Screenshot => println!("egui-demo: screenshot now"),
@@ -358,7 +366,7 @@ impl DemoApp {
 
     fn write_summary(&mut self) {
         let mut summary = Summary::new(&self.clock, &self.history);
-        summary.late_callbacks = self.late_callbacks();
+        summary.late_callbacks = self.late_callbacks() + self.report.late_callbacks();
         summary.downloads = Some(Downloads::new(self));
         *self.summary.lock().unwrap() = Some(summary);
     }

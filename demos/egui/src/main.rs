@@ -11,6 +11,7 @@
 
 mod app;
 mod clock;
+mod report;
 mod script;
 mod service;
 mod summary;

@@ -3,7 +3,8 @@
 //! The script presses the same buttons a person would (the app runs the same code for
 //! both), types a query into the search box a key at a time as real keyboard events,
 //! cancels the scan from its row, closes the preview panel (dropping its scope) mid-run,
-//! presses the download panel's Cancel button while downloads run, and
+//! presses the download panel's Cancel button while downloads run, closes the report panel
+//! mid-chain (its scope's drop cancels the chain), and
 //! at the end presses "Cancel all" and closes the window once every task has its outcome.
 
 use std::collections::VecDeque;
@@ -24,6 +25,8 @@ pub enum Step {
     ClosePanel,
     /// Press the download panel's Cancel button, with some downloads still running.
     CancelDownloads,
+    /// Close the report panel mid-chain: its scope's drop cancels the chain.
+    CloseReport,
     /// Press "Cancel all", then close once every task has an outcome.
     Finish,
 }
@@ -49,6 +52,7 @@ impl Script {
         timeline.push((ms(1400), Step::Screenshot));
         timeline.push((ms(1600), Step::ClosePanel));
         timeline.push((ms(2200), Step::CancelDownloads));
+        timeline.push((ms(2600), Step::CloseReport));
         timeline.push((ms(3000).min(length / 2).max(ms(1700)), Step::CancelScan));
         timeline.push((length.max(ms(1500)), Step::Finish));
         timeline.sort_by_key(|(at, _)| *at);
@@ -111,6 +115,7 @@ mod tests {
             [
                 Step::ClosePanel,
                 Step::CancelDownloads,
+                Step::CloseReport,
                 Step::CancelScan,
                 Step::Finish
             ]

@@ -17,7 +17,8 @@ pub struct Summary {
     pub p95_busy_gap: Duration,
     pub median_idle_gap: Duration,
     pub tasks: Vec<TaskLine>,
-    /// Callbacks of the preview that ran after its panel (its scope) was closed.
+    /// Callbacks of the preview and of the report's chain that ran after their panel (its
+    /// scope) was closed.
     pub late_callbacks: u64,
     pub downloads: Option<Downloads>,
 }

@@ -142,6 +142,7 @@ impl DemoApp {
 
     fn results(&mut self, ui: &mut egui::Ui) {
         self.download_panel(ui);
+        self.report.draw(ui, &self.history);
         let results = self.service.results.lock().unwrap();
         ui.add_space(4.0);
         ui.strong("Results");
