@@ -244,3 +244,32 @@ fn ten_thousand_inputs() {
     assert_eq!(values.len(), 10_000);
     assert!(values.iter().enumerate().all(|(i, v)| *v as usize == i));
 }
+
+#[test]
+fn a_combinator_is_running_from_its_start_even_with_every_worker_busy() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let busy = common::occupy(&manager, &gate);
+    let log = common::Log::new();
+    let all = manager
+        .when_all(vec![manager.spawn(|_| Ok::<_, AppError>(1))])
+        .on_started(log.recorder("started"))
+        .start();
+    assert_eq!(all.state(), TaskState::Running);
+    let any = manager
+        .when_any(vec![manager.spawn(|_| Ok::<_, AppError>(2))])
+        .start();
+    assert_eq!(any.state(), TaskState::Running);
+    let cancelled = manager.when_each(vec![endless(&manager)]).start();
+    assert_eq!(cancelled.state(), TaskState::Running);
+    assert!(cancelled.cancel());
+    assert!(
+        cancelled.is_finished(),
+        "a combinator waiting for its first poll is decided at once"
+    );
+    gate.open();
+    busy.join().unwrap();
+    assert_eq!(all.join().unwrap(), [1]);
+    assert_eq!(any.join().unwrap(), (0, 2));
+    eventually("on_started", || log.count("started") == 1);
+}

@@ -1,7 +1,8 @@
 //! Combinators over many tasks: [`TaskManager::when_all`], [`when_any`](TaskManager::when_any)
 //! and [`when_each`](TaskManager::when_each), and the same on a [`ScopeHandle`].
 //!
-//! Each is an `async` task of the manager that waits for its inputs without a worker: every
+//! Each is an `async` task of the manager, `Running` from its `start()` (it starts there, and
+//! its first poll is queued), that waits for its inputs without a worker: every
 //! input's handle has a waker of its own that notes its index, so a wake polls only the
 //! input that ended (no quadratic re-polling of a thousand inputs). An input ending passes its
 //! outcome on as it is (a failure's error is not mapped again). The combinator carries a
@@ -18,7 +19,7 @@ use crate::error::{codes, AppError, TaskError};
 use crate::manager::{Joins, TaskBuilder, TaskManager};
 use crate::scope::ScopeHandle;
 use crate::sync::{lock, Mutex};
-use crate::task::admit::Admit;
+use crate::task::admit::{Admit, Gate};
 use crate::task::cell::CellRef;
 use crate::task::delivery::Terminal;
 use crate::task::feature::Feature;
@@ -28,7 +29,8 @@ impl TaskManager {
     /// A task that completes with every input's value, in input order, once all completed.
     /// The first input to fail or be cancelled ends it the same way (its error as it is) and
     /// cancels the others; cancelling it cancels its inputs. No input: it completes with
-    /// `vec![]`. While it waits it holds no worker. Inputs may belong to other managers.
+    /// `vec![]`. It is `Running` from `start()`, and while it waits it holds no worker.
+    /// Inputs may belong to other managers.
     ///
     /// # Examples
     ///
@@ -256,7 +258,7 @@ impl<T: Send + 'static> Inputs<T> {
         };
         let joins = Joins {
             feature: Arc::new(Combined(Mutex::new(cells))),
-            after: None,
+            after: Some(Arc::new(RunningAtOnce)),
         };
         (inputs, joins)
     }
@@ -307,6 +309,16 @@ impl<T: Send + 'static> Inputs<T> {
                 return Poll::Ready(Some((index, outcome)));
             }
         }
+    }
+}
+
+/// A combinator is `Running` from its `start()`: admitted, it starts there without a poll,
+/// and its first poll (which registers its wakers with the inputs) is queued.
+struct RunningAtOnce;
+
+impl Gate for RunningAtOnce {
+    fn admitted(self: Arc<Self>, task: CellRef) {
+        run::start_waiting(&task);
     }
 }
 

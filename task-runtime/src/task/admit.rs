@@ -30,11 +30,12 @@ pub(crate) struct Admission {
     pub(crate) after: Option<Arc<dyn Gate>>,
 }
 
-/// What an admitted task waits for before it is queued (a continuation's antecedent). The
-/// task is listed, counted and cancellable from its admission, and stays `Queued`; the gate
-/// queues it ([`Admit::queue`]) or decides it when what it waits for has happened.
+/// What happens to an admitted task instead of being queued to start. A continuation's gate
+/// is its antecedent: the task is listed, counted and cancellable from its admission, stays
+/// `Queued`, and the gate queues it ([`Admit::queue`]) or decides it once the antecedent has
+/// ended. A combinator's gate starts it at once, without a worker (`run::start_waiting`).
 pub(crate) trait Gate: Send + Sync {
-    /// `task` was admitted (its deadline counts from now): it waits for this gate.
+    /// `task` was admitted (its deadline counts from now) and is the gate's now.
     fn admitted(self: Arc<Self>, task: CellRef);
 }
 

@@ -75,6 +75,10 @@ pub(crate) trait AnySlot: Send + Sync {
     /// Polls a polled body again, if it was queued for it (`wake` said so) and is still
     /// wanted: `None` when a cancellation decided the task meanwhile.
     fn resume(&self, cell: &CellRef) -> Option<Called>;
+    /// A task just started without calling its body (`run::start_waiting`): its first call
+    /// is to be queued as a poll (`Waiting { again: true }`), unless a stop request came
+    /// meanwhile, which decides it now.
+    fn start_waiting(&self, cell: &CellRef) -> Called;
     /// A polled body's waker was called: whether the caller must queue its next poll (it was
     /// parked); a body being polled is queued again after its poll; an ended task ignores it.
     fn wake(&self) -> bool;

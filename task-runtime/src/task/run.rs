@@ -17,39 +17,67 @@ use std::cell::RefCell;
 /// worker), nor if a cancel round that began after it was queued stops it (that round
 /// decides it; see `host::rounds`).
 pub(crate) fn run(cell: &CellRef) -> bool {
+    if !begin(cell) {
+        return false;
+    }
+    let _entered = cell.core.enter_span();
+    // From here until the outcome is decided the task runs on this thread: `current()` sees
+    // it (in `on_started` too), and a shutdown from here does not wait for it.
+    let running = CurrentTask::enter(cell);
+    announce_start(cell);
+    let called = cell.slot.call(cell);
+    drop(running);
+    called_back(cell, called);
+    true
+}
+
+/// Starts a queued task with an `async` body without polling it here: it is `Running` from
+/// now on, and its first poll is queued on its manager's pool (a combinator, which is
+/// running from its `start()`, on the thread that started it). Whether it started.
+pub(crate) fn start_waiting(cell: &CellRef) -> bool {
+    if !begin(cell) {
+        return false;
+    }
+    let _entered = cell.core.enter_span();
+    let running = CurrentTask::enter(cell);
+    announce_start(cell);
+    drop(running);
+    let called = cell.slot.start_waiting(cell);
+    called_back(cell, called);
+    true
+}
+
+/// Queued to running; whether the task may start. A task that is no longer queued is left
+/// alone; one a cancel round stops is held for it or decided here (see `host::rounds`).
+fn begin(cell: &CellRef) -> bool {
     let core = &cell.core;
     match core.try_start() {
-        Start::Started => {}
-        Start::NotQueued => return false,
+        Start::Started => true,
+        Start::NotQueued => false,
         Start::Held => {
             // Alive until the round that stopped it has it in its snapshot (see `host::rounds`).
             if core.host.rounds().snapshotting() {
                 core.host.held().keep(Box::new(cell.clone()));
             }
-            return false;
+            false
         }
         Start::Stopped => {
             let terminal = cell.slot.skip(core);
             let _entered = core.enter_span();
             tracing::debug!("task stopped before its body ran");
             decided(cell, terminal);
-            return false;
+            false
         }
     }
-    let _entered = core.enter_span();
-    // From here until the outcome is decided the task runs on this thread: `current()` sees
-    // it (in `on_started` too), and a shutdown from here does not wait for it.
-    let running = CurrentTask::enter(cell);
+}
+
+/// The task started: `on_started` is posted and its features hear of it.
+fn announce_start(cell: &CellRef) {
     tracing::debug!("task started");
     delivery::post_started(cell);
-    for feature in core.features() {
+    for feature in cell.core.features() {
         feature.started(cell);
     }
-
-    let called = cell.slot.call(cell);
-    drop(running);
-    called_back(cell, called);
-    true
 }
 
 /// Polls a polled body again, on the worker that took its `Job::Poll`; whether it did (a

@@ -280,6 +280,18 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
         Some(self.step(cell, body))
     }
 
+    fn start_waiting(&self, cell: &CellRef) -> Called {
+        let mut inner = lock(&self.inner);
+        let body = inner
+            .stage
+            .take_body()
+            .expect("a task starts once, and only a started task gives its body away");
+        // As if woken during a poll: `park` queues its first poll, or decides it if stopped.
+        inner.polling = Polling::NowWoken;
+        drop(inner);
+        self.park(&cell.core, body)
+    }
+
     fn wake(&self) -> bool {
         let mut inner = lock(&self.inner);
         match inner.polling {
