@@ -358,3 +358,47 @@ fn a_continuation_of_another_managers_task_runs_on_that_manager() {
     assert_eq!(n, 1);
     assert!(thread.starts_with("first"), "ran on {thread}");
 }
+
+/// A chain built in a loop, as `for step in steps { task = task.then(..) }` does: a cancel
+/// travels its whole length, from either end, and a failure from the head, without a stack
+/// frame per step.
+#[test]
+fn a_cancel_travels_a_chain_of_a_hundred_thousand_steps_from_either_end() {
+    const STEPS: usize = 100_000;
+    let manager = TaskManager::new(1);
+    for end in ["head cancelled", "tail cancelled", "head failed"] {
+        // The head waits in the queue behind a task that holds the only worker.
+        let gate = Gate::new();
+        let busy = common::occupy(&manager, &gate);
+        let fails = end == "head failed";
+        let head = manager.spawn(move |_| match fails {
+            true => Err(AppError::new("ERR_LOAD", "broken")),
+            false => Ok::<_, AppError>(0usize),
+        });
+        let head_id = head.id();
+        let mut tail = head;
+        for _ in 0..STEPS {
+            tail = tail.then(|_, n| Ok::<_, AppError>(n + 1)).start();
+        }
+        match end {
+            "head cancelled" => assert!(manager.cancel(head_id)),
+            "tail cancelled" => assert!(tail.cancel()),
+            _ => gate.open(),
+        }
+        if !fails {
+            assert!(
+                tail.is_finished(),
+                "the whole chain is decided inside cancel()"
+            );
+            assert_eq!(manager.active_count(), 1, "only the busy task is left");
+        }
+        match tail.join() {
+            Err(TaskError::Failed(error)) if fails => assert_eq!(error.code(), "ERR_LOAD"),
+            Err(TaskError::Cancelled) if !fails => {}
+            other => panic!("{end}: {other:?}"),
+        }
+        gate.open();
+        busy.join().unwrap();
+        assert!(manager.wait_for_all(PATIENCE));
+    }
+}

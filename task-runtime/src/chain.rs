@@ -263,11 +263,14 @@ impl<T: Send + 'static, P: Send + 'static> Link<T, P> {
         // Outside the lock: deciding the continuation runs its features, this link among them.
         match (outcome, self.every) {
             // Decided the antecedent's way (a body already started is stopped as well).
-            (Err(TaskError::Cancelled), Every::No) => run::cancel_following(&task),
+            (Err(TaskError::Cancelled), Every::No) => run::cancel_along_chain(&task),
             (Err(TaskError::Failed(error)), Every::No) => {
-                if !run::fail_queued(&task, error.clone()) {
-                    self.hand_over(Err(TaskError::Failed(error)));
-                }
+                let link = Arc::clone(self);
+                run::along_chain(Box::new(move || {
+                    if !run::fail_queued(&task, error.clone()) {
+                        link.hand_over(Err(TaskError::Failed(error)));
+                    }
+                }));
             }
             (outcome, _) => {
                 self.hand_over(outcome);
@@ -343,7 +346,7 @@ impl<T: Send + 'static, P: Send + 'static> Feature for Link<T, P> {
             (linked.antecedent.take(), linked.body.take())
         };
         if let Some(antecedent) = antecedent {
-            antecedent.cancel();
+            run::cancel_along_chain(&antecedent.erased());
         }
     }
 }

@@ -330,7 +330,7 @@ impl Feature for Combined {
         let inputs = std::mem::take(&mut *lock(&self.0));
         for input in &inputs {
             if !input.core.state().is_terminal() {
-                run::cancel(input);
+                run::cancel_along_chain(input);
             }
         }
     }

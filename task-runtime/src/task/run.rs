@@ -326,10 +326,11 @@ pub(crate) fn help_if_worker(cell: &CellRef) {
     }
 }
 
-/// Cancels `cell` because a task it follows was cancelled: now, or, during the requests of a
-/// cancel round on this thread, right after them (so the round counts the tasks it reaches
-/// itself).
-pub(crate) fn cancel_following(cell: &CellRef) {
+/// Cancels `cell` because a cancel travels along a chain to it (from the task it follows, or
+/// from the continuation that follows it), as a step [`along_chain`]. During the requests of
+/// a cancel round on this thread, it waits until right after them, so that the round counts
+/// the tasks it reaches itself.
+pub(crate) fn cancel_along_chain(cell: &CellRef) {
     let deferred = TRAVELLING.with(|travelling| match &mut *travelling.borrow_mut() {
         Some(later) => {
             later.push(cell.clone());
@@ -338,7 +339,43 @@ pub(crate) fn cancel_following(cell: &CellRef) {
         None => false,
     });
     if !deferred {
-        cancel(cell);
+        let cell = cell.clone();
+        along_chain(Box::new(move || {
+            cancel(&cell);
+        }));
+    }
+}
+
+/// One step of an outcome travelling along a chain of tasks (see [`along_chain`]).
+pub(crate) type ChainStep = Box<dyn FnOnce()>;
+
+/// Runs `step`, one step of an outcome travelling along a chain of tasks (a cancel, a failure
+/// passed on), iteratively however long the chain: a step that comes while another runs on
+/// this thread is queued for the outermost call, which runs each in turn before it returns.
+pub(crate) fn along_chain(step: ChainStep) {
+    let nested = ALONG.with(|along| {
+        let mut along = along.borrow_mut();
+        if let Some(later) = along.as_mut() {
+            later.push(step);
+            return None;
+        }
+        *along = Some(Vec::new());
+        Some(step)
+    });
+    let Some(step) = nested else {
+        return;
+    };
+    /// Ends the outermost call's list, also if a step unwinds.
+    struct Outermost;
+    impl Drop for Outermost {
+        fn drop(&mut self) {
+            ALONG.with(|along| *along.borrow_mut() = None);
+        }
+    }
+    let _outermost = Outermost;
+    step();
+    while let Some(next) = ALONG.with(|along| along.borrow_mut().as_mut().and_then(Vec::pop)) {
+        next();
     }
 }
 
@@ -346,6 +383,10 @@ thread_local! {
     /// During the requests of a cancel round on this thread: the continuations a cancel
     /// reached, cancelled once the round's own requests are made.
     static TRAVELLING: RefCell<Option<Vec<CellRef>>> = RefCell::new(None);
+
+    /// While an outcome travels along a chain on this thread: the steps it reached since,
+    /// run in turn by the outermost `along_chain` (no recursion per step).
+    static ALONG: RefCell<Option<Vec<ChainStep>>> = RefCell::new(None);
 
     /// While `run_all` runs on this thread: the polled bodies that woke themselves during
     /// their poll, polled again in the next call, not this one.
