@@ -325,6 +325,7 @@ fn main() -> ExitCode {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut recents: VecDeque<Recent> = VecDeque::new();
     let mut scopes_made = 0;
+    let (mut continuations, mut combinators) = (0usize, 0usize);
     let f_runs: Arc<Vec<AtomicU8>> = Arc::new((0..tasks).map(|_| AtomicU8::new(0)).collect());
     for i in 0..tasks {
         if i % 2000 == 1999 {
@@ -415,6 +416,7 @@ fn main() -> ExitCode {
                 Some(_) => silenceable[i] = true,
                 None => {}
             }
+            continuations += 1;
             let fails = matches!(kind, Kind::Fail);
             let result = move || match fails {
                 true => Err(AppError::new("ERR_SOAK", "planned failure")),
@@ -449,6 +451,7 @@ fn main() -> ExitCode {
             (recent.task.id(), Some(recent))
         } else if joined == 2 && recents.len() >= 2 {
             // A combinator over the newest two to four recent tasks, which it takes.
+            combinators += 1;
             let n = (2 + rng.below(3) as usize).min(recents.len());
             let inputs: Vec<Task<()>> =
                 recents.drain(recents.len() - n..).map(|r| r.task).collect();
@@ -630,6 +633,10 @@ fn main() -> ExitCode {
         unhandled.load(Ordering::Relaxed)
     );
     println!("  async bodies     one task in three; {made} futures made, {dropped} dropped");
+    println!(
+        "  joined           {continuations} continuations (chains of up to {MAX_CHAIN} steps), \
+         {combinators} combinators; each continuation's function ran at most once"
+    );
     println!(
         "  peak threads     {peak_workers} workers (limit {MAX_THREADS}) + {fixed_threads} fixed"
     );

@@ -32,7 +32,7 @@ use crate::task::context::TaskContext;
 use crate::task::delivery::Terminal;
 use crate::task::feature::Feature;
 use crate::task::polled::{waker_of, Polled};
-use crate::task::{run, Task};
+use crate::task::{run, travel, Task};
 use crate::vocabulary::{CancelReason, TaskState};
 
 impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
@@ -266,7 +266,7 @@ impl<T: Send + 'static, P: Send + 'static> Link<T, P> {
             (Err(TaskError::Cancelled), Every::No) => run::cancel_along_chain(&task),
             (Err(TaskError::Failed(error)), Every::No) => {
                 let link = Arc::clone(self);
-                run::along_chain(Box::new(move || {
+                travel::along_chain(Box::new(move || {
                     if !run::fail_queued(&task, error.clone()) {
                         link.hand_over(Err(TaskError::Failed(error)));
                     }
@@ -336,15 +336,27 @@ impl<T: Send + 'static, P: Send + 'static> Wake for Link<T, P> {
 }
 
 impl<T: Send + 'static, P: Send + 'static> Feature for Link<T, P> {
+    fn waits_for(&self) -> Option<CellRef> {
+        lock(&self.inner).antecedent.as_ref().map(Task::erased)
+    }
+
     /// The continuation is decided: an antecedent still undecided is cancelled (the chain
     /// behind a cancelled or timed-out continuation stops), and the link lets both go.
-    fn decided(&self, _task: &CellRef, _terminal: &Terminal) {
-        let (antecedent, _body) = {
+    fn decided(&self, task: &CellRef, _terminal: &Terminal) {
+        let (antecedent, _body, unread) = {
             let mut linked = lock(&self.inner);
             linked.ended = true;
             linked.task = None;
-            (linked.antecedent.take(), linked.body.take())
+            (
+                linked.antecedent.take(),
+                linked.body.take(),
+                linked.outcome.take(),
+            )
         };
+        // The antecedent's value, if the continuation will never read it: dropped now.
+        if let Some(unread) = unread {
+            task.core.host.drop_user_value(unread, task.core.name());
+        }
         if let Some(antecedent) = antecedent {
             run::cancel_along_chain(&antecedent.erased());
         }

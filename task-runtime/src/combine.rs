@@ -28,7 +28,8 @@ use crate::task::{run, Task};
 impl TaskManager {
     /// A task that completes with every input's value, in input order, once all completed.
     /// The first input to fail or be cancelled ends it the same way (its error as it is) and
-    /// cancels the others; cancelling it cancels its inputs. No input: it completes with
+    /// cancels the others (inputs that had already ended when it began count in input
+    /// order); cancelling it cancels its inputs. No input: it completes with
     /// `vec![]`. It is `Running` from `start()`, and while it waits it holds no worker.
     /// Inputs may belong to other managers.
     ///
@@ -44,6 +45,7 @@ impl TaskManager {
     /// let all = manager.when_all(pages).name("all pages").start();
     /// assert_eq!(all.join().unwrap(), [10, 20, 30]);
     /// ```
+    #[track_caller]
     pub fn when_all<T: Send + 'static>(
         &self,
         tasks: impl IntoIterator<Item = Task<T>>,
@@ -56,6 +58,8 @@ impl TaskManager {
     /// dropped. A failed or cancelled input is one outcome among the others: if none
     /// completes, it fails with the error of the failure that came last, or is cancelled when
     /// every input was. No input: it fails with [`ERR_NO_TASKS`](codes::ERR_NO_TASKS).
+    /// Inputs that had already ended when it began are taken in input order (the runtime
+    /// keeps no time of each end), before those that end later.
     ///
     /// # Examples
     ///
@@ -74,6 +78,7 @@ impl TaskManager {
     /// let (index, body) = manager.when_any(mirrors).start().join().unwrap();
     /// assert_eq!((index, body), (1, "fast"));
     /// ```
+    #[track_caller]
     pub fn when_any<T: Send + 'static>(
         &self,
         tasks: impl IntoIterator<Item = Task<T>>,
@@ -103,6 +108,7 @@ impl TaskManager {
     /// ended.sort();
     /// assert_eq!(ended, [(0, 5), (1, 5)]);
     /// ```
+    #[track_caller]
     pub fn when_each<T: Send + 'static>(
         &self,
         tasks: impl IntoIterator<Item = Task<T>>,
@@ -113,6 +119,7 @@ impl TaskManager {
 
 impl ScopeHandle {
     /// [`TaskManager::when_all`], the combinator in this scope.
+    #[track_caller]
     pub fn when_all<T: Send + 'static>(
         &self,
         tasks: impl IntoIterator<Item = Task<T>>,
@@ -121,6 +128,7 @@ impl ScopeHandle {
     }
 
     /// [`TaskManager::when_any`], the combinator in this scope.
+    #[track_caller]
     pub fn when_any<T: Send + 'static>(
         &self,
         tasks: impl IntoIterator<Item = Task<T>>,
@@ -129,6 +137,7 @@ impl ScopeHandle {
     }
 
     /// [`TaskManager::when_each`], the combinator in this scope.
+    #[track_caller]
     pub fn when_each<T: Send + 'static>(
         &self,
         tasks: impl IntoIterator<Item = Task<T>>,
@@ -137,6 +146,7 @@ impl ScopeHandle {
     }
 }
 
+#[track_caller]
 fn when_all<T: Send + 'static>(
     admission: Arc<dyn Admit>,
     tasks: impl IntoIterator<Item = Task<T>>,
@@ -153,6 +163,7 @@ fn when_all<T: Send + 'static>(
     .joining(joins)
 }
 
+#[track_caller]
 fn when_any<T: Send + 'static>(
     admission: Arc<dyn Admit>,
     tasks: impl IntoIterator<Item = Task<T>>,
@@ -182,6 +193,7 @@ fn when_any<T: Send + 'static>(
     .joining(joins)
 }
 
+#[track_caller]
 fn when_each<T: Send + 'static>(
     admission: Arc<dyn Admit>,
     tasks: impl IntoIterator<Item = Task<T>>,
@@ -244,8 +256,13 @@ impl Wake for InputWaker {
 impl<T: Send + 'static> Inputs<T> {
     /// The inputs, and what joins the combinator to them: the feature that cancels them once
     /// it is decided.
+    #[track_caller]
     fn new(tasks: impl IntoIterator<Item = Task<T>>) -> (Self, Joins) {
         let tasks: Vec<Option<Task<T>>> = tasks.into_iter().map(Some).collect();
+        assert!(
+            tasks.iter().flatten().all(|task| !task.is_taken()),
+            "a task given to a combinator had its result taken already (try_take or .await)"
+        );
         let cells = tasks.iter().flatten().map(Task::erased).collect();
         let woken = Arc::new(Woken::default());
         // Every input is polled at the first poll: as if each had woken.

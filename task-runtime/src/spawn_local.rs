@@ -292,6 +292,7 @@ impl Admit for LoopAdmission {
     }
 
     fn queue(&self, cell: CellRef) {
+        cell.core.queued_now();
         StepJob::post(&self.dispatcher, cell, true);
     }
 

@@ -15,12 +15,14 @@ pub(crate) use loom::sync::{atomic, Condvar, Mutex, MutexGuard};
 // Which thread this is, and state per thread: loom's model threads share one OS thread.
 #[cfg(not(loom))]
 pub(crate) use std::{
-    thread::current as current_thread, thread::Thread, thread::ThreadId, thread_local,
+    thread::current as current_thread, thread::LocalKey, thread::Thread, thread::ThreadId,
+    thread_local,
 };
 
 #[cfg(loom)]
 pub(crate) use loom::{
-    thread::current as current_thread, thread::Thread, thread::ThreadId, thread_local,
+    thread::current as current_thread, thread::LocalKey, thread::Thread, thread::ThreadId,
+    thread_local,
 };
 
 use std::ops::DerefMut;

@@ -82,7 +82,17 @@ impl ManagerCore {
         }
         match self.registry.admit(&cell, exclusive) {
             Ok(superseded) => {
-                for old in &superseded {
+                // Not the tasks this one waits for: a continuation named like its antecedent
+                // supersedes it without cancelling its own chain.
+                let chain = if superseded.is_empty() {
+                    Vec::new()
+                } else {
+                    waited_for(&cell)
+                };
+                for old in superseded
+                    .iter()
+                    .filter(|old| !chain.contains(&old.core.id))
+                {
                     run::cancel_because(old, CancelReason::Superseded);
                 }
                 if !superseded.is_empty() {
@@ -184,6 +194,21 @@ impl ManagerCore {
     }
 }
 
+/// The tasks `cell` waits for before it may start, transitively (a chain of continuations).
+fn waited_for(cell: &CellRef) -> Vec<TaskId> {
+    let mut chain = Vec::new();
+    let mut next = cell.core.features().iter().find_map(|f| f.waits_for());
+    while let Some(antecedent) = next {
+        chain.push(antecedent.core.id);
+        next = antecedent
+            .core
+            .features()
+            .iter()
+            .find_map(|f| f.waits_for());
+    }
+    chain
+}
+
 impl Admit for ManagerCore {
     fn host(&self) -> &Arc<TaskHost> {
         &self.host
@@ -206,6 +231,7 @@ impl Admit for ManagerCore {
     }
 
     fn queue(&self, cell: CellRef) {
+        cell.core.queued_now();
         self.enqueue(&cell);
     }
 

@@ -206,8 +206,9 @@ pub(crate) struct TaskCore {
     pub(crate) id: TaskId,
     pub(crate) host: Arc<TaskHost>,
     name: TaskName,
-    /// Nanoseconds since the host's epoch.
-    queued_at: u64,
+    /// Nanoseconds since the host's epoch: its admission, or when its gate opened (a
+    /// continuation's queue wait begins when its antecedent ends).
+    queued_at: AtomicU64,
     /// Nanoseconds since the host's epoch, plus one; 0 until the body starts.
     started_at: AtomicU64,
     /// The cancel rounds begun before the task was queued (`Stamp::NONE` until then): a round
@@ -285,7 +286,7 @@ impl TaskCore {
         TaskCore {
             id,
             name: spec.name,
-            queued_at: spec.host.since_epoch(),
+            queued_at: AtomicU64::new(spec.host.since_epoch()),
             mailbox: Mailbox::new(spec.callbacks),
             host: spec.host,
             started_at: AtomicU64::new(0),
@@ -384,7 +385,13 @@ impl TaskCore {
     }
 
     pub(crate) fn queued_at(&self) -> Instant {
-        self.host.instant_at(self.queued_at)
+        self.host.instant_at(self.queued_at.load(Ordering::Relaxed))
+    }
+
+    /// The task is queued now, after waiting behind a gate since its admission.
+    pub(crate) fn queued_now(&self) {
+        self.queued_at
+            .store(self.host.since_epoch(), Ordering::Relaxed);
     }
 
     pub(crate) fn started_at(&self) -> Option<Instant> {

@@ -81,6 +81,12 @@ pub(crate) trait Feature: AsAny + Send + Sync {
         let _ = task;
     }
 
+    /// The task this one waits for before it may start (a continuation's antecedent, while
+    /// its gate is closed): a `join` helps that one first, and never starts this one early.
+    fn waits_for(&self) -> Option<CellRef> {
+        None
+    }
+
     /// The error of a deadline's stop, if this feature is the task's deadline.
     fn timeout_error(&self, task: &TaskCore) -> Option<AppError> {
         let _ = task;

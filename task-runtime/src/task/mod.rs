@@ -23,6 +23,7 @@ pub(crate) mod run;
 pub(crate) mod slot;
 #[cfg(all(test, not(loom)))]
 pub(crate) mod testing;
+pub(crate) mod travel;
 
 pub use cancel_on_drop::CancelOnDrop;
 pub use handle::Task;

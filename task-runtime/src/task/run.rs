@@ -6,6 +6,7 @@ use super::admit::TaskHost;
 use super::cell::{Called, CancelRequest, CellRef, Silence, Start, Stop, Stopping};
 use super::context::CurrentTask;
 use super::delivery::{self, Terminal};
+use super::travel::{self, HeldBack};
 use crate::error::AppError;
 use crate::host::Mark;
 use crate::sync::thread_local;
@@ -127,7 +128,9 @@ fn called_back(cell: &CellRef, called: Called) {
 /// task ended): a parked body's next poll is queued.
 pub(crate) fn wake(cell: &CellRef) {
     if cell.slot.wake() {
-        schedule(cell);
+        if let Some(HeldBack::Poll(cell)) = travel::hold_back(HeldBack::Poll(cell.clone())) {
+            schedule(&cell);
+        }
     }
 }
 
@@ -170,15 +173,13 @@ pub(crate) fn cancel_round(
     mark.set(host.rounds().begin());
     let cells = snapshot();
     host.rounds().snapshot_taken();
-    // A cancel that travels to a continuation waits for the requests: the round counts the
-    // tasks of its own snapshot, whichever of them a cancel reaches first.
-    let outer = TRAVELLING.with(|travelling| travelling.borrow_mut().replace(Vec::new()));
-    let requests: Vec<_> = cells
-        .iter()
-        .map(|cell| request_stop(cell, Stop::Cancel(reason), silence))
-        .collect();
-    let travelled = TRAVELLING.with(|travelling| {
-        std::mem::replace(&mut *travelling.borrow_mut(), outer).unwrap_or_default()
+    // What the requests set travelling (a continuation reached, a combinator woken) waits for
+    // them: the round reaches, counts and silences the tasks of its own snapshot itself.
+    let (requests, held) = travel::holding_back(|| {
+        cells
+            .iter()
+            .map(|cell| request_stop(cell, Stop::Cancel(reason), silence))
+            .collect::<Vec<_>>()
     });
     let cancelled = requests
         .iter()
@@ -187,8 +188,13 @@ pub(crate) fn cancel_round(
     for (cell, request) in cells.iter().zip(requests) {
         follow_up(cell, request, Stop::Cancel(reason));
     }
-    for cell in &travelled {
-        cancel_because(cell, reason);
+    for what in held {
+        match what {
+            HeldBack::Cancel(cell) => {
+                cancel_because(&cell, reason);
+            }
+            HeldBack::Poll(cell) => schedule(&cell),
+        }
     }
     host.held().release(|task| {
         task.downcast_ref::<CellRef>()
@@ -294,28 +300,44 @@ fn decided(cell: &CellRef, terminal: Terminal) {
 
 /// Called before `join` blocks: on one of the pool's own threads, run the task here if it is
 /// still queued, instead of waiting for a worker that may never come free. (`wait_for` does
-/// not: it must return by its deadline, and the task may run far longer.)
+/// not: it must return by its deadline, and the task may run far longer.) A continuation
+/// still waiting for its antecedent is never started early: the chain behind it is helped
+/// instead, from its first task on (each run here opens the next one's gate).
 ///
 /// On a manual manager the caller is the only one who can run anything: it runs the task, and
-/// while a polled body waits, the manager's other queued work (what may wake it), and panics
-/// when nothing queued is left and the task is still undecided (only a wake from outside,
-/// such as `TestClock::advance`, could end it).
+/// while it waits (a polled body parked, a continuation behind its gate), the manager's other
+/// queued work, and panics when nothing queued is left and the task is still undecided (only
+/// a wake from outside, such as `TestClock::advance`, could end it).
 pub(crate) fn help_if_worker(cell: &CellRef) {
     let host = &cell.core.host;
-    // A manual manager has no worker to wait for: its caller runs the task.
-    if cell.core.state() == TaskState::Queued && (host.is_pool_thread() || host.is_manual()) {
-        run(cell);
+    let here = host.is_pool_thread() || host.is_manual();
+    let startable = |task: &CellRef| {
+        here && task.core.state() == TaskState::Queued && waits_for(task).is_none()
+    };
+    // The chain behind the task, walked without recursion however long it is.
+    let mut chain = vec![cell.clone()];
+    while let Some(antecedent) = chain.last().and_then(waits_for) {
+        chain.push(antecedent);
     }
-    if !host.is_manual() {
-        return;
+    for task in chain.iter().skip(1).rev() {
+        if startable(task) {
+            run(task);
+        }
     }
-    // Only while its body is parked: a body being polled or run elsewhere (another thread
-    // driving the manager) ends without this thread's help.
-    while cell.slot.parked(&cell.core) {
+    // Only while it waits: a body being polled or run elsewhere (another thread driving the
+    // manager) ends without this thread's help.
+    let waits = || cell.slot.parked(&cell.core) || waits_for(cell).is_some();
+    loop {
+        if startable(cell) {
+            run(cell);
+        }
+        if !host.is_manual() || !waits() {
+            return;
+        }
         let ran = host
             .admission()
             .is_some_and(|admission| admission.run_next());
-        if !ran && cell.slot.parked(&cell.core) {
+        if !ran && waits() {
             panic!(
                 "waiting for task `{}` on a manual manager (join, wait_for): it waits, and \
                  nothing queued can wake it; advance the TestClock (or wake what it awaits) \
@@ -327,67 +349,25 @@ pub(crate) fn help_if_worker(cell: &CellRef) {
 }
 
 /// Cancels `cell` because a cancel travels along a chain to it (from the task it follows, or
-/// from the continuation that follows it), as a step [`along_chain`]. During the requests of
-/// a cancel round on this thread, it waits until right after them, so that the round counts
-/// the tasks it reaches itself.
+/// from the continuation that follows it), as a step [`travel::along_chain`]; during a cancel
+/// round's requests on this thread, once they are made.
 pub(crate) fn cancel_along_chain(cell: &CellRef) {
-    let deferred = TRAVELLING.with(|travelling| match &mut *travelling.borrow_mut() {
-        Some(later) => {
-            later.push(cell.clone());
-            true
-        }
-        None => false,
-    });
-    if !deferred {
-        let cell = cell.clone();
-        along_chain(Box::new(move || {
+    if let Some(HeldBack::Cancel(cell)) = travel::hold_back(HeldBack::Cancel(cell.clone())) {
+        travel::along_chain(Box::new(move || {
             cancel(&cell);
         }));
     }
 }
 
-/// One step of an outcome travelling along a chain of tasks (see [`along_chain`]).
-pub(crate) type ChainStep = Box<dyn FnOnce()>;
-
-/// Runs `step`, one step of an outcome travelling along a chain of tasks (a cancel, a failure
-/// passed on), iteratively however long the chain: a step that comes while another runs on
-/// this thread is queued for the outermost call, which runs each in turn before it returns.
-pub(crate) fn along_chain(step: ChainStep) {
-    let nested = ALONG.with(|along| {
-        let mut along = along.borrow_mut();
-        if let Some(later) = along.as_mut() {
-            later.push(step);
-            return None;
-        }
-        *along = Some(Vec::new());
-        Some(step)
-    });
-    let Some(step) = nested else {
-        return;
-    };
-    /// Ends the outermost call's list, also if a step unwinds.
-    struct Outermost;
-    impl Drop for Outermost {
-        fn drop(&mut self) {
-            ALONG.with(|along| *along.borrow_mut() = None);
-        }
-    }
-    let _outermost = Outermost;
-    step();
-    while let Some(next) = ALONG.with(|along| along.borrow_mut().as_mut().and_then(Vec::pop)) {
-        next();
-    }
+/// The task `cell` waits for before it may start (a continuation's antecedent), if any.
+fn waits_for(cell: &CellRef) -> Option<CellRef> {
+    cell.core
+        .features()
+        .iter()
+        .find_map(|feature| feature.waits_for())
 }
 
 thread_local! {
-    /// During the requests of a cancel round on this thread: the continuations a cancel
-    /// reached, cancelled once the round's own requests are made.
-    static TRAVELLING: RefCell<Option<Vec<CellRef>>> = RefCell::new(None);
-
-    /// While an outcome travels along a chain on this thread: the steps it reached since,
-    /// run in turn by the outermost `along_chain` (no recursion per step).
-    static ALONG: RefCell<Option<Vec<ChainStep>>> = RefCell::new(None);
-
     /// While `run_all` runs on this thread: the polled bodies that woke themselves during
     /// their poll, polled again in the next call, not this one.
     static DEFERRED: RefCell<Option<Vec<CellRef>>> = RefCell::new(None);

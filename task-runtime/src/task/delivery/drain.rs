@@ -6,6 +6,7 @@ use crate::progress::Progress;
 use crate::sync::thread_local;
 use crate::task::admit::TaskHost;
 use crate::task::cell::CellRef;
+use crate::task::travel;
 use crate::unwind;
 use crate::vocabulary::Outcome;
 
@@ -59,7 +60,8 @@ pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
         Posted::Abandoned(terminal) => end_undelivered(cell, terminal),
         Posted::DeliverHere(terminal, callbacks) => {
             let _span = core.enter_span();
-            deliver_terminal(cell, terminal, callbacks);
+            // User code, run here: as if nothing travelled on this thread.
+            travel::outside(|| deliver_terminal(cell, terminal, callbacks));
         }
         Posted::Unwanted(callbacks) => {
             if let Some(callbacks) = callbacks {
@@ -76,7 +78,8 @@ pub(crate) fn post_terminal(cell: &CellRef, terminal: Terminal) {
 /// to allocate).
 fn schedule(cell: &CellRef) {
     if cell.core.dispatcher().is_worker_thread() {
-        drain(cell);
+        // User code, run here: as if nothing travelled on this thread.
+        travel::outside(|| drain(cell));
     } else {
         dispatch_drain(cell);
     }
@@ -181,11 +184,15 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
         }
         Terminal::Failed(error) => {
             let callback = callbacks.as_mut().and_then(|c| c.on_error.take());
+            // A failure passed on as it is (a continuation's, a combinator's) was reported
+            // where it happened: it reaches this task's `on_error`, not the handler again.
+            let reported = error.mark_reported();
             match callback.filter(|_| !silenced) {
                 Some(callback) => {
                     let err = error.clone();
                     host.run_callback("on_error", name, move || callback(err));
                 }
+                None if reported => {}
                 None => host.handle_error(&error),
             }
             Outcome::Failed(error)
@@ -214,7 +221,8 @@ fn end_undelivered(cell: &CellRef, terminal: Terminal) {
         feature.closed(core);
     }
     match terminal {
-        Terminal::Failed(error) => host.handle_error(&error),
+        Terminal::Failed(error) if !error.mark_reported() => host.handle_error(&error),
+        Terminal::Failed(_) => {}
         Terminal::Completed(Some(completion)) => host.drop_user_value(completion, core.name()),
         Terminal::Completed(None) | Terminal::Cancelled => {}
     }
