@@ -402,3 +402,37 @@ fn a_cancel_travels_a_chain_of_a_hundred_thousand_steps_from_either_end() {
         assert!(manager.wait_for_all(PATIENCE));
     }
 }
+
+/// A failure passed on along a chain reaches the error handler once, where it happened; the
+/// continuations' own `on_error` still hear it.
+#[test]
+fn a_failure_passed_along_a_chain_reaches_the_error_handler_once() {
+    let (reports, reported) = counter();
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .error_handler(move |_| {
+            reports.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let log = Log::new();
+    let head = manager.spawn(|_| Err::<u32, _>(AppError::new("ERR_LOAD", "broken")));
+    let middle = head.then(|_, n| Ok::<_, AppError>(n)).start();
+    let tail = middle
+        .then(|_, n| Ok::<_, AppError>(n))
+        .on_error({
+            let log = log.clone();
+            move |error| log.push(error.code().to_owned())
+        })
+        .start();
+    assert!(tail.wait_for(PATIENCE));
+    assert!(manager.wait_for_all(PATIENCE));
+    eventually("the tail's on_error", || log.count("ERR_LOAD") == 1);
+    assert_eq!(reported.load(Ordering::SeqCst), 1, "once, for the head");
+    // A new failure of the same kind is a new error: reported again.
+    let again = manager.spawn(|_| Err::<u32, _>(AppError::new("ERR_LOAD", "broken")));
+    assert!(again.wait_for(PATIENCE));
+    eventually("the second failure reported", || {
+        reported.load(Ordering::SeqCst) == 2
+    });
+}
