@@ -1891,3 +1891,134 @@ fn join_from_the_only_worker_on_a_continuation_of_a_queued_task() {
     );
     assert_eq!(outer.join().unwrap(), 42);
 }
+
+// ---------------------------------------------------------------------------------------------
+// from a review of the whole change
+
+#[test]
+fn a_skipped_continuation_named_like_its_antecedent_leaves_it_alone() {
+    let manager = TaskManager::new(1);
+    let gate = Gate::new();
+    let opened = gate.clone();
+    let load = manager
+        .task(move |_| {
+            opened.wait();
+            Ok::<_, AppError>(1)
+        })
+        .name("load")
+        .start();
+    let load_id = load.id();
+    let skipped = load
+        .then(|_, n| Ok::<_, AppError>(n))
+        .name("load")
+        .exclusive(Exclusive::SkipIfActive)
+        .start();
+    assert!(matches!(skipped.join(), Err(TaskError::Cancelled)));
+    assert!(
+        manager.tasks().iter().any(|t| t.id == load_id),
+        "the antecedent runs on, detached"
+    );
+    gate.open();
+    assert!(manager.wait_for_all(PATIENCE));
+}
+
+#[test]
+fn the_error_handler_hears_of_a_failure_once_whatever_the_delivery_order() {
+    for queued_tail in [false, true] {
+        for head_has_on_error in [false, true] {
+            let reports = counter();
+            let count = reports.clone();
+            let manager = TaskManager::builder()
+                .max_threads(1)
+                .error_handler(move |_| {
+                    count.fetch_add(1, Ordering::SeqCst);
+                })
+                .build()
+                .unwrap();
+            let ui = EventLoop::new();
+            let head = manager.task(|_| Err::<u32, _>(AppError::new("ERR_LOAD", "broken")));
+            let head = if head_has_on_error {
+                head.on_error(|_| {}).start()
+            } else {
+                head.start()
+            };
+            let tail = head.then(|_, n| Ok::<_, AppError>(n));
+            let tail = if queued_tail {
+                tail.dispatcher(ui.dispatcher()).start()
+            } else {
+                tail.start()
+            };
+            assert!(tail.wait_for(PATIENCE));
+            assert!(ui.run_until_idle(&manager, PATIENCE));
+            let expected = usize::from(!head_has_on_error);
+            assert_eq!(
+                get(&reports),
+                expected,
+                "queued tail: {queued_tail}, head's on_error: {head_has_on_error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_join_on_a_manual_continuation_never_runs_another_managers_task_here() {
+    let threaded = TaskManager::new(1);
+    let gate = Gate::new();
+    let busy = common::occupy(&threaded, &gate);
+    let here = std::thread::current().id();
+    let ran_on = Arc::new(Mutex::new(None));
+    let on = ran_on.clone();
+    let head = threaded.spawn(move |_| {
+        *on.lock().unwrap() = Some(std::thread::current().id());
+        Ok::<_, AppError>(1)
+    });
+    let clock = TestClock::new();
+    let manual = common::manual_on(&clock);
+    let scope = manual.scope();
+    let tail = head
+        .then(|_, n| Ok::<_, AppError>(n + 1))
+        .scope(&scope)
+        .start();
+    let opener = {
+        let gate = gate.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            gate.open();
+        })
+    };
+    assert_eq!(tail.join().unwrap(), 2);
+    opener.join().unwrap();
+    busy.join().unwrap();
+    assert_ne!(
+        *ran_on.lock().unwrap(),
+        Some(here),
+        "the head ran on its own manager"
+    );
+}
+
+#[test]
+fn when_any_of_nothing_is_the_combinators_own_failure_mapped_as_any() {
+    let maps = counter();
+    let count = maps.clone();
+    let manager = TaskManager::builder()
+        .max_threads(1)
+        .map_error(move |error| {
+            count.fetch_add(1, Ordering::SeqCst);
+            error
+        })
+        .build()
+        .unwrap();
+    let none: Vec<Task<u32>> = Vec::new();
+    let any = manager.when_any(none).name("first mirror").start();
+    match any.join() {
+        Err(TaskError::Failed(error)) => {
+            assert_eq!(error.code(), codes::ERR_NO_TASKS);
+            assert_eq!(
+                error.context().get("task").map(String::as_str),
+                Some("first mirror")
+            );
+        }
+        other => panic!("expected ERR_NO_TASKS, got {other:?}"),
+    }
+    assert_eq!(get(&maps), 1);
+}

@@ -20,7 +20,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::deadline::Timeout;
-use crate::error::{AppError, TaskError};
+use crate::error::{codes, AppError, TaskError};
 use crate::latest::LatestOfName;
 use crate::manager::{Joins, TaskBuilder};
 use crate::scope::ScopeNode;
@@ -31,7 +31,7 @@ use crate::task::cell::CellRef;
 use crate::task::context::TaskContext;
 use crate::task::delivery::Terminal;
 use crate::task::feature::Feature;
-use crate::task::polled::{waker_of, Polled};
+use crate::task::polled::Polled;
 use crate::task::{run, travel, Task};
 use crate::vocabulary::{CancelReason, TaskState};
 
@@ -87,7 +87,7 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         F: FnOnce(&TaskContext, T) -> Result<U, E> + Send + 'static,
     {
         self.follow(Every::No, move |ctx: &TaskContext, outcome| match outcome {
-            Ok(value) => ended(f(ctx, value)),
+            Ok(value) => step_of(f(ctx, value)),
             Err(error) => Step::Passed(error.into()),
         })
     }
@@ -154,7 +154,7 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
         F: FnOnce(&TaskContext, Result<T, TaskError>) -> Result<U, E> + Send + 'static,
     {
         self.follow(Every::Yes, move |ctx: &TaskContext, outcome| {
-            ended(f(ctx, outcome))
+            step_of(f(ctx, outcome))
         })
     }
 
@@ -182,8 +182,9 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
                 antecedent: Some(self),
                 outcome: None,
                 task: None,
-                body: None,
-                ended: false,
+                admitted: false,
+                decided: false,
+                passed: None,
             }),
         });
         let body = Follow {
@@ -204,7 +205,7 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
 }
 
 /// How a function's result ends the continuation's call.
-fn ended<U, E: Into<AppError>>(result: Result<U, E>) -> Step<U> {
+fn step_of<U, E: Into<AppError>>(result: Result<U, E>) -> Step<U> {
     match result {
         Ok(value) => Step::Done(Ok((value, None))),
         Err(error) => Step::Done(Err(error.into())),
@@ -228,23 +229,35 @@ struct Link<T, P> {
 struct Linked<T, P> {
     /// The antecedent's handle, until its outcome is taken or the continuation is decided.
     antecedent: Option<Task<T, P>>,
-    /// The antecedent's outcome, until the continuation's body takes it.
+    /// The antecedent's outcome, left for the continuation's body when the gate opens (in the
+    /// step that takes it from the antecedent: the body never finds it missing).
     outcome: Option<Result<T, TaskError>>,
     /// The continuation, from its admission until its gate opens or it is decided.
     task: Option<CellRef>,
-    /// The waker of a continuation body started before its gate opened (a `join` on a worker
-    /// or on a `manual()` manager runs a queued task at once).
-    body: Option<Waker>,
+    /// The continuation reached its gate (it was not refused at `start()`).
+    admitted: bool,
     /// The continuation was decided: from now on the link holds none of it (a decision may
     /// come before its admission reaches the gate, from a canceller or its deadline).
-    ended: bool,
+    decided: bool,
+    /// The antecedent's failure, once passed on to the continuation: reported where it
+    /// happened, not again by the continuation.
+    passed: Option<AppError>,
+}
+
+/// What opening the gate does to the continuation.
+enum Open {
+    /// Queue it: its body takes the antecedent's outcome.
+    Queue,
+    /// Decide it the antecedent's way.
+    Cancel,
+    Fail(AppError),
 }
 
 impl<T: Send + 'static, P: Send + 'static> Link<T, P> {
     /// Polls the antecedent; once it has ended, opens the gate.
     fn poll_antecedent(self: &Arc<Self>) {
         let waker = Waker::from(Arc::clone(self));
-        let (outcome, task) = {
+        let (open, task) = {
             let mut linked = lock(&self.inner);
             let Some(antecedent) = linked.antecedent.as_mut() else {
                 return;
@@ -253,61 +266,53 @@ impl<T: Send + 'static, P: Send + 'static> Link<T, P> {
             else {
                 return;
             };
-            linked.antecedent = None;
-            (outcome, linked.task.take())
-        };
-        // The continuation was decided first (cancelled, timed out): nothing to open.
-        let Some(task) = task else {
-            return;
+            let antecedent = linked.antecedent.take();
+            let Some(task) = linked.task.take() else {
+                // The continuation was decided first (cancelled, timed out): nothing to open,
+                // and nobody will read the value, dropped now.
+                drop(linked);
+                if let (Some(antecedent), Ok(value)) = (antecedent, outcome) {
+                    let core = antecedent.core();
+                    core.host.drop_user_value(value, core.name());
+                }
+                return;
+            };
+            let open = match (&outcome, self.every) {
+                (Err(TaskError::Cancelled), Every::No) => Open::Cancel,
+                (Err(TaskError::Failed(error)), Every::No) => {
+                    linked.passed = Some(error.clone());
+                    Open::Fail(error.clone())
+                }
+                _ => Open::Queue,
+            };
+            linked.outcome = Some(outcome);
+            (open, task)
         };
         // Outside the lock: deciding the continuation runs its features, this link among them.
-        match (outcome, self.every) {
-            // Decided the antecedent's way (a body already started is stopped as well).
-            (Err(TaskError::Cancelled), Every::No) => run::cancel_along_chain(&task),
-            (Err(TaskError::Failed(error)), Every::No) => {
-                let link = Arc::clone(self);
-                travel::along_chain(Box::new(move || {
-                    if !run::fail_queued(&task, error.clone()) {
-                        link.hand_over(Err(TaskError::Failed(error)));
-                    }
-                }));
-            }
-            (outcome, _) => {
-                self.hand_over(outcome);
-                if task.core.state() == TaskState::Queued {
-                    match task.core.host.admission() {
-                        Some(admission) => admission.queue(task),
-                        None => {
-                            run::cancel_because(&task, CancelReason::Shutdown);
-                        }
+        match open {
+            Open::Cancel => run::cancel_along_chain(&task),
+            Open::Fail(error) => travel::along_chain(Box::new(move || {
+                run::fail_queued(&task, error);
+            })),
+            Open::Queue if task.core.state() == TaskState::Queued => {
+                match task.core.host.admission() {
+                    Some(admission) => admission.queue(task),
+                    None => {
+                        run::cancel_because(&task, CancelReason::Shutdown);
                     }
                 }
             }
+            Open::Queue => {}
         }
     }
 
-    /// Leaves the antecedent's outcome for the continuation's body, and wakes a body that
-    /// started before the gate opened.
-    fn hand_over(&self, outcome: Result<T, TaskError>) {
-        let body = {
-            let mut linked = lock(&self.inner);
-            linked.outcome = Some(outcome);
-            linked.body.take()
-        };
-        if let Some(body) = body {
-            body.wake();
-        }
-    }
-
-    /// For the continuation's body: the antecedent's outcome, or `None` after registering
-    /// `cell`'s waker for when it comes.
-    fn take_outcome(&self, cell: &CellRef) -> Option<Result<T, TaskError>> {
-        let mut linked = lock(&self.inner);
-        let outcome = linked.outcome.take();
-        if outcome.is_none() {
-            linked.body = Some(waker_of(cell));
-        }
-        outcome
+    /// For the continuation's body: the antecedent's outcome, left there when the gate
+    /// opened, which is before anyone can start the body.
+    fn take_outcome(&self) -> Result<T, TaskError> {
+        lock(&self.inner)
+            .outcome
+            .take()
+            .expect("a continuation starts after its gate opened, which left it the outcome")
     }
 }
 
@@ -315,10 +320,11 @@ impl<T: Send + 'static, P: Send + 'static> Gate for Link<T, P> {
     fn admitted(self: Arc<Self>, task: CellRef) {
         {
             let mut linked = lock(&self.inner);
-            if linked.ended {
+            if linked.decided {
                 return;
             }
             linked.task = Some(task);
+            linked.admitted = true;
         }
         self.poll_antecedent();
     }
@@ -340,31 +346,44 @@ impl<T: Send + 'static, P: Send + 'static> Feature for Link<T, P> {
         lock(&self.inner).antecedent.as_ref().map(Task::erased)
     }
 
+    fn passed_on(&self, error: &AppError) -> bool {
+        lock(&self.inner)
+            .passed
+            .as_ref()
+            .is_some_and(|passed| passed.is_same(error))
+    }
+
     /// The continuation is decided: an antecedent still undecided is cancelled (the chain
-    /// behind a cancelled or timed-out continuation stops), and the link lets both go.
-    fn decided(&self, task: &CellRef, _terminal: &Terminal) {
-        let (antecedent, _body, unread) = {
+    /// behind a cancelled or timed-out continuation stops), unless the continuation was
+    /// refused at `start()` (then it detaches it, as a dropped builder does); and the link
+    /// lets both go.
+    fn decided(&self, task: &CellRef, terminal: &Terminal) {
+        let (antecedent, unread, admitted) = {
             let mut linked = lock(&self.inner);
-            linked.ended = true;
+            linked.decided = true;
             linked.task = None;
             (
                 linked.antecedent.take(),
-                linked.body.take(),
                 linked.outcome.take(),
+                linked.admitted,
             )
         };
         // The antecedent's value, if the continuation will never read it: dropped now.
         if let Some(unread) = unread {
             task.core.host.drop_user_value(unread, task.core.name());
         }
+        let timed_out =
+            matches!(terminal, Terminal::Failed(error) if error.code() == codes::ERR_TASK_TIMEOUT);
         if let Some(antecedent) = antecedent {
-            run::cancel_along_chain(&antecedent.erased());
+            if admitted || timed_out {
+                run::cancel_along_chain(&antecedent.erased());
+            }
         }
     }
 }
 
-/// The continuation's body: waits for the antecedent's outcome (only when started before its
-/// gate opened), goes on with `next` on it, and, if that started a future, is its body.
+/// The continuation's body: takes the antecedent's outcome, goes on with `next` on it, and,
+/// if that started a future, is its body.
 struct Follow<T, P, U, N> {
     link: Arc<Link<T, P>>,
     next: Option<N>,
@@ -379,15 +398,10 @@ where
     N: FnOnce(&TaskContext, Result<T, TaskError>) -> Step<U> + Send + 'static,
 {
     fn call(mut self: Box<Self>, ctx: &TaskContext) -> Step<U> {
-        let step = match self.body.take() {
-            Some(body) => body.call(ctx),
-            None => {
-                let Some(outcome) = self.link.take_outcome(ctx.cell()) else {
-                    return Step::Waiting(self);
-                };
-                let next = self.next.take().expect("a continuation starts once");
-                next(ctx, outcome)
-            }
+        let step = match (self.body.take(), self.next.take()) {
+            (Some(body), _) => body.call(ctx),
+            (None, Some(next)) => next(ctx, self.link.take_outcome()),
+            (None, None) => unreachable!("a continuation's body is called until it is done"),
         };
         match step {
             Step::Waiting(body) => {

@@ -156,7 +156,7 @@ fn when_all<T: Send + 'static>(
         let mut values: Vec<Option<T>> =
             std::iter::repeat_with(|| None).take(inputs.len()).collect();
         while let Some((index, outcome)) = inputs.next().await {
-            values[index] = Some(outcome?);
+            values[index] = Some(outcome.map_err(|error| inputs.pass_on(error))?);
         }
         Ok(values.into_iter().flatten().collect())
     })
@@ -169,17 +169,20 @@ fn when_any<T: Send + 'static>(
     tasks: impl IntoIterator<Item = Task<T>>,
 ) -> TaskBuilder<(usize, T)> {
     let (mut inputs, joins) = Inputs::new(tasks);
-    TaskBuilder::passing(admission, move |ctx| async move {
-        if inputs.len() == 0 {
-            return Err(TaskError::Failed(
+    if inputs.len() == 0 {
+        // The combinator's own failure, not an input's: mapped and reported as any task's.
+        let none = TaskBuilder::new(admission, |_| {
+            Err::<(usize, T), _>(
                 AppError::new(
                     codes::ERR_NO_TASKS,
                     "when_any was given no task: none can complete first",
                 )
-                .recoverable(false)
-                .with_context("task", ctx.name()),
-            ));
-        }
+                .recoverable(false),
+            )
+        });
+        return none.joining(joins);
+    }
+    TaskBuilder::passing(admission, move |_| async move {
         let mut last_failure = None;
         while let Some((index, outcome)) = inputs.next().await {
             match outcome {
@@ -188,7 +191,7 @@ fn when_any<T: Send + 'static>(
                 Err(TaskError::Cancelled) => {}
             }
         }
-        Err(last_failure.map_or(TaskError::Cancelled, TaskError::Failed))
+        Err(inputs.pass_on(last_failure.map_or(TaskError::Cancelled, TaskError::Failed)))
     })
     .joining(joins)
 }
@@ -216,6 +219,8 @@ struct Inputs<T> {
     woken: Arc<Woken>,
     /// Inputs without an outcome yet.
     left: usize,
+    /// The combinator's feature, which hears of the failure it passes on.
+    combined: Arc<Combined>,
 }
 
 /// The indices of the inputs whose wakers were called, and the combinator's own waker.
@@ -267,21 +272,35 @@ impl<T: Send + 'static> Inputs<T> {
         let woken = Arc::new(Woken::default());
         // Every input is polled at the first poll: as if each had woken.
         lock(&woken.inner).indices = (0..tasks.len()).rev().collect();
+        let combined = Arc::new(Combined {
+            inputs: Mutex::new(cells),
+            passed: Mutex::new(None),
+        });
+        let joins = Joins {
+            feature: Arc::clone(&combined) as Arc<dyn Feature>,
+            after: Some(Arc::new(StartNow)),
+        };
         let inputs = Inputs {
             left: tasks.len(),
             tasks,
             wakers: Vec::new(),
             woken,
-        };
-        let joins = Joins {
-            feature: Arc::new(Combined(Mutex::new(cells))),
-            after: Some(Arc::new(RunningAtOnce)),
+            combined,
         };
         (inputs, joins)
     }
 
     fn len(&self) -> usize {
         self.tasks.len()
+    }
+
+    /// An input's outcome that ends the combinator the same way: a failure is noted, so that
+    /// it is not reported a second time by the combinator.
+    fn pass_on(&self, error: TaskError) -> TaskError {
+        if let TaskError::Failed(failure) = &error {
+            *lock(&self.combined.passed) = Some(failure.clone());
+        }
+        error
     }
 
     /// The next input to end, with its index; `None` once all have.
@@ -331,20 +350,30 @@ impl<T: Send + 'static> Inputs<T> {
 
 /// A combinator is `Running` from its `start()`: admitted, it starts there without a poll,
 /// and its first poll (which registers its wakers with the inputs) is queued.
-struct RunningAtOnce;
+struct StartNow;
 
-impl Gate for RunningAtOnce {
+impl Gate for StartNow {
     fn admitted(self: Arc<Self>, task: CellRef) {
         run::start_waiting(&task);
     }
 }
 
-/// A combinator's feature: once it is decided, its inputs still undecided are cancelled.
-struct Combined(Mutex<Vec<CellRef>>);
+/// A combinator's feature: once it is decided, its inputs still undecided are cancelled; and
+/// the input failure it passed on, reported where it happened.
+struct Combined {
+    inputs: Mutex<Vec<CellRef>>,
+    passed: Mutex<Option<AppError>>,
+}
 
 impl Feature for Combined {
+    fn passed_on(&self, error: &AppError) -> bool {
+        lock(&self.passed)
+            .as_ref()
+            .is_some_and(|passed| passed.is_same(error))
+    }
+
     fn decided(&self, _task: &CellRef, _terminal: &Terminal) {
-        let inputs = std::mem::take(&mut *lock(&self.0));
+        let inputs = std::mem::take(&mut *lock(&self.inputs));
         for input in &inputs {
             if !input.core.state().is_terminal() {
                 run::cancel_along_chain(input);

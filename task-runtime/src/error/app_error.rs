@@ -170,19 +170,6 @@ struct Inner {
     recoverable: bool,
     context: BTreeMap<String, String>,
     source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
-    reported: Reported,
-}
-
-/// Whether this very error (not an edited copy) reached an `on_error` or the error handler:
-/// a failure passed on as it is along a chain of tasks is reported once. An edited error is
-/// a new one: its copy starts unreported.
-#[derive(Default)]
-struct Reported(std::sync::atomic::AtomicBool);
-
-impl Clone for Reported {
-    fn clone(&self) -> Self {
-        Reported::default()
-    }
 }
 
 impl AppError {
@@ -200,18 +187,13 @@ impl AppError {
                 recoverable: true,
                 context: BTreeMap::new(),
                 source: None,
-                reported: Reported::default(),
             }),
         }
     }
 
-    /// Marks the error reported (to an `on_error` or the error handler); whether it was
-    /// already.
-    pub(crate) fn mark_reported(&self) -> bool {
-        self.inner
-            .reported
-            .0
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
+    /// Whether `other` is this very error, passed on as it is (not an edited copy).
+    pub(crate) fn is_same(&self, other: &AppError) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {

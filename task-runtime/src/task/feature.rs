@@ -81,6 +81,14 @@ pub(crate) trait Feature: AsAny + Send + Sync {
         let _ = task;
     }
 
+    /// Whether `error`, this task's failure, is another task's passed on as it is (a
+    /// continuation's antecedent's, a combinator's input's): reported where it happened, it
+    /// reaches this task's `on_error` but not the error handler again.
+    fn passed_on(&self, error: &AppError) -> bool {
+        let _ = error;
+        false
+    }
+
     /// The task this one waits for before it may start (a continuation's antecedent, while
     /// its gate is closed): a `join` helps that one first, and never starts this one early.
     fn waits_for(&self) -> Option<CellRef> {

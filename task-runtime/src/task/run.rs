@@ -12,6 +12,7 @@ use crate::host::Mark;
 use crate::sync::thread_local;
 use crate::vocabulary::{CancelReason, TaskState};
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// Runs a queued task on the current thread: body, outcome, then delivery; whether the body
 /// ran. Does nothing if the task is no longer queued (cancelled, or already run by a joining
@@ -127,10 +128,8 @@ fn called_back(cell: &CellRef, called: Called) {
 /// A polled body's waker was called (from any thread, any number of times, also after the
 /// task ended): a parked body's next poll is queued.
 pub(crate) fn wake(cell: &CellRef) {
-    if cell.slot.wake() {
-        if let Some(HeldBack::Poll(cell)) = travel::hold_back(HeldBack::Poll(cell.clone())) {
-            schedule(&cell);
-        }
+    if cell.slot.wake() && !travel::hold_back(|| HeldBack::Poll(cell.clone())) {
+        schedule(cell);
     }
 }
 
@@ -311,17 +310,23 @@ fn decided(cell: &CellRef, terminal: Terminal) {
 pub(crate) fn help_if_worker(cell: &CellRef) {
     let host = &cell.core.host;
     let here = host.is_pool_thread() || host.is_manual();
+    // Only a task of this manager, and only one that may start: never one behind its gate.
     let startable = |task: &CellRef| {
-        here && task.core.state() == TaskState::Queued && waits_for(task).is_none()
+        here && Arc::ptr_eq(&task.core.host, host)
+            && task.core.state() == TaskState::Queued
+            && waits_for(task).is_none()
     };
-    // The chain behind the task, walked without recursion however long it is.
-    let mut chain = vec![cell.clone()];
-    while let Some(antecedent) = chain.last().and_then(waits_for) {
-        chain.push(antecedent);
-    }
-    for task in chain.iter().skip(1).rev() {
-        if startable(task) {
-            run(task);
+    if let Some(antecedent) = waits_for(cell) {
+        // The chain behind the task, walked without recursion however long it is, then
+        // helped from its first task on: each run here opens the next one's gate.
+        let mut chain = vec![antecedent];
+        while let Some(antecedent) = chain.last().and_then(waits_for) {
+            chain.push(antecedent);
+        }
+        for task in chain.iter().rev() {
+            if startable(task) {
+                run(task);
+            }
         }
     }
     // Only while it waits: a body being polled or run elsewhere (another thread driving the
@@ -337,6 +342,13 @@ pub(crate) fn help_if_worker(cell: &CellRef) {
         let ran = host
             .admission()
             .is_some_and(|admission| admission.run_next());
+        // Behind another manager's task: that manager ends it; then this thread runs the
+        // task, which nobody else would on a manual manager.
+        let elsewhere = waits_for(cell).is_some_and(|a| !Arc::ptr_eq(&a.core.host, host));
+        if !ran && elsewhere {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            continue;
+        }
         if !ran && waits() {
             panic!(
                 "waiting for task `{}` on a manual manager (join, wait_for): it waits, and \
@@ -352,7 +364,8 @@ pub(crate) fn help_if_worker(cell: &CellRef) {
 /// from the continuation that follows it), as a step [`travel::along_chain`]; during a cancel
 /// round's requests on this thread, once they are made.
 pub(crate) fn cancel_along_chain(cell: &CellRef) {
-    if let Some(HeldBack::Cancel(cell)) = travel::hold_back(HeldBack::Cancel(cell.clone())) {
+    if !travel::hold_back(|| HeldBack::Cancel(cell.clone())) {
+        let cell = cell.clone();
         travel::along_chain(Box::new(move || {
             cancel(&cell);
         }));

@@ -27,7 +27,7 @@ pub(crate) enum HeldBack {
 }
 
 /// One step of an outcome travelling along a chain of tasks.
-pub(crate) type Step = Box<dyn FnOnce()>;
+pub(crate) type ChainStep = Box<dyn FnOnce()>;
 
 // Loom's under `cfg(loom)`, which takes no `const { .. }` block.
 thread_local! {
@@ -37,32 +37,36 @@ thread_local! {
 
     /// While an outcome travels along a chain on this thread: the steps it reached since.
     #[allow(clippy::missing_const_for_thread_local)]
-    static ALONG: RefCell<Option<Vec<Step>>> = RefCell::new(None);
+    static ALONG: RefCell<Option<Vec<ChainStep>>> = RefCell::new(None);
 }
 
 /// Runs a round's `requests`, holding back what they set travelling; returns their result and
 /// what was held back, for the caller to do once the requests are followed up.
 pub(crate) fn holding_back<R>(requests: impl FnOnce() -> R) -> (R, Vec<HeldBack>) {
     let outer = ROUND.with(|round| round.borrow_mut().replace(Vec::new()));
+    // Also if `requests` unwinds: a list left behind would hold every later wake back.
+    let restore = Restore(outer, &ROUND);
     let result = requests();
-    let held = ROUND.with(|round| std::mem::replace(&mut *round.borrow_mut(), outer));
+    let held = ROUND.with(|round| round.borrow_mut().take());
+    drop(restore);
     (result, held.unwrap_or_default())
 }
 
-/// Holds `what` back if a round's requests run on this thread; gives it back otherwise.
-pub(crate) fn hold_back(what: HeldBack) -> Option<HeldBack> {
+/// Holds back what `what` makes if a round's requests run on this thread; whether it did.
+pub(crate) fn hold_back(what: impl FnOnce() -> HeldBack) -> bool {
     ROUND.with(|round| match &mut *round.borrow_mut() {
         Some(held) => {
-            held.push(what);
-            None
+            held.push(what());
+            true
         }
-        None => Some(what),
+        None => false,
     })
 }
 
-/// Runs `step`, or queues it for the call already running steps on this thread (see the
-/// module docs); returns once every step queued meanwhile ran.
-pub(crate) fn along_chain(step: Step) {
+/// Runs `step`, or, when a call on this thread already runs steps, queues it for that call
+/// and returns at once (see the module docs). The outermost call returns once every step
+/// queued meanwhile ran; a step that panics is reported and the others still run.
+pub(crate) fn along_chain(step: ChainStep) {
     let first = ALONG.with(|along| {
         let mut along = along.borrow_mut();
         if let Some(later) = along.as_mut() {
@@ -75,10 +79,21 @@ pub(crate) fn along_chain(step: Step) {
     let Some(step) = first else {
         return;
     };
-    let _outermost = Restore::<Step>(None, &ALONG);
-    step();
+    let _outermost = Restore::<ChainStep>(None, &ALONG);
+    run_step(step);
     while let Some(next) = ALONG.with(|along| along.borrow_mut().as_mut().and_then(Vec::pop)) {
-        next();
+        run_step(next);
+    }
+}
+
+/// Runs one step; a panic (a user value's `Drop`, say) must not lose the steps queued after
+/// it, whose tasks would never be decided.
+fn run_step(step: ChainStep) {
+    if let Err(panic) = crate::unwind::catch(step) {
+        tracing::error!(
+            panic = panic.message(),
+            "a step along a chain of tasks panicked"
+        );
     }
 }
 

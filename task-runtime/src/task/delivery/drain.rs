@@ -90,7 +90,10 @@ fn dispatch_drain(cell: &CellRef) {
     let core = &cell.core;
     let dispatcher = core.dispatcher();
     let job = DrainJob(Some(cell.clone()));
-    if let Err(panic) = unwind::catch(|| dispatcher.dispatch(Box::new(move || job.deliver()))) {
+    // A dispatcher is user code, which may run the job at once: as if nothing travelled.
+    let dispatched =
+        travel::outside(|| unwind::catch(|| dispatcher.dispatch(Box::new(move || job.deliver()))));
+    if let Err(panic) = dispatched {
         // If the dispatcher dropped the job while panicking, the job abandoned the mailbox.
         core.host
             .report_panic("the dispatcher", core.name().as_str(), &panic);
@@ -186,7 +189,7 @@ fn deliver_terminal(cell: &CellRef, terminal: Terminal, mut callbacks: Option<Bo
             let callback = callbacks.as_mut().and_then(|c| c.on_error.take());
             // A failure passed on as it is (a continuation's, a combinator's) was reported
             // where it happened: it reaches this task's `on_error`, not the handler again.
-            let reported = error.mark_reported();
+            let reported = core.features().iter().any(|f| f.passed_on(&error));
             match callback.filter(|_| !silenced) {
                 Some(callback) => {
                     let err = error.clone();
@@ -221,7 +224,9 @@ fn end_undelivered(cell: &CellRef, terminal: Terminal) {
         feature.closed(core);
     }
     match terminal {
-        Terminal::Failed(error) if !error.mark_reported() => host.handle_error(&error),
+        Terminal::Failed(error) if !core.features().iter().any(|f| f.passed_on(&error)) => {
+            host.handle_error(&error)
+        }
         Terminal::Failed(_) => {}
         Terminal::Completed(Some(completion)) => host.drop_user_value(completion, core.name()),
         Terminal::Completed(None) | Terminal::Cancelled => {}
