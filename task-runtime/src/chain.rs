@@ -52,7 +52,11 @@ impl<T: Send + 'static, P: Send + 'static> Task<T, P> {
     /// - It runs on this task's manager and joins this task's scope, unless `.scope(..)`
     ///   says otherwise. If that manager is gone, the continuation is cancelled at `start()`,
     ///   as a task started after a shutdown.
-    /// - Dropped unstarted, the builder detaches this task, as dropping its handle does.
+    /// - Dropped unstarted, the builder detaches this task, as dropping its handle does; so
+    ///   does a continuation refused at `start()` (its scope closed, its name taken with
+    ///   [`Exclusive::SkipIfActive`](crate::Exclusive::SkipIfActive)), which is cancelled.
+    /// - A failure passed on reaches the continuation's `on_error`, but the error handler only
+    ///   once, for the task where it happened.
     ///
     /// # Panics
     ///
