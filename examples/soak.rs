@@ -456,27 +456,22 @@ fn main() -> ExitCode {
             let inputs: Vec<Task<()>> =
                 recents.drain(recents.len() - n..).map(|r| r.task).collect();
             match rng.below(3) {
-                0 => {
-                    let task = start_counted(manager.when_all(inputs), &endings, i, deadline);
-                    let recent = Recent {
-                        task,
-                        steps: 1,
-                        scoped: None,
-                    };
-                    (recent.task.id(), Some(recent))
-                }
-                1 => {
-                    let task = start_counted(manager.when_any(inputs), &endings, i, deadline);
-                    let recent = Recent {
-                        task,
-                        steps: 1,
-                        scoped: None,
-                    };
-                    (recent.task.id(), Some(recent))
-                }
-                _ => {
+                2 => {
+                    // Its handle has items: not one a later continuation takes.
                     let each = manager.when_each(inputs).on_items(|_| {});
                     (start_counted(each, &endings, i, deadline).id(), None)
+                }
+                kind => {
+                    let task = match kind {
+                        0 => start_counted(manager.when_all(inputs), &endings, i, deadline),
+                        _ => start_counted(manager.when_any(inputs), &endings, i, deadline),
+                    };
+                    let recent = Recent {
+                        steps: 1,
+                        scoped: None,
+                        task,
+                    };
+                    (recent.task.id(), Some(recent))
                 }
             }
         } else {

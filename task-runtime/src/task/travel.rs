@@ -101,6 +101,10 @@ fn run_step(step: ChainStep) {
 pub(crate) fn outside<R>(f: impl FnOnce() -> R) -> R {
     let along = ALONG.with(|along| along.borrow_mut().take());
     let round = ROUND.with(|round| round.borrow_mut().take());
+    if along.is_none() && round.is_none() {
+        // The usual case (every inline delivery): nothing to put back.
+        return f();
+    }
     let _along = Restore(along, &ALONG);
     let _round = Restore(round, &ROUND);
     f()
