@@ -3,9 +3,12 @@
 //! (zero to 400 µs), one in four runs in a scope dropped mid-run, one in three has an `async`
 //! body (which yields, sleeps and awaits), one in ten continues a recent task (`then`,
 //! `then_result`, `then_async`: chains of up to five steps) and one in twenty combines two to
-//! four recent tasks (`when_all`, `when_any`, `when_each`), and an event-loop thread delivers
-//! every callback. Checks that every task ends exactly once, that each continuation's
-//! function ran at most once, that the registry empties, that the worker threads never exceed
+//! four recent tasks (`when_all`, `when_any`, `when_each`), one in twenty maps up to 64 items
+//! (`map`, `for_each`, `map_async`, `for_each_async`; an item in fifty fails, one in a hundred
+//! panics), and an event-loop thread delivers every callback. Checks that every task ends
+//! exactly once, that each continuation's function ran at most once, that every item of a map
+//! ran at most once (all of them, once each, for a map that completed), that the registry
+//! empties, that the worker threads never exceed
 //! the limit, that no task state leaks, and that every future an async body made was dropped.
 //!
 //! ```text
@@ -80,6 +83,32 @@ fn start_counted<T: Send + 'static, P: Send + 'static>(
     match deadline {
         Some(deadline) => builder.timeout(deadline).start(),
         None => builder.start(),
+    }
+}
+
+/// A map of the soak: how often each of its items ran, and whether it completed.
+struct MapRecord {
+    runs: Arc<Vec<AtomicU8>>,
+    completed: Arc<AtomicBool>,
+}
+
+/// An item of a map: counts its run, and fails (one in fifty) or panics (one in a hundred)
+/// by its number.
+fn map_item(runs: &[AtomicU8], n: usize, seed: u64) -> Result<u64, AppError> {
+    runs[n].fetch_add(1, Ordering::Relaxed);
+    match (seed
+        .wrapping_add(n as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> 32)
+        % 100
+    {
+        0 | 1 => Err(AppError::new("ERR_SOAK", "planned item failure")),
+        2 => panic!("planned item panic"),
+        3..=10 => {
+            thread::sleep(Duration::from_micros(30));
+            Ok(n as u64)
+        }
+        _ => Ok(n as u64),
     }
 }
 
@@ -326,6 +355,7 @@ fn main() -> ExitCode {
     let mut recents: VecDeque<Recent> = VecDeque::new();
     let mut scopes_made = 0;
     let (mut continuations, mut combinators) = (0usize, 0usize);
+    let mut maps: Vec<MapRecord> = Vec::new();
     let f_runs: Arc<Vec<AtomicU8>> = Arc::new((0..tasks).map(|_| AtomicU8::new(0)).collect());
     for i in 0..tasks {
         if i % 2000 == 1999 {
@@ -474,6 +504,52 @@ fn main() -> ExitCode {
                     (recent.task.id(), Some(recent))
                 }
             }
+        } else if joined == 3 {
+            // A map of up to 64 items, of one of the four forms.
+            let size = rng.below(65) as usize;
+            let seed = rng.next();
+            let record = MapRecord {
+                runs: Arc::new((0..size).map(|_| AtomicU8::new(0)).collect()),
+                completed: Arc::default(),
+            };
+            let (runs, completed) = (record.runs.clone(), record.completed.clone());
+            let done = move || completed.store(true, Ordering::SeqCst);
+            let id = match rng.below(4) {
+                0 => {
+                    let map = manager.map(0..size, move |_, n| map_item(&runs, n, seed));
+                    start_counted(map.on_complete(move |_| done()), &endings, i, deadline).id()
+                }
+                1 => {
+                    let each =
+                        manager.for_each(0..size, move |_, n| map_item(&runs, n, seed).map(drop));
+                    start_counted(each.on_complete(move |()| done()), &endings, i, deadline).id()
+                }
+                2 => {
+                    let map = manager
+                        .map_async(0..size, move |ctx, n| {
+                            let runs = runs.clone();
+                            async move {
+                                let _counted = Counted::new();
+                                ctx.yield_now().await;
+                                map_item(&runs, n, seed)
+                            }
+                        })
+                        .parallelism(1 + rng.below(8) as usize)
+                        .on_items(|_| {});
+                    start_counted(map.on_complete(move |_| done()), &endings, i, deadline).id()
+                }
+                _ => {
+                    let each = manager
+                        .for_each_async(0..size, move |_, n| {
+                            let runs = runs.clone();
+                            async move { map_item(&runs, n, seed).map(drop) }
+                        })
+                        .parallelism(1 + rng.below(8) as usize);
+                    start_counted(each.on_complete(move |()| done()), &endings, i, deadline).id()
+                }
+            };
+            maps.push(record);
+            (id, None)
         } else {
             let in_a_scope = rng.below(4) == 0;
             let is_async = rng.below(3) == 0;
@@ -574,6 +650,20 @@ fn main() -> ExitCode {
             "{twice} continuations ran their function more than once"
         ));
     }
+    let (mut items_twice, mut items_missing) = (0usize, 0usize);
+    for map in &maps {
+        let runs: Vec<u8> = map.runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
+        items_twice += runs.iter().filter(|&&r| r > 1).count();
+        if map.completed.load(Ordering::SeqCst) {
+            items_missing += runs.iter().filter(|&&r| r == 0).count();
+        }
+    }
+    if items_twice != 0 {
+        failures.push(format!("{items_twice} items of maps ran more than once"));
+    }
+    if items_missing != 0 {
+        failures.push(format!("{items_missing} items of completed maps never ran"));
+    }
     if active_after != 0 {
         failures.push(format!("{active_after} tasks still active"));
     }
@@ -631,6 +721,12 @@ fn main() -> ExitCode {
     println!(
         "  joined           {continuations} continuations (chains of up to {MAX_CHAIN} steps), \
          {combinators} combinators; each continuation's function ran at most once"
+    );
+    let items: usize = maps.iter().map(|map| map.runs.len()).sum();
+    println!(
+        "  maps             {} of {items} items in all; {items_twice} items ran twice, \
+         {items_missing} of completed maps never ran",
+        maps.len()
     );
     println!(
         "  peak threads     {peak_workers} workers (limit {MAX_THREADS}) + {fixed_threads} fixed"

@@ -468,6 +468,15 @@ impl Admit for Gone {
         cell.core.host.drop_user_value(value, cell.core.name());
     }
 
+    fn help(&self, _cell: CellRef, work: crate::task::admit::Work) {
+        // Nothing runs for a task of a manager that is gone.
+        drop(work);
+    }
+
+    fn max_threads(&self) -> usize {
+        1
+    }
+
     fn shutdown_timeout(&self) -> Duration {
         Duration::ZERO
     }

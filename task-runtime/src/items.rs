@@ -132,6 +132,12 @@ impl<P: Send + 'static> Items<P> {
         self.limit.store(n.max(1), Ordering::Relaxed);
     }
 
+    /// Whether anyone wants the items: `on_items` or `max_pending_items` was set (a map
+    /// publishes its results only then, and buffers nothing otherwise).
+    pub(crate) fn wanted(&self) -> bool {
+        self.listening.load(Ordering::Relaxed) || self.limit.load(Ordering::Relaxed) != usize::MAX
+    }
+
     /// The items not yet delivered or taken.
     pub(crate) fn take(&self) -> Vec<P> {
         let (taken, room) = {

@@ -126,6 +126,8 @@ mod spawn_local;
 // Tasks that wait for others: continuations, and combinators over many.
 mod chain;
 mod combine;
+// Work over a collection: one task, many items.
+mod collection;
 // What the attributes require of a task's types, named in their compile errors.
 pub mod bounds;
 

@@ -314,6 +314,15 @@ impl Admit for LoopAdmission {
         self.dispatcher.dispatch(Box::new(move || drop(value)));
     }
 
+    /// A local task's work runs on its loop, as the task does.
+    fn help(&self, _cell: CellRef, work: crate::task::admit::Work) {
+        self.dispatcher.dispatch(work);
+    }
+
+    fn max_threads(&self) -> usize {
+        1
+    }
+
     fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(5)
     }

@@ -30,14 +30,21 @@ pub(crate) fn drop_contained<T>(value: T) -> Option<Panic> {
     catch(move || drop(value)).err()
 }
 
-fn into_panic(payload: Box<dyn Any + Send>) -> Panic {
-    let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+/// The message of a panic's payload, or a placeholder for payloads that are not strings.
+fn message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else {
         "non-string panic payload".to_owned()
-    };
+    }
+}
+
+/// A panic's payload (caught by [`catch`], or by other means: a future's `catch_unwind`) as
+/// its message; the payload is dropped here, where a panic in its `Drop` cannot escape.
+pub(crate) fn into_panic(payload: Box<dyn Any + Send>) -> Panic {
+    let message = message(&*payload);
     // The payload is user data too: its own `Drop` may panic, and that must not unwind here.
     let mut payload = Some(payload);
     while let Err(again) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload.take()))) {

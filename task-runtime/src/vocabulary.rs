@@ -97,6 +97,10 @@ pub enum CancelReason {
     Superseded,
     /// Its manager shut down (or was dropped).
     Shutdown,
+    /// Part of its own work failed, an item of a [`map`](crate::TaskManager::map) or
+    /// [`for_each`](crate::TaskManager::for_each): its outcome is that failure, and the
+    /// items still running see the task cancelled.
+    Failed,
 }
 
 /// Where a task is in its life.

@@ -30,6 +30,7 @@ const LAYERS: &[&[&str]] = &[
         "spawn_local",
         "chain",
         "combine",
+        "collection",
     ],
 ];
 

@@ -1010,3 +1010,49 @@ fn when_any_two_inputs_complete_at_once() {
         assert_settled(&manager);
     });
 }
+
+/// A map's items claimed by two workers (its body and a helper) vs a cancel: every item runs
+/// at most once, the map ends exactly once, a completed map ran every item once and gives
+/// every value in order, and neither the body's wait nor a helper's turn is ever lost.
+#[test]
+fn map_claims_race_a_cancel() {
+    model_bounded(2, || {
+        let manager = TaskManager::new(2);
+        let ran: Arc<Vec<std::sync::atomic::AtomicUsize>> = Arc::new(
+            (0..3)
+                .map(|_| std::sync::atomic::AtomicUsize::new(0))
+                .collect(),
+        );
+        let counting = Arc::clone(&ran);
+        let map = manager
+            .map(0..3usize, move |_, n| {
+                counting[n].fetch_add(1, Ordering::SeqCst);
+                Ok::<_, AppError>(n * 10)
+            })
+            .parallelism(2)
+            .start();
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let manager = manager.clone();
+                thread::spawn(move || {
+                    manager.run_queued_task();
+                })
+            })
+            .collect();
+        map.cancel();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        while manager.run_queued_task() {}
+        let runs: Vec<usize> = ran.iter().map(|n| n.load(Ordering::SeqCst)).collect();
+        assert!(runs.iter().all(|&n| n <= 1), "an item ran twice: {runs:?}");
+        match map.join() {
+            Ok(values) => {
+                assert_eq!(values, [0, 10, 20]);
+                assert_eq!(runs, [1, 1, 1]);
+            }
+            Err(error) => assert!(error.is_cancelled(), "{error:?}"),
+        }
+        assert_settled(&manager);
+    });
+}

@@ -14,6 +14,14 @@ pub(crate) enum Job {
     /// Drops what a task left behind on a worker: the future of a body cancelled while it
     /// waited, never dropped inside the call that cancelled it (a UI thread, say).
     Drop(Box<Leftover>),
+    /// Runs work a running task handed to the pool (a map's items).
+    Work(Box<Help>),
+}
+
+/// Work for a task, and the task, whose priority it queues with.
+pub(crate) struct Help {
+    pub(crate) cell: CellRef,
+    pub(crate) work: crate::task::admit::Work,
 }
 
 /// A task's leftover and the task, whose host hears of a panicking `Drop`.
@@ -27,11 +35,14 @@ impl PoolJob for Job {
         match self {
             Job::Start(cell) | Job::Poll(cell) => cell.core.priority,
             Job::Drop(leftover) => leftover.cell.core.priority,
+            Job::Work(help) => help.cell.core.priority,
         }
     }
 
+    /// A woken body and a leftover go ahead of the never-started tasks; a task's work
+    /// queues behind them as a new task would (it takes turns with the others).
     fn resumes(&self) -> bool {
-        !matches!(self, Job::Start(_))
+        matches!(self, Job::Poll(_) | Job::Drop(_))
     }
 
     fn execute(self) -> bool {
@@ -44,14 +55,27 @@ impl PoolJob for Job {
                 cell.core.host.drop_user_value(value, cell.core.name());
                 false
             }
+            // Not a body either: `run_all` counts the task once, by its body.
+            Job::Work(help) => {
+                let Help { cell, work } = *help;
+                if let Err(panic) = crate::unwind::catch(work) {
+                    cell.core.host.report_panic(
+                        "work of the task",
+                        cell.core.name().as_str(),
+                        &panic,
+                    );
+                }
+                false
+            }
         }
     }
 
     fn is_stale(&self) -> bool {
         match self {
             Job::Start(cell) => cell.core.state() != TaskState::Queued,
-            // A poll finds out itself whether it is still wanted; a drop always is.
-            Job::Poll(_) | Job::Drop(_) => false,
+            // A poll or a task's work finds out itself whether it is still wanted; a drop
+            // always is.
+            Job::Poll(_) | Job::Drop(_) | Job::Work(_) => false,
         }
     }
 
@@ -64,6 +88,7 @@ impl PoolJob for Job {
                 run::cancel_because(&cell, crate::vocabulary::CancelReason::Shutdown);
             }
             Job::Drop(leftover) => drop(leftover),
+            Job::Work(help) => drop(help),
         }
     }
 }

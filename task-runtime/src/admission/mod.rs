@@ -264,6 +264,20 @@ impl Admit for ManagerCore {
         }
     }
 
+    fn help(&self, cell: CellRef, work: crate::task::admit::Work) {
+        if let Err(job) = self
+            .pool
+            .submit(Job::Work(Box::new(job::Help { cell, work })))
+        {
+            // The pool terminated: the work is dropped unrun, which its owner makes up for.
+            drop(job);
+        }
+    }
+
+    fn max_threads(&self) -> usize {
+        self.pool.max_threads()
+    }
+
     fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
     }

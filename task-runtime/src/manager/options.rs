@@ -108,6 +108,39 @@ macro_rules! task_options {
             self
         }
 
+        /// At most `n` items of a [`map`](crate::TaskManager::map) or
+        /// [`for_each`](crate::TaskManager::for_each) run at once (their async forms: at most
+        /// `n` futures in flight). By default, the manager's `max_threads` when the task
+        /// starts. A task of one body has nothing to spread and ignores it.
+        ///
+        /// # Panics
+        ///
+        /// If `n` is 0, as [`TaskManager::new(0)`](crate::TaskManager::new) does.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use task_runtime::{AppError, TaskManager};
+        ///
+        /// let manager = TaskManager::new(4);
+        /// // Two downloads at a time, whatever the pool's size.
+        /// let sizes = manager
+        ///     .map_async(["a", "bb", "ccc"], |_, name| async move { Ok::<_, AppError>(name.len()) })
+        ///     .parallelism(2)
+        ///     .start();
+        /// assert_eq!(sizes.join().unwrap(), [1, 2, 3]);
+        /// ```
+        #[track_caller]
+        pub fn parallelism(mut self, n: usize) -> Self {
+            assert!(
+                n > 0,
+                "TaskBuilder::parallelism(0): at least one item must be able to run"
+            );
+            let $this = &mut self;
+            $task.body.limit(n);
+            self
+        }
+
         /// [`name`](Self::name) for a name fixed at compile time (the macros' `task_name`):
         /// kept as a reference, never copied.
         pub(crate) fn static_name(mut self, name: &'static str) -> Self {

@@ -62,7 +62,7 @@ use crate::vocabulary::{Exclusive, TaskId, TaskInfo};
 #[must_use = "a TaskBuilder does nothing until `.start()` is called"]
 pub struct TaskBuilder<T, P = ()> {
     pub(super) admission: Arc<dyn Admit>,
-    body: BoxBody<T>,
+    pub(super) body: BoxBody<T>,
     pub(super) options: Options,
     pub(super) items: Option<Arc<Items<P>>>,
     /// What joins this task to others: a continuation's antecedent, a combinator's inputs.

@@ -39,6 +39,11 @@ pub(crate) trait Gate: Send + Sync {
     fn admitted(self: Arc<Self>, task: CellRef);
 }
 
+/// Work a running task hands to its manager's pool (a map's items), queued with the
+/// task's priority among the other jobs. Dropped unrun if no worker will ever run it (the
+/// pool terminated): whatever it owns must then make up for it in its `Drop`.
+pub(crate) type Work = Box<dyn FnOnce() + Send>;
+
 /// What a manager offers whoever builds and submits its tasks: the builders, the scopes, and
 /// a running task through its host.
 pub(crate) trait Admit: Send + Sync {
@@ -81,6 +86,12 @@ pub(crate) trait Admit: Send + Sync {
     /// Has a worker drop `value`, which `cell` left behind (the future of a body cancelled
     /// while it waited): never inside the call that cancelled it.
     fn dispose(&self, cell: CellRef, value: Box<dyn Send>);
+
+    /// Queues `work` for `cell`, a running task, on the pool (see [`Work`]).
+    fn help(&self, cell: CellRef, work: Work);
+
+    /// The manager's thread limit now.
+    fn max_threads(&self) -> usize;
 
     /// How long the manager's shutdown waits for its tasks (what waits on a group of tasks
     /// default to).

@@ -36,6 +36,12 @@ pub(crate) enum Step<T> {
 pub(crate) trait Body<T>: Send {
     /// Calls (or polls) the function, consuming the body; a waiting body gives itself back.
     fn call(self: Box<Self>, ctx: &TaskContext) -> Step<T>;
+
+    /// At most `parallelism` parts of the body at once (a map's items); a body of one part
+    /// ignores it. Set before the task starts.
+    fn limit(&mut self, parallelism: usize) {
+        let _ = parallelism;
+    }
 }
 
 /// The user's function as given to `TaskManager::task`.
@@ -109,6 +115,12 @@ where
                 self.inner = Some(inner);
                 Step::Waiting(self)
             }
+        }
+    }
+
+    fn limit(&mut self, parallelism: usize) {
+        if let Some(inner) = &mut self.inner {
+            inner.limit(parallelism);
         }
     }
 }

@@ -104,9 +104,12 @@ const FAILED: u8 = 3;
 const CANCELLED: u8 = 4;
 const PHASE: u8 = 0b0111;
 const CANCEL_REQUESTED: u8 = 0b1000;
-/// Set with `CANCEL_REQUESTED` by the deadline: the outcome is `Failed` (a timeout), not
+/// Set with `CANCEL_REQUESTED` by the deadline (or a failure of the task's own work, with
+/// `FAILURE` as its reason): the outcome is `Failed` (a timeout, or that failure), not
 /// `Cancelled`.
 const TIMED_OUT: u8 = 0b1_0000;
+/// The reason bits of a stop made by a failure of the task's own work (`Stop::Failed`).
+const FAILURE: u8 = 5 << 5;
 /// Set with `CANCEL_REQUESTED` by a cancellation: why (see [`reason_bits`]).
 const REASON: u8 = 0b1110_0000;
 /// What a stop request leaves in the state word besides the phase.
@@ -118,6 +121,7 @@ fn reason_bits(reason: CancelReason) -> u8 {
         CancelReason::ScopeClosed => 2,
         CancelReason::Superseded => 3,
         CancelReason::Shutdown => 4,
+        CancelReason::Failed => 5,
     };
     code << 5
 }
@@ -129,6 +133,9 @@ pub(crate) enum Stop {
     Cancel(CancelReason),
     /// The deadline passed: the outcome is a timeout (`Failed`), unless a cancel came first.
     Deadline,
+    /// Part of the task's own work failed (an item of a map): the outcome is that failure,
+    /// which a feature of the task recorded ([`Feature::failure`]), unless a stop came first.
+    Failed,
 }
 
 /// What [`TaskCore::try_start`] did.
@@ -338,11 +345,19 @@ impl TaskCore {
         Arc::clone(found).as_any_arc().downcast::<F>().ok()
     }
 
-    /// The error of a task whose deadline passed: its deadline feature's.
-    pub(crate) fn timeout_error(&self) -> AppError {
-        self.features()
-            .iter()
-            .find_map(|feature| feature.timeout_error(self))
+    /// The error of a task stopped with one (`Stop::Deadline`, `Stop::Failed`): the failure
+    /// a feature recorded, or the timeout of its deadline feature.
+    pub(crate) fn stop_error(&self) -> AppError {
+        let failed = self.state.load(Ordering::Acquire) & REASON == FAILURE;
+        let features = self.features();
+        failed
+            .then(|| features.iter().find_map(|feature| feature.failure(self)))
+            .flatten()
+            .or_else(|| {
+                features
+                    .iter()
+                    .find_map(|feature| feature.timeout_error(self))
+            })
             .unwrap_or_else(|| AppError::timed_out(self.name().as_str(), Default::default()))
     }
 
@@ -469,6 +484,10 @@ impl TaskCore {
                 FAILED | CANCEL_REQUESTED | TIMED_OUT,
                 CANCEL_REQUESTED | TIMED_OUT,
             ),
+            Stop::Failed => self.request(
+                FAILED | CANCEL_REQUESTED | TIMED_OUT | FAILURE,
+                CANCEL_REQUESTED | TIMED_OUT | FAILURE,
+            ),
         }
     }
 
@@ -504,7 +523,11 @@ impl TaskCore {
             return None;
         }
         if s & TIMED_OUT != 0 {
-            return Some(CancelReason::Deadline);
+            return Some(if s & REASON == FAILURE {
+                CancelReason::Failed
+            } else {
+                CancelReason::Deadline
+            });
         }
         Some(match (s & REASON) >> 5 {
             2 => CancelReason::ScopeClosed,

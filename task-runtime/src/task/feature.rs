@@ -95,6 +95,13 @@ pub(crate) trait Feature: AsAny + Send + Sync {
         None
     }
 
+    /// The failure of the task's own work that stopped it ([`Stop::Failed`](super::cell::Stop)),
+    /// if this feature recorded it (a map's first failed item).
+    fn failure(&self, task: &TaskCore) -> Option<AppError> {
+        let _ = task;
+        None
+    }
+
     /// The error of a deadline's stop, if this feature is the task's deadline.
     fn timeout_error(&self, task: &TaskCore) -> Option<AppError> {
         let _ = task;

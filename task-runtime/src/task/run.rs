@@ -208,6 +208,14 @@ pub(crate) fn time_out(cell: &CellRef) -> CancelRequest {
     stop(cell, Stop::Deadline, Silence::No)
 }
 
+/// Part of the task's own work failed (an item of a map), and a feature of the task recorded
+/// the failure ([`Feature::failure`](super::feature::Feature::failure)): the task stops as
+/// for a deadline, its outcome that failure (unless a stop came first), and its body sees
+/// itself cancelled meanwhile.
+pub(crate) fn fail_running(cell: &CellRef) -> CancelRequest {
+    stop(cell, Stop::Failed, Silence::No)
+}
+
 fn stop(cell: &CellRef, why: Stop, silence: Silence) -> CancelRequest {
     let stopping = request_stop(cell, why, silence);
     let request = stopping.request;
@@ -236,7 +244,11 @@ fn follow_up(cell: &CellRef, stopping: Stopping, why: Stop) {
                 }
                 Stop::Deadline => {
                     tracing::debug!("task timed out before it started");
-                    Terminal::Failed(core.timeout_error())
+                    Terminal::Failed(core.stop_error())
+                }
+                Stop::Failed => {
+                    tracing::debug!("task failed before it started");
+                    Terminal::Failed(core.stop_error())
                 }
             };
             decided(cell, terminal);

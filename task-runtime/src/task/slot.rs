@@ -336,7 +336,7 @@ impl<T: Send + 'static> AnySlot for Slot<T> {
                 let body = inner.stage.take_body();
                 let outcome = match why {
                     Stop::Cancel(_) => TaskError::Cancelled,
-                    Stop::Deadline => TaskError::Failed(core.timeout_error()),
+                    Stop::Deadline | Stop::Failed => TaskError::Failed(core.stop_error()),
                 };
                 self.store_error(core, inner, outcome);
                 if let Some(body) = body {
@@ -383,7 +383,7 @@ impl<T: Send + 'static> Slot<T> {
     fn stop_now(&self, core: &TaskCore, inner: MutexGuard<'_, SlotInner<T>>) -> Terminal {
         match core.decide(false) {
             TaskState::Failed => {
-                let error = core.timeout_error();
+                let error = core.stop_error();
                 self.store_error(core, inner, TaskError::Failed(error.clone()));
                 Terminal::Failed(error)
             }
@@ -455,8 +455,9 @@ impl<T: Send + 'static> Slot<T> {
         let state = core.decide(matches!(output, Ok(Ok(_))));
         Called::Decided(match output {
             output if state == TaskState::Failed && core.timed_out() => {
-                // The deadline stopped it: whatever the body produced is dropped unread.
-                let error = core.timeout_error();
+                // The deadline (or a failure of its own work) stopped it: whatever the body
+                // produced is dropped unread.
+                let error = core.stop_error();
                 self.store_error(core, inner, TaskError::Failed(error.clone()));
                 if let Ok(Ok(produced)) = output {
                     core.host.drop_user_value(produced, core.name());

@@ -214,7 +214,7 @@ fn only_the_request_that_stops_the_task_is_new() {
 
 #[test]
 fn the_first_stop_request_names_the_reason_in_every_phase_after() {
-    use CancelReason::*;
+    use CancelReason::{Deadline, Requested, ScopeClosed, Shutdown, Superseded};
     for reason in [Requested, ScopeClosed, Superseded, Shutdown] {
         // A queued task, decided by the request.
         let (_test, cell) = queued();
@@ -242,4 +242,35 @@ fn the_first_stop_request_names_the_reason_in_every_phase_after() {
     let (_test, cell) = running();
     assert_eq!(cell.core.decide(true), Completed);
     assert_eq!(cell.core.cancel_reason(), None);
+}
+
+#[test]
+fn a_failure_of_its_own_work_stops_a_task_as_a_failure_unless_a_stop_came_first() {
+    // A map's failed item: the body sees itself cancelled, for that reason, and the
+    // decision is a failure whatever the body returns.
+    let (_test, cell) = running();
+    assert_eq!(
+        cell.core.request_stop(Stop::Failed),
+        CancelRequest::WasRunning
+    );
+    assert!(cell.core.is_cancelled());
+    assert_eq!(cell.core.cancel_reason(), Some(CancelReason::Failed));
+    cell.core.request_stop(Stop::Deadline);
+    assert_eq!(cell.core.cancel_reason(), Some(CancelReason::Failed));
+    assert_eq!(cell.core.decide(true), Failed);
+    assert_eq!(cell.core.cancel_reason(), Some(CancelReason::Failed));
+    // A cancel first: the failure changes nothing.
+    let (_test, cell) = running();
+    cell.core
+        .request_stop(Stop::Cancel(CancelReason::Requested));
+    assert_eq!(
+        cell.core.request_stop(Stop::Failed),
+        CancelRequest::AlreadyRequested
+    );
+    assert_eq!(cell.core.decide(false), Cancelled);
+    // A deadline first: a timeout.
+    let (_test, cell) = running();
+    cell.core.request_stop(Stop::Deadline);
+    cell.core.request_stop(Stop::Failed);
+    assert_eq!(cell.core.cancel_reason(), Some(CancelReason::Deadline));
 }
