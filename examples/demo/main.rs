@@ -8,7 +8,8 @@
 //! ```
 //!
 //! What runs: files of generated data written to a temporary directory, read back and
-//! hashed (one task per file); a prime sieve; a scan that the demo cancels after a second; a
+//! hashed (one `map` over the files: one task, one bar, each file's checksums shown as it is
+//! done); a prime sieve; a scan that the demo cancels after a second; a
 //! settings load that fails with a structured `AppError`; and a search box that fires one
 //! task per keystroke with `exclusive = "cancel_previous"`, so only the last query's result
 //! is shown. The frame counter under the bars keeps ticking: the UI thread never waits for
@@ -29,7 +30,7 @@ use history::History;
 use task_macros::run_in_background;
 use task_runtime::indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use task_runtime::{
-    AppError, EventLoop, Publisher, ScopeHandle, TaskContext, TaskManager, TerminalProgress,
+    AppError, EventLoop, Publisher, Task, TaskContext, TaskManager, TerminalProgress,
 };
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -96,50 +97,24 @@ struct Screen {
 #[derive(Clone)]
 struct Service {
     batch: TaskManager,
-    /// The file hashes: one scope, drawn as one bar.
-    files: ScopeHandle,
     interactive: TaskManager,
     screen: Arc<Mutex<Screen>>,
     dir: Arc<PathBuf>,
 }
 
 impl Service {
-    /// Writes `mb` megabytes of generated data to a file, then reads it back and checksums it.
-    #[run_in_background(task_name = "hash", manager = &self.batch, scope = &self.files,
-                        on_complete = self.show_hash, on_error = self.show_error,
-                        show_progress = true)]
-    fn hash_file(&self, index: usize, mb: usize, ctx: &TaskContext) -> Result<Checksums, AppError> {
-        let path = self.dir.join(format!("data-{index}.bin"));
-        let mut seed = work::seed(index);
-        let mut chunk = vec![0u8; MB];
-        let mut out = BufWriter::new(File::create(&path)?);
-        for done in 0..mb {
-            ctx.check_cancelled()?;
-            work::fill(&mut chunk, &mut seed);
-            out.write_all(&chunk)?;
-            ctx.report_progress(
-                done as u64 + 1,
-                2 * mb as u64,
-                format!("writing {}", name_of(&path)),
-            );
-        }
-        out.flush()?;
-        drop(out);
-        let mut hash = work::Fnv::default();
-        let mut crc = work::Crc32::new();
-        let mut file = File::open(&path)?;
-        for done in 0..mb {
-            ctx.check_cancelled()?;
-            file.read_exact(&mut chunk)?;
-            hash.write(&chunk);
-            crc.write(&chunk);
-            ctx.report_progress(
-                (mb + done) as u64 + 1,
-                2 * mb as u64,
-                format!("hashing {}", name_of(&path)),
-            );
-        }
-        Ok((name_of(&path), hash.0, crc.finish()))
+    /// Writes `files` files of `mb` megabytes of generated data, then reads each back and
+    /// checksums it: one task for them all, drawn as one bar, each file's checksums shown as
+    /// soon as it is done.
+    fn hash_files(&self, files: usize, mb: usize) -> Task<Vec<Checksums>, (usize, Checksums)> {
+        let (dir, shown, failed) = (Arc::clone(&self.dir), self.clone(), self.clone());
+        self.batch
+            .map(1..=files, move |ctx, index| hash_file(&dir, index, mb, ctx))
+            .name("hash files")
+            .show_progress(true)
+            .on_items(move |done| done.into_iter().for_each(|(_, sums)| shown.show_hash(sums)))
+            .on_error(move |error| failed.show_error(error))
+            .start()
     }
 
     /// Counts the primes below `limit` with a sieve, a segment at a time.
@@ -261,11 +236,8 @@ fn main() {
     let history = History::default();
     history.follow(&batch);
     history.follow(&interactive);
-    // Every file's hash in one scope, shown as one line however many files there are.
-    let files = batch.scope().named("hash files").show_progress(true);
     let service = Service {
         batch: batch.clone(),
-        files: files.handle(),
         interactive: interactive.clone(),
         screen: Arc::default(),
         dir: Arc::new(dir.clone()),
@@ -273,9 +245,7 @@ fn main() {
 
     // Start the work; the handles let the UI cancel.
     let per_file = (options.size_mb / options.files).max(1);
-    for index in 1..=options.files {
-        history.track(&service.hash_file(index, per_file));
-    }
+    history.track(&service.hash_files(options.files, per_file));
     history.track(&service.count_primes(PRIMES_BELOW));
     let scan = service.slow_scan();
     history.track(&scan);
@@ -323,7 +293,6 @@ fn main() {
         thread::sleep(FRAME.saturating_sub(now.elapsed()));
     }
     frames_line.finish_and_clear();
-    drop(files); // its line is complete
     let screen = Arc::clone(&service.screen);
     drop(service);
     drop((batch, interactive)); // the last handles: the threads exit
@@ -379,6 +348,37 @@ fn print_summary(history: &History, screen: &Screen) {
     for error in &screen.errors {
         println!("error panel: {error}");
     }
+}
+
+/// Writes `mb` megabytes of generated data to a file, then reads it back and checksums it:
+/// one item of the map.
+fn hash_file(
+    dir: &Path,
+    index: usize,
+    mb: usize,
+    ctx: &TaskContext,
+) -> Result<Checksums, AppError> {
+    let path = dir.join(format!("data-{index}.bin"));
+    let mut seed = work::seed(index);
+    let mut chunk = vec![0u8; MB];
+    let mut out = BufWriter::new(File::create(&path)?);
+    for _ in 0..mb {
+        ctx.check_cancelled()?;
+        work::fill(&mut chunk, &mut seed);
+        out.write_all(&chunk)?;
+    }
+    out.flush()?;
+    drop(out);
+    let mut hash = work::Fnv::default();
+    let mut crc = work::Crc32::new();
+    let mut file = File::open(&path)?;
+    for _ in 0..mb {
+        ctx.check_cancelled()?;
+        file.read_exact(&mut chunk)?;
+        hash.write(&chunk);
+        crc.write(&chunk);
+    }
+    Ok((name_of(&path), hash.0, crc.finish()))
 }
 
 fn name_of(path: &Path) -> String {

@@ -1016,7 +1016,7 @@ fn when_any_two_inputs_complete_at_once() {
 /// every value in order, and neither the body's wait nor a helper's turn is ever lost.
 #[test]
 fn map_claims_race_a_cancel() {
-    model_bounded(2, || {
+    model_bounded(4, || {
         let manager = TaskManager::new(2);
         let ran: Arc<Vec<std::sync::atomic::AtomicUsize>> = Arc::new(
             (0..3)

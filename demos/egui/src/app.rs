@@ -12,7 +12,7 @@ use crate::history::History;
 use crate::report::ReportPanel;
 use crate::script::{Script, Step};
 use crate::server::{Catalog, Server};
-use crate::service::{AppService, PanelScopes};
+use crate::service::{AppService, Checksums, PanelScopes};
 use crate::summary::{Downloads, Summary};
 
 /// About 60 frames a second while tasks run, so the bars move; none while idle.
@@ -68,7 +68,9 @@ pub struct DemoApp {
     closing: bool,
     summary: Arc<Mutex<Option<Summary>>>,
     /// The hashing and search panels' scopes: dropped with the window.
-    pub(crate) hashing: TaskScope,
+    _hashing: TaskScope,
+    /// The hashing panel's map, for its progress line.
+    pub(crate) hashed: Option<Task<Vec<Checksums>, (usize, Checksums)>>,
     _search: TaskScope,
     /// The preview panel's scope, while the panel is open.
     panel: Option<TaskScope>,
@@ -156,7 +158,8 @@ impl DemoApp {
             search_has_focus: false,
             closing: false,
             summary,
-            hashing,
+            _hashing: hashing,
+            hashed: None,
             _search: search,
             panel: Some(panel),
             preview_updates_at_close: None,
@@ -191,10 +194,9 @@ impl DemoApp {
     // The buttons. The script presses them too.
 
     pub(crate) fn hash(&mut self) {
-        for stream in 1..=STREAMS {
-            self.history
-                .track(&self.service.hash_data(stream, STREAM_MB));
-        }
+        let streams = self.service.hash_streams(STREAMS, STREAM_MB);
+        self.history.track(&streams);
+        self.hashed = Some(streams);
     }
 
     pub(crate) fn count_primes(&mut self) {

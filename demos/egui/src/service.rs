@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use task_macros::{async_method, run_in_background};
-use task_runtime::{AppError, Progress, Publisher, ScopeHandle, TaskContext, TaskManager};
+use task_runtime::{AppError, Progress, Publisher, ScopeHandle, Task, TaskContext, TaskManager};
 
 use crate::server::Server;
 use crate::{http, work};
@@ -64,28 +64,22 @@ pub struct PanelScopes {
 }
 
 impl AppService {
-    /// Generates `mb` megabytes of data a megabyte at a time and checksums it.
-    #[run_in_background(task_name = "hash", manager = &self.batch, scope = &self.panels.hashing,
-                        on_complete = self.show_hash, on_error = self.show_error,
-                        show_progress = false)]
-    pub fn hash_data(
+    /// Generates `streams` streams of `mb` megabytes of data, a megabyte at a time, and
+    /// checksums each: one `map` in the hashing panel's scope (one task, however many
+    /// streams), each stream's checksums shown as soon as it is done.
+    pub fn hash_streams(
         &self,
-        stream: usize,
+        streams: usize,
         mb: usize,
-        ctx: &TaskContext,
-    ) -> Result<Checksums, AppError> {
-        let mut seed = work::seed(stream);
-        let mut chunk = vec![0u8; MB];
-        let mut fnv = work::Fnv::default();
-        let mut crc = work::Crc32::new();
-        for done in 1..=mb {
-            ctx.check_cancelled()?;
-            work::fill(&mut chunk, &mut seed);
-            fnv.write(&chunk);
-            crc.write(&chunk);
-            ctx.report_progress(done as u64, mb as u64, format!("{done} of {mb} MB"));
-        }
-        Ok((format!("stream {stream} ({mb} MB)"), fnv.0, crc.finish()))
+    ) -> Task<Vec<Checksums>, (usize, Checksums)> {
+        let (shown, failed) = (self.clone(), self.clone());
+        self.panels
+            .hashing
+            .map(1..=streams, move |ctx, stream| hash_stream(stream, mb, ctx))
+            .name("hash")
+            .on_items(move |done| done.into_iter().for_each(|(_, sums)| shown.show_hash(sums)))
+            .on_error(move |error| failed.show_error(error))
+            .start()
     }
 
     /// Counts the primes below `limit`. An `async_method`: the window keeps the returned
@@ -220,4 +214,20 @@ impl AppService {
     pub fn show_primes(&self, count: usize) {
         self.results.lock().unwrap().primes = Some(count);
     }
+}
+
+/// One stream of the hashing panel: `mb` megabytes generated a megabyte at a time, and
+/// checksummed.
+fn hash_stream(stream: usize, mb: usize, ctx: &TaskContext) -> Result<Checksums, AppError> {
+    let mut seed = work::seed(stream);
+    let mut chunk = vec![0u8; MB];
+    let mut fnv = work::Fnv::default();
+    let mut crc = work::Crc32::new();
+    for _ in 0..mb {
+        ctx.check_cancelled()?;
+        work::fill(&mut chunk, &mut seed);
+        fnv.write(&chunk);
+        crc.write(&chunk);
+    }
+    Ok((format!("stream {stream} ({mb} MB)"), fnv.0, crc.finish()))
 }

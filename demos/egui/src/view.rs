@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32, RichText};
-use task_runtime::{Outcome, TaskState};
+use task_runtime::{Outcome, Task, TaskState};
 
 use crate::app::{DemoApp, DOWNLOADS, PRIMES_BELOW, STREAMS, STREAM_MB};
 
@@ -146,12 +146,11 @@ impl DemoApp {
         let results = self.service.results.lock().unwrap();
         ui.add_space(4.0);
         ui.strong("Results");
-        // The hashing panel's scope counts its streams and sums their progress.
-        let hashing = self.hashing.progress();
-        if hashing.started > 0 {
+        // The hashing panel's map counts its streams: one task, however many.
+        if let Some(progress) = self.hashed.as_ref().and_then(Task::progress) {
             ui.label(format!(
-                "hashed {} of {} streams, {} MB read",
-                hashing.finished, hashing.started, hashing.current
+                "hashed {} of {} streams",
+                progress.current, progress.total
             ));
         }
         for (label, fnv, crc) in &results.hashes {
