@@ -58,6 +58,12 @@
 //!   ([`Task::then`], [`then_async`](Task::then_async), [`then_result`](Task::then_result))
 //!   and combinators ([`when_all`](TaskManager::when_all), [`when_any`](TaskManager::when_any),
 //!   [`when_each`](TaskManager::when_each)); a cancel travels along a chain both ways.
+//! * Work over a collection as one task: [`map`](TaskManager::map),
+//!   [`for_each`](TaskManager::for_each) and their async forms
+//!   ([`map_async`](TaskManager::map_async), [`for_each_async`](TaskManager::for_each_async)),
+//!   with one handle, one progress line, results streamed as `(index, value)`, the first
+//!   failure stopping the rest, and at most [`parallelism`](TaskBuilder::parallelism) items at
+//!   once.
 //!
 //! # Guarantees
 //!

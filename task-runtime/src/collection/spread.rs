@@ -3,8 +3,8 @@
 //! The items run on the manager's workers in chunks. A chunk is claimed under the map's lock
 //! (the input is an iterator, consumed lazily), run without it, and its results handed back
 //! under it again: two lock round-trips per chunk, none per item. Each worker sizes its chunks
-//! by measurement, aiming at [`CHUNK_TIME`] a chunk, and at no more than a quarter of its share
-//! of what is left when the input's length is known, so that the last chunks end together.
+//! by measurement, aiming at [`CHUNK_TIME`] a chunk, and at no more than an eighth of what is
+//! left when the input's length is known, so that the last chunks end together.
 //! Before each item it reads the stop flag ([`Halt`]), on a cache line nobody writes until the
 //! map stops.
 //!
@@ -107,8 +107,9 @@ where
             let began = Instant::now();
             let count = batch.len();
             let mut results = Vec::with_capacity(count);
-            let mut index = start;
             let halt = &*self.halt;
+            // The item's index is `start + results.len()`: no counter of its own in memory
+            // (the closure holds what it changes by reference), one store less per item.
             let ran = unwind::catch(|| {
                 for item in batch.drain(..) {
                     if halt.stopped() {
@@ -116,13 +117,14 @@ where
                     }
                     let value = (self.f)(ctx, item)?;
                     if let Some(publisher) = &publisher {
-                        publisher.publish((index, value.clone()));
+                        publisher.publish((start + results.len(), value.clone()));
                     }
                     results.push(value);
-                    index += 1;
                 }
                 Ok(true)
             });
+            // The item that failed or panicked, if one did.
+            let index = start + results.len();
             let complete = match ran {
                 Ok(Ok(complete)) => complete,
                 Ok(Err(error)) => {
@@ -188,8 +190,8 @@ where
     }
 
     /// A chunk ended: its results (`None` if it stopped short) join the others. Returns the
-    /// most items a chunk should take from now on: a quarter of a worker's share of what is
-    /// left of an input of known length (so the last chunks end together).
+    /// most items a chunk should take from now on: an eighth of what is left of an input of
+    /// known length (so the last chunks end together).
     fn hand_in(&self, ctx: &TaskContext, start: usize, results: Option<Vec<R>>) -> usize {
         let mut state = lock(&self.state);
         state.running -= 1;

@@ -65,6 +65,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+mod collection;
+
 const THREADS: usize = 4;
 
 // ----- the contenders -----
@@ -1072,6 +1074,43 @@ fn main() {
          {tokio_sleeping:.0} bytes each ({:.2}x tokio)",
         format!("{waiting} sleeping bodies"),
         sleeping / tokio_sleeping
+    );
+    let (items, map_rounds) = if quick {
+        (1_000_000, 5)
+    } else {
+        (1_000_000, 11)
+    };
+    let trivial = collection::trivial_items(items, map_rounds);
+    println!(
+        "  map, 1,000,000 items        {:.2} ms; rayon par_iter().map().collect() {:.2} ms \
+         ({:.2}x rayon, {THREADS} threads each, medians)",
+        trivial.ours,
+        trivial.rayon,
+        trivial.ratio()
+    );
+    let (files, kb) = (256, 256);
+    let hashing = collection::hashing_files(files, kb, map_rounds);
+    println!(
+        "  map, hashing {files} files     {:.2} ms; rayon {:.2} ms ({:.2}x rayon; {} MB in \
+         all, FNV-1a)",
+        hashing.ours,
+        hashing.rayon,
+        hashing.ratio(),
+        files * kb / 1024
+    );
+    let (cancel_call, cancel_join) = collection::cancel_big_map(items, map_rounds);
+    println!(
+        "  cancel a map of 1,000,000   {cancel_call:.1} µs in cancel(), {cancel_join:.1} µs \
+         to join's Cancelled (medians)"
+    );
+    let (deliveries, every_result) = collection::results_to_a_loop(items);
+    println!(
+        "  1,000,000 map results       {deliveries} UI deliveries (60 Hz frame loop), {}",
+        if every_result {
+            "every result once, at its index"
+        } else {
+            "RESULTS MISSING OR WRONG"
+        }
     );
     match idle {
         Some(spent) => println!(
