@@ -501,3 +501,47 @@ fn the_map_error_of_the_manager_runs_once_on_an_items_failure() {
     assert_eq!(error.context()["item"], "4");
     assert_eq!(mapped.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn hostile_settings_are_taken_as_they_come() {
+    let manager = TaskManager::new(2);
+    // The most parallelism there is, over an endless input: the async map still yields, so
+    // the deadline lands; the blocking one runs no more items at once than there are workers.
+    let endless = manager
+        .for_each_async(0u64.., |_, _| async { Ok::<_, AppError>(()) })
+        .parallelism(usize::MAX)
+        .timeout(Duration::from_millis(50))
+        .start();
+    assert_eq!(failed(endless.join()).code(), codes::ERR_TASK_TIMEOUT);
+    let concurrency = Concurrency::default();
+    let counting = concurrency.clone();
+    manager
+        .for_each(0..100u32, move |_, _| {
+            let _in = counting.enter();
+            std::thread::sleep(Duration::from_micros(200));
+            Ok::<_, AppError>(())
+        })
+        .parallelism(usize::MAX)
+        .timeout(Duration::MAX)
+        .start()
+        .join()
+        .unwrap();
+    assert!(concurrency.most.load(Ordering::SeqCst) <= 2);
+    // A result whose clone panics, published: the item fails the map, at its index.
+    #[derive(Debug)]
+    struct Brittle(u32);
+    impl Clone for Brittle {
+        fn clone(&self) -> Self {
+            assert_ne!(self.0, 5, "cannot clone five");
+            Brittle(self.0)
+        }
+    }
+    let brittle = manager
+        .map(0..10u32, |_, n| Ok::<_, AppError>(Brittle(n)))
+        .parallelism(1)
+        .max_pending_items(100)
+        .start();
+    let error = failed(brittle.join());
+    assert_eq!(error.code(), codes::ERR_TASK_PANICKED);
+    assert_eq!(error.context()["item"], "5");
+}

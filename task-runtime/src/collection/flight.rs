@@ -96,6 +96,10 @@ where
     }
 }
 
+/// The most items started in one poll of the map: a parallelism of `usize::MAX` over an
+/// endless input still yields, and a cancel lands.
+const STARTS_PER_POLL: usize = 1024;
+
 /// An item's future, with its index; a panic in it is caught.
 type InFlight<R> =
     Pin<Box<dyn Future<Output = (usize, Result<Result<R, AppError>, Panic>)> + Send>>;
@@ -130,7 +134,14 @@ where
     let mut taken = 0;
     let mut more = true;
     loop {
+        let mut started_now = 0;
         while more && in_flight.len() < parallelism {
+            if started_now == STARTS_PER_POLL {
+                // A huge parallelism over a long input: a cancel lands between two rounds.
+                ctx.yield_now().await;
+                started_now = 0;
+            }
+            started_now += 1;
             let index = taken;
             // The iterator and `f` are user code: a panic in either fails the map there.
             let started = unwind::catch(|| input.next().map(|item| f(ctx.clone(), item)));
