@@ -59,11 +59,9 @@ impl PoolJob for Job {
             Job::Work(help) => {
                 let Help { cell, work } = *help;
                 if let Err(panic) = crate::unwind::catch(work) {
-                    cell.core.host.report_panic(
-                        "work of the task",
-                        cell.core.name().as_str(),
-                        &panic,
-                    );
+                    cell.core
+                        .host
+                        .report_panic("a helper", cell.core.name().as_str(), &panic);
                 }
                 false
             }

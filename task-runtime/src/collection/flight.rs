@@ -155,7 +155,10 @@ where
                     ));
                 }
                 Ok(None) => more = false,
-                Err(panic) => return Err(item_failed(index, panicked(&ctx, &panic))),
+                Err(panic) => {
+                    let error = item_failed(index, panicked(&ctx, &panic));
+                    return Err(leaving(&ctx, error, (input, in_flight, results)));
+                }
             }
         }
         let Some((index, ended)) = in_flight.next().await else {
@@ -163,11 +166,24 @@ where
         };
         let value = match ended {
             Ok(Ok(value)) => value,
-            Ok(Err(error)) => return Err(item_failed(index, error)),
-            Err(panic) => return Err(item_failed(index, panicked(&ctx, &panic))),
+            Ok(Err(error)) => {
+                let error = item_failed(index, error);
+                return Err(leaving(&ctx, error, (input, in_flight, results)));
+            }
+            Err(panic) => {
+                let error = item_failed(index, panicked(&ctx, &panic));
+                return Err(leaving(&ctx, error, (input, in_flight, results)));
+            }
         };
         if let Some(publisher) = &publisher {
-            publisher.publish_async((index, value.clone())).await;
+            // `Clone` is user code too: a panic in it fails the map at this item.
+            match unwind::catch(|| value.clone()) {
+                Ok(copy) => publisher.publish_async((index, copy)).await,
+                Err(panic) => {
+                    let error = item_failed(index, panicked(&ctx, &panic));
+                    return Err(leaving(&ctx, error, (input, in_flight, (results, value))));
+                }
+            }
         }
         results.push((index, value));
         let (finished, total) = (results.len() as u64, length.unwrap_or(taken) as u64);
@@ -185,6 +201,15 @@ where
     Ok(finish(
         results.into_iter().map(|(_, value)| value).collect(),
     ))
+}
+
+/// The map fails with `error`: what it leaves (the input, the futures still in flight, the
+/// results so far) is dropped here, where a panic in a `Drop` is reported and cannot replace
+/// the failure.
+fn leaving<L>(ctx: &TaskContext, error: AppError, leftovers: L) -> AppError {
+    let core = &ctx.cell().core;
+    core.host.drop_user_value(leftovers, core.name());
+    error
 }
 
 fn panicked(ctx: &TaskContext, panic: &Panic) -> AppError {

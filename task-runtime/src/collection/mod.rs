@@ -46,8 +46,14 @@ impl TaskManager {
     ///   after a failure).
     /// - **Cheap items.** Items are claimed in chunks sized by measurement: an item costs far
     ///   less than a task. The input is consumed lazily, a chunk at a time (an endless
-    ///   iterator with a deadline is fine). The items take turns with the manager's other
-    ///   tasks every few milliseconds.
+    ///   iterator with a deadline is fine), under the map's lock: keep its `next` cheap (for a
+    ///   slow source, such as a network listing, use [`map_async`](Self::map_async)). The items
+    ///   take turns with the manager's other tasks every few milliseconds.
+    /// - **Waiting for it.** Between its chunks the map holds no worker, and its items run as
+    ///   jobs of the pool: a `join` of a map from a worker runs it there, with the idle
+    ///   workers helping, but a map cannot finish while every worker is blocked waiting for it
+    ///   in some other way. [`shutdown`](Self::shutdown) and
+    ///   [`wait_for_all`](Self::wait_for_all) wait for the items still running, as for a body.
     /// - On a [`manual`](crate::TaskManagerBuilder::manual) manager, `run_all` runs every item
     ///   on the calling thread and counts the map once.
     ///

@@ -26,6 +26,7 @@ use crate::task::body::{Body, Step};
 use crate::task::context::{self, TaskContext};
 use crate::task::delivery;
 use crate::task::polled::waker_of;
+use crate::task::run;
 use crate::unwind;
 
 /// How long a chunk should take, about: long enough that claiming it costs nothing beside
@@ -110,8 +111,11 @@ where
             let halt = &*self.halt;
             // The item's index is `start + results.len()`: no counter of its own in memory
             // (the closure holds what it changes by reference), one store less per item.
+            // The items left after a stop or a failure stay in `items`, dropped below outside
+            // the catch: a panic in their `Drop` must not replace the first failure.
+            let mut items = batch.drain(..);
             let ran = unwind::catch(|| {
-                for item in batch.drain(..) {
+                for item in items.by_ref() {
                     if halt.stopped() {
                         return Ok(false);
                     }
@@ -123,6 +127,7 @@ where
                 }
                 Ok(true)
             });
+            discard(ctx, items);
             // The item that failed or panicked, if one did.
             let index = start + results.len();
             let complete = match ran {
@@ -137,9 +142,17 @@ where
                     false
                 }
             };
-            // What a panic left in the batch is dropped here, not with the next chunk.
-            batch.clear();
-            let most = self.hand_in(ctx, start, complete.then_some(results));
+            // What a panic or a stop left in the batch is dropped here, not with the next
+            // chunk; like the results of a chunk that stopped short, it is user data, whose
+            // `Drop` may panic: the chunk is handed in whatever it does.
+            discard(ctx, std::mem::take(&mut batch));
+            let results = if complete {
+                Some(results)
+            } else {
+                discard(ctx, results);
+                None
+            };
+            let most = self.hand_in(ctx, start, results);
             *size = next_size(*size, count, began.elapsed(), most);
             if turn.is_some_and(|end| Instant::now() >= end) {
                 return true;
@@ -154,7 +167,7 @@ where
         if self.halt.stopped() {
             let input = state.input.take();
             self.wake_if_done(state);
-            drop(input); // user code: outside the lock
+            discard(ctx, input); // user code: outside the lock
             return None;
         }
         let start = state.taken;
@@ -171,7 +184,7 @@ where
             let index = state.taken;
             let pulled = std::mem::take(batch);
             drop(state);
-            drop((input, pulled));
+            discard(ctx, (input, pulled));
             let error = AppError::panicked(ctx.name(), panic.message())
                 .with_details("the input iterator panicked");
             self.fail(ctx, index, error);
@@ -180,12 +193,13 @@ where
         }
         if batch.is_empty() {
             self.wake_if_done(state);
-            drop(input);
+            discard(ctx, input);
             return None;
         }
         state.running += 1;
         drop(state);
-        drop(input);
+        // The chunk is claimed: whatever the input's `Drop` does, it is run and handed in.
+        discard(ctx, input);
         Some(start)
     }
 
@@ -228,7 +242,15 @@ where
     }
 
     /// The failure of the item at `index`: it stops the map (see [`Halt::fail`]).
+    /// An item that returns a cancellation (`ctx.check_cancelled()?`, an awaited task's)
+    /// cancels the map, as a body that returns one ends cancelled.
     fn fail(&self, ctx: &TaskContext, index: usize, error: AppError) {
+        // No item starts from now on, also while `map_error` runs.
+        self.halt.stop();
+        if error.is_cancellation() {
+            run::cancel(ctx.cell());
+            return;
+        }
         let core = &ctx.cell().core;
         let error = error.with_context("item", index);
         // The manager's `map_error` is user code: outside every lock.
@@ -267,6 +289,13 @@ where
         let spread = Arc::clone(self);
         let helper_ctx = ctx.clone();
         let work = Box::new(move || {
+            // The items run inside the map, as on the body's thread: `current()` is the map,
+            // a join of it from an item is a self-join, its span is entered.
+            let _span = helper_ctx.cell().core.enter_span();
+            let _running = context::CurrentTask::enter(helper_ctx.cell());
+            // Its items are the map's body's: `shutdown` and `wait_for_all` wait for them,
+            // also once the map was decided (a cancel decides a waiting map at once).
+            let _counted = Counted::enter(&helper_ctx);
             let mut size = size;
             let end = Instant::now() + TURN;
             if spread.work(&helper_ctx, Some(end), &mut size) {
@@ -276,6 +305,29 @@ where
         });
         admission.help(ctx.cell().clone(), work);
     }
+}
+
+/// A helper's turn counted with the host as undecided work, until dropped.
+struct Counted<'a>(&'a TaskContext);
+
+impl<'a> Counted<'a> {
+    fn enter(ctx: &'a TaskContext) -> Self {
+        ctx.cell().core.host.undecided().entered();
+        Counted(ctx)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.cell().core.host.undecided().decided();
+    }
+}
+
+/// Drops user data (the input, items, results) where a panic in its `Drop` is reported, not
+/// unwound through the map's bookkeeping.
+fn discard<V>(ctx: &TaskContext, value: V) {
+    let core = &ctx.cell().core;
+    core.host.drop_user_value(value, core.name());
 }
 
 /// The next chunk size: aiming at [`CHUNK_TIME`] a chunk from how long the last one took,
@@ -326,8 +378,10 @@ where
                 // Run inside another task's body (a join on a worker runs a queued map inline),
                 // it runs to its end: a turn handed to a helper could wait for this very
                 // worker, held by the join.
+                // (The helpers sent meanwhile hold no chunk until they run: idle workers help,
+                // and none waits for a helper that cannot run.)
                 let nested = context::count_running_here(|_| true) > 1;
-                if host.is_manual() || nested {
+                if host.is_manual() {
                     // The caller of `run_all` runs every item, and the map counts once.
                     spread.work(ctx, None, &mut size);
                 } else {
@@ -344,7 +398,8 @@ where
                     for _ in 1..helpers {
                         spread.send_helper(ctx, 1);
                     }
-                    if spread.work(ctx, Some(Instant::now() + TURN), &mut size) {
+                    let turn = (!nested).then(|| Instant::now() + TURN);
+                    if spread.work(ctx, turn, &mut size) {
                         spread.send_helper(ctx, size);
                     }
                 }
