@@ -5,7 +5,7 @@
 //! cargo bench --bench runtime -- latency      # one group
 //! ```
 //!
-//! The comparison against other pools is `examples/compare.rs`; BENCHMARKS.md has figures
+//! The comparison against other pools is `examples/compare/`; BENCHMARKS.md has figures
 //! from both and explains what they mean.
 
 use std::convert::Infallible;
@@ -449,6 +449,46 @@ fn features(c: &mut Criterion) {
     group.finish();
 }
 
+/// Work over a collection: what one item of a `map` costs (100,000 cheap items, one task),
+/// blocking and async, against as many items through tasks of their own in one scope.
+fn collection(c: &mut Criterion) {
+    const ITEMS: u64 = 100_000;
+    let manager = TaskManager::new(THREADS);
+    let mut group = c.benchmark_group("collection_100k");
+    group.throughput(Throughput::Elements(ITEMS));
+    group.bench_function("map", |b| {
+        b.iter(|| {
+            let map = manager.map(0..ITEMS, |_, x| Ok::<_, Infallible>(black_box(x) * 2));
+            black_box(map.start().join().unwrap())
+        })
+    });
+    group.bench_function("for_each", |b| {
+        b.iter(|| {
+            let each = manager.for_each(0..ITEMS, |_, x| {
+                black_box(x);
+                Ok::<_, Infallible>(())
+            });
+            each.start().join().unwrap()
+        })
+    });
+    group.bench_function("map_async", |b| {
+        b.iter(|| {
+            let map = manager.map_async(0..ITEMS, |_, x| async move { Ok::<_, Infallible>(x * 2) });
+            black_box(map.parallelism(64).start().join().unwrap())
+        })
+    });
+    group.bench_function("a_task_per_item", |b| {
+        b.iter(|| {
+            let scope = manager.scope();
+            for x in 0..ITEMS {
+                scope.spawn(move |_| Ok::<_, Infallible>(black_box(x) * 2));
+            }
+            assert!(scope.wait(TIMEOUT));
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     spawn_join,
@@ -456,6 +496,7 @@ criterion_group!(
     latency,
     progress,
     macro_vs_builder,
-    features
+    features,
+    collection
 );
 criterion_main!(benches);

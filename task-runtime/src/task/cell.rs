@@ -8,7 +8,7 @@
 //! its context clones and its last delivery are gone.
 //!
 //! (Two allocations of at most 120 bytes each, glibc's fast-bin sizes, were measured
-//! against this one of 200: no difference beyond the noise in `examples/compare.rs`, and 8
+//! against this one of 200: no difference beyond the noise in `examples/compare/`, and 8
 //! bytes more per task; see BENCHMARKS.md.)
 //!
 //! A task points at its host ([`TaskHost`]), never at its manager: it reaches the manager's
@@ -241,7 +241,7 @@ pub(crate) struct TaskCore {
 /// At most 120 bytes (a size test keeps it so): glibc serves such a box from its fast bins,
 /// which a worker frees into without the arena lock that the submitting thread's allocations
 /// take. At 152 bytes, with the span inline, every task with a feature paid a contended
-/// arena lock on the way: 30-65% more time per task in `examples/compare.rs` (scope,
+/// arena lock on the way: 30-65% more time per task in `examples/compare/` (scope,
 /// timeout, items rows), for the same instructions.
 #[derive(Default)]
 pub(crate) struct Extras {
