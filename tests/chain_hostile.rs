@@ -475,9 +475,11 @@ fn cancel_all_from_inside_f() {
     let after = tail.then(|_, n| Ok::<_, AppError>(n)).start();
     assert!(matches!(after.join(), Err(TaskError::Cancelled)));
     assert!(matches!(other.join(), Err(TaskError::Cancelled)));
+    // `cancel_all` decides `after` and `other` before it returns to `f`, which stores its
+    // count only then: read it once the tail (decided after `f` returned) has ended too.
+    ends.wait_total(4);
     // the tail (running), its continuation (queued) and `other`
     assert_eq!(*counted.lock().unwrap(), Some(3));
-    ends.wait_total(4);
 }
 
 #[test]
