@@ -545,3 +545,28 @@ fn hostile_settings_are_taken_as_they_come() {
     assert_eq!(error.code(), codes::ERR_TASK_PANICKED);
     assert_eq!(error.context()["item"], "5");
 }
+
+#[test]
+fn a_long_map_takes_turns_with_the_managers_other_tasks() {
+    // One worker, taken by a map without end: a task started meanwhile still runs, between
+    // two of the map's turns, while the map goes on.
+    let manager = TaskManager::new(1);
+    let map = manager
+        .for_each(0u64.., |_, _| {
+            std::thread::sleep(Duration::from_micros(100));
+            Ok::<_, AppError>(())
+        })
+        .start();
+    eventually("the map runs", || {
+        map.progress().is_some_and(|progress| progress.current > 0)
+    });
+    let other = manager.spawn(|_| Ok::<_, AppError>("ran"));
+    assert!(
+        other.wait_for(PATIENCE),
+        "the other task waited for the map"
+    );
+    assert_eq!(other.join().unwrap(), "ran");
+    assert!(!map.is_finished(), "the map went on");
+    map.cancel();
+    assert!(map.join().unwrap_err().is_cancelled());
+}

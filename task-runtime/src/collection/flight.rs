@@ -125,10 +125,7 @@ where
     let publisher = items
         .filter(|items| items.wanted())
         .map(|items| items.publisher(ctx.cell()));
-    let length = match input.size_hint() {
-        (low, Some(high)) if low == high => Some(low),
-        _ => None,
-    };
+    let length = super::exact_length(&input);
     let mut in_flight: FuturesUnordered<InFlight<R>> = FuturesUnordered::new();
     let mut results: Vec<(usize, R)> = Vec::new();
     let mut taken = 0;

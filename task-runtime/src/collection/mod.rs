@@ -284,6 +284,14 @@ impl ScopeHandle {
     }
 }
 
+/// The input's length, when its size hint says it exactly: a map's progress total.
+fn exact_length(input: &impl Iterator) -> Option<usize> {
+    match input.size_hint() {
+        (low, Some(high)) if low == high => Some(low),
+        _ => None,
+    }
+}
+
 fn map<C, I, R, E, F>(admission: Arc<dyn Admit>, items: C, f: F) -> TaskBuilder<Vec<R>, (usize, R)>
 where
     C: IntoIterator<Item = I>,

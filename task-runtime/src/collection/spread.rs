@@ -72,10 +72,7 @@ where
     F: Fn(&TaskContext, It::Item) -> Result<R, AppError> + Send + Sync + 'static,
 {
     pub(super) fn new(input: It, f: F, items: Option<Arc<Items<(usize, R)>>>) -> Arc<Self> {
-        let length = match input.size_hint() {
-            (low, Some(high)) if low == high => Some(low),
-            _ => None,
-        };
+        let length = super::exact_length(&input);
         Arc::new(Spread {
             f,
             halt: Arc::default(),
@@ -112,7 +109,8 @@ where
             // The item's index is `start + results.len()`: no counter of its own in memory
             // (the closure holds what it changes by reference), one store less per item.
             // The items left after a stop or a failure stay in `items`, dropped below outside
-            // the catch: a panic in their `Drop` must not replace the first failure.
+            // the catch (a panic in their `Drop` must not replace the first failure), which
+            // leaves `batch` empty with its capacity, for the next chunk.
             let mut items = batch.drain(..);
             let ran = unwind::catch(|| {
                 for item in items.by_ref() {
@@ -142,10 +140,8 @@ where
                     false
                 }
             };
-            // What a panic or a stop left in the batch is dropped here, not with the next
-            // chunk; like the results of a chunk that stopped short, it is user data, whose
-            // `Drop` may panic: the chunk is handed in whatever it does.
-            discard(ctx, std::mem::take(&mut batch));
+            // The results of a chunk that stopped short are user data too, whose `Drop` may
+            // panic: the chunk is handed in whatever it does.
             let results = if complete {
                 Some(results)
             } else {
